@@ -1,0 +1,130 @@
+"""Fashion-MNIST on disk, class names and preprocessing: the facts every stage shares.
+
+numpy only, so that a device running the runtime can evaluate a model too.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+# uint8 pixels -> float32 in [0, 1]: x * scale + offset. Written into every manifest and
+# ONNX file so that the runtime applies exactly what training applied.
+PREPROCESSING = {"input": "uint8 pixels", "scale": 1.0 / 255.0, "offset": 0.0, "range": [0.0, 1.0]}
+
+SYSTEM_DIRS = (
+    Path("/usr/share/datasets/fashion-mnist"),
+    Path("~/.keras/datasets/fashion-mnist").expanduser(),
+)
+_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+_IMAGES_MAGIC = 2051  # IDX: unsigned byte, 3 dimensions
+_LABELS_MAGIC = 2049  # IDX: unsigned byte, 1 dimension
+_HOW_TO_GET = (
+    "install it with 'sudo apt-get install dataset-fashion-mnist' (or 'make setup'), "
+    "or point FASHION_MNIST_DIR or data_dir at a folder holding the four *-ubyte.gz files"
+)
+
+
+class DatasetError(ValueError):
+    """The Fashion-MNIST files are missing, truncated or not IDX files."""
+
+
+def preprocess(images: np.ndarray) -> np.ndarray:
+    """Scale uint8 pixels to float32 in [0, 1], the model's input range."""
+    return np.asarray(images, dtype=np.float32) * np.float32(PREPROCESSING["scale"])
+
+
+def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """Return the first folder holding the test images: data_dir, $FASHION_MNIST_DIR, then the system folders.
+
+    Raises:
+        DatasetError: an explicit data_dir or $FASHION_MNIST_DIR lacks the files, or no folder has them.
+    """
+    probe = _FILES["test"][0]
+    for explicit in (data_dir, os.environ.get("FASHION_MNIST_DIR") or None):
+        if explicit is not None:
+            folder = Path(explicit).expanduser()
+            if not (folder / probe).is_file():
+                raise DatasetError(f"Fashion-MNIST not found in {folder} (no {probe}): {_HOW_TO_GET}")
+            return folder
+    for folder in SYSTEM_DIRS:
+        if (folder / probe).is_file():
+            return folder
+    searched = ", ".join(str(d) for d in SYSTEM_DIRS)
+    raise DatasetError(f"Fashion-MNIST not found (searched {searched}): {_HOW_TO_GET}")
+
+
+def load_fashion_mnist(split: str, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read one split of Fashion-MNIST from the original IDX files.
+
+    Args:
+        split: "train" (60,000 images) or "test" (10,000 images).
+        data_dir: folder with the *-ubyte.gz files; default: $FASHION_MNIST_DIR, then
+            /usr/share/datasets/fashion-mnist, then ~/.keras/datasets/fashion-mnist.
+
+    Returns:
+        (images uint8 (N, 28, 28), labels uint8 (N,)).
+
+    Raises:
+        ValueError: split is not "train" or "test".
+        DatasetError: a file is missing, truncated, corrupt, or has the wrong magic number.
+    """
+    if split not in _FILES:
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    folder = find_data_dir(data_dir)
+    images_name, labels_name = _FILES[split]
+    images = _read_idx(folder / images_name, _IMAGES_MAGIC)
+    labels = _read_idx(folder / labels_name, _LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise DatasetError(
+            f"{folder}: {images_name} has {len(images)} images but {labels_name} has {len(labels)} labels; "
+            f"reinstall the dataset: {_HOW_TO_GET}"
+        )
+    if labels.size and labels.max() >= len(CLASS_NAMES):
+        raise DatasetError(f"{folder / labels_name}: label {labels.max()} is out of range 0..9; {_HOW_TO_GET}")
+    return images, labels
+
+
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    """Decode one gzip'd IDX file (big-endian header: magic, then one uint32 per dimension)."""
+    if not path.is_file():
+        raise DatasetError(f"{path} is missing: {_HOW_TO_GET}")
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DatasetError(f"{path} is not a readable gzip file ({e}); {_HOW_TO_GET}") from e
+    ndim = magic & 0xFF
+    header = 4 * (1 + ndim)
+    if len(raw) < header:
+        raise DatasetError(f"{path} is truncated: {len(raw)} bytes, shorter than its header; {_HOW_TO_GET}")
+    found = int.from_bytes(raw[:4], "big")
+    if found != magic:
+        raise DatasetError(f"{path} has magic number {found}, expected {magic}: not the right IDX file; {_HOW_TO_GET}")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DatasetError(
+            f"{path} holds {len(raw)} bytes, expected {expected} for shape {shape}: truncated or corrupt; {_HOW_TO_GET}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)

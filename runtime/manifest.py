@@ -1,0 +1,48 @@
+"""manifest.json: what export wrote about each file, read back by the runtime."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+MANIFEST_NAME = "manifest.json"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: str | Path) -> dict | None:
+    """Return the manifest in folder, or None when there is none.
+
+    Raises:
+        ValueError: the manifest exists but is not a JSON object with a "files" table.
+    """
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); re-run 'python -m export' to rewrite it") from e
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise ValueError(f"{path} has no 'files' table; re-run 'python -m export' to rewrite it")
+    return manifest
+
+
+def manifest_entry(model_path: str | Path) -> dict | None:
+    """The manifest's record of model_path, or None when no manifest beside it names the file."""
+    model_path = Path(model_path)
+    manifest = read_manifest(model_path.parent)
+    if manifest is None:
+        return None
+    return manifest["files"].get(model_path.name)

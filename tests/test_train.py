@@ -1,0 +1,97 @@
+"""The tutorial, trained: the seed model through `python -m train`, the CNN, and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import run_cli
+from train.plots import TUTORIAL_PLOTS
+
+
+def test_seed_model_reaches_tutorial_accuracy(seed_dir):
+    history = json.loads((seed_dir / "history.json").read_text())
+    assert history["test_accuracy"] >= 0.86  # the tutorial reports 0.8749
+    assert history["params"] == 101_770  # 784*128+128 + 128*10+10
+    for key in ("accuracy", "loss", "val_accuracy", "val_loss"):
+        assert len(history[key]) == 5, key
+    assert history["val_accuracy"][-1] == pytest.approx(history["test_accuracy"], abs=1e-6)
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_saved_model_is_the_seed_architecture(seed_dir):
+    import keras
+
+    model = keras.models.load_model(seed_dir / "model.keras")
+    assert [type(layer).__name__ for layer in model.layers] == ["Flatten", "Dense", "Dense"]
+    assert model.layers[1].units == 128 and model.layers[1].activation.__name__ == "relu"
+    assert model.layers[2].units == 10 and model.layers[2].activation.__name__ == "softmax"
+    assert model.input_shape == (None, 28, 28)
+
+
+@pytest.mark.parametrize("name", sorted(TUTORIAL_PLOTS.values()))
+def test_each_tutorial_plot_is_a_real_png(seed_dir, name):
+    with Image.open(seed_dir / name) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+    assert width >= 300 and height >= 250
+    # Not a blank canvas: a drawn figure has many distinct colours.
+    pixels = np.asarray(Image.open(seed_dir / name).convert("RGB"))
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20
+
+
+def test_seeded_training_is_repeatable(tmp_path):
+    from train import train
+
+    weights = []
+    for run in ("a", "b"):
+        model, _ = train(epochs=1, out_dir=tmp_path / run, seed=3, train_limit=3000, plots=False, verbose=0)
+        weights.append(model.get_weights())
+    for first, second in zip(*weights):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_cnn_builds_and_trains_on_a_subset(tmp_path):
+    from train import train
+
+    model, history = train(epochs=1, arch="cnn", out_dir=tmp_path, train_limit=6000, plots=False, verbose=0)
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, 10)
+    # One epoch on a tenth of the data already beats chance (0.10) by far.
+    assert history["test_accuracy"] > 0.6
+    assert (tmp_path / "model.keras").stat().st_size > 0
+
+
+def test_build_model_rejects_unknown_arch():
+    from train import build_model
+
+    with pytest.raises(ValueError, match="arch must be one of mlp, cnn; got 'resnet'"):
+        build_model("resnet")
+
+
+def test_cli_help_describes_the_flags():
+    result = run_cli("-m", "train", "--help")
+    for flag in ("--arch", "--epochs", "--batch-size", "--seed", "--out", "--data-dir"):
+        assert flag in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "zero"], "argument --epochs: expected a whole number; got 'zero'"),
+    (["--epochs", "0"], "argument --epochs: expected a number >= 1; got 0"),
+    (["--arch", "vgg"], "argument --arch: invalid choice: 'vgg'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_cli_bad_flag_is_one_line_and_exit_2(args, message):
+    result = run_cli("-m", "train", *args, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_cli_missing_dataset_is_one_line(tmp_path):
+    result = run_cli("-m", "train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "out"), check=False)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Fashion-MNIST not found in" in lines[0], result.stderr
+    assert not (tmp_path / "out" / "model.keras").exists()

@@ -29,11 +29,11 @@ def positive_int(text: str) -> int:
     return value
 
 
-def run(prog: str, main: Callable[[], int | None]) -> None:
-    """Call main and exit with its code; a user error becomes one line on stderr and exit code 1."""
+def run(prog: str, main: Callable[[], int | None], errors: tuple = ()) -> None:
+    """Call main and exit with its code; a user error (or one of errors) is one line on stderr, exit 1."""
     try:
         code = main()
-    except USER_ERRORS as e:
+    except USER_ERRORS + errors as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

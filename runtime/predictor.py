@@ -157,6 +157,10 @@ class Predictor:
             return f"expected images of {h}x{w} pixels; got {spatial[0]}x{spatial[1]} (array shape {shape})"
         return f"expected {c} channel{'s' if c > 1 else ''}; got {channels} (array shape {shape}): {wanted}"
 
+    def describe(self) -> dict:
+        """The file's input and output tensors: name, shape (batch None), dtype, quantization."""
+        raise NotImplementedError
+
     # Engine-specific parts.
     _sample_shape: tuple[int, ...] = ()
     num_classes = 0
@@ -211,6 +215,18 @@ class TFLitePredictor(Predictor):
             return (out.astype(np.float32) - self._out_zero) * np.float32(self._out_scale)
         return out.astype(np.float32, copy=False)
 
+    def describe(self) -> dict:
+        def tensor(details):
+            scale, zero_point = details["quantization"]
+            return {
+                "name": details["name"],
+                "shape": [None, *(int(d) for d in details["shape_signature"][1:])],
+                "dtype": np.dtype(details["dtype"]).name,
+                "quantization": {"scale": float(scale), "zero_point": int(zero_point)} if scale else None,
+            }
+
+        return {"input": tensor(self._input), "output": tensor(self._output)}
+
     def _detect_quantization(self) -> str:
         if self._in_scale:
             return "int8"
@@ -255,6 +271,17 @@ class OnnxPredictor(Predictor):
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         return self._session.run([self._output_name], {self._input_name: batch})[0]
+
+    def describe(self) -> dict:
+        def tensor(arg):
+            return {
+                "name": arg.name,
+                "shape": [d if isinstance(d, int) else None for d in arg.shape],
+                "dtype": "float32" if arg.type == "tensor(float)" else arg.type,
+                "quantization": None,
+            }
+
+        return {"input": tensor(self._session.get_inputs()[0]), "output": tensor(self._session.get_outputs()[0])}
 
     def _detect_quantization(self) -> str:
         return "unknown"

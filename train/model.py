@@ -40,7 +40,7 @@ def build_model(arch: str = "mlp", input_shape: tuple[int, int] = (28, 28), num_
                 layers.MaxPooling2D(),
                 layers.Flatten(),
                 layers.Dropout(0.25),
-                layers.Dense(64, activation="relu"),
+                layers.Dense(128, activation="relu"),
                 layers.Dense(num_classes, activation="softmax"),
             ],
             name="cnn",

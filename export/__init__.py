@@ -1,0 +1,27 @@
+"""edgeport export: Keras -> TFLite / ONNX, quantization, validation, manifest and report.
+
+TensorFlow, tf2onnx and onnx are imported inside the functions that need them.
+"""
+
+from export.common import DEFAULT_CALIBRATION_SAMPLES, ExportError, Quantization, default_calibration_images
+from export.onnx import quantize_onnx, to_onnx
+from export.pipeline import ALL_FORMATS, TARGETS, export_all, load_keras_model
+from export.tflite import to_tflite
+from export.validate import BARS, ValidationError, validate_file
+
+__all__ = [
+    "ALL_FORMATS",
+    "BARS",
+    "DEFAULT_CALIBRATION_SAMPLES",
+    "ExportError",
+    "Quantization",
+    "TARGETS",
+    "ValidationError",
+    "default_calibration_images",
+    "export_all",
+    "load_keras_model",
+    "quantize_onnx",
+    "to_onnx",
+    "to_tflite",
+    "validate_file",
+]

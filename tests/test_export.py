@@ -1,0 +1,271 @@
+"""The mission's own tests: every exported file predicts what the Keras model predicts.
+
+The seed model is exported once per session by `python -m export` (tests/conftest.py); each
+file is then run through the runtime on the full test set and held to DESIGN.md's bars.
+"""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+
+import runtime
+from tests.conftest import FILES, assert_within_bars, run_cli
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def keras_model(exported):
+    import keras
+
+    return keras.models.load_model(exported / "model.keras")
+
+
+@pytest.fixture(scope="module")
+def reference(exported):
+    return np.load(exported / "reference_probs.npy")
+
+
+def test_reference_probabilities_are_the_keras_models(keras_model, reference, test_set):
+    images, _ = test_set
+    direct = keras_model.predict(images.astype(np.float32) / 255.0, verbose=0)
+    assert reference.shape == (10_000, 10) and reference.dtype == np.float32
+    np.testing.assert_allclose(reference, direct, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_file_matches_keras_within_its_bars(exported, reference, test_set, name):
+    images, labels = test_set
+    probs = runtime.load(exported / name).predict(images)
+    assert probs.shape == (10_000, 10) and probs.dtype == np.float32
+    assert_within_bars(name, probs, reference, labels)
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_batch_dimension_is_dynamic(exported, test_set, name):
+    images, _ = test_set
+    predictor = runtime.load(exported / name)
+    whole = predictor.predict(images[:1000])
+    one_at_a_time = np.concatenate([predictor.predict(images[i : i + 1]) for i in range(0, 1000, 97)])
+    np.testing.assert_allclose(one_at_a_time, whole[::97], atol=1e-6)
+    chunked = predictor.predict(images[:1000], batch_size=1)
+    np.testing.assert_array_equal(chunked.argmax(1), whole.argmax(1))
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_manifest_describes_the_bytes_on_disk(exported, name):
+    manifest = json.loads((exported / "manifest.json").read_text())
+    entry = manifest["files"][name]
+    data = (exported / name).read_bytes()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert entry["bytes"] == len(data)
+    assert entry["class_names"] == list(runtime.CLASS_NAMES)
+    assert entry["preprocessing"]["scale"] == pytest.approx(1 / 255)
+    assert entry["input"]["shape"] == [None, 28, 28]
+    assert entry["validation"]["passed"] is True
+    assert entry["format"] == ("onnx" if name.endswith(".onnx") else "tflite")
+
+
+def test_manifest_figures_agree_with_an_independent_run(exported, reference, test_set):
+    images, labels = test_set
+    manifest = json.loads((exported / "manifest.json").read_text())
+    probs = runtime.load(exported / "model_int8.tflite").predict(images)
+    figures = manifest["files"]["model_int8.tflite"]["validation"]
+    assert figures["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == labels))
+    assert figures["agreement"] == pytest.approx(np.mean(probs.argmax(1) == reference.argmax(1)))
+    changed = np.flatnonzero(probs.argmax(1) != reference.argmax(1))
+    assert figures["changed"]["indices"] == changed.tolist()
+    assert figures["changed"]["predicted"] == probs.argmax(1)[changed].tolist()
+    assert {"tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert"} <= set(manifest["versions"])
+    assert manifest["source"]["sha256"] == hashlib.sha256((exported / "model.keras").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("quantized, float32", [
+    ("model_int8.tflite", "model_fp32.tflite"),
+    ("model_dynamic.tflite", "model_fp32.tflite"),
+    ("model_int8.onnx", "model.onnx"),
+])
+def test_int8_files_are_at_most_30_percent_of_float32(exported, quantized, float32):
+    ratio = (exported / quantized).stat().st_size / (exported / float32).stat().st_size
+    assert ratio <= 0.30, f"{quantized}: {ratio:.1%} of {float32}"
+
+
+def test_int8_tflite_really_holds_int8_tensors(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(exported / "model_int8.tflite"))
+    assert interpreter.get_input_details()[0]["dtype"] == np.int8
+    assert interpreter.get_output_details()[0]["dtype"] == np.int8
+    int8_sizes = [np.prod(t["shape"]) for t in interpreter.get_tensor_details() if t["dtype"] == np.int8]
+    float_tensors = [t["name"] for t in interpreter.get_tensor_details() if t["dtype"] == np.float32]
+    # The two Dense kernels (784x128 and 128x10) are stored as int8; nothing is float.
+    assert 784 * 128 in int8_sizes and 128 * 10 in int8_sizes
+    assert float_tensors == []
+
+
+def test_dynamic_tflite_has_int8_weights_and_float_io(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(exported / "model_dynamic.tflite"))
+    assert interpreter.get_input_details()[0]["dtype"] == np.float32
+    int8_sizes = [np.prod(t["shape"]) for t in interpreter.get_tensor_details() if t["dtype"] == np.int8]
+    assert 784 * 128 in int8_sizes
+
+
+def test_fp16_tflite_stores_float16_weights(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(exported / "model_fp16.tflite"))
+    fp16_sizes = [np.prod(t["shape"]) for t in interpreter.get_tensor_details() if t["dtype"] == np.float16]
+    assert 784 * 128 in fp16_sizes
+
+
+def test_int8_onnx_holds_quantize_dequantize_nodes(exported):
+    import onnx
+
+    model = onnx.load(str(exported / "model_int8.onnx"))
+    ops = [node.op_type for node in model.graph.node]
+    assert ops.count("QuantizeLinear") >= 1 and ops.count("DequantizeLinear") >= 3
+    int8_weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert max(np.prod(t.dims) for t in int8_weights) == 784 * 128
+    # Per-channel: the big kernel's scale has one value per output unit.
+    scales = [np.prod(t.dims) for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT]
+    assert 128 in scales
+
+
+def test_onnx_file_is_named_checked_and_carries_its_labels(exported):
+    import onnx
+
+    model = onnx.load(str(exported / "model.onnx"))
+    onnx.checker.check_model(model)
+    assert [i.name for i in model.graph.input] == ["images"]
+    assert [o.name for o in model.graph.output] == ["probabilities"]
+    props = {p.key: json.loads(p.value) for p in model.metadata_props}
+    assert props["class_names"] == list(runtime.CLASS_NAMES)
+    assert props["preprocessing"]["scale"] == pytest.approx(1 / 255)
+
+
+def test_runtime_predicts_without_importing_tensorflow(exported, tmp_path):
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import sys, numpy as np, runtime\n"
+        f"images, _ = runtime.load_fashion_mnist('test')\n"
+        f"for name in {sorted(FILES)!r}:\n"
+        f"    p = runtime.load({str(exported)!r} + '/' + name)\n"
+        "    p.predict(images[:100]); p.predict_one(images[0])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx', 'onnx'))\n"
+        "print('heavy:', heavy)\n"
+    )
+    result = run_cli(str(script))
+    assert result.stdout.strip() == "heavy: []"
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    import export
+
+    with pytest.raises(FileNotFoundError, match=r"nothing.keras: no such Keras model \(train one with 'python -m train'\)"):
+        export.export_all(tmp_path / "nothing.keras", tmp_path)
+
+
+def test_non_keras_file_is_a_clear_error(tmp_path):
+    import export
+
+    fake = tmp_path / "fake.keras"
+    fake.write_text("not a zip archive")
+    with pytest.raises(ValueError, match=r"fake.keras is not a loadable Keras model"):
+        export.export_all(fake, tmp_path)
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_unknown_format_is_a_clear_error(exported, tmp_path):
+    import export
+
+    with pytest.raises(ValueError, match=r"unknown format 'coreml'; choose from fp32,fp16,dynamic,int8,onnx,onnx-int8"):
+        export.export_all(exported / "model.keras", tmp_path, formats="fp32,coreml")
+
+
+def test_int8_without_images_says_what_to_pass(keras_model, tmp_path):
+    import export
+
+    with pytest.raises(ValueError, match="int8 quantization needs representative_images"):
+        export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int8")
+    with pytest.raises(ValueError, match="quantization must be one of none, float16, dynamic, int8"):
+        export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int4")
+    with pytest.raises(ValueError, match=r"expected a path ending in '.tflite'"):
+        export.to_tflite(keras_model, tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="opset must be a whole number from 13 to 18; got 99"):
+        export.to_onnx(keras_model, tmp_path / "m.onnx", opset=99)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dynamic_onnx_quantization_without_images(exported, tmp_path):
+    import export
+    from export.onnx import quantized_op_types
+
+    dst = export.quantize_onnx(exported / "model.onnx", tmp_path / "dyn.onnx")
+    assert "DynamicQuantizeLinear" in quantized_op_types(dst) or "MatMulInteger" in quantized_op_types(dst)
+    predictor = runtime.load(dst)
+    assert predictor.quantization == "dynamic"
+    assert predictor.class_names == runtime.CLASS_NAMES
+
+
+def test_failed_export_leaves_previous_files_untouched(exported, tmp_path):
+    import shutil
+
+    import export
+
+    for name in ("model_fp32.tflite", "manifest.json"):
+        shutil.copy(exported / name, tmp_path / name)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(ValueError, match="opset must be"):
+        export.export_all(exported / "model.keras", tmp_path, formats="fp32,onnx", opset=12)
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # nothing replaced, no staging folder or temporary file left
+
+
+def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
+    result = run_cli("-m", "export", str(exported / "model.keras"), "--out", str(tmp_path), "--formats", "fp32,onnx")
+    lines = [line for line in result.stdout.splitlines() if line.startswith("model")]
+    assert [line.split()[0] for line in lines] == ["model_fp32.tflite", "model.onnx"]
+    assert all(" pass " in line for line in lines)
+    assert sorted(json.loads((tmp_path / "manifest.json").read_text())["files"]) == ["model.onnx", "model_fp32.tflite"]
+
+    bad = run_cli("-m", "export", str(exported / "model.keras"), "--formats", "tflite9", check=False)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "unknown format 'tflite9'" in bad.stderr
+    missing = run_cli("-m", "export", str(tmp_path / "none.keras"), check=False)
+    assert missing.returncode == 1 and missing.stderr.strip().splitlines() == [
+        f"python -m export: error: {tmp_path / 'none.keras'}: no such Keras model (train one with 'python -m train')"
+    ]
+
+
+# --- a second architecture -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cnn_export(tmp_path_factory):
+    import export
+    from train import train
+
+    out = tmp_path_factory.mktemp("cnn")
+    train(epochs=2, arch="cnn", out_dir=out, train_limit=20_000, plots=False, verbose=0)
+    manifest = export.export_all(out / "model.keras", out, progress=None)
+    return out, manifest
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_cnn_exports_in_every_form_within_the_bars(cnn_export, test_set, name):
+    out, manifest = cnn_export
+    images, labels = test_set
+    reference = np.load(out / "reference_probs.npy")
+    predictor = runtime.load(out / name)
+    assert predictor.input_shape == (None, 28, 28, 1)
+    probs = predictor.predict(images)  # (N, 28, 28) uint8: the channel axis is added
+    assert_within_bars(name, probs, reference, labels)
+    assert manifest["files"][name]["validation"]["passed"]

@@ -5,11 +5,13 @@ Only numpy, onnxruntime and ai_edge_litert: this module is what runs on a device
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,8 +24,7 @@ _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every 
 _MIN_MODEL_BYTES = 8
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
     """One image's result: the winning class and every class's probability."""
 
     label: int
@@ -33,12 +34,15 @@ class Prediction:
 
 
 class Predictor:
-    """Shared input handling for every engine; subclasses implement _run on a float32 batch.
+    """Shared input handling for every engine.
+
+    Subclasses set _sample_shape and num_classes, and implement _infer (one engine call on an
+    encoded batch), describe and _detect_quantization; integer models override the encoders.
 
     Attributes:
         path, format ("tflite" | "onnx"), quantization ("none" | "float16" | "dynamic" | "int8"
         | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it),
-        num_classes, class_names, preprocessing.
+        image_shape (height, width, channels), num_classes, class_names, preprocessing.
     """
 
     format = ""
@@ -49,16 +53,21 @@ class Predictor:
         sample = self._sample_shape
         self.input_shape = (None, *sample)
         # Height, width, channels: a model without a channel axis takes one channel.
-        self._hwc = (sample[0], sample[1], sample[2] if len(sample) == 3 else 1)
+        self.image_shape = (sample[0], sample[1], sample[2] if len(sample) == 3 else 1)
+        self._single_shape = sample  # the fast path: exactly one image in the model's own layout
         self.class_names = tuple(_first(entry, metadata, "class_names") or (str(i) for i in range(self.num_classes)))
         if len(self.class_names) != self.num_classes:
             raise ValueError(
                 f"{path.name}: {len(self.class_names)} class names for a model with {self.num_classes} outputs; "
                 f"fix or remove {MANIFEST_NAME}"
             )
-        self.preprocessing = dict(_first(entry, metadata, "preprocessing") or PREPROCESSING)
-        self._scale = np.float32(self.preprocessing["scale"])
-        self._offset = np.float32(self.preprocessing["offset"])
+        self.preprocessing = _first(entry, metadata, "preprocessing") or PREPROCESSING
+        try:
+            self._scale = np.float32(self.preprocessing["scale"])
+            self._offset = np.float32(self.preprocessing["offset"])
+        except (TypeError, KeyError, ValueError):
+            raise ValueError(f"{path.name}: preprocessing must give a numeric 'scale' and 'offset'; "
+                             f"got {self.preprocessing!r}") from None
         self.quantization = _first(entry, metadata, "quantization") or self._detect_quantization()
 
     def __repr__(self) -> str:
@@ -79,29 +88,39 @@ class Predictor:
             TypeError: images are not numeric.
             ValueError: wrong rank, size or channel count; NaN or inf; values out of range.
         """
-        batch = self._prepare(images)
-        step = batch_size or DEFAULT_BATCH_SIZE
-        if not isinstance(step, (int, np.integer)) or step < 1:
+        step = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
+        if not isinstance(step, (int, np.integer)) or isinstance(step, bool) or step < 1:
             raise ValueError(f"batch_size must be a positive whole number; got {batch_size!r}")
+        batch, encode = self._prepare(images)
         if len(batch) <= step:
-            return self._run(batch)
+            return self._infer(encode(batch)) if len(batch) else np.empty((0, self.num_classes), np.float32)
         out = np.empty((len(batch), self.num_classes), dtype=np.float32)
         for start in range(0, len(batch), step):
-            out[start : start + step] = self._run(batch[start : start + step])
+            # Encoding chunk by chunk keeps memory bounded and the data in cache.
+            out[start : start + step] = self._infer(encode(batch[start : start + step]))
         return out
 
     def predict_one(self, image) -> Prediction:
         """The prediction for a single image (a batch of one is accepted too)."""
-        batch = self._prepare(image)
+        batch, encode = self._prepare(image)
         if len(batch) != 1:
             raise ValueError(f"predict_one takes one image; got a batch of {len(batch)}: use predict() for batches")
-        probabilities = self._run(batch)[0]
+        probabilities = self._infer(encode(batch))[0]
         label = int(probabilities.argmax())
         return Prediction(label, self.class_names[label], float(probabilities[label]), probabilities)
 
-    def _prepare(self, images) -> np.ndarray:
-        """Check images against the model's input and return a float32 batch in the model's layout."""
+    def _prepare(self, images):
+        """Check images against the model's input.
+
+        Returns:
+            (batch, encode): the images as a batch in the model's layout, still in the caller's
+            dtype, and the function that turns a chunk of it into the engine's input.
+        """
         x = images if isinstance(images, np.ndarray) else np.asarray(images)
+        if x.dtype == np.uint8:  # the common case, checked first; uint8 is always in range
+            if x.shape == self._single_shape:
+                return x[None], self._encode_pixels
+            return self._as_batch(x), self._encode_pixels
         kind = x.dtype.kind
         if kind not in "uif":
             raise TypeError(
@@ -109,24 +128,32 @@ class Predictor:
             )
         x = self._as_batch(x)
         if x.size == 0:
-            return x.astype(np.float32)
+            return x, self._encode_floats
         lo, hi = x.min(), x.max()
-        if kind == "f":
-            # NaN fails both comparisons, so one test covers NaN, inf and the range.
-            if not (lo >= 0.0 and hi <= 1.0):
-                if not np.isfinite(x).all():
-                    raise ValueError(f"{self.path.name}: images contain NaN or inf")
-                raise ValueError(
-                    f"{self.path.name}: float images must be in [0, 1]; got values in [{lo:g}, {hi:g}] "
-                    f"(pass uint8 pixels, or divide by 255)"
-                )
-            return x if x.dtype == np.float32 else x.astype(np.float32)
-        if lo < 0 or hi > 255:
-            raise ValueError(f"{self.path.name}: integer images must be pixels in 0..255; got values in [{lo}, {hi}]")
-        return x.astype(np.float32) * self._scale + self._offset
+        if kind in "ui":
+            if lo < 0 or hi > 255:
+                raise ValueError(f"{self.path.name}: integer images must be pixels in 0..255; got values in [{lo}, {hi}]")
+            return x.astype(np.uint8), self._encode_pixels
+        # NaN fails both comparisons, so one test covers NaN, inf and the range.
+        if not (lo >= 0.0 and hi <= 1.0):
+            if not np.isfinite(x).all():
+                raise ValueError(f"{self.path.name}: images contain NaN or inf")
+            raise ValueError(
+                f"{self.path.name}: float images must be in [0, 1]; got values in [{lo:g}, {hi:g}] "
+                f"(pass uint8 pixels, or divide by 255)"
+            )
+        return x, self._encode_floats
+
+    # Float engines take float32 in [0, 1]; integer models override these two.
+    def _encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        out = np.multiply(pixels, self._scale, dtype=np.float32)
+        return out + self._offset if self._offset else out
+
+    def _encode_floats(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(np.float32, copy=False)
 
     def _as_batch(self, x: np.ndarray) -> np.ndarray:
-        h, w, c = self._hwc
+        h, w, c = self.image_shape
         shape = x.shape
         if x.ndim == 2 and c == 1 and shape == (h, w):
             batch = x[None]
@@ -141,7 +168,7 @@ class Predictor:
         return batch.reshape((len(batch), *self._sample_shape))
 
     def _shape_problem(self, shape: tuple) -> str:
-        h, w, c = self._hwc
+        h, w, c = self.image_shape
         wanted = f"one image ({h}, {w}{f', {c}' if c > 1 else ''}) or a batch (N, {h}, {w}, {c})"
         if len(shape) not in (2, 3, 4):
             return f"expected {wanted}; got an array of shape {shape} (rank {len(shape)})"
@@ -165,7 +192,8 @@ class Predictor:
     _sample_shape: tuple[int, ...] = ()
     num_classes = 0
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        """One engine call on an encoded batch -> float32 probabilities."""
         raise NotImplementedError
 
     def _detect_quantization(self) -> str:
@@ -192,28 +220,52 @@ class TFLitePredictor(Predictor):
         self._sample_shape = tuple(int(d) for d in self._input["shape"][1:])
         self.num_classes = int(self._output["shape"][-1])
         self._batch = int(self._input["shape"][0])
-        # Scale and zero point matter only on the integer path; (0.0, 0) means a float tensor.
-        self._in_scale, self._in_zero = self._input["quantization"]
-        self._out_scale, self._out_zero = self._output["quantization"]
-        self._in_dtype = self._input["dtype"]
         self._lock = threading.Lock()  # one interpreter is not safe to call from two threads
+        self._set, self._invoke, self._get = (self._interpreter.set_tensor, self._interpreter.invoke,
+                                              self._interpreter.get_tensor)
+        self._in_index, self._out_index = self._input["index"], self._output["index"]
         super().__init__(path, len(content), entry, {})
+        # Scale and zero point live on the integer path only; a scale of 0 means a float tensor.
+        in_scale, in_zero = self._input["quantization"]
+        out_scale, out_zero = self._output["quantization"]
+        if in_scale:
+            self._quantize_input = _affine_quantizer(in_scale, in_zero, self._input["dtype"])
+            pixels = self._quantize_input(np.arange(256, dtype=np.uint8) * self._scale + self._offset)
+            self._pixel_table = pixels
+            # Our int8 exports map pixel p to p - 128 (scale 1/255, zero point -128): flipping the
+            # top bit does that in one pass, five times faster than a table lookup.
+            flipped = (np.arange(256, dtype=np.uint8) ^ 0x80).view(np.int8)
+            self._pixels_flip = pixels.dtype == np.int8 and np.array_equal(pixels, flipped)
+            self._encode_pixels, self._encode_floats = self._quantized_pixels, self._quantize_input
+        if out_scale:
+            codes = np.arange(256, dtype=np.uint8).view(self._output["dtype"])
+            self._output_table = ((codes.astype(np.float32) - out_zero) * np.float32(out_scale)).astype(np.float32)
+            self._decode = self._dequantize_output
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        if self._in_scale:
-            info = np.iinfo(self._in_dtype)
-            batch = np.clip(np.round(batch / self._in_scale + self._in_zero), info.min, info.max).astype(self._in_dtype)
+    def _quantized_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        if self._pixels_flip:
+            return (pixels ^ np.uint8(0x80)).view(np.int8)
+        return np.take(self._pixel_table, pixels)
+
+    def _dequantize_output(self, out: np.ndarray) -> np.ndarray:
+        return self._output_table[out.view(np.uint8)]
+
+    def _decode(self, out: np.ndarray) -> np.ndarray:
+        return out if out.dtype == np.float32 else out.astype(np.float32)
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
-            if len(batch) != self._batch:
-                self._interpreter.resize_tensor_input(self._input["index"], [len(batch), *self._sample_shape])
-                self._interpreter.allocate_tensors()
-                self._batch = len(batch)
-            self._interpreter.set_tensor(self._input["index"], batch)
-            self._interpreter.invoke()
-            out = self._interpreter.get_tensor(self._output["index"])
-        if self._out_scale:
-            return (out.astype(np.float32) - self._out_zero) * np.float32(self._out_scale)
-        return out.astype(np.float32, copy=False)
+            try:
+                if len(batch) != self._batch:  # resize only when the batch size changes
+                    self._interpreter.resize_tensor_input(self._in_index, [len(batch), *self._sample_shape])
+                    self._interpreter.allocate_tensors()
+                    self._batch = len(batch)
+                self._set(self._in_index, batch)
+                self._invoke()
+                out = self._get(self._out_index)
+            except RuntimeError as e:  # a malformed model can load and still fail to run
+                raise ValueError(f"{self.path.name}: LiteRT could not run this model: {_one_line(e)}") from e
+        return self._decode(out)
 
     def describe(self) -> dict:
         def tensor(details):
@@ -228,7 +280,7 @@ class TFLitePredictor(Predictor):
         return {"input": tensor(self._input), "output": tensor(self._output)}
 
     def _detect_quantization(self) -> str:
-        if self._in_scale:
+        if self._input["quantization"][0]:
             return "int8"
         dtypes = {d["dtype"] for d in self._interpreter.get_tensor_details()}
         if np.float16 in dtypes:
@@ -251,26 +303,41 @@ class OnnxPredictor(Predictor):
         if threads:
             options.intra_op_num_threads = threads
         try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            # On some malformed files onnxruntime prints an "EP Error" banner to stdout before
+            # retrying and raising; the caller gets our one-line error instead.
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own untyped exception classes
+            if "External data path" in str(e):
+                raise ValueError(f"{path.name} refers to external data outside its own folder, which is refused: "
+                                 f"{_one_line(e)}") from e
             raise ValueError(f"{path.name} is not a valid ONNX model: {_one_line(e)}") from e
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ValueError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
         if inputs[0].type != "tensor(float)":
             raise ValueError(f"{path.name}: expected a float32 input; got {inputs[0].type}")
-        self._input_name, self._output_name = inputs[0].name, outputs[0].name
+        self._input_name, self._outputs = inputs[0].name, [outputs[0].name]
         dims = inputs[0].shape[1:]
         if not all(isinstance(d, int) for d in dims):
             raise ValueError(f"{path.name}: the input's image dimensions must be fixed; got {inputs[0].shape}")
         self._sample_shape = tuple(dims)
         self.num_classes = int(outputs[0].shape[-1])
-        metadata = {k: json.loads(v) for k, v in self._session.get_modelmeta().custom_metadata_map.items()
-                    if k in ("class_names", "preprocessing", "quantization")}
-        super().__init__(path, size_bytes, entry, metadata)
+        super().__init__(path, size_bytes, entry, self._metadata(path))
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self._session.run([self._output_name], {self._input_name: batch})[0]
+    def _metadata(self, path: Path) -> dict:
+        """Class names, preprocessing and quantization from the file's metadata_props (JSON values)."""
+        try:
+            props = self._session.get_modelmeta().custom_metadata_map
+            return {k: json.loads(v) for k, v in props.items() if k in ("class_names", "preprocessing", "quantization")}
+        except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise ValueError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            return self._session.run(self._outputs, {self._input_name: batch})[0]
+        except Exception as e:  # onnxruntime's own exception classes, for a model that loads but cannot run
+            raise ValueError(f"{self.path.name}: onnxruntime could not run this model: {_one_line(e)}") from e
 
     def describe(self) -> dict:
         def tensor(arg):
@@ -327,8 +394,23 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     if path.suffix.lower() == ".tflite":
         if content[4:8] != _TFLITE_IDENTIFIER:
             raise ValueError(f"{path.name} is not a TFLite model: no 'TFL3' flatbuffer identifier")
-        return TFLitePredictor(path, content, entry, threads)
-    return OnnxPredictor(path, len(content), entry, threads)
+        predictor = TFLitePredictor(path, content, entry, threads)
+    else:
+        predictor = OnnxPredictor(path, len(content), entry, threads)
+    # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
+    # here makes load() refuse a file that parses but cannot run, and warms the first predict.
+    predictor.predict(np.zeros(predictor._single_shape, np.uint8))
+    return predictor
+
+
+def _affine_quantizer(scale: float, zero_point: int, dtype):
+    """x -> round(x / scale + zero_point), clipped to dtype: TFLite's input quantization."""
+    info, scale, zero_point = np.iinfo(dtype), np.float32(scale), np.float32(zero_point)
+
+    def quantize(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+
+    return quantize
 
 
 def _first(entry: dict | None, metadata: dict, key: str):

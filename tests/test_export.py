@@ -269,3 +269,47 @@ def test_cnn_exports_in_every_form_within_the_bars(cnn_export, test_set, name):
     probs = predictor.predict(images)  # (N, 28, 28) uint8: the channel axis is added
     assert_within_bars(name, probs, reference, labels)
     assert manifest["files"][name]["validation"]["passed"]
+
+
+# --- any input shape ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def colour_model():
+    """A 32x32x3, five-class conv net with random weights: nothing about it is Fashion-MNIST."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((32, 32, 3)),
+        layers.Conv2D(8, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(5, activation="softmax"),
+    ])
+    images = np.random.default_rng(5).integers(0, 256, (2000, 32, 32, 3), dtype=np.uint8)
+    return model, images, model.predict(images.astype(np.float32) / 255.0, verbose=0)
+
+
+@pytest.mark.parametrize("suffix", [".tflite", ".onnx"])
+def test_a_colour_five_class_model_runs_through_the_runtime(colour_model, tmp_path, suffix):
+    import export
+
+    model, images, expected = colour_model
+    path = tmp_path / f"colour{suffix}"
+    (export.to_tflite if suffix == ".tflite" else export.to_onnx)(model, path)
+    predictor = runtime.load(path)
+    assert predictor.input_shape == (None, 32, 32, 3) and predictor.num_classes == 5
+    assert predictor.class_names == ("0", "1", "2", "3", "4")
+    probs = predictor.predict(images)
+    assert probs.shape == (2000, 5)
+    agreement = np.mean(probs.argmax(1) == expected.argmax(1))
+    assert agreement >= 0.999, agreement
+    np.testing.assert_allclose(probs, expected, atol=1e-4)
+    assert predictor.predict_one(images[7]).label == expected[7].argmax()
+    with pytest.raises(ValueError, match=r"expected 3 channels; got 1"):
+        predictor.predict(images[:2, :, :, :1])
+    with pytest.raises(ValueError, match=r"expected images of 32x32 pixels; got 28x28"):
+        predictor.predict(np.zeros((2, 28, 28, 3), np.uint8))

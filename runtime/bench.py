@@ -1,0 +1,36 @@
+"""Latency and throughput measurements shared by `python -m runtime bench` and benchmarks/."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+
+def time_calls(call: Callable[[], object], runs: int, warmup: int = 0) -> np.ndarray:
+    """Seconds taken by each of `runs` calls, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        call()
+    samples = np.empty(runs)
+    clock = time.perf_counter
+    for i in range(runs):
+        start = clock()
+        call()
+        samples[i] = clock() - start
+    return samples
+
+
+def summarize(samples: np.ndarray) -> dict:
+    """p50 / p99 / mean in milliseconds."""
+    ms = np.asarray(samples) * 1e3
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "mean_ms": float(ms.mean()), "runs": int(len(ms))}
+
+
+def bench_predictor(predictor, images: np.ndarray, runs: int = 500, warmup: int = 50, batch_repeats: int = 3) -> dict:
+    """Single-image latency (predict_one) and batch throughput (predict on all images) of one predictor."""
+    single = summarize(time_calls(lambda: predictor.predict_one(images[0]), runs, warmup))
+    batch = time_calls(lambda: predictor.predict(images), batch_repeats, warmup=1)
+    seconds = float(np.median(batch))
+    return {"single": single, "batch": {"images": int(len(images)), "seconds": seconds, "images_per_s": len(images) / seconds}}

@@ -42,7 +42,8 @@ def export_main(argv: list[str]) -> int:
 
     out = args.out or os.path.dirname(args.model) or "."
     try:
-        export_all(args.model, out, args.formats, args.calibration_samples, args.opset, args.data_dir)
+        with quiet_stderr():  # converter and delegate chatter; progress lines go to stdout
+            export_all(args.model, out, args.formats, args.calibration_samples, args.opset, args.data_dir)
     except ValidationError as e:
         print(f"{PROG}: error: {len(e.failures)} file(s) missed their bars (figures in {out}/manifest.json):",
               file=sys.stderr)
@@ -66,7 +67,8 @@ def report_main(argv: list[str]) -> int:
     if args.budget < 0:
         parser.error(f"argument --budget: expected points >= 0; got {args.budget}")
     _import_tensorflow_quietly()
-    path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench)
+    with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
+        path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench)
     print(f"Wrote {path}")
     return 0
 

@@ -22,6 +22,7 @@ from export.onnx import input_quantization, quantize_onnx, to_onnx
 from export.tflite import to_tflite
 from export.validate import BARS, MAX_INT8_SIZE_RATIO, ValidationError, reference_probabilities, validate_file
 from runtime.data import PREPROCESSING
+from runtime.evaluate import confusion_matrix, per_class_accuracy
 from runtime.files import write_text_atomic
 from runtime.manifest import MANIFEST_NAME, sha256_file
 
@@ -212,6 +213,7 @@ def describe_file(path: Path, target: Target, class_names: list[str]) -> dict:
 
 
 def _manifest(model_path: Path, model, entries: dict, calibration, opset: int, reference, labels) -> dict:
+    matrix = confusion_matrix(labels.astype(np.int64), reference.argmax(1), reference.shape[1])
     return {
         "edgeport": 1,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -222,21 +224,27 @@ def _manifest(model_path: Path, model, entries: dict, calibration, opset: int, r
             "params": int(model.count_params()),
             "input_shape": list(model.input_shape),
             "accuracy": float(np.mean(reference.argmax(1) == labels)),
+            "per_class_accuracy": per_class_accuracy(matrix),
+            "confusion_matrix": matrix.tolist(),
         },
         "test_set": {"name": "fashion-mnist test", "images": int(len(labels)), "reference": REFERENCE_NAME},
         "calibration": None if calibration is None else {"split": "train", "images": int(len(calibration)), "seed": 0},
         "onnx_opset": opset,
         "bars": {q.value: vars(bar) for q, bar in BARS.items()} | {"max_int8_size_ratio": MAX_INT8_SIZE_RATIO},
-        "versions": {"python": platform.python_version()} | {name: _version(name) for name in VERSIONED},
+        "versions": package_versions(),
         "files": entries,
     }
 
 
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+def package_versions() -> dict:
+    """Python's and each converter's and engine's version, for the manifest and bench.json."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def _progress_line(entry: dict, name: str, seconds: float) -> str:

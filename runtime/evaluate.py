@@ -12,6 +12,12 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, num_classes: int)
     return counts
 
 
+def per_class_accuracy(matrix: np.ndarray) -> list[float]:
+    """Accuracy within each true class, from a confusion matrix (row = truth)."""
+    matrix = np.asarray(matrix)
+    return (np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)).tolist()
+
+
 def evaluate(predictor, images, labels, reference=None, batch_size: int | None = None) -> dict:
     """Run predictor over images and score it.
 
@@ -40,11 +46,10 @@ def evaluate(predictor, images, labels, reference=None, batch_size: int | None =
         raise ValueError(f"labels must be in 0..{num_classes - 1}; got values in [{labels.min()}, {labels.max()}]")
     predicted = probs.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, num_classes)
-    per_class = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
     result = {
         "n": int(len(labels)),
         "accuracy": float(np.mean(predicted == labels)),
-        "per_class_accuracy": per_class.tolist(),
+        "per_class_accuracy": per_class_accuracy(matrix),
         "confusion_matrix": matrix.tolist(),
         "predictions": predicted,
     }

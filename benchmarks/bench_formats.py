@@ -1,0 +1,35 @@
+"""Latency and throughput of the Keras model and every exported file, interleaved in one process.
+
+    python benchmarks/bench_formats.py [ARTIFACTS] [--rounds N]
+
+Writes ARTIFACTS/bench.json (the numbers the report quotes) and prints one line per row.
+The measurement itself lives in export/benchmark.py, so the report and this script agree.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from runtime.cli_util import Parser, positive_int, quiet_stderr, run  # noqa: E402
+
+
+def main() -> int:
+    parser = Parser(prog="benchmarks/bench_formats.py", description=__doc__.strip().splitlines()[0])
+    parser.add_argument("artifacts", nargs="?", default="artifacts", help="export folder (default artifacts)")
+    parser.add_argument("--rounds", type=positive_int, default=5, help="interleaved rounds (default 5)")
+    args = parser.parse_args()
+    with quiet_stderr():
+        from export.benchmark import run_benchmark
+
+        bench = run_benchmark(args.artifacts, rounds=args.rounds)
+    print(f"Wrote {args.artifacts}/bench.json ({len(bench['rows'])} rows, {bench['machine']['cpu_count']} CPUs)")
+    return 0
+
+
+if __name__ == "__main__":
+    run("benchmarks/bench_formats.py", main)

@@ -1,0 +1,95 @@
+"""Latency and throughput of the Keras model and every exported file, side by side in one process.
+
+Rows are measured in interleaved rounds (a block of calls per row, row after row, round after
+round) so that the machine's drift hits every row alike; percentiles pool all rounds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import runtime
+from export.pipeline import package_versions
+from runtime.bench import summarize, time_calls
+from runtime.files import write_text_atomic
+
+BENCH_NAME = "bench.json"
+
+
+def _rows(folder: Path, manifest: dict, images: np.ndarray):
+    """(name, file, single-image call, whole-set call, calls per round) for every row."""
+    import keras
+
+    model = keras.models.load_model(folder / manifest["source"]["file"], compile=False)
+    x = runtime.preprocess(images).reshape((-1, *model.input_shape[1:]))
+    one = x[:1]
+    rows = [
+        # The seed tutorial's own single-image path, and the direct call it could have used.
+        ("Keras model.predict", None, lambda: model.predict(one, verbose=0), lambda: model.predict(x, verbose=0), 4),
+        ("Keras model(x)", None, lambda: model(one, training=False), lambda: model(x, training=False), 20),
+    ]
+    for name in manifest["files"]:
+        predictor = runtime.load(folder / name)
+        rows.append((name, name, lambda p=predictor: p.predict_one(images[0]), lambda p=predictor: p.predict(images), 100))
+    return rows
+
+
+def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20,
+                  progress: Callable[[str], None] | None = print) -> dict:
+    """Benchmark every row and write folder/bench.json.
+
+    Args:
+        folder: an export folder (manifest.json, the files, the Keras model).
+        rounds: interleaved rounds; each round times a block of single-image calls per row
+            and one pass over the 10,000 test images per row (the median pass is kept).
+        warmup: untimed single-image calls per row, plus one untimed pass, before round one.
+        progress: called with one line per finished round and per row; None for silence.
+
+    Returns:
+        The bench dict: machine, versions, settings and one row per model/file with
+        single-image p50/p99 (ms) and images/s.
+    """
+    say = progress or (lambda line: None)
+    folder = Path(folder)
+    manifest = runtime.read_manifest(folder)
+    if manifest is None:
+        raise FileNotFoundError(f"{folder}/manifest.json: nothing to benchmark (run 'python -m export' first)")
+    images, _ = runtime.load_fashion_mnist("test")
+    rows = _rows(folder, manifest, images)
+    singles = {name: [] for name, *_ in rows}
+    batches = {name: [] for name, *_ in rows}
+    for name, _, single, batch, _ in rows:
+        time_calls(single, 0, warmup)
+        time_calls(batch, 0, 1)
+    for r in range(rounds):
+        for name, _, single, batch, calls in rows:
+            singles[name].extend(time_calls(single, calls))
+            batches[name].extend(time_calls(batch, 1))
+        say(f"benchmark round {r + 1}/{rounds} done")
+    result_rows = []
+    for name, file, *_ in rows:
+        seconds = float(np.median(batches[name]))
+        row = {"name": name, "file": file, "single": summarize(np.array(singles[name])),
+               "batch": {"images": int(len(images)), "seconds": seconds, "images_per_s": len(images) / seconds}}
+        result_rows.append(row)
+        say(f"{name:<22} single image p50 {row['single']['p50_ms']:8.3f} ms  p99 {row['single']['p99_ms']:8.3f} ms  "
+            f"{row['batch']['images_per_s']:>12,.0f} images/s")
+    bench = {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "processor": platform.machine()},
+        "versions": package_versions(),
+        "settings": {"rounds": rounds, "warmup": warmup, "interleaved": True,
+                     "single_image": "predict_one(test image 0) / model.predict(x[:1]) / model(x[:1])",
+                     "batch": f"all {len(images):,} test images in one call"},
+        "manifest_sha256": {name: entry["sha256"] for name, entry in manifest["files"].items()},
+        "rows": result_rows,
+    }
+    write_text_atomic(folder / BENCH_NAME, json.dumps(bench, indent=1) + "\n")
+    return bench

@@ -1,0 +1,230 @@
+"""report.md: which file to ship, and what each format trades in size, accuracy and speed.
+
+Every number comes from manifest.json (export and validation) or bench.json (benchmark);
+nothing here measures or validates anything itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import runtime
+from runtime.evaluate import confusion_matrix
+from runtime.files import write_text_atomic
+
+DEFAULT_BUDGET_PT = 0.5
+REPORT_NAME = "report.md"
+FLIPS_SHOWN = 12
+TUTORIAL_PICTURES = (("training_curves.png", "Training and validation accuracy and loss per epoch"),
+                     ("predictions.png", "The seed model's predictions on the first test images"))
+
+
+def recommend(manifest: dict, budget_pt: float = DEFAULT_BUDGET_PT) -> str | None:
+    """The smallest file that passed its bars and loses at most budget_pt points of accuracy.
+
+    Returns:
+        The file name, or None when no file qualifies.
+    """
+    within = [
+        (entry["bytes"], name)
+        for name, entry in manifest["files"].items()
+        if entry["validation"]["passed"] and -100 * entry["validation"]["accuracy_change"] <= budget_pt + 1e-9
+    ]
+    return min(within)[1] if within else None
+
+
+def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True,
+                 progress: Callable[[str], None] | None = print) -> Path:
+    """Write folder/report.md and its plots from manifest.json and bench.json.
+
+    Args:
+        folder: an export folder.
+        budget_pt: the accuracy drop (points) the recommended file may cost.
+        bench: run the benchmark first (writes bench.json); False reuses bench.json if present.
+        progress: called with progress lines; None for silence.
+
+    Raises:
+        FileNotFoundError: no manifest.json in folder.
+    """
+    folder = Path(folder)
+    manifest = runtime.read_manifest(folder)
+    if manifest is None:
+        raise FileNotFoundError(f"{folder}/manifest.json: nothing to report on (run 'python -m export' first)")
+    if bench:
+        from export.benchmark import run_benchmark
+
+        run_benchmark(folder, progress=progress)
+    latency = _latency_rows(folder, manifest)
+    plots = _draw_plots(folder, manifest, latency)
+    text = render(manifest, latency, plots, budget_pt, folder)
+    path = folder / REPORT_NAME
+    write_text_atomic(path, text)
+    return path
+
+
+def _latency_rows(folder: Path, manifest: dict) -> dict[str, dict]:
+    """bench.json rows by name, leaving out files that changed since they were measured."""
+    path = folder / "bench.json"
+    if not path.is_file():
+        return {}
+    bench = json.loads(path.read_text())
+    measured = bench.get("manifest_sha256", {})
+    return {
+        row["name"]: row for row in bench["rows"]
+        if row["file"] is None or measured.get(row["file"]) == manifest["files"].get(row["file"], {}).get("sha256")
+    }
+
+
+def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder: Path) -> str:
+    """The markdown text of the report."""
+    files, source = manifest["files"], manifest["source"]
+    lines = ["# edgeport report", "", _recommendation(manifest, latency, budget_pt, folder), ""]
+    lines += ["## Every format at a glance", "", *_table(manifest, latency, folder), ""]
+    lines += [
+        f"Test set: {manifest['test_set']['images']:,} Fashion-MNIST test images. Agreement: share of images whose "
+        f"top class equals the Keras model's. Bars: DESIGN.md's fidelity bars (agreement, accuracy change, max "
+        f"difference; int8 files at most {100 * manifest['bars']['max_int8_size_ratio']:.0f} % of float32). "
+        f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process.", "",
+    ]
+    for key, title, caption in (
+        ("size_vs_accuracy", "Size against accuracy", "Each point is one file; the dashed line is the Keras model."),
+        ("latency", "Latency", "Single-image latency per file and for the Keras model's two call paths."),
+        ("per_class", "Per-class accuracy", "Where accuracy changes between formats, class by class."),
+        ("confusion", "Confusion matrix of the Keras model", "True class on rows, predicted class on columns."),
+        ("changed", "Changed predictions", "For each compressed file, the Keras class (rows) of every test image "
+                                           "whose class it changed, against its own class (columns)."),
+    ):
+        if key in plots:
+            lines += [f"## {title}", "", caption, "", f"![{title}]({plots[key]})", ""]
+    compressed = [name for name, entry in files.items() if entry["quantization"] != "none"]
+    if compressed:
+        lines += ["## Flip forensics", "", "Test images whose predicted class a compressed file changed, "
+                  f"with the Keras class and the file's class (up to {FLIPS_SHOWN} per file).", ""]
+        for name in compressed:
+            count = len(files[name]["validation"]["changed"]["indices"])
+            png = plots.get(f"flips:{name}")
+            lines += [f"### {name}: {count} image{'s' if count != 1 else ''} changed class", "",
+                      f"![{name} flips]({png})" if png else "No image changed class.", ""]
+    tutorial = [(png, caption) for png, caption in TUTORIAL_PICTURES if (folder / png).is_file()]
+    if tutorial:
+        lines += ["## The tutorial's model", ""]
+        for png, caption in tutorial:
+            lines += [f"{caption}:", "", f"![{caption}]({png})", ""]
+    versions = ", ".join(f"{k} {v}" for k, v in manifest["versions"].items() if v)
+    lines += ["---", "", f"Source model `{source['file']}` (sha256 `{source['sha256'][:12]}…`, {source['params']:,} "
+              f"parameters), exported {manifest['created']} with {versions}."]
+    return "\n".join(lines) + "\n"
+
+
+def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Path) -> str:
+    files, source = manifest["files"], manifest["source"]
+    choice = recommend(manifest, budget_pt)
+    if choice is None:
+        best = max(files, key=lambda n: files[n]["validation"]["accuracy"])
+        return (f"**No exported file stays within {budget_pt:g} pt of the Keras model's accuracy while passing its "
+                f"bars.** The most accurate is `{best}` ({100 * files[best]['validation']['accuracy']:.2f} %); raise "
+                f"the budget (`--budget`) or re-export with more calibration images.")
+    entry, v = files[choice], files[choice]["validation"]
+    keras_bytes = (folder / source["file"]).stat().st_size if (folder / source["file"]).is_file() else None
+    float32 = _float32_bytes(files, entry["format"])
+    saves = [f"{float32 / entry['bytes']:.1f}x smaller than the float32 {entry['format'].upper() if entry['format'] == 'onnx' else 'TFLite'} file"]
+    if keras_bytes:
+        saves.append(f"{keras_bytes / entry['bytes']:.1f}x smaller than `{source['file']}` ({keras_bytes / 1024:,.0f} KB)")
+    text = (
+        f"**Ship `{choice}`.** It is the smallest file whose accuracy stays within the {budget_pt:g} pt budget: "
+        f"{entry['bytes'] / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v['accuracy']:.2f} % on the test set "
+        f"against {100 * source['accuracy']:.2f} % for Keras ({100 * v['accuracy_change']:+.2f} pt) and picks the same "
+        f"class as Keras on {100 * v['agreement']:.2f} % of test images."
+    )
+    mine, keras_predict, keras_call = latency.get(choice), latency.get("Keras model.predict"), latency.get("Keras model(x)")
+    if mine and keras_predict and keras_call:
+        p50 = mine["single"]["p50_ms"]
+        text += (
+            f" One image takes {_ms(p50)} (p50) on this machine, against {_ms(keras_predict['single']['p50_ms'])} for "
+            f"the tutorial's `model.predict` ({keras_predict['single']['p50_ms'] / p50:,.0f}x slower) and "
+            f"{_ms(keras_call['single']['p50_ms'])} for `model(x)`, and it needs no TensorFlow to run."
+        )
+    return text
+
+
+def _float32_bytes(files: dict, fmt: str) -> int | None:
+    return next((e["bytes"] for e in files.values() if e["format"] == fmt and e["quantization"] == "none"), None)
+
+
+def _table(manifest: dict, latency: dict, folder: Path) -> list[str]:
+    files, source = manifest["files"], manifest["source"]
+    header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt)", "Agreement",
+              "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
+    rows = []
+    keras_bytes = (folder / source["file"]).stat().st_size if (folder / source["file"]).is_file() else None
+    for name in ("Keras model.predict", "Keras model(x)"):
+        size = f"{keras_bytes / 1024:,.1f}" if keras_bytes else "—"
+        rows.append([f"`{source['file']}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
+                     f"{source['accuracy']:.4f}", "—", "—", "—", *_speed(latency.get(name)), "reference"])
+    for name, entry in files.items():
+        v = entry["validation"]
+        float32 = _float32_bytes(files, entry["format"])
+        rows.append([
+            f"`{name}`", entry["format"], entry["quantization"], f"{entry['bytes'] / 1024:,.1f}",
+            f"{entry['bytes'] / float32:.2f}" if float32 else "—", f"{v['accuracy']:.4f}",
+            f"{100 * v['accuracy_change']:+.2f}", f"{100 * v['agreement']:.2f} %", f"{v['max_abs_diff']:.1e}",
+            *_speed(latency.get(name)), "pass" if v["passed"] else "**FAIL**",
+        ])
+    return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def _speed(row: dict | None) -> list[str]:
+    if row is None:
+        return ["—", "—", "—"]
+    return [f"{row['single']['p50_ms']:.3f}", f"{row['single']['p99_ms']:.3f}", f"{row['batch']['images_per_s']:,.0f}"]
+
+
+def _ms(value: float) -> str:
+    return f"{value * 1000:.0f} µs" if value < 1 else f"{value:.1f} ms"
+
+
+def _draw_plots(folder: Path, manifest: dict, latency: dict) -> dict[str, str]:
+    """Draw every plot the numbers allow; returns {key: PNG file name}."""
+    from export import report_plots as rp
+    from train.plots import save_figure
+
+    files, source = manifest["files"], manifest["source"]
+    class_names = next(iter(files.values()))["class_names"] if files else list(runtime.CLASS_NAMES)
+    figures = {}
+    if files:
+        points = [{"name": n, "format": e["format"], "kb": e["bytes"] / 1024, "accuracy": e["validation"]["accuracy"]}
+                  for n, e in files.items()]
+        figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source["accuracy"])
+    if latency:
+        rows = [{"name": name, "p50_ms": row["single"]["p50_ms"], "p99_ms": row["single"]["p99_ms"],
+                 "format": files[row["file"]]["format"] if row["file"] else "keras"} for name, row in latency.items()]
+        figures["latency"] = rp.plot_latency(rows)
+    accuracies = {"Keras": source["per_class_accuracy"]} | {n: e["validation"]["per_class_accuracy"] for n, e in files.items()}
+    figures["per_class"] = rp.plot_per_class(accuracies, class_names)
+    figures["confusion"] = rp.plot_confusion(source["confusion_matrix"], class_names, "Keras model: test set")
+    compressed = {n: e for n, e in files.items() if e["quantization"] != "none"}
+    reference_path = folder / manifest["test_set"]["reference"]
+    if compressed and reference_path.is_file():
+        keras_classes = np.load(reference_path).argmax(1)
+        images, _ = runtime.load_fashion_mnist("test")
+        changed = {}
+        for name, entry in compressed.items():
+            idx = np.array(entry["validation"]["changed"]["indices"], dtype=np.int64)
+            predicted = np.array(entry["validation"]["changed"]["predicted"], dtype=np.int64)
+            changed[name] = confusion_matrix(keras_classes[idx], predicted, len(class_names))
+            if len(idx):
+                figures[f"flips:{name}"] = rp.plot_flips(images, idx[:FLIPS_SHOWN], keras_classes[idx[:FLIPS_SHOWN]],
+                                                        predicted[:FLIPS_SHOWN], class_names, name, len(idx))
+        figures["changed"] = rp.plot_changed_matrices(changed, class_names)
+    names = {}
+    for key, fig in figures.items():
+        png = f"report_{key.replace('flips:', 'flips_').replace('.', '_')}.png"
+        save_figure(fig, folder / png)
+        names[key] = png
+    return names

@@ -1,0 +1,156 @@
+"""The report's figures. Each takes plain numbers (from manifest.json and bench.json) and returns
+a matplotlib Figure; train.plots.save_figure writes them."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
+import numpy as np  # noqa: E402
+
+FORMAT_COLOURS = {"keras": "tab:gray", "tflite": "tab:blue", "onnx": "tab:orange"}
+
+
+def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float):
+    """One labelled point per file: size (KB, log scale) against test accuracy.
+
+    points: dicts with name, format, kb, accuracy.
+    """
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for p in points:
+        ax.scatter(p["kb"], 100 * p["accuracy"], s=60, color=FORMAT_COLOURS[p["format"]], zorder=3)
+        # TFLite labels above their point, ONNX below: files of equal size would overlap otherwise.
+        offset = (6, 6) if p["format"] == "tflite" else (6, -13)
+        ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points", xytext=offset, fontsize=8)
+    ax.axhline(100 * keras_accuracy, color="tab:gray", linestyle="--", linewidth=1, label=f"Keras {100 * keras_accuracy:.2f} %")
+    for fmt, colour in FORMAT_COLOURS.items():
+        if fmt != "keras" and any(p["format"] == fmt for p in points):
+            ax.scatter([], [], color=colour, label=fmt.upper() if fmt == "onnx" else "TFLite")
+    ax.set_xscale("log")
+    ax.set_xlabel("File size (KB, log scale)")
+    ax.set_ylabel("Test accuracy (%)")
+    accuracies = [100 * p["accuracy"] for p in points] + [100 * keras_accuracy]
+    ax.set_ylim(min(accuracies) - 0.3, max(accuracies) + 0.3)
+    kbs = [p["kb"] for p in points]
+    ax.set_xlim(min(kbs) / 1.5, max(kbs) * 2.5)
+    ax.set_title("Size against accuracy (Fashion-MNIST test set)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_latency(rows: list[dict]):
+    """Single-image p50 latency per row (log scale), with p99 marked; Keras rows included.
+
+    rows: dicts with name, p50_ms, p99_ms, format.
+    """
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
+    names = [r["name"] for r in rows]
+    y = np.arange(len(rows))
+    ax.barh(y, [r["p50_ms"] for r in rows], color=[FORMAT_COLOURS[r["format"]] for r in rows], label="p50")
+    ax.scatter([r["p99_ms"] for r in rows], y, marker="|", s=200, color="black", label="p99", zorder=3)
+    for yi, r in zip(y, rows):
+        # The value stands right of the p99 tick, so the two never overlap.
+        ax.annotate(f"p50 {_ms(r['p50_ms'])}", (max(r["p50_ms"], r["p99_ms"]), yi), textcoords="offset points",
+                    xytext=(8, -3), fontsize=8)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    slowest = max(max(r["p50_ms"], r["p99_ms"]) for r in rows)
+    ax.set_xlim(right=slowest * 20)  # room for the value labels
+    ax.set_xlabel("Single-image latency (ms, log scale)")
+    ax.set_title("Single-image latency: bar = median (p50), tick = p99")
+    ax.grid(alpha=0.3, axis="x", which="both")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(matrix, class_names, title: str):
+    """Counts with true class on rows and predicted class on columns."""
+    matrix = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    shown = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="Images")
+    _label_cells(ax, matrix, lambda v: str(v) if v else "")
+    _class_axes(ax, class_names, "Predicted class", "True class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_changed_matrices(changed: dict[str, np.ndarray], class_names):
+    """For each file, where its predicted class differs from Keras: Keras class (rows) -> file class (columns)."""
+    count = len(changed)
+    columns = min(2, count)
+    rows = int(np.ceil(count / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(7 * columns, 6.2 * rows), squeeze=False)
+    for ax, (name, matrix) in zip(axes.flat, changed.items()):
+        ax.imshow(matrix, cmap="Oranges", vmin=0, vmax=max(1, matrix.max()))
+        _label_cells(ax, matrix, lambda v: str(v) if v else "")
+        _class_axes(ax, class_names, f"{name} class", "Keras class")
+        ax.set_title(f"{name}: {int(matrix.sum())} images changed class")
+    for ax in list(axes.flat)[count:]:
+        ax.axis("off")
+    fig.suptitle("Changed predictions against the Keras model")
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_class(accuracies: dict[str, list[float]], class_names):
+    """Per-class accuracy of every model/file as an annotated heat map (rows: formats)."""
+    names = list(accuracies)
+    values = 100 * np.array([accuracies[n] for n in names])
+    fig, ax = plt.subplots(figsize=(11, 0.5 * len(names) + 2.2))
+    shown = ax.imshow(values, cmap="viridis", aspect="auto")
+    fig.colorbar(shown, ax=ax, label="Accuracy (%)", fraction=0.03, pad=0.02)
+    # viridis is dark at the low end: white text there, black on the bright high end.
+    _label_cells(ax, values, lambda v: f"{v:.1f}", threshold=values.min() + 0.5 * (values.max() - values.min()),
+                 dark_high=False)
+    ax.set_xticks(range(len(class_names)), class_names, rotation=30, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("True class")
+    ax.set_title("Per-class test accuracy (%) by format")
+    fig.tight_layout()
+    return fig
+
+
+def plot_flips(images, indices, keras_classes, file_classes, class_names, name: str, total: int):
+    """Up to 12 test images whose class the file changed: Keras class -> file class."""
+    shown = len(indices)
+    columns = min(6, max(1, shown))
+    rows = max(1, int(np.ceil(shown / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.5 * rows + 0.6), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, index, before, after in zip(axes.flat, indices, keras_classes, file_classes):
+        ax.imshow(images[index], cmap=plt.cm.binary)
+        ax.set_title(f"#{index}\nKeras: {class_names[before]}\n{name.split('.')[0]}: {class_names[after]}", fontsize=8)
+    fig.suptitle(f"{name}: {total} test images changed class" + (f" (first {shown} shown)" if total > shown else ""))
+    fig.tight_layout()
+    return fig
+
+
+def _label_cells(ax, values, text, threshold=None, dark_high=True):
+    """Write text(v) in each cell, white on dark cells and black on light ones."""
+    values = np.asarray(values)
+    threshold = values.max() / 2 if threshold is None else threshold
+    for (i, j), v in np.ndenumerate(values):
+        label = text(v)
+        if label:
+            dark = v > threshold if dark_high else v < threshold
+            ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if dark else "black")
+
+
+def _class_axes(ax, class_names, xlabel, ylabel):
+    ticks = range(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+    ax.set_yticks(ticks, class_names)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def _ms(value: float) -> str:
+    return f"{value * 1000:.0f} µs" if value < 1 else f"{value:.1f} ms"

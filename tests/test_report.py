@@ -1,0 +1,146 @@
+"""The report on a real exported set: every row, the manifest's numbers, every plot, the choice."""
+
+import copy
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from export.report import recommend, render
+from tests.conftest import FILES, run_cli
+
+
+@pytest.fixture(scope="module")
+def reported(exported):
+    run_cli("-m", "export", "report", str(exported))
+    manifest = json.loads((exported / "manifest.json").read_text())
+    bench = json.loads((exported / "bench.json").read_text())
+    return exported, (exported / "report.md").read_text(), manifest, bench
+
+
+def table_rows(markdown: str) -> dict[str, list[str]]:
+    """Table cells by row name: the file name, or 'model.keras <call>' for the Keras rows."""
+    rows = {}
+    for line in markdown.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            name, call = re.fullmatch(r"`([^`]+)`(?: \((.+)\))?", cells[0]).groups()
+            rows[f"{name} {call}" if call else name] = cells
+    return rows
+
+
+def test_every_file_and_the_keras_model_have_a_row(reported):
+    _, markdown, _, _ = reported
+    rows = table_rows(markdown)
+    assert set(FILES) <= set(rows)
+    assert "model.keras model.predict" in rows and "model.keras model(x)" in rows
+
+
+def test_table_numbers_are_the_manifests_and_the_benchmarks(reported):
+    _, markdown, manifest, bench = reported
+    rows = table_rows(markdown)
+    latency = {row["name"]: row for row in bench["rows"]}
+    for name, entry in manifest["files"].items():
+        cells, v = rows[name], entry["validation"]
+        assert float(cells[3].replace(",", "")) == pytest.approx(entry["bytes"] / 1024, abs=0.05)
+        assert float(cells[5]) == pytest.approx(v["accuracy"], abs=5e-5)
+        assert float(cells[6]) == pytest.approx(100 * v["accuracy_change"], abs=5e-3)
+        assert float(cells[7].rstrip(" %")) == pytest.approx(100 * v["agreement"], abs=5e-3)
+        assert float(cells[8]) == pytest.approx(v["max_abs_diff"], rel=0.05)
+        assert float(cells[9]) == pytest.approx(latency[name]["single"]["p50_ms"], abs=5e-4)
+        assert float(cells[11].replace(",", "")) == pytest.approx(latency[name]["batch"]["images_per_s"], abs=0.5)
+        assert cells[12] == "pass"
+    keras = rows["model.keras model.predict"]
+    assert float(keras[5]) == pytest.approx(manifest["source"]["accuracy"], abs=5e-5)
+
+
+def test_every_plot_in_the_markdown_is_a_real_png(reported):
+    folder, markdown, _, _ = reported
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(pictures) >= 7
+    for png in pictures:
+        with Image.open(folder / png) as image:
+            image.verify()
+            assert image.format == "PNG"
+    for expected in ("report_size_vs_accuracy.png", "report_latency.png", "report_confusion.png", "report_changed.png",
+                     "report_per_class.png", "training_curves.png", "predictions.png"):
+        assert expected in pictures
+
+
+def test_flip_forensics_counts_match_the_manifest(reported):
+    _, markdown, manifest, _ = reported
+    for name, entry in manifest["files"].items():
+        if entry["quantization"] != "none":
+            count = len(entry["validation"]["changed"]["indices"])
+            assert f"### {name}: {count} image" in markdown
+
+
+def test_benchmark_has_every_row_with_positive_figures(reported):
+    _, _, manifest, bench = reported
+    names = [row["name"] for row in bench["rows"]]
+    assert names[:2] == ["Keras model.predict", "Keras model(x)"]
+    assert sorted(names[2:]) == sorted(manifest["files"])
+    for row in bench["rows"]:
+        assert 0 < row["single"]["p50_ms"] <= row["single"]["p99_ms"], row["name"]
+        assert row["batch"]["images"] == 10_000 and row["batch"]["images_per_s"] > 0
+    assert bench["machine"]["cpu_count"] >= 1
+    assert bench["versions"]["onnxruntime"] and bench["versions"]["ai-edge-litert"]
+
+
+def test_the_recommendation_is_the_smallest_file_within_the_budget(reported):
+    _, markdown, manifest, _ = reported
+    choice = recommend(manifest, 0.5)
+    within = {n: e["bytes"] for n, e in manifest["files"].items()
+              if e["validation"]["passed"] and -100 * e["validation"]["accuracy_change"] <= 0.5}
+    assert choice == min(within, key=within.get)
+    assert f"**Ship `{choice}`.**" in markdown
+
+
+def _constructed_manifest():
+    def entry(fmt, quantization, size, change, passed=True):
+        return {"format": fmt, "quantization": quantization, "bytes": size, "sha256": "0" * 64, "class_names": list("abcdefghij"),
+                "validation": {"accuracy": 0.87 + change, "accuracy_change": change, "agreement": 0.99, "max_abs_diff": 0.01,
+                               "passed": passed, "failures": [], "per_class_accuracy": [0.87] * 10,
+                               "changed": {"indices": [], "predicted": []}}}
+
+    return {
+        "created": "2026-01-01T00:00:00+00:00",
+        "source": {"file": "model.keras", "sha256": "f" * 64, "params": 1, "accuracy": 0.87},
+        "test_set": {"images": 10_000, "reference": "reference_probs.npy"},
+        "bars": {"max_int8_size_ratio": 0.3},
+        "versions": {"python": "3.11"},
+        "files": {
+            "big.tflite": entry("tflite", "none", 400_000, 0.0),
+            "half.tflite": entry("tflite", "float16", 200_000, -0.001),
+            "small.tflite": entry("tflite", "int8", 100_000, -0.004),
+            "tiny.onnx": entry("onnx", "int8", 90_000, -0.008),
+            "broken.onnx": entry("onnx", "int8", 50_000, 0.0, passed=False),
+        },
+    }
+
+
+@pytest.mark.parametrize("budget, expected", [
+    (1.0, "tiny.onnx"), (0.5, "small.tflite"), (0.2, "half.tflite"), (0.0, "big.tflite"),
+])
+def test_recommendation_follows_the_budget_and_skips_failing_files(budget, expected):
+    assert recommend(_constructed_manifest(), budget) == expected
+
+
+def test_no_file_within_budget_says_so(tmp_path):
+    manifest = _constructed_manifest()
+    for entry in manifest["files"].values():
+        entry["validation"]["accuracy_change"] = -0.02
+    assert recommend(manifest, 0.5) is None
+    text = render(manifest, {}, {}, 0.5, tmp_path)
+    assert text.splitlines()[2].startswith("**No exported file stays within 0.5 pt")
+
+
+def test_report_cli_errors_are_one_line(tmp_path):
+    bad = run_cli("-m", "export", "report", str(tmp_path), "--budget", "-1", check=False)
+    assert bad.returncode == 2 and "expected points >= 0" in bad.stderr
+    empty = run_cli("-m", "export", "report", str(tmp_path), "--no-bench", check=False)
+    assert empty.returncode == 1
+    assert empty.stderr.strip().splitlines() == [
+        f"python -m export: error: {tmp_path}/manifest.json: nothing to report on (run 'python -m export' first)"]

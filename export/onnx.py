@@ -39,8 +39,7 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None) -
         ValueError: a bad path or opset. ExportError: the converter failed.
     """
     path = check_suffix(path, ".onnx")
-    if not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
-        raise ValueError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
+    check_opset(opset)
     names = class_names_for(model, class_names)
     import onnx
     import tensorflow as tf
@@ -58,6 +57,11 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None) -
         raise ExportError(f"ONNX conversion (opset {opset}) of model {model.name!r} failed: {e}") from e
     write_bytes_atomic(path, proto.SerializeToString())
     return path
+
+
+def check_opset(opset) -> None:
+    if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
 
 
 def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_images=None) -> Path:

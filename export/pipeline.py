@@ -18,7 +18,7 @@ import numpy as np
 
 import runtime
 from export.common import DEFAULT_CALIBRATION_SAMPLES, Quantization, class_names_for, default_calibration_images
-from export.onnx import input_quantization, quantize_onnx, to_onnx
+from export.onnx import check_opset, input_quantization, quantize_onnx, to_onnx
 from export.tflite import to_tflite
 from export.validate import BARS, MAX_INT8_SIZE_RATIO, ValidationError, reference_probabilities, validate_file
 from runtime.data import PREPROCESSING
@@ -110,6 +110,8 @@ def export_all(
     """
     say = progress or (lambda line: None)
     targets = parse_formats(formats)
+    if any(t.format == "onnx" for t in targets):
+        check_opset(opset)  # a bad option fails before any work, not after the TFLite files
     if not isinstance(calibration_samples, int) or calibration_samples < 1:
         raise ValueError(f"calibration samples must be a positive whole number; got {calibration_samples!r}")
     model_path, out = Path(model_path), Path(out_dir)

@@ -51,6 +51,9 @@ class Predictor:
         self.path = path
         self.size_bytes = size_bytes
         sample = self._sample_shape
+        if len(sample) not in (2, 3):
+            raise ValueError(f"{path.name}: expected an image model, input (N, H, W) or (N, H, W, C); "
+                             f"got input shape (N, {', '.join(map(str, sample))})")
         self.input_shape = (None, *sample)
         # Height, width, channels: a model without a channel axis takes one channel.
         self.image_shape = (sample[0], sample[1], sample[2] if len(sample) == 3 else 1)

@@ -215,16 +215,31 @@ def test_dynamic_onnx_quantization_without_images(exported, tmp_path):
     assert predictor.class_names == runtime.CLASS_NAMES
 
 
-def test_failed_export_leaves_previous_files_untouched(exported, tmp_path):
+def test_bad_option_fails_before_any_work(exported, tmp_path):
+    import export
+
+    with pytest.raises(ValueError, match="opset must be a whole number from 13 to 18; got 12"):
+        export.export_all(exported / "model.keras", tmp_path, formats="fp32,onnx", opset=12)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_path, monkeypatch):
     import shutil
 
     import export
+    import export.pipeline
 
     for name in ("model_fp32.tflite", "manifest.json"):
         shutil.copy(exported / name, tmp_path / name)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    with pytest.raises(ValueError, match="opset must be"):
-        export.export_all(exported / "model.keras", tmp_path, formats="fp32,onnx", opset=12)
+
+    # The TFLite file is rebuilt for real; the ONNX step then fails, as a converter can.
+    def failing_to_onnx(*args, **kwargs):
+        raise export.ExportError("injected converter failure")
+
+    monkeypatch.setattr(export.pipeline, "to_onnx", failing_to_onnx)
+    with pytest.raises(export.ExportError, match="injected converter failure"):
+        export.export_all(exported / "model.keras", tmp_path, formats="fp32,onnx", progress=None)
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert after == before  # nothing replaced, no staging folder or temporary file left
 
@@ -313,3 +328,15 @@ def test_a_colour_five_class_model_runs_through_the_runtime(colour_model, tmp_pa
         predictor.predict(images[:2, :, :, :1])
     with pytest.raises(ValueError, match=r"expected images of 32x32 pixels; got 28x28"):
         predictor.predict(np.zeros((2, 28, 28, 3), np.uint8))
+
+
+def test_a_model_that_does_not_take_images_is_refused_by_the_runtime(tmp_path):
+    import keras
+
+    import export
+
+    flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    export.to_onnx(flat, tmp_path / "flat.onnx")
+    with pytest.raises(ValueError, match=r"flat.onnx: expected an image model, input \(N, H, W\) or \(N, H, W, C\); "
+                                         r"got input shape \(N, 784\)"):
+        runtime.load(tmp_path / "flat.onnx")

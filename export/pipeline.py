@@ -136,8 +136,9 @@ def export_all(
                             if e["format"] == target.format and e["quantization"] == "none"), None)
             if float32 is None and target.quantization is not Quantization.NONE:
                 float32 = _float32_size(target, model, staging, opset)
-            entry = describe_file(path, target, class_names_for(model))
-            entry["validation"] = validate_file(path, test_images, test_labels, reference, target.quantization, float32)
+            predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
+            entry = describe_file(predictor, target, class_names_for(model))
+            entry["validation"] = validate_file(predictor, test_images, test_labels, reference, target.quantization, float32)
             entries[target.filename] = entry
             say(_progress_line(entry, target.filename, time.perf_counter() - started))
         manifest = _manifest(model_path, model, entries, calibration, opset, reference, test_labels)
@@ -197,9 +198,9 @@ def _float32_size(target: Target, model, folder: Path, opset: int) -> int:
         path.unlink()
 
 
-def describe_file(path: Path, target: Target, class_names: list[str]) -> dict:
+def describe_file(predictor: runtime.Predictor, target: Target, class_names: list[str]) -> dict:
     """The manifest's record of one file (without validation figures)."""
-    predictor = runtime.load(path, verify=False)
+    path = predictor.path
     entry = {
         "format": target.format,
         "quantization": target.quantization.value,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -40,11 +38,11 @@ class ValidationError(Exception):
         super().__init__(f"{len(failures)} validation failure(s): " + "; ".join(failures))
 
 
-def validate_file(path: str | os.PathLike, images, labels, reference, quantization, float32_bytes: int | None = None) -> dict:
+def validate_file(path, images, labels, reference, quantization, float32_bytes: int | None = None) -> dict:
     """Run path through the runtime on images and check it against the Keras reference.
 
     Args:
-        path: the exported file.
+        path: the exported file, or a runtime Predictor already loaded from it.
         images, labels: the test set (uint8 pixels and labels).
         reference: the Keras model's probabilities on images.
         quantization: the file's Quantization, which picks its bar.
@@ -55,9 +53,9 @@ def validate_file(path: str | os.PathLike, images, labels, reference, quantizati
         max_abs_diff, per_class_accuracy, confusion_matrix, changed (indices and the file's
         classes there), size_ratio, bar, failures (readable strings) and passed.
     """
-    path = Path(path)
+    predictor = path if isinstance(path, runtime.Predictor) else runtime.load(path, verify=False)
+    path = predictor.path
     mode = Quantization.parse(quantization)
-    predictor = runtime.load(path, verify=False)
     result = runtime.evaluate(predictor, images, labels, reference=reference)
     changed = result["changed_indices"]
     figures = {

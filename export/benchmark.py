@@ -65,7 +65,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20,
     rows = _rows(folder, manifest, images)
     singles = {name: [] for name, *_ in rows}
     batches = {name: [] for name, *_ in rows}
-    for name, _, single, batch, _ in rows:
+    for _, _, single, batch, _ in rows:
         time_calls(single, 0, warmup)
         time_calls(batch, 0, 1)
     for r in range(rounds):

@@ -55,8 +55,8 @@ def class_names_for(model, class_names=None) -> list[str]:
     return list(class_names)
 
 
-def calibration_batch(model, images) -> np.ndarray:
-    """Representative images as the model takes them: float32 in [0, 1], shape (N, *input).
+def calibration_batch(images, sample_shape) -> np.ndarray:
+    """Representative images as the model takes them: float32 in [0, 1], shape (N, *sample_shape).
 
     Raises:
         ValueError: no images, or a shape that does not fit the model's input.
@@ -65,7 +65,7 @@ def calibration_batch(model, images) -> np.ndarray:
     if x.dtype == np.uint8:
         x = runtime.preprocess(x)
     x = x.astype(np.float32, copy=False)
-    sample = tuple(model.input_shape[1:])
+    sample = tuple(sample_shape)
     if x.ndim == 0 or len(x) == 0:
         raise ValueError("representative images are empty: pass a few hundred training images")
     if x.shape[1:] != sample:

@@ -94,7 +94,7 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
     batch = None
     if calibration_images is not None:
         dims = [d.dim_value for d in source.graph.input[0].type.tensor_type.shape.dim[1:]]
-        batch = calibration_batch(_ShapeOnly(dims), calibration_images)
+        batch = calibration_batch(calibration_images, dims)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -147,13 +147,6 @@ def quantized_op_types(path: str | os.PathLike) -> set[str]:
     import onnx
 
     return {node.op_type for node in onnx.load(str(path)).graph.node}
-
-
-class _ShapeOnly:
-    """Just enough of a Keras model (input_shape) for calibration_batch."""
-
-    def __init__(self, dims):
-        self.input_shape = (None, *dims)
 
 
 def _rename_output(graph, name: str) -> None:

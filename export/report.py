@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 import runtime
+from export import report_plots as rp
 from runtime.evaluate import confusion_matrix
 from runtime.files import write_text_atomic
 
@@ -130,7 +131,7 @@ def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Pat
                 f"bars.** The most accurate is `{best}` ({100 * files[best]['validation']['accuracy']:.2f} %); raise "
                 f"the budget (`--budget`) or re-export with more calibration images.")
     entry, v = files[choice], files[choice]["validation"]
-    keras_bytes = (folder / source["file"]).stat().st_size if (folder / source["file"]).is_file() else None
+    keras_bytes = _source_bytes(folder, source)
     float32 = _float32_bytes(files, entry["format"])
     saves = [f"{float32 / entry['bytes']:.1f}x smaller than the float32 {entry['format'].upper() if entry['format'] == 'onnx' else 'TFLite'} file"]
     if keras_bytes:
@@ -145,11 +146,16 @@ def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Pat
     if mine and keras_predict and keras_call:
         p50 = mine["single"]["p50_ms"]
         text += (
-            f" One image takes {_ms(p50)} (p50) on this machine, against {_ms(keras_predict['single']['p50_ms'])} for "
+            f" One image takes {rp.format_ms(p50)} (p50) on this machine, against {rp.format_ms(keras_predict['single']['p50_ms'])} for "
             f"the tutorial's `model.predict` ({keras_predict['single']['p50_ms'] / p50:,.0f}x slower) and "
-            f"{_ms(keras_call['single']['p50_ms'])} for `model(x)`, and it needs no TensorFlow to run."
+            f"{rp.format_ms(keras_call['single']['p50_ms'])} for `model(x)`, and it needs no TensorFlow to run."
         )
     return text
+
+
+def _source_bytes(folder: Path, source: dict) -> int | None:
+    path = folder / source["file"]
+    return path.stat().st_size if path.is_file() else None
 
 
 def _float32_bytes(files: dict, fmt: str) -> int | None:
@@ -161,7 +167,7 @@ def _table(manifest: dict, latency: dict, folder: Path) -> list[str]:
     header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt)", "Agreement",
               "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
     rows = []
-    keras_bytes = (folder / source["file"]).stat().st_size if (folder / source["file"]).is_file() else None
+    keras_bytes = _source_bytes(folder, source)
     for name in ("Keras model.predict", "Keras model(x)"):
         size = f"{keras_bytes / 1024:,.1f}" if keras_bytes else "—"
         rows.append([f"`{source['file']}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
@@ -185,13 +191,8 @@ def _speed(row: dict | None) -> list[str]:
     return [f"{row['single']['p50_ms']:.3f}", f"{row['single']['p99_ms']:.3f}", f"{row['batch']['images_per_s']:,.0f}"]
 
 
-def _ms(value: float) -> str:
-    return f"{value * 1000:.0f} µs" if value < 1 else f"{value:.1f} ms"
-
-
 def _draw_plots(folder: Path, manifest: dict, latency: dict) -> dict[str, str]:
     """Draw every plot the numbers allow; returns {key: PNG file name}."""
-    from export import report_plots as rp
     from train.plots import save_figure
 
     files, source = manifest["files"], manifest["source"]

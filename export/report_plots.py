@@ -53,7 +53,7 @@ def plot_latency(rows: list[dict]):
     ax.scatter([r["p99_ms"] for r in rows], y, marker="|", s=200, color="black", label="p99", zorder=3)
     for yi, r in zip(y, rows):
         # The value stands right of the p99 tick, so the two never overlap.
-        ax.annotate(f"p50 {_ms(r['p50_ms'])}", (max(r["p50_ms"], r["p99_ms"]), yi), textcoords="offset points",
+        ax.annotate(f"p50 {format_ms(r['p50_ms'])}", (max(r["p50_ms"], r["p99_ms"]), yi), textcoords="offset points",
                     xytext=(8, -3), fontsize=8)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
@@ -152,5 +152,6 @@ def _class_axes(ax, class_names, xlabel, ylabel):
     ax.set_ylabel(ylabel)
 
 
-def _ms(value: float) -> str:
+def format_ms(value: float) -> str:
+    """Milliseconds as a person reads them: µs below one millisecond."""
     return f"{value * 1000:.0f} µs" if value < 1 else f"{value:.1f} ms"

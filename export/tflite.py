@@ -42,7 +42,7 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     if mode is Quantization.FLOAT16:
         converter.target_spec.supported_types = [tf.float16]
     elif mode is Quantization.INT8:
-        samples = calibration_batch(model, representative_images)
+        samples = calibration_batch(representative_images, model.input_shape[1:])
         converter.representative_dataset = lambda: ([sample[None]] for sample in samples)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8

@@ -158,13 +158,9 @@ class Predictor:
     def _as_batch(self, x: np.ndarray) -> np.ndarray:
         h, w, c = self.image_shape
         shape = x.shape
-        if x.ndim == 2 and c == 1 and shape == (h, w):
+        if shape == (h, w, c) or (c == 1 and shape == (h, w)):  # one image
             batch = x[None]
-        elif x.ndim == 3 and shape == (h, w, c):
-            batch = x[None]
-        elif x.ndim == 3 and c == 1 and shape[1:] == (h, w):
-            batch = x
-        elif x.ndim == 4 and shape[1:] == (h, w, c):
+        elif shape[1:] == (h, w, c) or (c == 1 and x.ndim == 3 and shape[1:] == (h, w)):  # a batch
             batch = x
         else:
             raise ValueError(f"{self.path.name}: {self._shape_problem(shape)}")

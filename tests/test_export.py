@@ -6,7 +6,6 @@ file is then run through the runtime on the full test set and held to DESIGN.md'
 
 import hashlib
 import json
-import os
 
 import numpy as np
 import pytest

@@ -1,10 +1,8 @@
 """The report on a real exported set: every row, the manifest's numbers, every plot, the choice."""
 
-import copy
 import json
 import re
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -8,7 +8,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 
 import runtime
 from runtime.files import atomic_path, write_text_atomic

@@ -5,6 +5,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+EDGEPORT := $(VENV)/bin/edgeport
 STAMP := $(VENV)/.edgeport-installed
 DATASET_DIR ?= /usr/share/datasets/fashion-mnist
 ARTIFACTS ?= artifacts
@@ -37,18 +38,18 @@ dataset:
 	fi
 
 run: setup
-	$(PY) -m train --out $(ARTIFACTS)
-	$(PY) -m export $(ARTIFACTS)/model.keras --out $(ARTIFACTS)
-	$(PY) -m export report $(ARTIFACTS)
+	$(EDGEPORT) train --out $(ARTIFACTS)
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS)
+	$(EDGEPORT) report $(ARTIFACTS)
 
 train: setup
-	$(PY) -m train --out $(ARTIFACTS)
+	$(EDGEPORT) train --out $(ARTIFACTS)
 
 export: setup
-	$(PY) -m export $(ARTIFACTS)/model.keras --out $(ARTIFACTS)
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS)
 
 report: setup
-	$(PY) -m export report $(ARTIFACTS)
+	$(EDGEPORT) report $(ARTIFACTS)
 
 bench: setup
 	$(PY) benchmarks/bench_formats.py $(ARTIFACTS)

@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from runtime.cli_util import Parser, positive_int, quiet_stderr, run  # noqa: E402
+from edgeport.cli import Parser, positive_int, quiet_stderr  # noqa: E402
 
 
 def main() -> int:
     parser = Parser(prog="benchmarks/bench_formats.py", description=__doc__.strip().splitlines()[0])
-    parser.add_argument("artifacts", nargs="?", default="artifacts", help="export folder (default artifacts)")
-    parser.add_argument("--rounds", type=positive_int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("artifacts", nargs="?", default="artifacts", help="export folder")
+    parser.add_argument("--rounds", type=positive_int, default=5, help="interleaved rounds")
     args = parser.parse_args()
     with quiet_stderr():
-        from export.benchmark import run_benchmark
+        from edgeport.export.benchmark import run_benchmark
 
-        bench = run_benchmark(args.artifacts, rounds=args.rounds)
+        bench = run_benchmark(args.artifacts, rounds=args.rounds, progress=print)
     print(f"Wrote {args.artifacts}/bench.json ({len(bench['rows'])} rows, {bench['machine']['cpu_count']} CPUs)")
     return 0
 
 
 if __name__ == "__main__":
-    run("benchmarks/bench_formats.py", main)
+    sys.exit(main())

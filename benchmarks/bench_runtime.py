@@ -24,17 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import runtime  # noqa: E402
-from runtime.bench import time_calls  # noqa: E402
+from edgeport import runtime
+from edgeport.runtime.bench import time_calls
 
 ROUNDS, CALLS, BATCH_ROUNDS, COLD_RUNS, ROTATE = 15, 400, 7, 9, 256
 FILES = ("model_fp32.tflite", "model_int8.tflite", "model.onnx", "model_int8.onnx")
 
 COLD_BASELINE = "import onnxruntime, ai_edge_litert.interpreter"
 COLD_RUNTIME = (
-    "import numpy as np, runtime\n"
+    "import numpy as np\nfrom edgeport import runtime\n"
     "p = runtime.load({path!r})\n"
     "p.predict_one(np.zeros((28, 28), np.uint8))"
 )

@@ -3,11 +3,11 @@
 TensorFlow, tf2onnx and onnx are imported inside the functions that need them.
 """
 
-from export.common import DEFAULT_CALIBRATION_SAMPLES, ExportError, Quantization, default_calibration_images
-from export.onnx import quantize_onnx, to_onnx
-from export.pipeline import ALL_FORMATS, TARGETS, export_all, load_keras_model
-from export.tflite import to_tflite
-from export.validate import BARS, ValidationError, validate_file
+from edgeport.export.common import DEFAULT_CALIBRATION_SAMPLES, ExportError, Quantization, default_calibration_images
+from edgeport.export.onnx import quantize_onnx, to_onnx
+from edgeport.export.pipeline import ALL_FORMATS, TARGETS, export_all, load_keras_model
+from edgeport.export.tflite import to_tflite
+from edgeport.export.validate import BARS, ValidationError, validate_file
 
 __all__ = [
     "ALL_FORMATS",

@@ -15,10 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-import runtime
-from export.pipeline import package_versions
-from runtime.bench import summarize, time_calls
-from runtime.files import write_text_atomic
+from edgeport import runtime
+from edgeport.export.pipeline import package_versions
+from edgeport.runtime.bench import summarize, time_calls
+from edgeport.runtime.files import write_text_atomic
 
 BENCH_NAME = "bench.json"
 
@@ -42,7 +42,7 @@ def _rows(folder: Path, manifest: dict, images: np.ndarray):
 
 
 def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20,
-                  progress: Callable[[str], None] | None = print) -> dict:
+                  progress: Callable[[str], None] | None = None) -> dict:
     """Benchmark every row and write folder/bench.json.
 
     Args:
@@ -60,7 +60,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20,
     folder = Path(folder)
     manifest = runtime.read_manifest(folder)
     if manifest is None:
-        raise FileNotFoundError(f"{folder}/manifest.json: nothing to benchmark (run 'python -m export' first)")
+        raise FileNotFoundError(f"{folder}/manifest.json: nothing to benchmark (run 'edgeport export' first)")
     images, _ = runtime.load_fashion_mnist("test")
     rows = _rows(folder, manifest, images)
     singles = {name: [] for name, *_ in rows}

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
+import tempfile
+import warnings
 from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
-import runtime
+from edgeport import runtime
 
 DEFAULT_CALIBRATION_SAMPLES = 500
 
@@ -86,8 +89,39 @@ def default_calibration_images(count: int = DEFAULT_CALIBRATION_SAMPLES, data_di
     return runtime.preprocess(images[np.sort(chosen)])
 
 
-@contextlib.contextmanager
-def quiet_stdout():
-    """Keras' export path prints 'Saved artifact at ...' lines; a library call should not."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
+class CapturedOutput:
+    """What a converter printed while it ran, kept to explain a failure instead of printed."""
+
+    def __init__(self):
+        self.text = ""
+
+    @contextlib.contextmanager
+    def capture(self):
+        """Capture the process's stdout and stderr (Python's and the C++ converters', fd 1 and 2).
+
+        TFLiteConverter prints 'fully_quantize: 0, inference_type: 6 ...' from C++ and Keras
+        prints 'Saved artifact at ...': a library call must print nothing. The converters'
+        Python warnings are dropped for the same reason.
+        """
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        saved, python_output = [os.dup(1), os.dup(2)], io.StringIO()
+        with tempfile.TemporaryFile() as log:
+            try:
+                os.dup2(log.fileno(), 1)
+                os.dup2(log.fileno(), 2)
+                with contextlib.redirect_stdout(python_output), contextlib.redirect_stderr(python_output), \
+                        warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    yield self
+            finally:
+                for fd, copy in zip((1, 2), saved):
+                    os.dup2(copy, fd)
+                    os.close(copy)
+                log.seek(0)
+                self.text = python_output.getvalue() + log.read().decode("utf-8", "replace")
+
+    def tail(self, lines: int = 5) -> str:
+        """The last lines of the captured text, to append to an error message ('' when empty)."""
+        kept = [line for line in self.text.strip().splitlines() if line.strip()][-lines:]
+        return f" (converter output: {' | '.join(kept)})" if kept else ""

@@ -9,9 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from export.common import ExportError, Quantization, calibration_batch, check_suffix, class_names_for, quiet_stdout
-from runtime.data import PREPROCESSING
-from runtime.files import write_bytes_atomic
+from edgeport.export.common import (
+    CapturedOutput,
+    ExportError,
+    Quantization,
+    calibration_batch,
+    check_suffix,
+    class_names_for,
+)
+from edgeport.runtime.data import PREPROCESSING
+from edgeport.runtime.files import write_bytes_atomic
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
@@ -19,7 +26,7 @@ MIN_OPSET, MAX_OPSET = 13, 18  # what tf2onnx 1.17 and onnxruntime 1.32 both tak
 CALIBRATION_BATCH = 50
 
 
-def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None) -> Path:
+def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None, background: str | None = None) -> Path:
     """Convert a Keras model to a float32 .onnx file.
 
     tf2onnx.convert.from_keras fails on Keras 3 models, so this converts a tf.function of the
@@ -30,6 +37,9 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None) -
         path: where to write; must end in '.onnx'. Written whole or not at all.
         opset: ONNX opset, 13..18.
         class_names: stored in metadata_props (default: Fashion-MNIST's for 10 classes).
+        background: the training images' background ("dark" or "mixed", see
+            runtime.image_background), stored in metadata_props so that a lone copy of the file
+            still fits pictures the right way; None leaves it out.
 
     Returns:
         The path written. The input is named 'images', the output 'probabilities'; class
@@ -47,14 +57,18 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None) -
 
     spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
     function = tf.function(lambda images: model(images, training=False), input_signature=spec)
+    metadata = {"class_names": names, "preprocessing": PREPROCESSING, "quantization": "none"}
+    if background is not None:
+        metadata["background"] = background
+    output = CapturedOutput()
     try:
-        with quiet_stdout():
+        with output.capture():
             proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=opset)
         _rename_output(proto.graph, OUTPUT_NAME)
-        _set_metadata(proto, {"class_names": names, "preprocessing": PREPROCESSING, "quantization": "none"})
+        _set_metadata(proto, metadata)
         onnx.checker.check_model(proto)
     except Exception as e:  # tf2onnx and the checker raise many unrelated types
-        raise ExportError(f"ONNX conversion (opset {opset}) of model {model.name!r} failed: {e}") from e
+        raise ExportError(f"ONNX conversion (opset {opset}) of model {model.name!r} failed: {e}{output.tail()}") from e
     write_bytes_atomic(path, proto.SerializeToString())
     return path
 
@@ -104,24 +118,26 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
             chunk = next(self._chunks, None)
             return None if chunk is None else {input_name: chunk}
 
+    output = CapturedOutput()
     with tempfile.TemporaryDirectory(prefix="edgeport-quant-") as tmp:
         prepared, quantized = Path(tmp) / "prepared.onnx", Path(tmp) / "quantized.onnx"
         try:
-            quant_pre_process(str(src), str(prepared))
-            if batch is None:
-                quantize_dynamic(str(prepared), str(quantized), weight_type=QuantType.QInt8)
-            else:
-                quantize_static(
-                    str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                )
+            with output.capture():
+                quant_pre_process(str(src), str(prepared))
+                if batch is None:
+                    quantize_dynamic(str(prepared), str(quantized), weight_type=QuantType.QInt8)
+                else:
+                    quantize_static(
+                        str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    )
             result = onnx.load(str(quantized))
             metadata = {p.key: p.value for p in source.metadata_props}
             metadata["quantization"] = json.dumps("int8" if batch is not None else Quantization.DYNAMIC.value)
             _set_metadata(result, metadata, encoded=True)
             onnx.checker.check_model(result)
         except Exception as e:
-            raise ExportError(f"ONNX quantization of {src.name} failed: {e}") from e
+            raise ExportError(f"ONNX quantization of {src.name} failed: {e}{output.tail()}") from e
     write_bytes_atomic(dst, result.SerializeToString())
     return dst
 

@@ -10,21 +10,20 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-import runtime
-from export.common import DEFAULT_CALIBRATION_SAMPLES, Quantization, class_names_for, default_calibration_images
-from export.onnx import check_opset, input_quantization, quantize_onnx, to_onnx
-from export.tflite import to_tflite
-from export.validate import BARS, MAX_INT8_SIZE_RATIO, ValidationError, reference_probabilities, validate_file
-from runtime.data import PREPROCESSING
-from runtime.evaluate import confusion_matrix, per_class_accuracy
-from runtime.files import write_text_atomic
-from runtime.manifest import MANIFEST_NAME, sha256_file
+from edgeport import runtime
+from edgeport.export.common import DEFAULT_CALIBRATION_SAMPLES, Quantization, class_names_for, default_calibration_images
+from edgeport.export.onnx import check_opset, input_quantization, quantize_onnx, to_onnx
+from edgeport.export.tflite import to_tflite
+from edgeport.export.validate import BARS, MAX_INT8_SIZE_RATIO, ValidationError, reference_probabilities, validate_file
+from edgeport.runtime.data import PREPROCESSING
+from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
+from edgeport.runtime.files import write_text_atomic
+from edgeport.runtime.manifest import MANIFEST_NAME, sha256_file
 
 REFERENCE_NAME = "reference_probs.npy"
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
@@ -66,7 +65,7 @@ def load_keras_model(path: str | os.PathLike):
     """Load a .keras file, or say clearly why it is not one."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such Keras model (train one with 'python -m train')")
+        raise FileNotFoundError(f"{path}: no such Keras model (train one with 'edgeport train')")
     if path.suffix not in (".keras", ".h5"):
         raise ValueError(f"expected a Keras model file ending in '.keras'; got {str(path)!r}")
     import keras
@@ -84,7 +83,7 @@ def export_all(
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
     opset: int = 17,
     data_dir=None,
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Export a Keras model to every requested format, validate each file, write the manifest.
 
@@ -117,6 +116,7 @@ def export_all(
     model_path, out = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)
     test_images, test_labels = runtime.load_fashion_mnist("test", data_dir)
+    background = runtime.image_background(test_images)
     needs_calibration = any(t.quantization is Quantization.INT8 for t in targets)
     calibration = default_calibration_images(calibration_samples, data_dir) if needs_calibration else None
 
@@ -131,13 +131,13 @@ def export_all(
         entries = {}
         for target in targets:
             started = time.perf_counter()
-            path = _write_target(target, model, staging, calibration, opset)
+            path = _write_target(target, model, staging, calibration, opset, background)
             float32 = next((e["bytes"] for e in entries.values()
                             if e["format"] == target.format and e["quantization"] == "none"), None)
             if float32 is None and target.quantization is not Quantization.NONE:
-                float32 = _float32_size(target, model, staging, opset)
+                float32 = _float32_size(target, model, staging, opset, background)
             predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
-            entry = describe_file(predictor, target, class_names_for(model))
+            entry = describe_file(predictor, target, class_names_for(model), background)
             entry["validation"] = validate_file(predictor, test_images, test_labels, reference, target.quantization, float32)
             entries[target.filename] = entry
             say(_progress_line(entry, target.filename, time.perf_counter() - started))
@@ -171,34 +171,34 @@ def _kept_entries(out: Path, source_sha256: str, fresh: dict) -> dict:
             if name not in fresh and (out / name).is_file() and sha256_file(out / name) == entry.get("sha256")}
 
 
-def _write_target(target: Target, model, folder: Path, calibration, opset: int) -> Path:
+def _write_target(target: Target, model, folder: Path, calibration, opset: int, background: str) -> Path:
     path = folder / target.filename
     if target.format == "tflite":
         images = calibration if target.quantization is Quantization.INT8 else None
         return to_tflite(model, path, target.quantization.value, images)
     if target.quantization is Quantization.NONE:
-        return to_onnx(model, path, opset)
+        return to_onnx(model, path, opset, background=background)
     # The int8 ONNX file is quantized from a float32 ONNX file made here, on purpose, rather
     # than from whatever model.onnx happens to be on disk.
     float32 = folder / "float32-for-quantization.onnx"
-    to_onnx(model, float32, opset)
+    to_onnx(model, float32, opset, background=background)
     try:
         return quantize_onnx(float32, path, calibration)
     finally:
         float32.unlink(missing_ok=True)
 
 
-def _float32_size(target: Target, model, folder: Path, opset: int) -> int:
+def _float32_size(target: Target, model, folder: Path, opset: int, background: str) -> int:
     """Size of the float32 file of target's format, when it was not requested itself."""
     reference = Target("size", f"float32-size.{target.format}", target.format, Quantization.NONE)
-    path = _write_target(reference, model, folder, None, opset)
+    path = _write_target(reference, model, folder, None, opset, background)
     try:
         return path.stat().st_size
     finally:
         path.unlink()
 
 
-def describe_file(predictor: runtime.Predictor, target: Target, class_names: list[str]) -> dict:
+def describe_file(predictor: runtime.Predictor, target: Target, class_names: list[str], background: str) -> dict:
     """The manifest's record of one file (without validation figures)."""
     path = predictor.path
     entry = {
@@ -209,6 +209,7 @@ def describe_file(predictor: runtime.Predictor, target: Target, class_names: lis
         **predictor.describe(),
         "preprocessing": PREPROCESSING,
         "class_names": class_names,
+        "background": background,
     }
     if target.format == "onnx" and target.quantization is Quantization.INT8:
         entry["input"]["quantization"] = input_quantization(path)
@@ -241,6 +242,8 @@ def _manifest(model_path: Path, model, entries: dict, calibration, opset: int, r
 
 def package_versions() -> dict:
     """Python's and each converter's and engine's version, for the manifest and bench.json."""
+    from importlib import metadata  # slow to import; only export and the benchmark need it
+
     versions = {"python": platform.python_version()}
     for name in VERSIONED:
         try:

@@ -13,12 +13,12 @@ from typing import Callable
 
 import numpy as np
 
-import runtime
-from export import report_plots as rp
-from runtime.evaluate import confusion_matrix
-from runtime.files import write_text_atomic
+from edgeport import runtime
+from edgeport.export import report_plots as rp
+from edgeport.runtime.evaluate import confusion_matrix
+from edgeport.export.validate import DEFAULT_BUDGET_PT
+from edgeport.runtime.files import write_text_atomic
 
-DEFAULT_BUDGET_PT = 0.5
 REPORT_NAME = "report.md"
 FLIPS_SHOWN = 12
 TUTORIAL_PICTURES = (("training_curves.png", "Training and validation accuracy and loss per epoch"),
@@ -40,7 +40,7 @@ def recommend(manifest: dict, budget_pt: float = DEFAULT_BUDGET_PT) -> str | Non
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True,
-                 progress: Callable[[str], None] | None = print) -> Path:
+                 progress: Callable[[str], None] | None = None) -> Path:
     """Write folder/report.md and its plots from manifest.json and bench.json.
 
     Args:
@@ -55,9 +55,9 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
     folder = Path(folder)
     manifest = runtime.read_manifest(folder)
     if manifest is None:
-        raise FileNotFoundError(f"{folder}/manifest.json: nothing to report on (run 'python -m export' first)")
+        raise FileNotFoundError(f"{folder}/manifest.json: nothing to report on (run 'edgeport export' first)")
     if bench:
-        from export.benchmark import run_benchmark
+        from edgeport.export.benchmark import run_benchmark
 
         run_benchmark(folder, progress=progress)
     latency = _latency_rows(folder, manifest)
@@ -193,7 +193,7 @@ def _speed(row: dict | None) -> list[str]:
 
 def _draw_plots(folder: Path, manifest: dict, latency: dict) -> dict[str, str]:
     """Draw every plot the numbers allow; returns {key: PNG file name}."""
-    from train.plots import save_figure
+    from edgeport.train.plots import save_figure
 
     files, source = manifest["files"], manifest["source"]
     class_names = next(iter(files.values()))["class_names"] if files else list(runtime.CLASS_NAMES)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from export.common import ExportError, Quantization, calibration_batch, check_suffix, quiet_stdout
-from runtime.files import write_bytes_atomic
+from edgeport.export.common import CapturedOutput, ExportError, Quantization, calibration_batch, check_suffix
+from edgeport.runtime.files import write_bytes_atomic
 
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None) -> Path:
@@ -47,10 +47,11 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
+    output = CapturedOutput()
     try:
-        with quiet_stdout():
+        with output.capture():
             flatbuffer = converter.convert()
     except Exception as e:  # the converter raises many unrelated types
-        raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {e}") from e
+        raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {e}{output.tail()}") from e
     write_bytes_atomic(path, flatbuffer)
     return path

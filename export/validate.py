@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-import runtime
-from export.common import Quantization
+from edgeport import runtime
+from edgeport.export.common import Quantization
 
 MAX_INT8_SIZE_RATIO = 0.30  # int8 files against the float32 file of the same format
+DEFAULT_BUDGET_PT = 0.5  # accuracy points the recommended file may cost
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Latency and throughput measurements shared by `python -m runtime bench` and benchmarks/."""
+"""Latency and throughput measurements shared by `edgeport bench` and benchmarks/."""
 
 from __future__ import annotations
 

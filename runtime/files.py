@@ -11,13 +11,19 @@ from pathlib import Path
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside path; rename it onto path only if the block succeeds.
 
-    A failure leaves neither a half-written file nor a clobbered previous one.
+    A failure leaves neither a half-written file nor a clobbered previous one, and an OSError
+    that names no file (a full disk) is raised again naming path.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        if e.filename is not None:
+            raise
+        # A failed write (disk full, I/O error) names no file: name the one being written.
+        raise type(e)(e.errno, e.strerror or str(e), str(path)) from e
     finally:
         if tmp.is_dir():
             import shutil

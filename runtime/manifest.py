@@ -9,6 +9,19 @@ from pathlib import Path
 MANIFEST_NAME = "manifest.json"
 
 
+class IntegrityError(ValueError):
+    """A model file's bytes do not match the sha256 that the manifest beside it records."""
+
+    def __init__(self, path: Path, actual: str, expected: str | None):
+        self.path = path
+        self._what = f"{path.name} does not match {MANIFEST_NAME}: sha256 {actual} expected {expected}; re-export it"
+        super().__init__(f"{self._what}, or load it with verify=False to run it anyway")
+
+    def for_command_line(self) -> str:
+        """The same message, naming the command line's flag instead of the API's argument."""
+        return f"{self._what}, or pass --no-verify to run it anyway"
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -33,9 +46,9 @@ def read_manifest(folder: str | Path) -> dict | None:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); re-run 'python -m export' to rewrite it") from e
+        raise ValueError(f"{path} is not valid JSON ({e}); re-run 'edgeport export' to rewrite it") from e
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise ValueError(f"{path} has no 'files' table; re-run 'python -m export' to rewrite it")
+        raise ValueError(f"{path} has no 'files' table; re-run 'edgeport export' to rewrite it")
     return manifest
 
 

@@ -10,18 +10,20 @@ import io
 import json
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from runtime.data import PREPROCESSING
-from runtime.manifest import MANIFEST_NAME, manifest_entry, sha256_bytes
+from edgeport.runtime.data import PREPROCESSING
+from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, manifest_entry, sha256_bytes
 
 DEFAULT_BATCH_SIZE = 1000
 SUFFIXES = (".tflite", ".onnx")
 _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite file
 _MIN_MODEL_BYTES = 8
+_METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background")
 
 
 class Prediction(NamedTuple):
@@ -42,7 +44,8 @@ class Predictor:
     Attributes:
         path, format ("tflite" | "onnx"), quantization ("none" | "float16" | "dynamic" | "int8"
         | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it),
-        image_shape (height, width, channels), num_classes, class_names, preprocessing.
+        image_shape (height, width, channels), num_classes, class_names, preprocessing,
+        background ("dark" | "mixed" | None when the file does not say).
     """
 
     format = ""
@@ -72,6 +75,8 @@ class Predictor:
             raise ValueError(f"{path.name}: preprocessing must give a numeric 'scale' and 'offset'; "
                              f"got {self.preprocessing!r}") from None
         self.quantization = _first(entry, metadata, "quantization") or self._detect_quantization()
+        # The training images' background ("dark" or "mixed"), which decides how pictures are fitted.
+        self.background = _first(entry, metadata, "background")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path.name} {self.quantization} input={self.input_shape}>"
@@ -328,7 +333,7 @@ class OnnxPredictor(Predictor):
         """Class names, preprocessing and quantization from the file's metadata_props (JSON values)."""
         try:
             props = self._session.get_modelmeta().custom_metadata_map
-            return {k: json.loads(v) for k, v in props.items() if k in ("class_names", "preprocessing", "quantization")}
+            return {k: json.loads(v) for k, v in props.items() if k in _METADATA_KEYS}
         except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise ValueError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
 
@@ -368,7 +373,9 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: unsupported suffix, empty or malformed file, sha256 mismatch.
+        ValueError: unsupported suffix, empty or malformed file, malformed manifest (with
+            verify=False: a warning, and the manifest is ignored).
+        IntegrityError (a ValueError): the sha256 does not match the manifest.
     """
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
@@ -382,14 +389,17 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     content = path.read_bytes()
     if len(content) < _MIN_MODEL_BYTES:
         raise ValueError(f"{path.name} is {'empty' if not content else f'only {len(content)} bytes'}: not a model file")
-    entry = manifest_entry(path)
+    try:
+        entry = manifest_entry(path)
+    except ValueError as e:
+        if verify:
+            raise
+        warnings.warn(f"{e}; ignored because verification is off", stacklevel=2)
+        entry = None
     if verify and entry is not None:
         actual = sha256_bytes(content)
         if actual != entry.get("sha256"):
-            raise ValueError(
-                f"{path.name} does not match {MANIFEST_NAME}: sha256 {actual} expected {entry.get('sha256')}; "
-                f"re-export it, or load with verify=False to run it anyway"
-            )
+            raise IntegrityError(path, actual, entry.get("sha256"))
     if path.suffix.lower() == ".tflite":
         if content[4:8] != _TFLITE_IDENTIFIER:
             raise ValueError(f"{path.name} is not a TFLite model: no 'TFL3' flatbuffer identifier")

@@ -1,8 +1,8 @@
-"""Shared fixtures: the seed model is trained once per session, through the real CLI.
+"""Shared fixtures: the seed model is trained and exported once per session, through the real CLI.
 
-Training and export run in subprocesses, so the runtime tests of this process use the files
-exactly as a device would, without TensorFlow loaded. Set EDGEPORT_TEST_ARTIFACTS to a folder
-that `make run` filled to reuse it instead (local iteration only; CI always trains).
+Training and export run in subprocesses of the installed `edgeport` command, as a user runs
+them. Set EDGEPORT_TEST_ARTIFACTS to a folder that `make run` filled to reuse it instead
+(local iteration only; CI always trains).
 """
 
 from __future__ import annotations
@@ -10,49 +10,48 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+EDGEPORT = str(Path(sys.executable).with_name("edgeport"))  # the console script installed beside python
+ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def run_cli(*args: str, check: bool = True, cwd=None) -> subprocess.CompletedProcess:
-    """Run `python -m ...` (or a script) the way a user would; output captured as text."""
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV, cwd=cwd or ROOT)
+def run_cli(*args: str, check: bool = True, cwd=None, env=None, command=(EDGEPORT,)) -> subprocess.CompletedProcess:
+    """Run `edgeport ARGS...` the way a user would (from a scratch folder); output captured as text."""
+    result = subprocess.run([*command, *map(str, args)], capture_output=True, text=True, env=env or ENV,
+                            cwd=cwd or Path(tempfile.gettempdir()), stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(f"{' '.join(map(str, args))} exited {result.returncode}:\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
-
-
-def pytest_collection_modifyitems(items):
-    # Runtime tests first: they assert that nothing in this process has imported TensorFlow yet.
-    items.sort(key=lambda item: 0 if item.path.name == "test_runtime.py" else 1)
 
 
 @pytest.fixture(scope="session")
 def seed_dir(tmp_path_factory) -> Path:
-    """A folder holding the seed model trained by `python -m train` (5 epochs, seed 0)."""
+    """A folder holding the seed model trained by `edgeport train` (5 epochs, seed 0)."""
     reuse = os.environ.get("EDGEPORT_TEST_ARTIFACTS")
     if reuse:
         return Path(reuse)
     out = tmp_path_factory.mktemp("seed")
-    run_cli("-m", "train", "--out", str(out), "--epochs", "5", "--seed", "0")
+    run_cli("train", "--out", out, "--epochs", "5", "--seed", "0")
     return out
 
 
 @pytest.fixture(scope="session")
 def exported(seed_dir) -> Path:
-    """seed_dir after `python -m export`: the six files, reference_probs.npy and manifest.json."""
+    """seed_dir after `edgeport export`: the six files, reference_probs.npy and manifest.json."""
     if not (seed_dir / "manifest.json").exists() or not os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
-        run_cli("-m", "export", str(seed_dir / "model.keras"), "--out", str(seed_dir))
+        run_cli("export", seed_dir / "model.keras", "--out", seed_dir)
     return seed_dir
 
 
 @pytest.fixture(scope="session")
 def test_set():
-    import runtime
+    from edgeport import runtime
 
     return runtime.load_fashion_mnist("test")
 
@@ -81,3 +80,8 @@ def assert_within_bars(name, probs, reference, labels):
     if max_diff is not None:
         assert np.abs(probs - reference).max() <= max_diff, f"{name}: max diff {np.abs(probs - reference).max():.2e}"
     return agreement, change
+
+
+def run_python(*args, check: bool = True, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """Run this venv's python with args (a script, or -c CODE) in a fresh process."""
+    return run_cli(*args, check=check, cwd=cwd, env=env, command=(sys.executable,))

@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-import runtime
-from runtime.data import SYSTEM_DIRS, find_data_dir
+from edgeport import runtime
+from edgeport.runtime.data import SYSTEM_DIRS, find_data_dir
 
 
 @pytest.mark.parametrize("split, count", [("train", 60_000), ("test", 10_000)])
@@ -55,7 +55,7 @@ def test_missing_directory_names_it_and_says_how_to_get_the_data(tmp_path):
 
 def test_nothing_installed_anywhere_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
-    monkeypatch.setattr("runtime.data.SYSTEM_DIRS", ())
+    monkeypatch.setattr("edgeport.runtime.data.SYSTEM_DIRS", ())
     with pytest.raises(runtime.DatasetError, match="Fashion-MNIST not found"):
         runtime.load_fashion_mnist("train")
     assert SYSTEM_DIRS  # the real search path is untouched

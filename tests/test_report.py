@@ -6,13 +6,13 @@ import re
 import pytest
 from PIL import Image
 
-from export.report import recommend, render
+from edgeport.export.report import recommend, render
 from tests.conftest import FILES, run_cli
 
 
 @pytest.fixture(scope="module")
 def reported(exported):
-    run_cli("-m", "export", "report", str(exported))
+    run_cli("report", str(exported))
     manifest = json.loads((exported / "manifest.json").read_text())
     bench = json.loads((exported / "bench.json").read_text())
     return exported, (exported / "report.md").read_text(), manifest, bench
@@ -136,9 +136,9 @@ def test_no_file_within_budget_says_so(tmp_path):
 
 
 def test_report_cli_errors_are_one_line(tmp_path):
-    bad = run_cli("-m", "export", "report", str(tmp_path), "--budget", "-1", check=False)
+    bad = run_cli("report", str(tmp_path), "--budget", "-1", check=False)
     assert bad.returncode == 2 and "expected points >= 0" in bad.stderr
-    empty = run_cli("-m", "export", "report", str(tmp_path), "--no-bench", check=False)
+    empty = run_cli("report", str(tmp_path), "--no-bench", check=False)
     assert empty.returncode == 1
     assert empty.stderr.strip().splitlines() == [
-        f"python -m export: error: {tmp_path}/manifest.json: nothing to report on (run 'python -m export' first)"]
+        f"edgeport report: error: {tmp_path}/manifest.json: nothing to report on (run 'edgeport export' first)"]

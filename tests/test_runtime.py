@@ -1,30 +1,19 @@
-"""The runtime, as a device runs it: no TensorFlow in this process, real exported files.
+"""The runtime, as a device runs it, on real exported files.
 
-conftest.py runs these tests first and trains/exports in subprocesses, so the autouse check
-below really proves that nothing the runtime does pulls TensorFlow in.
+That it never imports TensorFlow is proven in a fresh process (test_device_install.py), so
+that the proof does not depend on which tests ran before.
 """
 
 import json
 import shutil
-import sys
 import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 
-import runtime
-from tests.conftest import FILES, run_cli
-
-HEAVY = ("tensorflow", "keras", "tf2onnx", "onnx")
-
-
-@pytest.fixture(autouse=True)
-def no_tensorflow_here():
-    yield
-    loaded = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
-    assert loaded == [], f"the runtime tests imported {loaded}"
-
+from edgeport import runtime
+from tests.conftest import FILES, run_cli, run_python
 
 @pytest.fixture(scope="module")
 def images(test_set):
@@ -150,7 +139,8 @@ def test_predict_one_refuses_a_batch_and_predict_a_bad_batch_size(exported, imag
 # --- files that are not what they claim ------------------------------------------------
 
 PROBE = """
-import sys, numpy as np, runtime
+import sys, numpy as np
+from edgeport import runtime
 try:
     p = runtime.load(sys.argv[1], verify=sys.argv[2] == "verify")
     p.predict(np.zeros(p.input_shape[1:], np.uint8))
@@ -162,7 +152,7 @@ except (ValueError, FileNotFoundError) as e:
 
 def probe(path, verify=True):
     """Load and run path in a fresh process, so that a crash shows as a crash."""
-    result = run_cli("-c", PROBE, str(path), "verify" if verify else "no", check=False)
+    result = run_python("-c", PROBE, str(path), "verify" if verify else "no", check=False)
     assert result.returncode == 0, f"{path.name}: the process died ({result.returncode}): {result.stderr[-500:]}"
     return result.stdout.strip()
 
@@ -237,7 +227,7 @@ def _with_external_data(exported, folder, location):
         "        if e.key == 'location': e.value = sys.argv[3]\n"
         "onnx.save(m, sys.argv[2] + '/ext.onnx')\n"
     )
-    run_cli("-c", script, str(exported / "model.onnx"), str(folder), location)
+    run_python("-c", script, str(exported / "model.onnx"), str(folder), location)
     return folder / "ext.onnx"
 
 
@@ -270,7 +260,9 @@ def test_tampered_file_is_refused_unless_verify_is_off(copy_of, images):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01  # one bit, deep in the weights: still a runnable model
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=r"model_int8.tflite does not match manifest.json: sha256 [0-9a-f]{64} expected [0-9a-f]{64}"):
+    with pytest.raises(runtime.IntegrityError, match=r"model_int8.tflite does not match manifest.json: sha256 "
+                                                     r"[0-9a-f]{64} expected [0-9a-f]{64}; re-export it, or load it "
+                                                     r"with verify=False to run it anyway$"):
         runtime.load(path)
     assert runtime.load(path, verify=False).predict(images[:2]).shape == (2, 10)
 
@@ -290,8 +282,12 @@ def test_class_names_come_from_manifest_then_onnx_metadata_then_numbers(copy_of,
 def test_a_broken_manifest_is_a_clear_error(copy_of):
     folder = copy_of("model.onnx")
     (folder / "manifest.json").write_text("{not json")
-    with pytest.raises(ValueError, match=r"manifest.json is not valid JSON .* re-run 'python -m export'"):
+    with pytest.raises(ValueError, match=r"manifest.json is not valid JSON .* re-run 'edgeport export'"):
         runtime.load(folder / "model.onnx")
+    # With verification off, the broken manifest is ignored with a warning; the file's own metadata serves.
+    with pytest.warns(UserWarning, match=r"manifest.json is not valid JSON .*; ignored because verification is off"):
+        predictor = runtime.load(folder / "model.onnx", verify=False)
+    assert predictor.class_names == runtime.CLASS_NAMES and predictor.background == "dark"
 
 
 def test_quantization_is_detected_without_a_manifest(copy_of):
@@ -367,7 +363,7 @@ def test_cli_predict_png_and_npy(exported, images, tmp_path):
     # A bigger colour picture of the same thing: converted to grey and resized to 28x28.
     Image.fromarray(images[1]).convert("RGB").resize((84, 84), Image.Resampling.NEAREST).save(tmp_path / "big.jpg", quality=95)
     np.save(tmp_path / "three.npy", images[2:5])
-    result = run_cli("-m", "runtime", "predict", str(exported / "model_int8.tflite"),
+    result = run_cli("predict", str(exported / "model_int8.tflite"),
                      str(tmp_path / "boot.png"), str(tmp_path / "big.jpg"), str(tmp_path / "three.npy"), "--json")
     rows = json.loads(result.stdout)
     reference = np.load(exported / "reference_probs.npy").argmax(1)
@@ -376,22 +372,22 @@ def test_cli_predict_png_and_npy(exported, images, tmp_path):
     assert rows[0]["class_name"] == "Ankle boot" and len(rows[0]["top"]) == 3
     assert rows[1]["label"] == reference[1]
     assert [r["label"] for r in rows[2:]] == reference[2:5].tolist()
-    text = run_cli("-m", "runtime", "predict", str(exported / "model.onnx"), str(tmp_path / "boot.png"))
+    text = run_cli("predict", str(exported / "model.onnx"), str(tmp_path / "boot.png"))
     assert text.stdout.startswith(f"{tmp_path / 'boot.png'}: Ankle boot (") and "top 3: Ankle boot" in text.stdout
 
 
 def test_cli_evaluate_reports_the_manifest_accuracy(exported):
-    result = run_cli("-m", "runtime", "evaluate", str(exported / "model_int8.tflite"), "--json")
+    result = run_cli("evaluate", str(exported / "model_int8.tflite"), "--json")
     figures = json.loads(result.stdout)
     manifest = json.loads((exported / "manifest.json").read_text())["files"]["model_int8.tflite"]["validation"]
     assert figures["accuracy"] == pytest.approx(manifest["accuracy"])
     assert figures["agreement"] == pytest.approx(manifest["agreement"])
-    text = run_cli("-m", "runtime", "evaluate", str(exported / "model.onnx")).stdout
+    text = run_cli("evaluate", str(exported / "model.onnx")).stdout
     assert "model.onnx: accuracy 0." in text and "agreement with Keras 100.00 %" in text
 
 
 def test_cli_bench_prints_latency_and_throughput(exported):
-    result = run_cli("-m", "runtime", "bench", str(exported / "model_int8.tflite"), "--runs", "50", "--warmup", "5",
+    result = run_cli("bench", str(exported / "model_int8.tflite"), "--runs", "50", "--warmup", "5",
                      "--batch", "500", "--json")
     figures = json.loads(result.stdout)
     assert 0 < figures["single"]["p50_ms"] <= figures["single"]["p99_ms"]
@@ -400,7 +396,7 @@ def test_cli_bench_prints_latency_and_throughput(exported):
 
 @pytest.mark.parametrize("args, message", [
     (["predict", "{dir}/missing.onnx", "{dir}/x.png"], "missing.onnx: no such model file"),
-    (["predict", "{exported}/model.onnx", "{dir}/nope.png"], "nope.png: no such image file"),
+    (["predict", "{exported}/model.onnx", "{dir}/nope.png"], "nope.png: no such file"),
     (["predict", "{exported}/model.onnx", "{dir}/junk.png"], "junk.png is not a readable picture"),
     (["predict", "{exported}/model.onnx", "{dir}/wrong.npy"], "expected images of 28x28 pixels; got 10x10"),
     (["predict", "{exported}/model.onnx", "{dir}/notes.txt"], "expected a picture (.png"),
@@ -412,7 +408,23 @@ def test_cli_errors_are_one_line(exported, tmp_path, args, message):
     (tmp_path / "junk.png").write_bytes(b"not a png")
     (tmp_path / "notes.txt").write_text("hello")
     np.save(tmp_path / "wrong.npy", np.zeros((10, 10), np.uint8))
-    result = run_cli("-m", "runtime", *[a.format(dir=tmp_path, exported=exported) for a in args], check=False)
+    result = run_cli(*[a.format(dir=tmp_path, exported=exported) for a in args], check=False)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_a_failed_write_names_the_file_and_keeps_the_old_one(tmp_path):
+    import errno
+
+    from edgeport.runtime.files import atomic_path
+
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"the previous file")
+    with pytest.raises(OSError) as info:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half of a new file")
+            raise OSError(errno.ENOSPC, "No space left on device")  # what a full disk raises: no file name
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert target.read_bytes() == b"the previous file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]

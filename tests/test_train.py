@@ -1,4 +1,4 @@
-"""The tutorial, trained: the seed model through `python -m train`, the CNN, and the CLI."""
+"""The tutorial, trained: the seed model through `edgeport train`, the CNN, and the CLI."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import run_cli
-from train.plots import TUTORIAL_PLOTS
+from edgeport.train.plots import TUTORIAL_PLOTS
 
 
 def test_seed_model_reaches_tutorial_accuracy(seed_dir):
@@ -42,20 +42,20 @@ def test_each_tutorial_plot_is_a_real_png(seed_dir, name):
 
 
 def test_seeded_training_is_repeatable(tmp_path):
-    from train import train
+    from edgeport.train import train
 
     weights = []
     for run in ("a", "b"):
-        model, _ = train(epochs=1, out_dir=tmp_path / run, seed=3, train_limit=3000, plots=False, verbose=0)
+        model, _ = train(epochs=1, out_dir=tmp_path / run, seed=3, train_limit=3000, plots=False)
         weights.append(model.get_weights())
     for first, second in zip(*weights):
         np.testing.assert_array_equal(first, second)
 
 
 def test_cnn_builds_and_trains_on_a_subset(tmp_path):
-    from train import train
+    from edgeport.train import train
 
-    model, history = train(epochs=1, arch="cnn", out_dir=tmp_path, train_limit=6000, plots=False, verbose=0)
+    model, history = train(epochs=1, arch="cnn", out_dir=tmp_path, train_limit=6000, plots=False)
     assert model.input_shape == (None, 28, 28, 1)
     assert model.output_shape == (None, 10)
     # One epoch on a tenth of the data already beats chance (0.10) by far.
@@ -64,14 +64,14 @@ def test_cnn_builds_and_trains_on_a_subset(tmp_path):
 
 
 def test_build_model_rejects_unknown_arch():
-    from train import build_model
+    from edgeport.train import build_model
 
     with pytest.raises(ValueError, match="arch must be one of mlp, cnn; got 'resnet'"):
         build_model("resnet")
 
 
 def test_cli_help_describes_the_flags():
-    result = run_cli("-m", "train", "--help")
+    result = run_cli("train", "--help")
     for flag in ("--arch", "--epochs", "--batch-size", "--seed", "--out", "--data-dir"):
         assert flag in result.stdout
 
@@ -83,14 +83,14 @@ def test_cli_help_describes_the_flags():
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_cli_bad_flag_is_one_line_and_exit_2(args, message):
-    result = run_cli("-m", "train", *args, check=False)
+    result = run_cli("train", *args, check=False)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
 def test_cli_missing_dataset_is_one_line(tmp_path):
-    result = run_cli("-m", "train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "out"), check=False)
+    result = run_cli("train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "out"), check=False)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Fashion-MNIST not found in" in lines[0], result.stderr

@@ -1,6 +1,6 @@
 """edgeport training: the TensorFlow tutorial's Fashion-MNIST classifier (TensorFlow imported lazily)."""
 
-from train.model import ARCHS, build_model
-from train.training import TrainConfig, train
+from edgeport.train.model import ARCHS, build_model
+from edgeport.train.training import TrainConfig, train
 
 __all__ = ["ARCHS", "TrainConfig", "build_model", "train"]

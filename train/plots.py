@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-import runtime  # noqa: E402
-from runtime.files import atomic_path  # noqa: E402
+from edgeport import runtime  # noqa: E402
+from edgeport.runtime.files import atomic_path  # noqa: E402
 
 RIGHT, WRONG = "tab:blue", "tab:red"
 

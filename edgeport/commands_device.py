@@ -1,0 +1,162 @@
+"""predict, evaluate, bench: the commands a device runs, with the base install only (no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from edgeport.cli import describe_os_error, example, positive_int, quiet_stderr
+
+
+def register(commands) -> None:
+    """Add the device subcommands to the `edgeport` parser."""
+    predict = commands.add_parser(
+        "predict", help="classify pictures, folders of pictures or .npy arrays",
+        description="Classify pictures (PNG, JPEG, ...), folders of them (searched recursively) or .npy arrays. "
+                    "A picture is fitted the way the model's training images look: a model trained on light "
+                    "objects on black gets light-background photos inverted, cropped and centred. An input that "
+                    "cannot be read is reported and the rest are still classified (exit status 1).",
+        epilog=example("edgeport predict artifacts/model_int8.tflite shoe.jpg photos/ batch.npy --json"))
+    _add_model(predict)
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="a picture, a folder of pictures, or a .npy array")
+    predict.add_argument("--top", type=positive_int, default=3, help="classes listed per image")
+    predict.set_defaults(handler=run_predict)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="accuracy on the Fashion-MNIST test set",
+        description="Accuracy, per class, of an exported file on the Fashion-MNIST test images; with "
+                    "reference_probs.npy beside it, also its agreement with the Keras model.",
+        epilog=example("edgeport evaluate artifacts/model_int8.onnx --json"))
+    _add_model(evaluate)
+    evaluate.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    bench = commands.add_parser(
+        "bench", help="single-image latency and batch throughput",
+        description="Single-image latency (p50, p99) and batch throughput of an exported file, after warm-up.",
+        epilog=example("edgeport bench artifacts/model_int8.tflite --runs 2000"))
+    _add_model(bench)
+    bench.add_argument("--runs", type=positive_int, default=1000, help="timed single-image calls")
+    bench.add_argument("--warmup", type=positive_int, default=100, help="untimed calls first")
+    bench.add_argument("--batch", type=positive_int, default=10_000, help="images in the throughput batch")
+    bench.set_defaults(handler=run_bench)
+
+
+def _add_model(parser) -> None:
+    parser.add_argument("model", help="a .tflite or .onnx file (manifest.json beside it is checked)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="engine threads (default: the engine's)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the sha256 check against manifest.json (and ignore a malformed one)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def load_model(args):
+    """runtime.load with the command's flags; the engines' start-up chatter is silenced."""
+    from edgeport import runtime
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
+            predictor = runtime.load(args.model, threads=args.threads, verify=not args.no_verify)
+    for w in caught:  # shown after stderr is back
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return predictor
+
+
+def run_predict(args) -> int:
+    from edgeport import runtime
+
+    predictor = load_model(args)
+    results, failed = [], 0
+    for path in runtime.find_inputs(args.inputs):
+        try:
+            rows = predict_input(predictor, path, args.top)
+        except (OSError, ValueError, TypeError) as e:
+            message = describe_os_error(e) if isinstance(e, OSError) else " ".join(str(e).split())
+            print(f"edgeport predict: error: {message}", file=sys.stderr, flush=True)
+            rows, failed = [{"image": str(path), "error": message}], failed + 1
+        results.extend(rows)
+        if not args.json:
+            for row in rows:
+                if "error" not in row:
+                    print(_text_line(row), flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+def predict_input(predictor, path: Path, top: int) -> list[dict]:
+    """One result per image in a picture or a .npy file (a .npy batch gives one per row)."""
+    from edgeport import runtime
+
+    if path.suffix.lower() == ".npy":
+        probs = predictor.predict(runtime.read_array(path))
+        names = [str(path)] if len(probs) == 1 else [f"{path}[{i}]" for i in range(len(probs))]
+        return [_result(name, row, predictor.class_names, top) for name, row in zip(names, probs)]
+    picture = runtime.read_picture(path, predictor.image_shape, predictor.background)
+    probs = predictor.predict(picture.pixels)[0]
+    return [{**_result(str(path), probs, predictor.class_names, top), "inverted": picture.inverted}]
+
+
+def _result(name: str, probs: np.ndarray, class_names, top: int) -> dict:
+    ranked = np.argsort(probs)[::-1][:top]
+    best = int(ranked[0])
+    return {
+        "image": name,
+        "label": best,
+        "class_name": class_names[best],
+        "confidence": float(probs[best]),
+        "top": [{"label": int(k), "class_name": class_names[k], "probability": float(probs[k])} for k in ranked],
+    }
+
+
+def _text_line(row: dict) -> str:
+    ranked = ", ".join(f"{t['class_name']} {100 * t['probability']:.1f} %" for t in row["top"])
+    note = "  (inverted: light background)" if row.get("inverted") else ""
+    return f"{row['image']}: {row['class_name']} ({100 * row['confidence']:.1f} %)  top {len(row['top'])}: {ranked}{note}"
+
+
+def run_evaluate(args) -> int:
+    from edgeport import runtime
+
+    predictor = load_model(args)
+    images, labels = runtime.load_fashion_mnist("test", args.data_dir)
+    reference_path = Path(args.model).with_name("reference_probs.npy")
+    reference = np.load(reference_path) if reference_path.is_file() else None
+    if reference is not None and reference.shape != (len(images), predictor.num_classes):
+        raise ValueError(f"{reference_path} has shape {reference.shape}; expected ({len(images)}, {predictor.num_classes})")
+    result = runtime.evaluate(predictor, images, labels, reference=reference)
+    result.pop("predictions")
+    if args.json:
+        print(json.dumps({"model": args.model, **result}))
+        return 0
+    print(f"{Path(args.model).name}: accuracy {result['accuracy']:.4f} on {result['n']:,} test images")
+    for name, accuracy in zip(predictor.class_names, result["per_class_accuracy"]):
+        print(f"  {name:<12} {accuracy:.3f}")
+    if reference is not None:
+        print(f"agreement with Keras {100 * result['agreement']:.2f} % ({len(result['changed_indices'])} images "
+              f"changed class), accuracy change {100 * result['accuracy_change']:+.2f} pt, "
+              f"max abs diff {result['max_abs_diff']:.2e}")
+    return 0
+
+
+def run_bench(args) -> int:
+    from edgeport.runtime.bench import bench_predictor
+
+    predictor = load_model(args)
+    # Random pixels of the model's own shape: latency does not depend on what the image shows.
+    images = np.random.default_rng(0).integers(0, 256, (args.batch, *predictor.input_shape[1:]), dtype=np.uint8)
+    result = bench_predictor(predictor, images, runs=args.runs, warmup=args.warmup)
+    if args.json:
+        print(json.dumps({"model": args.model, **result}))
+        return 0
+    single, batch = result["single"], result["batch"]
+    print(f"{Path(args.model).name} ({predictor.format}, {predictor.quantization}, {predictor.size_bytes / 1024:.1f} KB)")
+    print(f"  single image: p50 {single['p50_ms']:.3f} ms  p99 {single['p99_ms']:.3f} ms  "
+          f"({single['runs']} runs after {args.warmup} warm-up)")
+    print(f"  batch of {batch['images']:,}: {batch['seconds'] * 1e3:.1f} ms  ({batch['images_per_s']:,.0f} images/s)")
+    return 0

@@ -79,6 +79,13 @@ def example(*lines: str) -> str:
     return _EXAMPLE + "\n" + "\n".join(f"  {line}" for line in lines)
 
 
+def add_command(commands, name: str, handler, summary: str, description: str, *examples: str) -> Parser:
+    """A subcommand: its one-line summary, its --help text and examples, and the function that runs it."""
+    parser = commands.add_parser(name, help=summary, description=description, epilog=example(*examples))
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def build_parser() -> Parser:
     from edgeport import __version__, commands_build, commands_device
 

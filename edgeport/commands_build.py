@@ -9,18 +9,18 @@ from __future__ import annotations
 import os
 import sys
 
-from edgeport.cli import CommandError, example, import_tensorflow, points, positive_int, quiet_stderr, say
+from edgeport.cli import CommandError, add_command, import_tensorflow, points, positive_int, quiet_stderr, say
 
 DEFAULT_ARTIFACTS = "artifacts"
 
 
 def register(commands) -> None:
     """Add the TensorFlow subcommands to the `edgeport` parser."""
-    train = commands.add_parser(
-        "train", help="train the tutorial's Fashion-MNIST classifier (or a small CNN)",
-        description="Train the TensorFlow tutorial's Fashion-MNIST classifier and save model.keras, history.json "
-                    "and the tutorial's pictures.",
-        epilog=example("edgeport train --arch cnn --epochs 10 --out artifacts"))
+    train = add_command(
+        commands, "train", run_train, "train the tutorial's Fashion-MNIST classifier (or a small CNN)",
+        "Train the TensorFlow tutorial's Fashion-MNIST classifier and save model.keras, history.json "
+        "and the tutorial's pictures.",
+        "edgeport train --arch cnn --epochs 10 --out artifacts")
     train.add_argument("--arch", choices=("mlp", "cnn"), default="mlp",
                        help="mlp: the tutorial's Flatten-Dense(128)-Dense(10); cnn: a small conv net")
     train.add_argument("--epochs", type=positive_int, default=5, help="training epochs")
@@ -30,16 +30,15 @@ def register(commands) -> None:
     train.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST *-ubyte.gz files "
                        "(default: $FASHION_MNIST_DIR, then /usr/share/datasets/fashion-mnist)")
     train.add_argument("--no-plots", action="store_true", help="skip the tutorial's pictures")
-    train.set_defaults(handler=run_train)
 
     from edgeport.export.common import DEFAULT_CALIBRATION_SAMPLES
     from edgeport.export.pipeline import ALL_FORMATS
 
-    export = commands.add_parser(
-        "export", help="export a Keras model to TFLite and ONNX and validate every file",
-        description="Export a Keras model to every edge format, prove each file against the Keras model on the "
-                    "test images, and write manifest.json. Exit status 1 names any file that missed its bars.",
-        epilog=example("edgeport export artifacts/model.keras --formats fp32,int8,onnx"))
+    export = add_command(
+        commands, "export", run_export, "export a Keras model to TFLite and ONNX and validate every file",
+        "Export a Keras model to every edge format, prove each file against the Keras model on the "
+        "test images, and write manifest.json. Exit status 1 names any file that missed its bars.",
+        "edgeport export artifacts/model.keras --formats fp32,int8,onnx")
     export.add_argument("model", nargs="?", default=f"{DEFAULT_ARTIFACTS}/model.keras", help="the .keras file")
     export.add_argument("--out", default=None, help="output folder (default: the model's folder)")
     export.add_argument("--formats", default=",".join(ALL_FORMATS), help="comma-separated subset of the formats")
@@ -47,20 +46,18 @@ def register(commands) -> None:
                         help="training images that calibrate the int8 files")
     export.add_argument("--opset", type=positive_int, default=17, help="ONNX opset, 13..18")
     export.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
-    export.set_defaults(handler=run_export)
 
     from edgeport.export.validate import DEFAULT_BUDGET_PT
 
-    report = commands.add_parser(
-        "report", help="benchmark the exported files and write report.md",
-        description="Benchmark the Keras model and every exported file side by side, then write report.md "
-                    "(which file to ship, the table, the plots) from manifest.json and bench.json.",
-        epilog=example("edgeport report artifacts --budget 0.5"))
+    report = add_command(
+        commands, "report", run_report, "benchmark the exported files and write report.md",
+        "Benchmark the Keras model and every exported file side by side, then write report.md "
+        "(which file to ship, the table, the plots) from manifest.json and bench.json.",
+        "edgeport report artifacts --budget 0.5")
     report.add_argument("artifacts", nargs="?", default=DEFAULT_ARTIFACTS, help="folder written by export")
     report.add_argument("--budget", type=points, default=DEFAULT_BUDGET_PT,
                         help="largest accuracy drop, in points, the recommended file may cost")
     report.add_argument("--no-bench", action="store_true", help="reuse bench.json instead of benchmarking again")
-    report.set_defaults(handler=run_report)
 
 
 def run_train(args) -> int:

@@ -9,41 +9,38 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeport.cli import describe_os_error, example, positive_int, quiet_stderr
+from edgeport.cli import add_command, describe_os_error, positive_int, quiet_stderr
 
 
 def register(commands) -> None:
     """Add the device subcommands to the `edgeport` parser."""
-    predict = commands.add_parser(
-        "predict", help="classify pictures, folders of pictures or .npy arrays",
-        description="Classify pictures (PNG, JPEG, ...), folders of them (searched recursively) or .npy arrays. "
-                    "A picture is fitted the way the model's training images look: a model trained on light "
-                    "objects on black gets light-background photos inverted, cropped and centred. An input that "
-                    "cannot be read is reported and the rest are still classified (exit status 1).",
-        epilog=example("edgeport predict artifacts/model_int8.tflite shoe.jpg photos/ batch.npy --json"))
+    predict = add_command(
+        commands, "predict", run_predict, "classify pictures, folders of pictures or .npy arrays",
+        "Classify pictures (PNG, JPEG, ...), folders of them (searched recursively) or .npy arrays. "
+        "A picture is fitted the way the model's training images look: a model trained on light "
+        "objects on black gets light-background photos inverted, cropped and centred. An input that "
+        "cannot be read is reported and the rest are still classified (exit status 1).",
+        "edgeport predict artifacts/model_int8.tflite shoe.jpg photos/ batch.npy --json")
     _add_model(predict)
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="a picture, a folder of pictures, or a .npy array")
     predict.add_argument("--top", type=positive_int, default=3, help="classes listed per image")
-    predict.set_defaults(handler=run_predict)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="accuracy on the Fashion-MNIST test set",
-        description="Accuracy, per class, of an exported file on the Fashion-MNIST test images; with "
-                    "reference_probs.npy beside it, also its agreement with the Keras model.",
-        epilog=example("edgeport evaluate artifacts/model_int8.onnx --json"))
+    evaluate = add_command(
+        commands, "evaluate", run_evaluate, "accuracy on the Fashion-MNIST test set",
+        "Accuracy, per class, of an exported file on the Fashion-MNIST test images; with "
+        "reference_probs.npy beside it, also its agreement with the Keras model.",
+        "edgeport evaluate artifacts/model_int8.onnx --json")
     _add_model(evaluate)
     evaluate.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
-    evaluate.set_defaults(handler=run_evaluate)
 
-    bench = commands.add_parser(
-        "bench", help="single-image latency and batch throughput",
-        description="Single-image latency (p50, p99) and batch throughput of an exported file, after warm-up.",
-        epilog=example("edgeport bench artifacts/model_int8.tflite --runs 2000"))
+    bench = add_command(
+        commands, "bench", run_bench, "single-image latency and batch throughput",
+        "Single-image latency (p50, p99) and batch throughput of an exported file, after warm-up.",
+        "edgeport bench artifacts/model_int8.tflite --runs 2000")
     _add_model(bench)
     bench.add_argument("--runs", type=positive_int, default=1000, help="timed single-image calls")
     bench.add_argument("--warmup", type=positive_int, default=100, help="untimed calls first")
     bench.add_argument("--batch", type=positive_int, default=10_000, help="images in the throughput batch")
-    bench.set_defaults(handler=run_bench)
 
 
 def _add_model(parser) -> None:

@@ -3,28 +3,39 @@
 Imports numpy, onnxruntime, ai_edge_litert and Pillow only (the engines and Pillow lazily).
 """
 
-from edgeport.runtime.data import CLASS_NAMES, PREPROCESSING, DatasetError, load_fashion_mnist, preprocess
+from edgeport.runtime.data import CLASS_NAMES, DatasetError, load_fashion_mnist, preprocess
+from edgeport.runtime.datasets import FASHION_MNIST, DataError, Dataset, Split, load_dataset
 from edgeport.runtime.evaluate import evaluate
 from edgeport.runtime.images import Picture, find_inputs, image_background, read_array, read_picture
-from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, read_manifest
+from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, read_manifest, validation_data
+from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind, softmax
 from edgeport.runtime.predictor import Prediction, Predictor, load
 
 __all__ = [
     "CLASS_NAMES",
-    "PREPROCESSING",
+    "FASHION_MNIST",
     "MANIFEST_NAME",
+    "DataError",
+    "Dataset",
     "DatasetError",
     "IntegrityError",
+    "ModelInfo",
     "Picture",
     "Prediction",
     "Predictor",
+    "Preprocessing",
+    "Split",
     "evaluate",
     "find_inputs",
     "image_background",
     "load",
+    "load_dataset",
     "load_fashion_mnist",
+    "output_kind",
     "preprocess",
     "read_array",
     "read_manifest",
     "read_picture",
+    "softmax",
+    "validation_data",
 ]

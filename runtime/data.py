@@ -1,4 +1,4 @@
-"""Fashion-MNIST on disk, class names and preprocessing: the facts every stage shares.
+"""Fashion-MNIST on disk, its class names, and the tutorial's preprocessing.
 
 numpy only, so that a device running the runtime can evaluate a model too.
 """
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeport.runtime.modelinfo import Preprocessing
+
 CLASS_NAMES = (
     "T-shirt/top",
     "Trouser",
@@ -24,10 +26,6 @@ CLASS_NAMES = (
     "Bag",
     "Ankle boot",
 )
-
-# uint8 pixels -> float32 in [0, 1]: x * scale + offset. Written into every manifest and
-# ONNX file so that the runtime applies exactly what training applied.
-PREPROCESSING = {"input": "uint8 pixels", "scale": 1.0 / 255.0, "offset": 0.0, "range": [0.0, 1.0]}
 
 SYSTEM_DIRS = (
     Path("/usr/share/datasets/fashion-mnist"),
@@ -49,9 +47,9 @@ class DatasetError(ValueError):
     """The Fashion-MNIST files are missing, truncated or not IDX files."""
 
 
-def preprocess(images: np.ndarray) -> np.ndarray:
-    """Scale uint8 pixels to float32 in [0, 1], the model's input range."""
-    return np.asarray(images, dtype=np.float32) * np.float32(PREPROCESSING["scale"])
+def preprocess(images: np.ndarray, preprocessing: Preprocessing | None = None) -> np.ndarray:
+    """uint8 pixels -> float32 model input; by default x / 255, the seed tutorial's [0, 1]."""
+    return (preprocessing or Preprocessing.unit()).apply(np.asarray(images))
 
 
 def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:

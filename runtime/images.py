@@ -118,7 +118,7 @@ def read_picture(path: str | os.PathLike, image_shape: tuple[int, int, int], bac
     if channels not in (1, 3):
         raise ValueError(f"{path}: a picture gives 1 or 3 channels, the model takes {channels}; "
                          f"pass a {ARRAY_SUFFIX} array instead")
-    return fit_picture(_decode(path, channels), image_shape, background)
+    return fit_picture(decode_picture(path, channels), image_shape, background)
 
 
 def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], background: str | None = None) -> Picture:
@@ -129,8 +129,14 @@ def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], backgroun
     return Picture(_resize(pixels, height, width), False)
 
 
-def _decode(path: Path, channels: int) -> np.ndarray:
-    """Pixels (H, W, channels) uint8, upright, transparency on white, any bit depth scaled to 8 bits."""
+def decode_picture(path: str | os.PathLike, channels: int) -> np.ndarray:
+    """A picture file's pixels (H, W, channels) uint8: upright (EXIF), transparency laid on white,
+    any bit depth scaled to 8 bits; channels 1 is grey, 3 is RGB.
+
+    Raises:
+        ValueError: not a readable picture (the file is named).
+    """
+    path = Path(path)
     from PIL import Image, ImageOps
 
     try:

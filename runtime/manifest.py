@@ -59,3 +59,21 @@ def manifest_entry(model_path: str | Path) -> dict | None:
     if manifest is None:
         return None
     return manifest["files"].get(model_path.name)
+
+
+def validation_data(manifest: dict, spec=None, data_dir=None):
+    """The data set whose validation split the manifest's figures were measured on.
+
+    Args:
+        manifest: a manifest written by export.
+        spec: another data source to load instead ("fashion-mnist", a folder or an .npz).
+        data_dir: where the Fashion-MNIST files are (default: the usual search path).
+
+    Returns:
+        A Dataset at the exported model's input size; `.validation` gives (split name, Split).
+    """
+    from edgeport.runtime.datasets import FASHION_MNIST, load_dataset
+
+    dims = list(manifest["source"]["input_shape"][1:])
+    image_shape = (dims[0], dims[1], dims[2] if len(dims) == 3 else 1)
+    return load_dataset(spec or manifest.get("data", {}).get("source", FASHION_MNIST), image_shape, data_dir)

@@ -16,14 +16,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from edgeport.runtime.data import PREPROCESSING
+from edgeport.runtime.modelinfo import LOGITS, METADATA_NAME, OUTPUT_KINDS, PROBABILITIES, Preprocessing, softmax
 from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, manifest_entry, sha256_bytes
 
 DEFAULT_BATCH_SIZE = 1000
 SUFFIXES = (".tflite", ".onnx")
 _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite file
 _MIN_MODEL_BYTES = 8
-_METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background")
+_METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background", "output")
 
 
 class Prediction(NamedTuple):
@@ -44,8 +44,9 @@ class Predictor:
     Attributes:
         path, format ("tflite" | "onnx"), quantization ("none" | "float16" | "dynamic" | "int8"
         | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it),
-        image_shape (height, width, channels), num_classes, class_names, preprocessing,
-        background ("dark" | "mixed" | None when the file does not say).
+        image_shape (height, width, channels), num_classes, class_names, preprocessing (a
+        Preprocessing), output ("probabilities" | "logits": what the file computes; predict always
+        returns probabilities), background ("dark" | "mixed" | None when the file does not say).
     """
 
     format = ""
@@ -67,13 +68,23 @@ class Predictor:
                 f"{path.name}: {len(self.class_names)} class names for a model with {self.num_classes} outputs; "
                 f"fix or remove {MANIFEST_NAME}"
             )
-        self.preprocessing = _first(entry, metadata, "preprocessing") or PREPROCESSING
+        recorded = _first(entry, metadata, "preprocessing")
         try:
-            self._scale = np.float32(self.preprocessing["scale"])
-            self._offset = np.float32(self.preprocessing["offset"])
-        except (TypeError, KeyError, ValueError):
-            raise ValueError(f"{path.name}: preprocessing must give a numeric 'scale' and 'offset'; "
-                             f"got {self.preprocessing!r}") from None
+            self.preprocessing = Preprocessing.unit() if recorded is None else Preprocessing.from_json(recorded)
+            self.preprocessing.check_channels(self.image_shape[2])
+        except ValueError as e:
+            raise ValueError(f"{path.name}: {e}") from None
+        # Scale and offset as numpy values once, for the hot path: per channel or one for all.
+        scale, offset = (np.asarray(v, np.float32) for v in (self.preprocessing.scale, self.preprocessing.offset))
+        self._scale = scale if scale.size > 1 else scale[0]
+        self._offset = offset if offset.size > 1 else offset[0]
+        self._unit = self.preprocessing.is_unit
+        output = _first(entry, metadata, "output")
+        # Manifests before edgeport 0.2 described the output tensor under "output": not a kind.
+        self.output = output if isinstance(output, str) else PROBABILITIES
+        if self.output not in OUTPUT_KINDS:
+            raise ValueError(f"{path.name}: output must be one of {', '.join(OUTPUT_KINDS)}; got {self.output!r}")
+        self._logits = self.output == LOGITS
         self.quantization = _first(entry, metadata, "quantization") or self._detect_quantization()
         # The training images' background ("dark" or "mixed"), which decides how pictures are fitted.
         self.background = _first(entry, metadata, "background")
@@ -100,13 +111,16 @@ class Predictor:
         if not isinstance(step, (int, np.integer)) or isinstance(step, bool) or step < 1:
             raise ValueError(f"batch_size must be a positive whole number; got {batch_size!r}")
         batch, encode = self._prepare(images)
+        if not len(batch):
+            return np.empty((0, self.num_classes), np.float32)
         if len(batch) <= step:
-            return self._infer(encode(batch)) if len(batch) else np.empty((0, self.num_classes), np.float32)
-        out = np.empty((len(batch), self.num_classes), dtype=np.float32)
-        for start in range(0, len(batch), step):
-            # Encoding chunk by chunk keeps memory bounded and the data in cache.
-            out[start : start + step] = self._infer(encode(batch[start : start + step]))
-        return out
+            out = self._infer(encode(batch))
+        else:
+            out = np.empty((len(batch), self.num_classes), dtype=np.float32)
+            for start in range(0, len(batch), step):
+                # Encoding chunk by chunk keeps memory bounded and the data in cache.
+                out[start : start + step] = self._infer(encode(batch[start : start + step]))
+        return softmax(out) if self._logits else out
 
     def predict_one(self, image) -> Prediction:
         """The prediction for a single image (a batch of one is accepted too)."""
@@ -114,6 +128,8 @@ class Predictor:
         if len(batch) != 1:
             raise ValueError(f"predict_one takes one image; got a batch of {len(batch)}: use predict() for batches")
         probabilities = self._infer(encode(batch))[0]
+        if self._logits:
+            probabilities = softmax(probabilities)
         label = int(probabilities.argmax())
         return Prediction(label, self.class_names[label], float(probabilities[label]), probabilities)
 
@@ -152,13 +168,20 @@ class Predictor:
             )
         return x, self._encode_floats
 
-    # Float engines take float32 in [0, 1]; integer models override these two.
-    def _encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+    def _preprocess(self, pixels: np.ndarray) -> np.ndarray:
+        """Pixel values 0..255 -> the model's float32 input: pixels * scale + offset."""
         out = np.multiply(pixels, self._scale, dtype=np.float32)
-        return out + self._offset if self._offset else out
+        return out + self._offset if np.any(self._offset) else out
+
+    # Float engines take the preprocessed float32 input; integer models override these two.
+    def _encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        return self._preprocess(pixels)
 
     def _encode_floats(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(np.float32, copy=False)
+        """Floats are pixel intensities in [0, 1]: x * 255 through the preprocessing."""
+        if self._unit:
+            return x.astype(np.float32, copy=False)
+        return self._preprocess(x * np.float32(255.0))
 
     def _as_batch(self, x: np.ndarray) -> np.ndarray:
         h, w, c = self.image_shape
@@ -228,27 +251,36 @@ class TFLitePredictor(Predictor):
         self._set, self._invoke, self._get = (self._interpreter.set_tensor, self._interpreter.invoke,
                                               self._interpreter.get_tensor)
         self._in_index, self._out_index = self._input["index"], self._output["index"]
-        super().__init__(path, len(content), entry, {})
+        super().__init__(path, len(content), entry, _tflite_metadata(path, content))
         # Scale and zero point live on the integer path only; a scale of 0 means a float tensor.
         in_scale, in_zero = self._input["quantization"]
         out_scale, out_zero = self._output["quantization"]
         if in_scale:
             self._quantize_input = _affine_quantizer(in_scale, in_zero, self._input["dtype"])
-            pixels = self._quantize_input(np.arange(256, dtype=np.uint8) * self._scale + self._offset)
-            self._pixel_table = pixels
-            # Our int8 exports map pixel p to p - 128 (scale 1/255, zero point -128): flipping the
-            # top bit does that in one pass, five times faster than a table lookup.
-            flipped = (np.arange(256, dtype=np.uint8) ^ 0x80).view(np.int8)
-            self._pixels_flip = pixels.dtype == np.int8 and np.array_equal(pixels, flipped)
-            self._encode_pixels, self._encode_floats = self._quantized_pixels, self._quantize_input
+            self._encode_floats = lambda x: self._quantize_input(Predictor._encode_floats(self, x))
+            self._pixel_table, self._pixels_flip = None, False
+            if np.ndim(self._scale) == 0 and np.ndim(self._offset) == 0:  # one rule for every channel: a table
+                pixels = self._quantize_input(self._preprocess(np.arange(256, dtype=np.uint8)))
+                self._pixel_table = pixels
+                # Our int8 exports map pixel p to p - 128 (scale 1/255, zero point -128): flipping the
+                # top bit does that in one pass, five times faster than a table lookup.
+                flipped = (np.arange(256, dtype=np.uint8) ^ 0x80).view(np.int8)
+                self._pixels_flip = pixels.dtype == np.int8 and np.array_equal(pixels, flipped)
+            self._encode_pixels = self._quantized_pixels
         if out_scale:
-            codes = np.arange(256, dtype=np.uint8).view(self._output["dtype"])
-            self._output_table = ((codes.astype(np.float32) - out_zero) * np.float32(out_scale)).astype(np.float32)
-            self._decode = self._dequantize_output
+            scale, zero = np.float32(out_scale), np.float32(out_zero)
+            if np.dtype(self._output["dtype"]).itemsize == 1:  # 8-bit codes: a 256-entry table
+                codes = np.arange(256, dtype=np.uint8).view(self._output["dtype"])
+                self._output_table = ((codes.astype(np.float32) - zero) * scale).astype(np.float32)
+                self._decode = self._dequantize_output
+            else:  # 16-bit codes (16x8 files): arithmetic
+                self._decode = lambda out: (out.astype(np.float32) - zero) * scale
 
     def _quantized_pixels(self, pixels: np.ndarray) -> np.ndarray:
         if self._pixels_flip:
             return (pixels ^ np.uint8(0x80)).view(np.int8)
+        if self._pixel_table is None:  # per-channel preprocessing
+            return self._quantize_input(self._preprocess(pixels))
         return np.take(self._pixel_table, pixels)
 
     def _dequantize_output(self, out: np.ndarray) -> np.ndarray:
@@ -410,6 +442,28 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
     predictor.predict(np.zeros(predictor._single_shape, np.uint8))
     return predictor
+
+
+def _tflite_metadata(path: Path, content: bytes) -> dict:
+    """The facts export wrote into the flatbuffer's "edgeport" metadata buffer ({} when there is none)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    try:
+        model = schema.Model.GetRootAs(content, 0)
+        for i in range(model.MetadataLength()):
+            entry = model.Metadata(i)
+            if entry.Name() != METADATA_NAME.encode():
+                continue
+            buffer = model.Buffers(entry.Buffer())
+            if buffer.Offset() > 1:  # large models keep buffers after the flatbuffer
+                data = content[buffer.Offset() : buffer.Offset() + buffer.Size()]
+            else:
+                data = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+            values = json.loads(data.decode("utf-8"))
+            return {k: v for k, v in values.items() if k in _METADATA_KEYS} if isinstance(values, dict) else {}
+    except Exception as e:  # a damaged flatbuffer can fail anywhere in the generated reader
+        raise ValueError(f"{path.name} has an unreadable '{METADATA_NAME}' metadata buffer: {_one_line(e)}") from e
+    return {}
 
 
 def _affine_quantizer(scale: float, zero_point: int, dtype):

@@ -1,11 +1,13 @@
-"""edgeport export: Keras -> TFLite / ONNX, quantization, validation, manifest and report.
+"""edgeport.export: Keras -> TFLite / ONNX, quantization, validation, manifest and report.
 
 TensorFlow, tf2onnx and onnx are imported inside the functions that need them.
 """
 
-from edgeport.export.common import DEFAULT_CALIBRATION_SAMPLES, ExportError, Quantization, default_calibration_images
+from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample
+from edgeport.export.common import ExportError, Quantization
+from edgeport.export.modelfacts import load_keras_model, model_info, preprocessing_for
 from edgeport.export.onnx import quantize_onnx, to_onnx
-from edgeport.export.pipeline import ALL_FORMATS, TARGETS, export_all, load_keras_model
+from edgeport.export.pipeline import ALL_FORMATS, TARGETS, export_all
 from edgeport.export.tflite import to_tflite
 from edgeport.export.validate import BARS, ValidationError, validate_file
 
@@ -17,9 +19,11 @@ __all__ = [
     "Quantization",
     "TARGETS",
     "ValidationError",
-    "default_calibration_images",
+    "calibration_sample",
     "export_all",
     "load_keras_model",
+    "model_info",
+    "preprocessing_for",
     "quantize_onnx",
     "to_onnx",
     "to_tflite",

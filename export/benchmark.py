@@ -16,9 +16,10 @@ from typing import Callable
 import numpy as np
 
 from edgeport import runtime
-from edgeport.export.pipeline import package_versions
+from edgeport.export.pipeline import keras_model_path, package_versions
 from edgeport.runtime.bench import summarize, time_calls
 from edgeport.runtime.files import write_text_atomic
+from edgeport.runtime.manifest import validation_data
 
 BENCH_NAME = "bench.json"
 
@@ -27,29 +28,34 @@ def _rows(folder: Path, manifest: dict, images: np.ndarray):
     """(name, file, single-image call, whole-set call, calls per round) for every row."""
     import keras
 
-    model = keras.models.load_model(folder / manifest["source"]["file"], compile=False)
-    x = runtime.preprocess(images).reshape((-1, *model.input_shape[1:]))
-    one = x[:1]
-    rows = [
-        # The seed tutorial's own single-image path, and the direct call it could have used.
-        ("Keras model.predict", None, lambda: model.predict(one, verbose=0), lambda: model.predict(x, verbose=0), 4),
-        ("Keras model(x)", None, lambda: model(one, training=False), lambda: model(x, training=False), 20),
-    ]
+    rows = []
+    source = keras_model_path(folder, manifest)
+    if source is not None:  # a model exported from elsewhere that has since moved gets no Keras rows
+        model = keras.models.load_model(source, compile=False)
+        preprocessing = runtime.Preprocessing.from_json(next(iter(manifest["files"].values()))["preprocessing"])
+        x = preprocessing.apply(images).reshape((-1, *model.input_shape[1:]))
+        one = x[:1]
+        rows += [
+            # The seed tutorial's own single-image path, and the direct call it could have used.
+            ("Keras model.predict", None, lambda: model.predict(one, verbose=0), lambda: model.predict(x, verbose=0), 4),
+            ("Keras model(x)", None, lambda: model(one, training=False), lambda: model(x, training=False), 20),
+        ]
     for name in manifest["files"]:
         predictor = runtime.load(folder / name)
         rows.append((name, name, lambda p=predictor: p.predict_one(images[0]), lambda p=predictor: p.predict(images), 100))
     return rows
 
 
-def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20,
+def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, data=None,
                   progress: Callable[[str], None] | None = None) -> dict:
     """Benchmark every row and write folder/bench.json.
 
     Args:
         folder: an export folder (manifest.json, the files, the Keras model).
         rounds: interleaved rounds; each round times a block of single-image calls per row
-            and one pass over the 10,000 test images per row (the median pass is kept).
+            and one pass over the validation images per row (the median pass is kept).
         warmup: untimed single-image calls per row, plus one untimed pass, before round one.
+        data: the Dataset to time on (default: the one the manifest was validated on).
         progress: called with one line per finished round and per row; None for silence.
 
     Returns:
@@ -61,7 +67,8 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20,
     manifest = runtime.read_manifest(folder)
     if manifest is None:
         raise FileNotFoundError(f"{folder}/manifest.json: nothing to benchmark (run 'edgeport export' first)")
-    images, _ = runtime.load_fashion_mnist("test")
+    data = data or validation_data(manifest)
+    images = data.validation[1].images
     rows = _rows(folder, manifest, images)
     singles = {name: [] for name, *_ in rows}
     batches = {name: [] for name, *_ in rows}
@@ -87,7 +94,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20,
         "versions": package_versions(),
         "settings": {"rounds": rounds, "warmup": warmup, "interleaved": True,
                      "single_image": "predict_one(test image 0) / model.predict(x[:1]) / model(x[:1])",
-                     "batch": f"all {len(images):,} test images in one call"},
+                     "batch": f"all {len(images):,} validation images in one call"},
         "manifest_sha256": {name: entry["sha256"] for name, entry in manifest["files"].items()},
         "rows": result_rows,
     }

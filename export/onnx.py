@@ -9,15 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeport.export.common import (
-    CapturedOutput,
-    ExportError,
-    Quantization,
-    calibration_batch,
-    check_suffix,
-    class_names_for,
-)
-from edgeport.runtime.data import PREPROCESSING
+from edgeport.export.calibration import calibration_batch
+from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
+from edgeport.export.modelfacts import model_info
+from edgeport.runtime.modelinfo import ModelInfo, Preprocessing
 from edgeport.runtime.files import write_bytes_atomic
 
 INPUT_NAME = "images"
@@ -26,7 +21,7 @@ MIN_OPSET, MAX_OPSET = 13, 18  # what tf2onnx 1.17 and onnxruntime 1.32 both tak
 CALIBRATION_BATCH = 50
 
 
-def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None, background: str | None = None) -> Path:
+def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | None = None) -> Path:
     """Convert a Keras model to a float32 .onnx file.
 
     tf2onnx.convert.from_keras fails on Keras 3 models, so this converts a tf.function of the
@@ -36,10 +31,9 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None, b
         model: a Keras classifier.
         path: where to write; must end in '.onnx'. Written whole or not at all.
         opset: ONNX opset, 13..18.
-        class_names: stored in metadata_props (default: Fashion-MNIST's for 10 classes).
-        background: the training images' background ("dark" or "mixed", see
-            runtime.image_background), stored in metadata_props so that a lone copy of the file
-            still fits pictures the right way; None leaves it out.
+        info: class names, preprocessing, output kind and background, stored in
+            metadata_props so that a lone copy of the file still predicts with the right labels
+            (default: export.model_info(model)).
 
     Returns:
         The path written. The input is named 'images', the output 'probabilities'; class
@@ -50,16 +44,14 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, class_names=None, b
     """
     path = check_suffix(path, ".onnx")
     check_opset(opset)
-    names = class_names_for(model, class_names)
+    info = info or model_info(model)
     import onnx
     import tensorflow as tf
     import tf2onnx
 
     spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
     function = tf.function(lambda images: model(images, training=False), input_signature=spec)
-    metadata = {"class_names": names, "preprocessing": PREPROCESSING, "quantization": "none"}
-    if background is not None:
-        metadata["background"] = background
+    metadata = {**info.to_json(), "quantization": Quantization.NONE.value}
     output = CapturedOutput()
     try:
         with output.capture():
@@ -82,9 +74,10 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
     """Quantize a float32 .onnx file to int8 with onnxruntime.quantization.
 
     With calibration images: static QDQ quantization, per-channel int8 weights, uint8
-    activations calibrated (MinMax) on the images. Without: dynamic quantization (int8
-    weights, activations quantized at run time). The recommended pre-processing (shape
-    inference and graph optimisation) runs first; metadata_props are carried over.
+    activations calibrated (MinMax) on the images, which go through the preprocessing recorded
+    in src's metadata_props. Without: dynamic quantization (int8 weights, activations
+    quantized at run time). The recommended pre-processing (shape inference and graph
+    optimisation) runs first; metadata_props are carried over.
 
     Returns:
         dst, written whole or not at all.
@@ -108,7 +101,9 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
     batch = None
     if calibration_images is not None:
         dims = [d.dim_value for d in source.graph.input[0].type.tensor_type.shape.dim[1:]]
-        batch = calibration_batch(calibration_images, dims)
+        recorded = {p.key: p.value for p in source.metadata_props}.get("preprocessing")
+        preprocessing = Preprocessing.from_json(json.loads(recorded)) if recorded else Preprocessing.unit()
+        batch = calibration_batch(calibration_images, dims, preprocessing)
 
     class Reader(CalibrationDataReader):
         def __init__(self):

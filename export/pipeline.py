@@ -9,6 +9,7 @@ import platform
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,14 +17,25 @@ from typing import Callable
 import numpy as np
 
 from edgeport import runtime
-from edgeport.export.common import DEFAULT_CALIBRATION_SAMPLES, Quantization, class_names_for, default_calibration_images
+from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample
+from edgeport.export.common import Quantization
+from edgeport.export.folderlock import folder_lock
+from edgeport.export.modelfacts import (
+    image_shape,
+    keras_outputs,
+    load_keras_model,
+    model_info,
+    num_classes,
+    reference_probabilities,
+)
 from edgeport.export.onnx import check_opset, input_quantization, quantize_onnx, to_onnx
 from edgeport.export.tflite import to_tflite
-from edgeport.export.validate import BARS, MAX_INT8_SIZE_RATIO, ValidationError, reference_probabilities, validate_file
-from edgeport.runtime.data import PREPROCESSING
+from edgeport.export.validate import BARS, MAX_INT8_SIZE_RATIO, SIZE_ALLOWANCE_BYTES, ValidationError, validate_file
+from edgeport.runtime.datasets import Dataset
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
 from edgeport.runtime.files import write_text_atomic
 from edgeport.runtime.manifest import MANIFEST_NAME, sha256_file
+from edgeport.runtime.modelinfo import ModelInfo, Preprocessing
 
 REFERENCE_NAME = "reference_probs.npy"
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
@@ -61,98 +73,149 @@ def parse_formats(formats) -> list[Target]:
     return [t for t in TARGETS if t.key in wanted]
 
 
-def load_keras_model(path: str | os.PathLike):
-    """Load a .keras file, or say clearly why it is not one."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such Keras model (train one with 'edgeport train')")
-    if path.suffix not in (".keras", ".h5"):
-        raise ValueError(f"expected a Keras model file ending in '.keras'; got {str(path)!r}")
-    import keras
-
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as e:  # Keras raises ValueError, OSError, zipfile errors, ...
-        raise ValueError(f"{path} is not a loadable Keras model: {' '.join(str(e).split())[:300]}") from e
+# A Keras model that scores at most this many times chance on its own data is being fed wrong.
+NONSENSE_FACTOR = 1.5
 
 
 def export_all(
     model_path: str | os.PathLike,
     out_dir: str | os.PathLike,
+    data: Dataset,
     formats=ALL_FORMATS,
+    calibration: Dataset | None = None,
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
     opset: int = 17,
-    data_dir=None,
+    class_names=None,
+    preprocessing: Preprocessing | None = None,
     progress: Callable[[str], None] | None = None,
+    lock_timeout: float | None = None,
 ) -> dict:
     """Export a Keras model to every requested format, validate each file, write the manifest.
 
     Files are built and validated in a staging folder inside out_dir, then renamed into place;
     a failure part-way leaves out_dir's previous files untouched. Files that miss a bar are
-    still written (with passed: false in the manifest) so they can be inspected.
+    still written (with passed: false in the manifest) so they can be inspected. One export
+    at a time writes to a folder: another one waits for it (lock_timeout).
 
     Args:
         model_path: a .keras file.
         out_dir: where the files, reference_probs.npy and manifest.json go.
+        data: the labelled data, at the model's input size (runtime.load_dataset); validation
+            runs on its test split, or on all of it when it has no splits.
         formats: names from ALL_FORMATS (list or comma-separated string).
-        calibration_samples: training images used to calibrate the int8 files.
+        calibration: the data that calibrates the int8 files (default: data); its train
+            split is used, else a seeded sample of all of it (the manifest says so).
+        calibration_samples: how many calibration images.
         opset: ONNX opset.
-        data_dir: Fashion-MNIST folder (default: the usual search path).
+        class_names: the classes' names (default: data.class_names, else "0".."N-1").
+        preprocessing: what the model wants from a pixel (default: raw pixels for a model
+            whose first layer is Rescaling or Normalization, else x / 255).
         progress: called with one line per finished step; None for silence.
+        lock_timeout: seconds to wait for another export to the same folder; None waits as
+            long as it takes, 0 not at all.
 
     Returns:
         The manifest dict.
 
     Raises:
-        FileNotFoundError / ValueError: bad model path, formats or options.
+        FileNotFoundError / ValueError: bad model path, data, formats or options; a Keras model
+            that scores no better than chance on the data (preprocessing or labels are wrong).
+        TimeoutError: another export held the folder for longer than lock_timeout.
         ExportError: a converter failed. ValidationError: some file missed its bars.
     """
     say = progress or (lambda line: None)
     targets = parse_formats(formats)
     if any(t.format == "onnx" for t in targets):
         check_opset(opset)  # a bad option fails before any work, not after the TFLite files
-    if not isinstance(calibration_samples, int) or calibration_samples < 1:
+    if not isinstance(calibration_samples, int) or isinstance(calibration_samples, bool) or calibration_samples < 1:
         raise ValueError(f"calibration samples must be a positive whole number; got {calibration_samples!r}")
     model_path, out = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)
-    test_images, test_labels = runtime.load_fashion_mnist("test", data_dir)
-    background = runtime.image_background(test_images)
+    info, reference, validation = _reference(model, data, class_names, preprocessing, say)
     needs_calibration = any(t.quantization is Quantization.INT8 for t in targets)
-    calibration = default_calibration_images(calibration_samples, data_dir) if needs_calibration else None
+    calibration_images, calibration_record = (calibration_sample(calibration or data, calibration_samples)
+                                              if needs_calibration else (None, None))
 
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
-    try:
-        started = time.perf_counter()
-        reference = reference_probabilities(model, test_images)
-        np.save(staging / REFERENCE_NAME, reference)
-        say(f"Keras reference: accuracy {np.mean(reference.argmax(1) == test_labels):.4f} "
-            f"on {len(test_labels):,} test images ({time.perf_counter() - started:.1f} s)")
-        entries = {}
-        for target in targets:
-            started = time.perf_counter()
-            path = _write_target(target, model, staging, calibration, opset, background)
-            float32 = next((e["bytes"] for e in entries.values()
-                            if e["format"] == target.format and e["quantization"] == "none"), None)
-            if float32 is None and target.quantization is not Quantization.NONE:
-                float32 = _float32_size(target, model, staging, opset, background)
-            predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
-            entry = describe_file(predictor, target, class_names_for(model), background)
-            entry["validation"] = validate_file(predictor, test_images, test_labels, reference, target.quantization, float32)
-            entries[target.filename] = entry
-            say(_progress_line(entry, target.filename, time.perf_counter() - started))
-        manifest = _manifest(model_path, model, entries, calibration, opset, reference, test_labels)
-        manifest["files"] = _kept_entries(out, manifest["source"]["sha256"], entries) | entries
-        write_text_atomic(staging / MANIFEST_NAME, json.dumps(manifest, indent=1) + "\n")
-        # Publish: files first, manifest last, each by rename.
-        for name in [*entries, REFERENCE_NAME, MANIFEST_NAME]:
-            os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with folder_lock(out, model_path.name, lock_timeout, say):
+        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+        try:
+            np.save(staging / REFERENCE_NAME, reference)
+            entries = _build(model, targets, staging, info, calibration_images, opset, validation, reference, say)
+            manifest = _manifest(model_path, model, data, calibration_record, opset, reference, validation)
+            manifest["files"] = _kept_entries(out, manifest["source"]["sha256"], entries) | entries
+            write_text_atomic(staging / MANIFEST_NAME, json.dumps(manifest, indent=1) + "\n")
+            # Publish: files first, manifest last, each by rename.
+            for name in [*entries, REFERENCE_NAME, MANIFEST_NAME]:
+                os.replace(staging / name, out / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        _warn_about_strangers(out, manifest)
     failures = [f for e in entries.values() for f in e["validation"]["failures"]]
     if failures:
         raise ValidationError(failures)
     return manifest
+
+
+def _reference(model, data: Dataset, class_names, preprocessing, say):
+    """The facts every file will carry, and the Keras model's probabilities on the validation images.
+
+    Raises:
+        ValueError: data that does not fit the model, or a model that scores no better than chance on it.
+    """
+    shape, count = image_shape(model), num_classes(model)
+    if tuple(data.image_shape) != shape:
+        raise ValueError(f"{data.source}: images are {'x'.join(map(str, data.image_shape))} but the model takes "
+                         f"{'x'.join(map(str, shape))}: load the data at the model's input size")
+    data.check_classes(count)
+    split, validation = data.validation
+    started = time.perf_counter()
+    info = model_info(model, class_names if class_names is not None else data.class_names, preprocessing,
+                      output="probabilities", background=runtime.image_background(validation.images))
+    outputs = keras_outputs(model, validation.images, info.preprocessing)
+    info = ModelInfo(info.class_names, info.preprocessing, runtime.output_kind(outputs), info.background)
+    reference = reference_probabilities(outputs, info.output)
+    accuracy = float(np.mean(reference.argmax(1) == validation.labels))
+    say(f"Keras reference: accuracy {accuracy:.4f} on {len(validation):,} validation images ({split} split), "
+        f"output {info.output} ({time.perf_counter() - started:.1f} s)")
+    chance = 1.0 / count
+    if accuracy <= NONSENSE_FACTOR * chance:
+        raise ValueError(
+            f"the Keras model scores {accuracy:.4f} on {data.source} ({split}), no better than chance ({chance:.4f} "
+            f"for {count} classes): the usual causes are the preprocessing (it gave x * "
+            f"{info.preprocessing.to_json()['scale']} + {info.preprocessing.to_json()['offset']}; a model that "
+            f"rescales its input itself takes raw pixels) and the labels (class order "
+            f"{', '.join(info.class_names[:5])}{', ...' if count > 5 else ''})")
+    return info, reference, validation
+
+
+def _build(model, targets, staging: Path, info: ModelInfo, calibration, opset: int, validation, reference,
+           say) -> dict:
+    """Write, describe and validate every target in the staging folder; returns the manifest entries."""
+    entries = {}
+    for target in targets:
+        started = time.perf_counter()
+        path = _write_target(target, model, staging, calibration, opset, info)
+        float32 = next((e["bytes"] for e in entries.values()
+                        if e["format"] == target.format and e["quantization"] == "none"), None)
+        if float32 is None and target.quantization is not Quantization.NONE:
+            float32 = _float32_size(target, model, staging, opset, info)
+        predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
+        entry = describe_file(predictor, target, info)
+        entry["validation"] = validate_file(predictor, validation.images, validation.labels, reference,
+                                            target.quantization, float32)
+        entries[target.filename] = entry
+        say(_progress_line(entry, target.filename, time.perf_counter() - started))
+    return entries
+
+
+def _warn_about_strangers(out: Path, manifest: dict) -> None:
+    """Name the model files in out that the new manifest does not list: they come from another model."""
+    strangers = sorted(p.name for p in out.iterdir()
+                       if p.suffix in runtime.predictor.SUFFIXES and p.is_file() and p.name not in manifest["files"])
+    if strangers:
+        warnings.warn(f"{out} also holds {', '.join(strangers)}, not from {manifest['source']['file']}: "
+                      f"left out of {MANIFEST_NAME} (remove them, or export into an empty folder)", stacklevel=3)
 
 
 def _kept_entries(out: Path, source_sha256: str, fresh: dict) -> dict:
@@ -171,34 +234,34 @@ def _kept_entries(out: Path, source_sha256: str, fresh: dict) -> dict:
             if name not in fresh and (out / name).is_file() and sha256_file(out / name) == entry.get("sha256")}
 
 
-def _write_target(target: Target, model, folder: Path, calibration, opset: int, background: str) -> Path:
+def _write_target(target: Target, model, folder: Path, calibration, opset: int, info: ModelInfo) -> Path:
     path = folder / target.filename
     if target.format == "tflite":
         images = calibration if target.quantization is Quantization.INT8 else None
-        return to_tflite(model, path, target.quantization.value, images)
+        return to_tflite(model, path, target.quantization.value, images, info)
     if target.quantization is Quantization.NONE:
-        return to_onnx(model, path, opset, background=background)
+        return to_onnx(model, path, opset, info)
     # The int8 ONNX file is quantized from a float32 ONNX file made here, on purpose, rather
     # than from whatever model.onnx happens to be on disk.
     float32 = folder / "float32-for-quantization.onnx"
-    to_onnx(model, float32, opset, background=background)
+    to_onnx(model, float32, opset, info)
     try:
         return quantize_onnx(float32, path, calibration)
     finally:
         float32.unlink(missing_ok=True)
 
 
-def _float32_size(target: Target, model, folder: Path, opset: int, background: str) -> int:
+def _float32_size(target: Target, model, folder: Path, opset: int, info: ModelInfo) -> int:
     """Size of the float32 file of target's format, when it was not requested itself."""
     reference = Target("size", f"float32-size.{target.format}", target.format, Quantization.NONE)
-    path = _write_target(reference, model, folder, None, opset, background)
+    path = _write_target(reference, model, folder, None, opset, info)
     try:
         return path.stat().st_size
     finally:
         path.unlink()
 
 
-def describe_file(predictor: runtime.Predictor, target: Target, class_names: list[str], background: str) -> dict:
+def describe_file(predictor: runtime.Predictor, target: Target, info: ModelInfo) -> dict:
     """The manifest's record of one file (without validation figures)."""
     path = predictor.path
     entry = {
@@ -206,23 +269,25 @@ def describe_file(predictor: runtime.Predictor, target: Target, class_names: lis
         "quantization": target.quantization.value,
         "bytes": path.stat().st_size,
         "sha256": sha256_file(path),
-        **predictor.describe(),
-        "preprocessing": PREPROCESSING,
-        "class_names": class_names,
-        "background": background,
+        "tensors": predictor.describe(),
+        **info.to_json(),
     }
     if target.format == "onnx" and target.quantization is Quantization.INT8:
-        entry["input"]["quantization"] = input_quantization(path)
+        entry["tensors"]["input"]["quantization"] = input_quantization(path)
     return entry
 
 
-def _manifest(model_path: Path, model, entries: dict, calibration, opset: int, reference, labels) -> dict:
-    matrix = confusion_matrix(labels.astype(np.int64), reference.argmax(1), reference.shape[1])
+def _manifest(model_path: Path, model, data: Dataset, calibration: dict | None, opset: int, reference,
+              validation) -> dict:
+    labels = validation.labels
+    matrix = confusion_matrix(labels, reference.argmax(1), reference.shape[1])
+    split, _ = data.validation
     return {
-        "edgeport": 1,
+        "edgeport": 2,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "source": {
             "file": model_path.name,
+            "path": str(model_path.resolve()),
             "sha256": sha256_file(model_path),
             "name": model.name,
             "params": int(model.count_params()),
@@ -231,13 +296,24 @@ def _manifest(model_path: Path, model, entries: dict, calibration, opset: int, r
             "per_class_accuracy": per_class_accuracy(matrix),
             "confusion_matrix": matrix.tolist(),
         },
-        "test_set": {"name": "fashion-mnist test", "images": int(len(labels)), "reference": REFERENCE_NAME},
-        "calibration": None if calibration is None else {"split": "train", "images": int(len(calibration)), "seed": 0},
+        "data": {"source": data.source, "kind": data.kind, "split": split, "images": int(len(labels)),
+                 "reference": REFERENCE_NAME},
+        "calibration": calibration,
         "onnx_opset": opset,
-        "bars": {q.value: vars(bar) for q, bar in BARS.items()} | {"max_int8_size_ratio": MAX_INT8_SIZE_RATIO},
+        "bars": {q.value: vars(bar) for q, bar in BARS.items()}
+        | {"max_int8_size_ratio": MAX_INT8_SIZE_RATIO, "size_allowance_bytes": SIZE_ALLOWANCE_BYTES},
         "versions": package_versions(),
-        "files": entries,
+        "files": {},
     }
+
+
+def keras_model_path(folder: str | os.PathLike, manifest: dict) -> Path | None:
+    """The Keras model a manifest was exported from: beside it, else where it was, else None."""
+    source = manifest["source"]
+    for path in (Path(folder) / source["file"], Path(source.get("path", source["file"]))):
+        if path.is_file():
+            return path
+    return None
 
 
 def package_versions() -> dict:

@@ -16,8 +16,10 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import report_plots as rp
 from edgeport.runtime.evaluate import confusion_matrix
+from edgeport.export.pipeline import keras_model_path
 from edgeport.export.validate import DEFAULT_BUDGET_PT
 from edgeport.runtime.files import write_text_atomic
+from edgeport.runtime.manifest import validation_data
 
 REPORT_NAME = "report.md"
 FLIPS_SHOWN = 12
@@ -39,7 +41,7 @@ def recommend(manifest: dict, budget_pt: float = DEFAULT_BUDGET_PT) -> str | Non
     return min(within)[1] if within else None
 
 
-def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True,
+def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
                  progress: Callable[[str], None] | None = None) -> Path:
     """Write folder/report.md and its plots from manifest.json and bench.json.
 
@@ -47,6 +49,8 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
         folder: an export folder.
         budget_pt: the accuracy drop (points) the recommended file may cost.
         bench: run the benchmark first (writes bench.json); False reuses bench.json if present.
+        data: the Dataset the manifest was validated on (default: loaded from the manifest's
+            record), for the benchmark and the pictures of changed predictions.
         progress: called with progress lines; None for silence.
 
     Raises:
@@ -56,12 +60,13 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
     manifest = runtime.read_manifest(folder)
     if manifest is None:
         raise FileNotFoundError(f"{folder}/manifest.json: nothing to report on (run 'edgeport export' first)")
+    data = data or validation_data(manifest)
     if bench:
         from edgeport.export.benchmark import run_benchmark
 
-        run_benchmark(folder, progress=progress)
+        run_benchmark(folder, data=data, progress=progress)
     latency = _latency_rows(folder, manifest)
-    plots = _draw_plots(folder, manifest, latency)
+    plots = _draw_plots(folder, manifest, latency, data.validation[1])
     text = render(manifest, latency, plots, budget_pt, folder)
     path = folder / REPORT_NAME
     write_text_atomic(path, text)
@@ -84,12 +89,15 @@ def _latency_rows(folder: Path, manifest: dict) -> dict[str, dict]:
 def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder: Path) -> str:
     """The markdown text of the report."""
     files, source = manifest["files"], manifest["source"]
-    lines = ["# edgeport report", "", _recommendation(manifest, latency, budget_pt, folder), ""]
+    data_name = Path(manifest["data"]["source"]).name
+    lines = [f"# edgeport report: `{source['file']}` on `{data_name}`", "",
+             _recommendation(manifest, latency, budget_pt, folder), ""]
     lines += ["## Every format at a glance", "", *_table(manifest, latency, folder), ""]
     lines += [
-        f"Test set: {manifest['test_set']['images']:,} Fashion-MNIST test images. Agreement: share of images whose "
+        f"Validation data: {_data_line(manifest)}. Agreement: share of images whose "
         f"top class equals the Keras model's. Bars: DESIGN.md's fidelity bars (agreement, accuracy change, max "
-        f"difference; int8 files at most {100 * manifest['bars']['max_int8_size_ratio']:.0f} % of float32). "
+        f"difference; 8-bit files at most {100 * manifest['bars']['max_int8_size_ratio']:.0f} % of float32 plus "
+        f"{manifest['bars']['size_allowance_bytes'] // 1024} KiB). "
         f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process.", "",
     ]
     for key, title, caption in (
@@ -97,7 +105,8 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
         ("latency", "Latency", "Single-image latency per file and for the Keras model's two call paths."),
         ("per_class", "Per-class accuracy", "Where accuracy changes between formats, class by class."),
         ("confusion", "Confusion matrix of the Keras model", "True class on rows, predicted class on columns."),
-        ("changed", "Changed predictions", "For each compressed file, the Keras class (rows) of every test image "
+        ("samples", "The validation data", "A few validation images of each class, as the files saw them."),
+        ("changed", "Changed predictions", "For each compressed file, the Keras class (rows) of every validation image "
                                            "whose class it changed, against its own class (columns)."),
     ):
         if key in plots:
@@ -122,6 +131,18 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
     return "\n".join(lines) + "\n"
 
 
+def _data_line(manifest: dict) -> str:
+    """Which images the figures come from, and which calibrated the int8 files."""
+    data, calibration = manifest["data"], manifest.get("calibration")
+    line = f"{data['images']:,} images of `{data['source']}` ({data['split']} split)"
+    if calibration and calibration.get("overlaps_validation"):
+        line += (f"; the int8 files were calibrated on a seeded sample of {calibration['images']:,} images of the same "
+                 f"data, which has no train split, so calibration and validation images may overlap")
+    elif calibration:
+        line += f"; int8 calibration: {calibration['images']:,} images of `{calibration['source']}` ({calibration['split']})"
+    return line
+
+
 def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Path) -> str:
     files, source = manifest["files"], manifest["source"]
     choice = recommend(manifest, budget_pt)
@@ -131,16 +152,16 @@ def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Pat
                 f"bars.** The most accurate is `{best}` ({100 * files[best]['validation']['accuracy']:.2f} %); raise "
                 f"the budget (`--budget`) or re-export with more calibration images.")
     entry, v = files[choice], files[choice]["validation"]
-    keras_bytes = _source_bytes(folder, source)
+    keras_bytes = _source_bytes(folder, manifest)
     float32 = _float32_bytes(files, entry["format"])
     saves = [f"{float32 / entry['bytes']:.1f}x smaller than the float32 {entry['format'].upper() if entry['format'] == 'onnx' else 'TFLite'} file"]
     if keras_bytes:
         saves.append(f"{keras_bytes / entry['bytes']:.1f}x smaller than `{source['file']}` ({keras_bytes / 1024:,.0f} KB)")
     text = (
         f"**Ship `{choice}`.** It is the smallest file whose accuracy stays within the {budget_pt:g} pt budget: "
-        f"{entry['bytes'] / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v['accuracy']:.2f} % on the test set "
+        f"{entry['bytes'] / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v['accuracy']:.2f} % on the validation data "
         f"against {100 * source['accuracy']:.2f} % for Keras ({100 * v['accuracy_change']:+.2f} pt) and picks the same "
-        f"class as Keras on {100 * v['agreement']:.2f} % of test images."
+        f"class as Keras on {100 * v['agreement']:.2f} % of validation images."
     )
     mine, keras_predict, keras_call = latency.get(choice), latency.get("Keras model.predict"), latency.get("Keras model(x)")
     if mine and keras_predict and keras_call:
@@ -153,9 +174,9 @@ def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Pat
     return text
 
 
-def _source_bytes(folder: Path, source: dict) -> int | None:
-    path = folder / source["file"]
-    return path.stat().st_size if path.is_file() else None
+def _source_bytes(folder: Path, manifest: dict) -> int | None:
+    path = keras_model_path(folder, manifest)
+    return path.stat().st_size if path else None
 
 
 def _float32_bytes(files: dict, fmt: str) -> int | None:
@@ -167,7 +188,7 @@ def _table(manifest: dict, latency: dict, folder: Path) -> list[str]:
     header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt)", "Agreement",
               "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
     rows = []
-    keras_bytes = _source_bytes(folder, source)
+    keras_bytes = _source_bytes(folder, manifest)
     for name in ("Keras model.predict", "Keras model(x)"):
         size = f"{keras_bytes / 1024:,.1f}" if keras_bytes else "—"
         rows.append([f"`{source['file']}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
@@ -191,12 +212,12 @@ def _speed(row: dict | None) -> list[str]:
     return [f"{row['single']['p50_ms']:.3f}", f"{row['single']['p99_ms']:.3f}", f"{row['batch']['images_per_s']:,.0f}"]
 
 
-def _draw_plots(folder: Path, manifest: dict, latency: dict) -> dict[str, str]:
+def _draw_plots(folder: Path, manifest: dict, latency: dict, validation) -> dict[str, str]:
     """Draw every plot the numbers allow; returns {key: PNG file name}."""
     from edgeport.train.plots import save_figure
 
     files, source = manifest["files"], manifest["source"]
-    class_names = next(iter(files.values()))["class_names"] if files else list(runtime.CLASS_NAMES)
+    class_names = next(iter(files.values()))["class_names"] if files else [str(i) for i in range(len(source["per_class_accuracy"]))]
     figures = {}
     if files:
         points = [{"name": n, "format": e["format"], "kb": e["bytes"] / 1024, "accuracy": e["validation"]["accuracy"]}
@@ -208,12 +229,13 @@ def _draw_plots(folder: Path, manifest: dict, latency: dict) -> dict[str, str]:
         figures["latency"] = rp.plot_latency(rows)
     accuracies = {"Keras": source["per_class_accuracy"]} | {n: e["validation"]["per_class_accuracy"] for n, e in files.items()}
     figures["per_class"] = rp.plot_per_class(accuracies, class_names)
-    figures["confusion"] = rp.plot_confusion(source["confusion_matrix"], class_names, "Keras model: test set")
+    figures["confusion"] = rp.plot_confusion(source["confusion_matrix"], class_names, "Keras model: validation data")
+    figures["samples"] = rp.plot_samples(validation.images, validation.labels, class_names)
+    images = validation.images
     compressed = {n: e for n, e in files.items() if e["quantization"] != "none"}
-    reference_path = folder / manifest["test_set"]["reference"]
+    reference_path = folder / manifest["data"]["reference"]
     if compressed and reference_path.is_file():
         keras_classes = np.load(reference_path).argmax(1)
-        images, _ = runtime.load_fashion_mnist("test")
         changed = {}
         for name, entry in compressed.items():
             idx = np.array(entry["validation"]["changed"]["indices"], dtype=np.int64)

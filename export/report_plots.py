@@ -34,7 +34,7 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float):
     ax.set_ylim(min(accuracies) - 0.3, max(accuracies) + 0.3)
     kbs = [p["kb"] for p in points]
     ax.set_xlim(min(kbs) / 1.5, max(kbs) * 2.5)
-    ax.set_title("Size against accuracy (Fashion-MNIST test set)")
+    ax.set_title("Size against accuracy (validation data)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower right")
     fig.tight_layout()
@@ -112,13 +112,34 @@ def plot_per_class(accuracies: dict[str, list[float]], class_names):
     ax.set_xticks(range(len(class_names)), class_names, rotation=30, ha="right")
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("True class")
-    ax.set_title("Per-class test accuracy (%) by format")
+    ax.set_title("Per-class validation accuracy (%) by format")
     fig.tight_layout()
     return fig
 
 
+def plot_samples(images, labels, class_names, per_class: int = 4, max_classes: int = 10):
+    """A few validation images of each class (up to max_classes), one row per class."""
+    classes = [c for c in range(len(class_names)) if np.any(labels == c)][:max_classes]
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(1.3 * per_class + 1.6, 1.3 * len(classes) + 0.4),
+                             squeeze=False)
+    for row, c in zip(axes, classes):
+        picks = np.flatnonzero(labels == c)[:per_class]
+        for ax in row:
+            ax.axis("off")
+        for ax, index in zip(row, picks):
+            ax.imshow(_showable(images[index]), cmap=plt.cm.binary)
+        row[0].text(-0.1, 0.5, class_names[c], transform=row[0].transAxes, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _showable(image):
+    """An (H, W, 1) image as (H, W) for imshow; colour as it is."""
+    return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+
+
 def plot_flips(images, indices, keras_classes, file_classes, class_names, name: str, total: int):
-    """Up to 12 test images whose class the file changed: Keras class -> file class."""
+    """Up to 12 validation images whose class the file changed: Keras class -> file class."""
     shown = len(indices)
     columns = min(6, max(1, shown))
     rows = max(1, int(np.ceil(shown / columns)))
@@ -126,9 +147,9 @@ def plot_flips(images, indices, keras_classes, file_classes, class_names, name: 
     for ax in axes.flat:
         ax.axis("off")
     for ax, index, before, after in zip(axes.flat, indices, keras_classes, file_classes):
-        ax.imshow(images[index], cmap=plt.cm.binary)
+        ax.imshow(_showable(images[index]), cmap=plt.cm.binary)
         ax.set_title(f"#{index}\nKeras: {class_names[before]}\n{name.split('.')[0]}: {class_names[after]}", fontsize=8)
-    fig.suptitle(f"{name}: {total} test images changed class" + (f" (first {shown} shown)" if total > shown else ""))
+    fig.suptitle(f"{name}: {total} validation images changed class" + (f" (first {shown} shown)" if total > shown else ""))
     fig.tight_layout()
     return fig
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edgeport.export.common import CapturedOutput, ExportError, Quantization, calibration_batch, check_suffix
+from edgeport.export.calibration import calibration_batch
+from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
+from edgeport.export.modelfacts import model_info
 from edgeport.runtime.files import write_bytes_atomic
+from edgeport.runtime.modelinfo import METADATA_NAME, ModelInfo
 
 
-def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None) -> Path:
+def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
+              info: ModelInfo | None = None) -> Path:
     """Convert a Keras model to a .tflite file with tf.lite.TFLiteConverter.
 
     Args:
@@ -19,6 +23,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             (full integer: int8 weights, activations, input and output tensors).
         representative_images: calibration images for "int8" (uint8 pixels or floats in
             [0, 1]); ignored by the other modes.
+        info: class names, preprocessing, output kind and background, written into the file's
+            "edgeport" metadata buffer (default: export.model_info(model)).
 
     Returns:
         The path written.
@@ -32,8 +38,9 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     if mode is Quantization.INT8 and representative_images is None:
         raise ValueError(
             "int8 quantization needs representative_images: a few hundred training images "
-            "(e.g. export.default_calibration_images()) to calibrate activation ranges"
+            "(e.g. export.calibration_sample(data)[0]) to calibrate activation ranges"
         )
+    info = info or model_info(model)
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -42,7 +49,7 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     if mode is Quantization.FLOAT16:
         converter.target_spec.supported_types = [tf.float16]
     elif mode is Quantization.INT8:
-        samples = calibration_batch(representative_images, model.input_shape[1:])
+        samples = calibration_batch(representative_images, model.input_shape[1:], info.preprocessing)
         converter.representative_dataset = lambda: ([sample[None]] for sample in samples)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
@@ -53,5 +60,26 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             flatbuffer = converter.convert()
     except Exception as e:  # the converter raises many unrelated types
         raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {e}{output.tail()}") from e
-    write_bytes_atomic(path, flatbuffer)
+    write_bytes_atomic(path, with_metadata(flatbuffer, info.to_bytes()))
     return path
+
+
+def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> bytes:
+    """The .tflite flatbuffer with a named metadata buffer holding data (replacing one of that name).
+
+    Uses the schema that ai-edge-litert ships, so the runtime reads it back without TensorFlow.
+    """
+    import flatbuffers
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(data, dtype=np.uint8)
+    model.buffers = list(model.buffers or []) + [buffer]
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = name, len(model.buffers) - 1
+    model.metadata = [m for m in (model.metadata or []) if m.name not in (name, name.encode())] + [entry]
+    builder = flatbuffers.Builder(len(flatbuffer) + len(data) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

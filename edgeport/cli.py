@@ -74,6 +74,14 @@ def points(text: str) -> float:
     return value
 
 
+def numbers(text: str) -> tuple[float, ...]:
+    """Comma-separated numbers, one per channel: '0.485,0.456,0.406'."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers; got {text!r}") from None
+
+
 def example(*lines: str) -> str:
     """An epilog of example command lines."""
     return _EXAMPLE + "\n" + "\n".join(f"  {line}" for line in lines)
@@ -158,21 +166,26 @@ def say(line: str) -> None:
 
 
 @contextmanager
-def quiet_stderr():
+def quiet_stderr(keep_warnings: bool = True):
     """Send the process's stderr (fd 2) to /dev/null for the block.
 
     TensorFlow logs a few lines from C++ on import, before any log-level setting applies, and
-    LiteRT announces its delegate; a person should see only edgeport's own output.
+    LiteRT announces its delegate; a person should see only edgeport's own output. Python
+    warnings raised in the block (edgeport's own) are shown after it, unless keep_warnings is off.
     """
     sys.stderr.flush()
     saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always" if keep_warnings else "ignore")
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 # The packages of the [export] and [train] extras; a base (device) install has none of them.
@@ -189,7 +202,7 @@ def import_tensorflow(*also: str) -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        with quiet_stderr():
+        with quiet_stderr(keep_warnings=False):
             for name in ("tensorflow", *also):
                 importlib.import_module(name)
     except ModuleNotFoundError as e:

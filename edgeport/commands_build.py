@@ -8,8 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-from edgeport.cli import CommandError, add_command, import_tensorflow, points, positive_int, quiet_stderr, say
+from edgeport.cli import (
+    EXIT_USAGE,
+    CommandError,
+    add_command,
+    import_tensorflow,
+    numbers,
+    points,
+    positive_int,
+    quiet_stderr,
+    say,
+)
 
 DEFAULT_ARTIFACTS = "artifacts"
 
@@ -31,19 +42,40 @@ def register(commands) -> None:
                        "(default: $FASHION_MNIST_DIR, then /usr/share/datasets/fashion-mnist)")
     train.add_argument("--no-plots", action="store_true", help="skip the tutorial's pictures")
 
-    from edgeport.export.common import DEFAULT_CALIBRATION_SAMPLES
+    from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES
     from edgeport.export.pipeline import ALL_FORMATS
+    from edgeport.runtime.datasets import FASHION_MNIST
 
     export = add_command(
         commands, "export", run_export, "export a Keras model to TFLite and ONNX and validate every file",
-        "Export a Keras model to every edge format, prove each file against the Keras model on the "
-        "test images, and write manifest.json. Exit status 1 names any file that missed its bars.",
-        "edgeport export artifacts/model.keras --formats fp32,int8,onnx")
+        "Export a Keras image classifier to every edge format, prove each file against the Keras model on the "
+        "validation data, and write manifest.json. Each file carries its class names, preprocessing, output kind "
+        "and background inside itself. Exit status 1 names any file that missed its bars.",
+        "edgeport export artifacts/model.keras",
+        "edgeport export my_model.keras --data photos/ --out exported --class-names cat,dog")
     export.add_argument("model", nargs="?", default=f"{DEFAULT_ARTIFACTS}/model.keras", help="the .keras file")
     export.add_argument("--out", default=None, help="output folder (default: the model's folder)")
-    export.add_argument("--formats", default=",".join(ALL_FORMATS), help="comma-separated subset of the formats")
+    export.add_argument("--data", default=None, metavar="SPEC",
+                        help=f"labelled data: '{FASHION_MNIST}', a folder of class folders (or with train/ and test/ "
+                             f"folders of them), or an .npz with x/y or x_train/y_train/x_test/y_test; validation "
+                             f"runs on its test split, else on all of it (default: {FASHION_MNIST}, for 28x28 "
+                             f"models only)")
+    export.add_argument("--calibration-data", default=None, metavar="SPEC",
+                        help="data that calibrates the int8 files (default: --data's train split, else a seeded "
+                             "sample of it)")
     export.add_argument("--calibration-samples", type=positive_int, default=DEFAULT_CALIBRATION_SAMPLES,
-                        help="training images that calibrate the int8 files")
+                        help="how many images calibrate the int8 files")
+    export.add_argument("--class-names", default=None, metavar="FILE|a,b,c",
+                        help="the classes' names, in label order: a file with one per line, or a comma-separated "
+                             "list (default: the data's folder names or class_names, else 0..N-1)")
+    export.add_argument("--scale", type=float, default=None,
+                        help="model input = pixel * scale + offset (default: 1 for a model that starts with "
+                             "Rescaling or Normalization, else 1/255)")
+    export.add_argument("--offset", type=float, default=None, help="see --scale (default 0)")
+    export.add_argument("--mean", type=numbers, default=None, metavar="m,...",
+                        help="per-channel mean of intensities in [0, 1]: model input = (pixel / 255 - mean) / std")
+    export.add_argument("--std", type=numbers, default=None, metavar="s,...", help="per-channel standard deviation")
+    export.add_argument("--formats", default=",".join(ALL_FORMATS), help="comma-separated subset of the formats")
     export.add_argument("--opset", type=positive_int, default=17, help="ONNX opset, 13..18")
     export.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
 
@@ -58,6 +90,9 @@ def register(commands) -> None:
     report.add_argument("--budget", type=points, default=DEFAULT_BUDGET_PT,
                         help="largest accuracy drop, in points, the recommended file may cost")
     report.add_argument("--no-bench", action="store_true", help="reuse bench.json instead of benchmarking again")
+    report.add_argument("--data", default=None, metavar="SPEC",
+                        help="the data the files were validated on, if it has moved (default: the manifest's record)")
+    report.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
 
 
 def run_train(args) -> int:
@@ -77,15 +112,27 @@ def run_export(args) -> int:
     try:
         parse_formats(args.formats)
     except ValueError as e:
-        raise CommandError(f"argument --formats: {e}", exit_code=2) from None
+        raise CommandError(f"argument --formats: {e}", exit_code=EXIT_USAGE) from None
+    preprocessing = preprocessing_flags(args)
+    class_names = class_names_flag(args.class_names)
     import_tensorflow("keras", "tf2onnx", "onnx")
-    from edgeport.export import ExportError, ValidationError, export_all
+    from edgeport import runtime
+    from edgeport.export import ExportError, ValidationError, export_all, load_keras_model
+    from edgeport.export.modelfacts import image_shape
+    from edgeport.runtime.datasets import FASHION_MNIST
 
+    shape = image_shape(load_keras_model(args.model))
+    if args.data is None and shape != (28, 28, 1):
+        raise CommandError(f"the model takes {'x'.join(map(str, shape))} images, and the default data, Fashion-MNIST, "
+                           f"is 28x28x1: pass --data with the model's own labelled data (a folder of class folders "
+                           f"or an .npz file)")
+    data = runtime.load_dataset(args.data or FASHION_MNIST, shape, args.data_dir)
+    calibration = runtime.load_dataset(args.calibration_data, shape, args.data_dir) if args.calibration_data else None
     out = args.out or os.path.dirname(args.model) or "."
     try:
         with quiet_stderr():  # converter and delegate chatter; progress lines go to stdout
-            export_all(args.model, out, args.formats, args.calibration_samples, args.opset, args.data_dir,
-                       progress=say)
+            export_all(args.model, out, data, args.formats, calibration, args.calibration_samples, args.opset,
+                       class_names, preprocessing, progress=say)
     except ExportError as e:
         raise CommandError(str(e)) from e
     except ValidationError as e:
@@ -98,11 +145,47 @@ def run_export(args) -> int:
     return 0
 
 
+def preprocessing_flags(args):
+    """The Preprocessing that --scale/--offset or --mean/--std ask for, or None for the model's default."""
+    from edgeport.runtime.modelinfo import Preprocessing
+
+    scaled, normalized = args.scale is not None or args.offset is not None, args.mean is not None or args.std is not None
+    if scaled and normalized:
+        raise CommandError("give either --scale/--offset or --mean/--std, not both", exit_code=EXIT_USAGE)
+    try:
+        if scaled:
+            if args.scale is None:
+                raise CommandError("--offset needs --scale: model input = pixel * scale + offset", exit_code=EXIT_USAGE)
+            return Preprocessing((args.scale,), (args.offset or 0.0,))
+        if normalized:
+            if args.mean is None or args.std is None:
+                raise CommandError("--mean and --std go together", exit_code=EXIT_USAGE)
+            return Preprocessing.from_mean_std(args.mean, args.std)
+    except ValueError as e:
+        raise CommandError(str(e), exit_code=EXIT_USAGE) from None
+    return None
+
+
+def class_names_flag(value: str | None):
+    """--class-names: a file with one name per line, or a comma-separated list."""
+    if value is None:
+        return None
+    path = Path(value)
+    names = path.read_text(encoding="utf-8").splitlines() if path.is_file() else value.split(",")
+    names = [name.strip() for name in names if name.strip()]
+    if not names:
+        raise CommandError(f"--class-names: no names in {value!r}", exit_code=EXIT_USAGE)
+    return names
+
+
 def run_report(args) -> int:
     import_tensorflow("keras", "matplotlib")
+    from edgeport import runtime
     from edgeport.export.report import build_report
 
+    manifest = runtime.read_manifest(args.artifacts)
+    data = runtime.validation_data(manifest, args.data, args.data_dir) if manifest else None
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
-        path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, progress=say)
+        path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say)
     say(f"Wrote {path}")
     return 0

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from edgeport.cli import add_command, describe_os_error, positive_int, quiet_stderr
+from edgeport.cli import EXIT_USAGE, CommandError, add_command, describe_os_error, positive_int, quiet_stderr
 
 
 def register(commands) -> None:
@@ -22,16 +21,21 @@ def register(commands) -> None:
         "cannot be read is reported and the rest are still classified (exit status 1).",
         "edgeport predict artifacts/model_int8.tflite shoe.jpg photos/ batch.npy --json")
     _add_model(predict)
-    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="a picture, a folder of pictures, or a .npy array")
+    predict.add_argument("inputs", nargs="*", metavar="INPUT", help="a picture, a folder of pictures, or a .npy array")
+    predict.add_argument("--data", default=None, metavar="SPEC",
+                         help="also classify a labelled data set's validation images ('fashion-mnist', a folder of "
+                              "class folders, or an .npz), with their true labels")
+    predict.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
     predict.add_argument("--top", type=positive_int, default=3, help="classes listed per image")
 
     evaluate = add_command(
-        commands, "evaluate", run_evaluate, "accuracy on the Fashion-MNIST test set",
-        "Accuracy, per class, of an exported file on the Fashion-MNIST test images; with "
-        "reference_probs.npy beside it, also its agreement with the Keras model.",
-        "edgeport evaluate artifacts/model_int8.onnx --json")
+        commands, "evaluate", run_evaluate, "accuracy on labelled data",
+        "Accuracy, per class, of an exported file on labelled data: its test split, else all of it. With "
+        "reference_probs.npy beside the file and the data it was validated on, also its agreement with Keras.",
+        "edgeport evaluate artifacts/model_int8.onnx --json",
+        "edgeport evaluate exported/model_int8.tflite --data photos/test")
     _add_model(evaluate)
-    evaluate.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
+    _add_data(evaluate)
 
     bench = add_command(
         commands, "bench", run_bench, "single-image latency and batch throughput",
@@ -41,6 +45,13 @@ def register(commands) -> None:
     bench.add_argument("--runs", type=positive_int, default=1000, help="timed single-image calls")
     bench.add_argument("--warmup", type=positive_int, default=100, help="untimed calls first")
     bench.add_argument("--batch", type=positive_int, default=10_000, help="images in the throughput batch")
+
+
+def _add_data(parser) -> None:
+    parser.add_argument("--data", default=None, metavar="SPEC",
+                        help="'fashion-mnist', a folder of class folders (or with train/ and test/), or an .npz "
+                             "(default: the data in manifest.json beside the model, else fashion-mnist)")
+    parser.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
 
 
 def _add_model(parser) -> None:
@@ -55,18 +66,16 @@ def load_model(args):
     """runtime.load with the command's flags; the engines' start-up chatter is silenced."""
     from edgeport import runtime
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
-            predictor = runtime.load(args.model, threads=args.threads, verify=not args.no_verify)
-    for w in caught:  # shown after stderr is back
-        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    return predictor
+    with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
+        return runtime.load(args.model, threads=args.threads, verify=not args.no_verify)
 
 
 def run_predict(args) -> int:
     from edgeport import runtime
 
+    if not args.inputs and args.data is None:
+        raise CommandError("nothing to classify: name pictures, folders or .npy files, or pass --data",
+                           exit_code=EXIT_USAGE)
     predictor = load_model(args)
     results, failed = [], 0
     for path in runtime.find_inputs(args.inputs):
@@ -76,14 +85,50 @@ def run_predict(args) -> int:
             message = describe_os_error(e) if isinstance(e, OSError) else " ".join(str(e).split())
             print(f"edgeport predict: error: {message}", file=sys.stderr, flush=True)
             rows, failed = [{"image": str(path), "error": message}], failed + 1
-        results.extend(rows)
-        if not args.json:
-            for row in rows:
-                if "error" not in row:
-                    print(_text_line(row), flush=True)
+        _emit(rows, results, args.json)
+    if args.data is not None:
+        data = data_for(predictor, args)
+        _, split = data.validation
+        probs = predictor.predict(split.images)
+        rows = [{**_result(f"{data.source}[{i}]", row, predictor.class_names, args.top), "true_label": int(label),
+                 "true_class_name": predictor.class_names[label]} for i, (row, label) in enumerate(zip(probs, split.labels))]
+        _emit(rows, results, args.json)
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
+
+
+def _emit(rows: list[dict], results: list[dict], as_json: bool) -> None:
+    """Keep rows for --json, or print each answer as it comes (a pipe sees it at once)."""
+    results.extend(rows)
+    if not as_json:
+        for row in rows:
+            if "error" not in row:
+                print(_text_line(row), flush=True)
+
+
+def data_for(predictor, args):
+    """--data (or, without it, the data of the manifest beside the model, else Fashion-MNIST), checked
+    against the model's classes."""
+    from edgeport import runtime
+
+    manifest = _manifest_beside(args.model)
+    if manifest is not None:
+        data = runtime.validation_data(manifest, args.data, args.data_dir)
+    else:
+        data = runtime.load_dataset(args.data or runtime.FASHION_MNIST, predictor.image_shape,
+                                    args.data_dir)
+    data.check_classes(predictor.num_classes)
+    return data
+
+
+def _manifest_beside(model: str) -> dict | None:
+    from edgeport import runtime
+
+    try:
+        return runtime.read_manifest(Path(model).parent)
+    except ValueError:  # malformed: load() already refused it, or warned under --no-verify
+        return None
 
 
 def predict_input(predictor, path: Path, top: int) -> list[dict]:
@@ -114,6 +159,8 @@ def _result(name: str, probs: np.ndarray, class_names, top: int) -> dict:
 def _text_line(row: dict) -> str:
     ranked = ", ".join(f"{t['class_name']} {100 * t['probability']:.1f} %" for t in row["top"])
     note = "  (inverted: light background)" if row.get("inverted") else ""
+    if "true_class_name" in row:
+        note += f"  (true: {row['true_class_name']})"
     return f"{row['image']}: {row['class_name']} ({100 * row['confidence']:.1f} %)  top {len(row['top'])}: {ranked}{note}"
 
 
@@ -121,24 +168,34 @@ def run_evaluate(args) -> int:
     from edgeport import runtime
 
     predictor = load_model(args)
-    images, labels = runtime.load_fashion_mnist("test", args.data_dir)
-    reference_path = Path(args.model).with_name("reference_probs.npy")
-    reference = np.load(reference_path) if reference_path.is_file() else None
-    if reference is not None and reference.shape != (len(images), predictor.num_classes):
-        raise ValueError(f"{reference_path} has shape {reference.shape}; expected ({len(images)}, {predictor.num_classes})")
-    result = runtime.evaluate(predictor, images, labels, reference=reference)
+    data = data_for(predictor, args)
+    split_name, split = data.validation
+    reference = _reference_for(args.model, data, split)
+    result = runtime.evaluate(predictor, split.images, split.labels, reference=reference)
     result.pop("predictions")
     if args.json:
-        print(json.dumps({"model": args.model, **result}))
+        print(json.dumps({"model": args.model, "data": data.source, "split": split_name, **result}))
         return 0
-    print(f"{Path(args.model).name}: accuracy {result['accuracy']:.4f} on {result['n']:,} test images")
+    print(f"{Path(args.model).name}: accuracy {result['accuracy']:.4f} on {result['n']:,} images "
+          f"({split_name} split of {data.source})")
+    width = max(len(name) for name in predictor.class_names)
     for name, accuracy in zip(predictor.class_names, result["per_class_accuracy"]):
-        print(f"  {name:<12} {accuracy:.3f}")
+        print(f"  {name:<{width}} {accuracy:.3f}")
     if reference is not None:
         print(f"agreement with Keras {100 * result['agreement']:.2f} % ({len(result['changed_indices'])} images "
               f"changed class), accuracy change {100 * result['accuracy_change']:+.2f} pt, "
               f"max abs diff {result['max_abs_diff']:.2e}")
     return 0
+
+
+def _reference_for(model: str, data, split):
+    """The Keras probabilities beside the model, when they were measured on these very images."""
+    manifest = _manifest_beside(model)
+    path = Path(model).with_name("reference_probs.npy")
+    if manifest is None or not path.is_file() or manifest.get("data", {}).get("source") != data.source:
+        return None
+    reference = np.load(path)
+    return reference if len(reference) == len(split) else None
 
 
 def run_bench(args) -> int:

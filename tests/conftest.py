@@ -50,6 +50,14 @@ def exported(seed_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def fashion():
+    """Fashion-MNIST as every stage takes it: both splits, (N, 28, 28, 1) uint8."""
+    from edgeport import runtime
+
+    return runtime.load_dataset("fashion-mnist", (28, 28, 1))
+
+
+@pytest.fixture(scope="session")
 def test_set():
     from edgeport import runtime
 

@@ -46,7 +46,7 @@ def test_help_lists_the_six_subcommands_and_each_shows_defaults_and_an_example()
 
 
 @pytest.mark.parametrize("args, message", [
-    (["export", "m.keras", "--data", "x"], "unrecognized arguments: --data x"),  # no abbreviation of --data-dir
+    (["export", "m.keras", "--class", "a,b"], "unrecognized arguments: --class a,b"),  # not --class-names
     (["bench", "m.onnx", "--run", "5"], "unrecognized arguments: --run 5"),
     ([], "the following arguments are required: COMMAND"),
 ])
@@ -161,11 +161,12 @@ def test_verification_is_named_for_the_command_line(exported, tmp_path):
 def test_library_calls_print_nothing_on_stdout(tmp_path):
     script = (
         "import sys\n"
-        "from edgeport import export, train\n"
+        "from edgeport import export, runtime, train\n"
         "out = sys.argv[1]\n"
         "train.train(epochs=1, out_dir=out, train_limit=2000, plots=False)\n"
+        "data = runtime.load_dataset('fashion-mnist', (28, 28, 1))\n"
         "try:\n"
-        "    export.export_all(out + '/model.keras', out, formats='fp32,int8,onnx,onnx-int8', calibration_samples=50)\n"
+        "    export.export_all(out + '/model.keras', out, data, formats='fp32,int8,onnx,onnx-int8', calibration_samples=50)\n"
         "except export.ValidationError:\n"
         "    pass  # a one-epoch model may miss a bar; printing is what this test is about\n"
     )

@@ -106,8 +106,11 @@ def _constructed_manifest():
     return {
         "created": "2026-01-01T00:00:00+00:00",
         "source": {"file": "model.keras", "sha256": "f" * 64, "params": 1, "accuracy": 0.87},
-        "test_set": {"images": 10_000, "reference": "reference_probs.npy"},
-        "bars": {"max_int8_size_ratio": 0.3},
+        "data": {"source": "fashion-mnist", "kind": "fashion-mnist", "split": "test", "images": 10_000,
+                 "reference": "reference_probs.npy"},
+        "calibration": {"source": "fashion-mnist", "split": "train", "images": 500, "seed": 0,
+                        "overlaps_validation": False},
+        "bars": {"max_int8_size_ratio": 0.3, "size_allowance_bytes": 16384},
         "versions": {"python": "3.11"},
         "files": {
             "big.tflite": entry("tflite", "none", 400_000, 0.0),

@@ -267,16 +267,20 @@ def test_tampered_file_is_refused_unless_verify_is_off(copy_of, images):
     assert runtime.load(path, verify=False).predict(images[:2]).shape == (2, 10)
 
 
-def test_class_names_come_from_manifest_then_onnx_metadata_then_numbers(copy_of, tmp_path):
-    folder = copy_of("model_fp32.tflite", "model.onnx")
+def test_class_names_come_from_the_manifest_then_from_the_file_itself(copy_of, tmp_path):
+    folder = copy_of("model_int8.tflite", "model.onnx")
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["files"]["model.onnx"]["class_names"] = [f"c{i}" for i in range(10)]
+    for name in ("model.onnx", "model_int8.tflite"):
+        manifest["files"][name]["class_names"] = [f"c{i}" for i in range(10)]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert runtime.load(folder / "model.onnx").class_names[0] == "c0"
+    assert runtime.load(folder / "model_int8.tflite").class_names[0] == "c0"
     (folder / "manifest.json").unlink()
-    assert runtime.load(folder / "model.onnx").class_names == runtime.CLASS_NAMES
-    bare = runtime.load(folder / "model_fp32.tflite")
-    assert bare.class_names == tuple(str(i) for i in range(10)) and bare.quantization == "none"
+    for name in ("model.onnx", "model_int8.tflite"):  # a lone copy: the file's own metadata
+        alone = runtime.load(folder / name)
+        assert alone.class_names == runtime.CLASS_NAMES and alone.background == "dark"
+        assert alone.preprocessing == runtime.Preprocessing.unit() and alone.output == "probabilities"
+    assert runtime.load(folder / "model_int8.tflite").quantization == "int8"
 
 
 def test_a_broken_manifest_is_a_clear_error(copy_of):

@@ -26,6 +26,7 @@ from edgeport.export.modelfacts import (
     load_keras_model,
     model_info,
     num_classes,
+    preprocessing_for,
     reference_probabilities,
 )
 from edgeport.export.onnx import check_opset, input_quantization, quantize_onnx, to_onnx
@@ -170,10 +171,11 @@ def _reference(model, data: Dataset, class_names, preprocessing, say):
     data.check_classes(count)
     split, validation = data.validation
     started = time.perf_counter()
+    preprocessing = preprocessing_for(model, preprocessing)
+    preprocessing.check_channels(shape[2])
+    outputs = keras_outputs(model, validation.images, preprocessing)
     info = model_info(model, class_names if class_names is not None else data.class_names, preprocessing,
-                      output="probabilities", background=runtime.image_background(validation.images))
-    outputs = keras_outputs(model, validation.images, info.preprocessing)
-    info = ModelInfo(info.class_names, info.preprocessing, runtime.output_kind(outputs), info.background)
+                      runtime.output_kind(outputs), runtime.image_background(validation.images))
     reference = reference_probabilities(outputs, info.output)
     accuracy = float(np.mean(reference.argmax(1) == validation.labels))
     say(f"Keras reference: accuracy {accuracy:.4f} on {len(validation):,} validation images ({split} split), "

@@ -10,6 +10,12 @@ from edgeport.runtime.modelinfo import Preprocessing
 DEFAULT_CALIBRATION_SAMPLES = 500
 
 
+def check_calibration_samples(count) -> None:
+    """Refuse a calibration sample count that is not a positive whole number."""
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ValueError(f"calibration samples must be a positive whole number; got {count!r}")
+
+
 def calibration_sample(data: Dataset, count: int = DEFAULT_CALIBRATION_SAMPLES, seed: int = 0):
     """`count` images drawn at random (seeded) from data's train split, else from the whole source.
 
@@ -17,8 +23,7 @@ def calibration_sample(data: Dataset, count: int = DEFAULT_CALIBRATION_SAMPLES, 
         (uint8 images (N, H, W, C), record for the manifest: source, split, images, seed and
         whether the images may also be validation images).
     """
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise ValueError(f"calibration samples must be a positive whole number; got {count!r}")
+    check_calibration_samples(count)
     split = TRAIN if TRAIN in data.splits else ALL
     images = data.splits[split].images
     chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False))

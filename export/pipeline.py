@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from edgeport import runtime
-from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample
+from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample, check_calibration_samples
 from edgeport.export.common import Quantization
 from edgeport.export.folderlock import folder_lock
 from edgeport.export.modelfacts import (
@@ -128,8 +128,7 @@ def export_all(
     targets = parse_formats(formats)
     if any(t.format == "onnx" for t in targets):
         check_opset(opset)  # a bad option fails before any work, not after the TFLite files
-    if not isinstance(calibration_samples, int) or isinstance(calibration_samples, bool) or calibration_samples < 1:
-        raise ValueError(f"calibration samples must be a positive whole number; got {calibration_samples!r}")
+    check_calibration_samples(calibration_samples)  # likewise, before the model is even loaded
     model_path, out = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)
     info, reference, validation = _reference(model, data, class_names, preprocessing, say)

@@ -19,6 +19,19 @@ class Quantization(str, Enum):
     FLOAT16 = "float16"  # float16 weights, float32 compute and I/O
     DYNAMIC = "dynamic"  # int8 weights, activations quantized on the fly
     INT8 = "int8"  # int8 weights and activations, calibrated on representative images
+    INT16 = "int16"  # int8 weights, int16 activations ("16x8"), calibrated
+    INT4 = "int4"  # 4-bit weights (the most sensitive layers may keep 8), float activations
+    MIXED = "mixed"  # int8 weights and activations, the most sensitive layers kept in float
+
+    @property
+    def bits(self) -> int:
+        """The narrowest weight width the mode stores: what the fidelity bar is chosen by."""
+        return {"none": 32, "float16": 16, "int4": 4}.get(self.value, 8)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether building the file needs representative images (activation ranges)."""
+        return self in (Quantization.INT8, Quantization.INT16, Quantization.MIXED)
 
     @classmethod
     def parse(cls, value) -> "Quantization":
@@ -78,3 +91,21 @@ class CapturedOutput:
         """The last lines of the captured text, to append to an error message ('' when empty)."""
         kept = [line for line in self.text.strip().splitlines() if line.strip()][-lines:]
         return f" (converter output: {' | '.join(kept)})" if kept else ""
+
+
+# TensorFlow op names that follow a Keras layer's scope in graph names and are not part of it.
+_LOWERCASE_OPS = {"convolution", "depthwise", "add", "mul", "sub"}
+
+
+def layer_name(graph_name: str) -> str:
+    """The Keras layer scope of a TFLite tensor or ONNX node name: 'mlp_1/dense_1/MatMul;...' -> 'mlp_1/dense_1'.
+
+    TensorFlow names ops after their type (MatMul, BiasAdd, Conv2D: capitalised, or Keras 3's
+    'convolution') below the layer's snake_case scope; tf2onnx and the TFLite converter keep
+    those names, so both formats name a layer alike.
+    """
+    parts = graph_name.split(";")[0].split(":")[0].split("/")
+    for i, part in enumerate(parts[1:], start=1):
+        if part[:1].isupper() or part in _LOWERCASE_OPS:
+            return "/".join(parts[:i])
+    return "/".join(parts[:-1]) or parts[0]

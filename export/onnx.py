@@ -1,24 +1,20 @@
-"""Keras -> ONNX with tf2onnx, and ONNX float32 -> int8 with onnxruntime quantization."""
+"""Keras -> ONNX with tf2onnx (quantization of the result: export/onnx_quant.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
 
-from edgeport.export.calibration import calibration_batch
 from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
 from edgeport.export.modelfacts import model_info
-from edgeport.runtime.modelinfo import ModelInfo, Preprocessing
+from edgeport.runtime.modelinfo import ModelInfo
 from edgeport.runtime.files import write_bytes_atomic
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
 MIN_OPSET, MAX_OPSET = 13, 18  # what tf2onnx 1.17 and onnxruntime 1.32 both take
-CALIBRATION_BATCH = 50
 
 
 def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | None = None) -> Path:
@@ -57,7 +53,7 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
         with output.capture():
             proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=opset)
         _rename_output(proto.graph, OUTPUT_NAME)
-        _set_metadata(proto, metadata)
+        set_metadata(proto, metadata)
         onnx.checker.check_model(proto)
     except Exception as e:  # tf2onnx and the checker raise many unrelated types
         raise ExportError(f"ONNX conversion (opset {opset}) of model {model.name!r} failed: {e}{output.tail()}") from e
@@ -68,73 +64,6 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
 def check_opset(opset) -> None:
     if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
-
-
-def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_images=None) -> Path:
-    """Quantize a float32 .onnx file to int8 with onnxruntime.quantization.
-
-    With calibration images: static QDQ quantization, per-channel int8 weights, uint8
-    activations calibrated (MinMax) on the images, which go through the preprocessing recorded
-    in src's metadata_props. Without: dynamic quantization (int8 weights, activations
-    quantized at run time). The recommended pre-processing (shape inference and graph
-    optimisation) runs first; metadata_props are carried over.
-
-    Returns:
-        dst, written whole or not at all.
-
-    Raises:
-        FileNotFoundError: src is missing. ValueError: bad paths or images.
-        ExportError: quantization failed.
-    """
-    import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    src, dst = check_suffix(src, ".onnx"), check_suffix(dst, ".onnx")
-    if not src.is_file():
-        raise FileNotFoundError(f"{src}: no such ONNX file to quantize")
-    try:
-        source = onnx.load(str(src))
-    except Exception as e:
-        raise ValueError(f"{src} is not a valid ONNX model: {e}") from e
-    input_name = source.graph.input[0].name
-    batch = None
-    if calibration_images is not None:
-        dims = [d.dim_value for d in source.graph.input[0].type.tensor_type.shape.dim[1:]]
-        recorded = {p.key: p.value for p in source.metadata_props}.get("preprocessing")
-        preprocessing = Preprocessing.from_json(json.loads(recorded)) if recorded else Preprocessing.unit()
-        batch = calibration_batch(calibration_images, dims, preprocessing)
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self._chunks = iter(np.array_split(batch, max(1, len(batch) // CALIBRATION_BATCH)))
-
-        def get_next(self):
-            chunk = next(self._chunks, None)
-            return None if chunk is None else {input_name: chunk}
-
-    output = CapturedOutput()
-    with tempfile.TemporaryDirectory(prefix="edgeport-quant-") as tmp:
-        prepared, quantized = Path(tmp) / "prepared.onnx", Path(tmp) / "quantized.onnx"
-        try:
-            with output.capture():
-                quant_pre_process(str(src), str(prepared))
-                if batch is None:
-                    quantize_dynamic(str(prepared), str(quantized), weight_type=QuantType.QInt8)
-                else:
-                    quantize_static(
-                        str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    )
-            result = onnx.load(str(quantized))
-            metadata = {p.key: p.value for p in source.metadata_props}
-            metadata["quantization"] = json.dumps("int8" if batch is not None else Quantization.DYNAMIC.value)
-            _set_metadata(result, metadata, encoded=True)
-            onnx.checker.check_model(result)
-        except Exception as e:
-            raise ExportError(f"ONNX quantization of {src.name} failed: {e}{output.tail()}") from e
-    write_bytes_atomic(dst, result.SerializeToString())
-    return dst
 
 
 def input_quantization(path: str | os.PathLike) -> dict | None:
@@ -168,7 +97,7 @@ def _rename_output(graph, name: str) -> None:
     graph.output[0].name = name
 
 
-def _set_metadata(proto, values: dict, encoded: bool = False) -> None:
+def set_metadata(proto, values: dict, encoded: bool = False) -> None:
     """Replace metadata_props with values (JSON-encoded unless already encoded)."""
     del proto.metadata_props[:]
     for key, value in values.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from edgeport.export.common import CapturedOutput, ExportError, Quantization, ch
 from edgeport.export.modelfacts import model_info
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import METADATA_NAME, ModelInfo
+
+
+CONVERTER_MODES = (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8)
 
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
@@ -35,6 +39,9 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     """
     path = check_suffix(path, ".tflite")
     mode = Quantization.parse(quantization)
+    if mode not in CONVERTER_MODES:
+        raise ValueError(f"TFLiteConverter quantization must be one of {', '.join(m.value for m in CONVERTER_MODES)}; "
+                         f"got {mode.value!r} (int16, int4 and mixed files come from export.quantize_tflite)")
     if mode is Quantization.INT8 and representative_images is None:
         raise ValueError(
             "int8 quantization needs representative_images: a few hundred training images "
@@ -60,8 +67,13 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             flatbuffer = converter.convert()
     except Exception as e:  # the converter raises many unrelated types
         raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {e}{output.tail()}") from e
-    write_bytes_atomic(path, with_metadata(flatbuffer, info.to_bytes()))
+    write_bytes_atomic(path, with_metadata(flatbuffer, file_facts(info, mode)))
     return path
+
+
+def file_facts(info: ModelInfo, quantization: Quantization) -> bytes:
+    """What a .tflite file's "edgeport" metadata buffer holds: the model's facts and the file's quantization."""
+    return json.dumps({**info.to_json(), "quantization": quantization.value}, separators=(",", ":")).encode("utf-8")
 
 
 def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> bytes:
@@ -74,6 +86,12 @@ def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> 
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    for stored in model.buffers or []:
+        # LiteRT Quantizer may keep buffers after the flatbuffer (offset and size): inline them,
+        # since repacking moves the flatbuffer's end.
+        if (stored.offset or 0) > 1:
+            stored.data = np.frombuffer(flatbuffer[stored.offset : stored.offset + stored.size], dtype=np.uint8)
+            stored.offset = stored.size = 0
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(data, dtype=np.uint8)
     model.buffers = list(model.buffers or []) + [buffer]

@@ -29,18 +29,34 @@ BARS = {
     Quantization.FLOAT16: Bar(0.999, 0.001, True, 5e-3),
     Quantization.DYNAMIC: Bar(0.985, 0.005, False, None),
     Quantization.INT8: Bar(0.985, 0.005, False, None),
+    Quantization.INT16: Bar(0.985, 0.005, False, None),
+    Quantization.MIXED: Bar(0.985, 0.005, False, None),
+    Quantization.INT4: Bar(0.97, 0.005, False, None),
 }
+
+
+def bar_for(mode: Quantization, budget_pt: float = DEFAULT_BUDGET_PT) -> Bar:
+    """A file's bar: float files' are fixed; a quantized file may lose at most the budget (points)."""
+    bar = BARS[mode]
+    return bar if bar.two_sided else Bar(bar.min_agreement, budget_pt / 100, False, bar.max_abs_diff)
+
+
+def compressed(mode: Quantization) -> bool:
+    """Whether the size bar (a fraction of the float32 file) applies: every 8-bit and 4-bit file."""
+    return mode.bits <= 8
 
 
 class ValidationError(Exception):
     """One or more exported files missed their bars; failures lists each file and figure."""
 
-    def __init__(self, failures: list[str]):
+    def __init__(self, failures: list[str], summary: str | None = None):
         self.failures = failures
-        super().__init__(f"{len(failures)} validation failure(s): " + "; ".join(failures))
+        self.summary = summary or f"{len(failures)} validation failure(s)"
+        super().__init__(f"{self.summary}: " + "; ".join(failures) if failures else self.summary)
 
 
-def validate_file(path, images, labels, reference, quantization, float32_bytes: int | None = None) -> dict:
+def validate_file(path, images, labels, reference, quantization, float32_bytes: int | None = None,
+                  budget_pt: float = DEFAULT_BUDGET_PT) -> dict:
     """Run path through the runtime on images and check it against the Keras reference.
 
     Args:
@@ -48,13 +64,14 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
         images, labels: the test set (uint8 pixels and labels).
         reference: the Keras model's probabilities on images.
         quantization: the file's Quantization, which picks its bar.
-        float32_bytes: the float32 file of the same format, for the int8 size bar.
+        float32_bytes: the float32 file of the same format, for the size bar of compressed files.
+        budget_pt: the accuracy points a quantized file may lose.
 
     Returns:
         Figures for the manifest: accuracy, reference_accuracy, accuracy_change, agreement,
         max_abs_diff, per_class_accuracy, confusion_matrix, changed (indices and the file's
-        classes there), bytes, size_ratio, size_limit_bytes (8-bit files: 30 % of float32 plus
-        16 KiB), bar, failures (readable strings) and passed.
+        classes there), bytes, size_ratio, size_limit_bytes (8- and 4-bit files: 30 % of
+        float32 plus 16 KiB), bar, failures (readable strings) and passed.
     """
     predictor = path if isinstance(path, runtime.Predictor) else runtime.load(path, verify=False)
     path = predictor.path
@@ -70,8 +87,8 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
     figures["bytes"] = path.stat().st_size
     figures["size_ratio"] = figures["bytes"] / float32_bytes if float32_bytes else None
     figures["size_limit_bytes"] = (int(MAX_INT8_SIZE_RATIO * float32_bytes) + SIZE_ALLOWANCE_BYTES
-                                   if float32_bytes and mode in (Quantization.DYNAMIC, Quantization.INT8) else None)
-    bar = BARS[mode]
+                                   if float32_bytes and compressed(mode) else None)
+    bar = bar_for(mode, budget_pt)
     figures["bar"] = asdict(bar)
     figures["failures"] = check_bar(path.name, figures, bar, mode)
     figures["passed"] = not figures["failures"]
@@ -97,3 +114,45 @@ def check_bar(name: str, figures: dict, bar: Bar, mode: Quantization) -> list[st
         failures.append(f"{name}: {100 * figures['size_ratio']:.1f} % of the float32 size, over "
                         f"{100 * MAX_INT8_SIZE_RATIO:.0f} % + {SIZE_ALLOWANCE_BYTES // 1024} KiB ({limit:,} bytes)")
     return failures
+
+
+def within_budget(entry: dict, budget_pt: float = DEFAULT_BUDGET_PT) -> bool:
+    """Whether a manifest entry is within its bar with this budget.
+
+    The stored verdict stands for every bar that the budget does not move (agreement, size,
+    float files' bars); a quantized file's accuracy change is re-checked against budget_pt.
+    """
+    mode, figures = Quantization.parse(entry["quantization"]), entry["validation"]
+    if not figures["passed"] and not all("accuracy change" in f for f in figures["failures"] or [""]):
+        return False
+    if BARS[mode].two_sided and not figures["passed"]:
+        return False
+    return -figures["accuracy_change"] <= budget_pt / 100 + 1e-12  # no file may lose more than the budget
+
+
+def recommend(files: dict, budget_pt: float = DEFAULT_BUDGET_PT, integer_only: bool = False) -> dict:
+    """The smallest file within budget, overall and per format.
+
+    Args:
+        files: the manifest's files.
+        budget_pt: the accuracy points a quantized file may lose.
+        integer_only: choose only among files whose arithmetic is all integer.
+
+    Returns:
+        {"budget_pt", "integer_only", "overall", "tflite", "onnx"}: file names, None where none qualifies.
+    """
+    within = sorted((entry["bytes"], name, entry["format"]) for name, entry in files.items()
+                    if within_budget(entry, budget_pt) and (entry.get("integer_only") or not integer_only))
+    choice = {"budget_pt": budget_pt, "integer_only": integer_only,
+              "overall": within[0][1] if within else None}
+    for fmt in ("tflite", "onnx"):
+        choice[fmt] = next((name for _, name, f in within if f == fmt), None)
+    return choice
+
+
+def best_miss(files: dict, integer_only: bool = False) -> str | None:
+    """The file that came closest to its bar (highest agreement over the bar), to name when nothing is within budget."""
+    candidates = [(entry["validation"]["agreement"] - bar_for(Quantization.parse(entry["quantization"])).min_agreement,
+                   -entry["bytes"], name) for name, entry in files.items()
+                  if entry.get("integer_only") or not integer_only]
+    return max(candidates)[2] if candidates else None

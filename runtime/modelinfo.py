@@ -8,7 +8,6 @@ runtime reads them back. numpy only.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,10 +115,6 @@ class ModelInfo:
         if self.background is not None:
             record["background"] = self.background
         return record
-
-    def to_bytes(self) -> bytes:
-        """The JSON that a .tflite file's metadata buffer holds."""
-        return json.dumps(self.to_json(), separators=(",", ":")).encode("utf-8")
 
 
 def output_kind(outputs: np.ndarray) -> str:

@@ -42,8 +42,8 @@ class Predictor:
     encoded batch), describe and _detect_quantization; integer models override the encoders.
 
     Attributes:
-        path, format ("tflite" | "onnx"), quantization ("none" | "float16" | "dynamic" | "int8"
-        | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it),
+        path, format ("tflite" | "onnx"), quantization ("none" | "float16" | "dynamic" | "int8" |
+        "int16" | "int4" | "mixed" | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it),
         image_shape (height, width, channels), num_classes, class_names, preprocessing (a
         Preprocessing), output ("probabilities" | "logits": what the file computes; predict always
         returns probabilities), background ("dark" | "mixed" | None when the file does not say).
@@ -317,7 +317,7 @@ class TFLitePredictor(Predictor):
 
     def _detect_quantization(self) -> str:
         if self._input["quantization"][0]:
-            return "int8"
+            return "int16" if np.dtype(self._input["dtype"]).itemsize == 2 else "int8"
         dtypes = {d["dtype"] for d in self._interpreter.get_tensor_details()}
         if np.float16 in dtypes:
             return "float16"

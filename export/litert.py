@@ -1,0 +1,131 @@
+"""float32 .tflite -> 16x8, int4-weight and mixed int8 files with LiteRT Quantizer.
+
+LiteRT's documentation calls post-training quantization inside TFLiteConverter deprecated in
+favour of LiteRT Quantizer, whose recipes and per-layer regex configs build the rungs that
+TFLiteConverter cannot: int16 activations, 4-bit weights, and layers kept in float.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeport.export.calibration import calibration_batch
+from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, layer_name
+from edgeport.export.tflite import file_facts, with_metadata
+from edgeport.runtime.files import write_bytes_atomic
+from edgeport.runtime.modelinfo import ModelInfo
+
+# The ops that hold weights: what a "layer" is when ranking and keeping layers in float.
+WEIGHTED_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "BATCH_MATMUL")
+_MIN_MAX = "min_max_uniform_quantize"
+
+
+@dataclass(frozen=True)
+class TFLitePlan:
+    """One LiteRT Quantizer build: a quantization mode and its per-layer exceptions.
+
+    Attributes:
+        quantization: INT8 (int8 activations), INT16 (int16 activations), INT4 (4-bit weights,
+            float activations) or MIXED (int8, with float_layers kept in float).
+        float_layers: layers (names from layers()) that stay in float.
+        wide_layers: for INT4, layers whose weights stay 8-bit.
+        only_layers: quantize these layers alone and nothing else (a sensitivity probe).
+    """
+
+    quantization: Quantization
+    float_layers: tuple[str, ...] = ()
+    wide_layers: tuple[str, ...] = ()
+    only_layers: tuple[str, ...] | None = None
+
+
+def layers(path: str | os.PathLike) -> dict[str, str]:
+    """The weighted layers of a .tflite file, in graph order: {layer name: its output tensor name}.
+
+    A layer's name is its output tensor's TensorFlow scope ("mlp_1/dense_1"), which tf2onnx
+    gives the matching ONNX nodes too, so both formats name a layer the same way.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
+    codes = {getattr(schema.BuiltinOperator, name): name for name in WEIGHTED_OPS
+             if hasattr(schema.BuiltinOperator, name)}
+    graph, found = model.subgraphs[0], {}
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) in codes:
+            tensor = graph.tensors[op.outputs[0]].name.decode()
+            found[layer_name(tensor)] = tensor
+    return found
+
+
+def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLitePlan, info: ModelInfo,
+                    calibration_images=None) -> Path:
+    """Quantize a float32 .tflite file with LiteRT Quantizer according to plan.
+
+    Args:
+        src: a float32 .tflite file (export.to_tflite).
+        dst: where to write; must end in '.tflite'. Written whole or not at all.
+        plan: what to build.
+        info: the facts the file carries in its metadata (export.model_info); its preprocessing
+            turns calibration pixels into model input.
+        calibration_images: uint8 pixels or floats in [0, 1]; needed by INT8, INT16 and MIXED.
+
+    Raises:
+        ValueError: a bad path, plan or missing calibration images. ExportError: the quantizer failed.
+    """
+    from litert_quantizer import Quantizer, qtyping
+
+    src, dst = check_suffix(src, ".tflite"), check_suffix(dst, ".tflite")
+    mode = plan.quantization
+    if mode not in (Quantization.INT8, Quantization.INT16, Quantization.INT4, Quantization.MIXED):
+        raise ValueError(f"LiteRT Quantizer builds int8, int16, int4 and mixed files; got {mode.value!r}")
+    if mode.calibrated and calibration_images is None:
+        raise ValueError(f"{mode.value} quantization needs calibration images to measure activation ranges")
+    names = layers(src)
+    unknown = [name for name in (*plan.float_layers, *plan.wide_layers, *(plan.only_layers or ())) if name not in names]
+    if unknown:
+        raise ValueError(f"{src.name} has no layer {', '.join(unknown)}; its layers are {', '.join(names)}")
+    everything = qtyping.TFLOperationName.ALL_SUPPORTED
+    output = CapturedOutput()
+    try:
+        with output.capture():
+            quantizer = Quantizer(str(src))
+            scopes = [_scope(names[n]) for n in plan.only_layers] if plan.only_layers is not None else [".*"]
+            for scope in scopes:
+                if mode is Quantization.INT4:
+                    quantizer.add_weight_only_config(scope, everything, 4, algorithm_key=_MIN_MAX)
+                else:
+                    quantizer.add_static_config(scope, everything, 16 if mode is Quantization.INT16 else 8, 8)
+            for name in plan.wide_layers:
+                quantizer.add_weight_only_config(_scope(names[name]), everything, 8, algorithm_key=_MIN_MAX)
+            for name in plan.float_layers:
+                quantizer.update_quantization_recipe(_scope(names[name]), everything, None, "no_quantize")
+            calibration = None
+            if quantizer.need_calibration:
+                calibration = quantizer.calibrate(_signature_data(src, calibration_images, info.preprocessing), num_threads=1)
+            flatbuffer = bytes(quantizer.quantize(calibration, enable_progress_report=False).quantized_model)
+    except Exception as e:  # the quantizer raises many unrelated types
+        raise ExportError(f"LiteRT Quantizer ({mode.value}) of {src.name} failed: {e}{output.tail()}") from e
+    write_bytes_atomic(dst, with_metadata(flatbuffer, file_facts(info, mode)))
+    return dst
+
+
+def _scope(tensor: str) -> str:
+    """The regex of one op's scope: LiteRT Quantizer matches its output tensor names, each followed by ';'."""
+    return f"^{re.escape(tensor)};"
+
+
+def _signature_data(src: Path, images, preprocessing) -> dict:
+    """Calibration images as LiteRT Quantizer takes them: {signature: [{input name: one image}]}."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(src))
+    (signature, details), = interpreter.get_signature_list().items()
+    (input_name,) = details["inputs"]
+    batch = calibration_batch(images, interpreter.get_input_details()[0]["shape"][1:], preprocessing)
+    return {signature: [{input_name: sample[None].astype(np.float32)} for sample in batch]}

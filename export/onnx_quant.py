@@ -1,0 +1,180 @@
+"""float32 .onnx -> dynamic, static int8 / int16 QDQ, 4-bit MatMulNBits and mixed files (onnxruntime)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeport.export.calibration import calibration_batch
+from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, layer_name
+from edgeport.export.onnx import set_metadata
+from edgeport.runtime.files import write_bytes_atomic
+from edgeport.runtime.modelinfo import Preprocessing
+
+CALIBRATION_BATCH = 50
+WEIGHTED_OPS = ("Gemm", "MatMul", "Conv", "ConvTranspose")
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+
+
+@dataclass(frozen=True)
+class OnnxPlan:
+    """One onnxruntime quantization build.
+
+    Attributes:
+        quantization: DYNAMIC, INT8 (static QDQ, uint8 activations), INT16 (static QDQ, int16
+            activations, com.microsoft Q/DQ ops), INT4 (MatMulNBits weights) or MIXED (INT8
+            with float_layers left in float).
+        method: how static activation ranges are calibrated: minmax, entropy or percentile.
+        block_size, symmetric: INT4 weight blocks.
+        float_layers: layers (names from layers()) left in float.
+        only_layers: quantize these layers alone and nothing else (a sensitivity probe).
+    """
+
+    quantization: Quantization
+    method: str = "minmax"
+    block_size: int = 32
+    symmetric: bool = False
+    float_layers: tuple[str, ...] = ()
+    only_layers: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if self.quantization not in (Quantization.DYNAMIC, Quantization.INT8, Quantization.INT16, Quantization.INT4,
+                                     Quantization.MIXED):
+            raise ValueError(f"onnxruntime builds dynamic, int8, int16, int4 and mixed files; got "
+                             f"{self.quantization.value!r}")
+        if self.method not in CALIBRATION_METHODS:
+            raise ValueError(f"calibration method must be one of {', '.join(CALIBRATION_METHODS)}; got {self.method!r}")
+
+
+def layers(path: str | os.PathLike) -> dict[str, list[str]]:
+    """The weighted layers of an .onnx file in graph order: {layer name: names of all its nodes}."""
+    import onnx
+
+    return layers_of(onnx.load(str(path), load_external_data=False))
+
+
+def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_images=None,
+                  plan: OnnxPlan | None = None) -> Path:
+    """Quantize a float32 .onnx file with onnxruntime.quantization.
+
+    Static plans (INT8, INT16, MIXED) calibrate per-tensor activation ranges on the images,
+    which go through the preprocessing recorded in src's metadata_props, and quantize weights
+    per channel; the recommended pre-processing (shape inference, graph optimisation) runs
+    first. INT4 replaces MatMul weights by 4-bit blocks (MatMulNBits, round to nearest).
+    metadata_props are carried over, with the file's quantization.
+
+    Args:
+        src, dst: .onnx paths; dst is written whole or not at all.
+        calibration_images: uint8 pixels or floats in [0, 1], for static plans.
+        plan: what to build (default: INT8 with calibration images, DYNAMIC without).
+
+    Raises:
+        FileNotFoundError: src is missing. ValueError: bad paths, plan or images.
+        ExportError: quantization failed.
+    """
+    import onnx
+
+    src, dst = check_suffix(src, ".onnx"), check_suffix(dst, ".onnx")
+    if not src.is_file():
+        raise FileNotFoundError(f"{src}: no such ONNX file to quantize")
+    plan = plan or OnnxPlan(Quantization.INT8 if calibration_images is not None else Quantization.DYNAMIC)
+    if plan.quantization.calibrated and calibration_images is None:
+        raise ValueError(f"{plan.quantization.value} quantization needs calibration images to measure activation ranges")
+    try:
+        source = onnx.load(str(src))
+    except Exception as e:
+        raise ValueError(f"{src} is not a valid ONNX model: {e}") from e
+    names = layers(src)
+    unknown = [n for n in (*plan.float_layers, *(plan.only_layers or ())) if n not in names]
+    if unknown:
+        raise ValueError(f"{src.name} has no layer {', '.join(unknown)}; its layers are {', '.join(names)}")
+    output = CapturedOutput()
+    with tempfile.TemporaryDirectory(prefix="edgeport-quant-") as tmp:
+        quantized = Path(tmp) / "quantized.onnx"
+        try:
+            with output.capture():
+                if plan.quantization is Quantization.INT4:
+                    _weights_4bit(source, quantized, plan)
+                else:
+                    prepared = Path(tmp) / "prepared.onnx"
+                    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+                    quant_pre_process(str(src), str(prepared))
+                    _quantize_8_16(prepared, quantized, source, calibration_images, plan)
+            result = onnx.load(str(quantized))
+            metadata = {p.key: p.value for p in source.metadata_props}
+            metadata["quantization"] = json.dumps(plan.quantization.value)
+            set_metadata(result, metadata, encoded=True)
+            onnx.checker.check_model(result)
+        except Exception as e:
+            raise ExportError(f"ONNX quantization ({plan.quantization.value}) of {src.name} failed: "
+                              f"{e}{output.tail()}") from e
+    write_bytes_atomic(dst, result.SerializeToString())
+    return dst
+
+
+def _quantize_8_16(prepared: Path, quantized: Path, source, images, plan: OnnxPlan) -> None:
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    # Node names survive pre-processing, but fused nodes are renamed: select by layer scope.
+    names = layers(prepared)
+    excluded = [node for layer in plan.float_layers for node in names.get(layer, [])]
+    only = None if plan.only_layers is None else [node for layer in plan.only_layers for node in names.get(layer, [])]
+    if plan.quantization is Quantization.DYNAMIC:
+        quantize_dynamic(str(prepared), str(quantized), weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
+                         nodes_to_quantize=only)
+        return
+    dims = [d.dim_value for d in source.graph.input[0].type.tensor_type.shape.dim[1:]]
+    recorded = {p.key: p.value for p in source.metadata_props}.get("preprocessing")
+    preprocessing = Preprocessing.from_json(json.loads(recorded)) if recorded else Preprocessing.unit()
+    batch = calibration_batch(images, dims, preprocessing)
+    input_name = source.graph.input[0].name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self._chunks = iter(np.array_split(batch, max(1, len(batch) // CALIBRATION_BATCH)))
+
+        def get_next(self):
+            chunk = next(self._chunks, None)
+            return None if chunk is None else {input_name: chunk}
+
+    wide = plan.quantization is Quantization.INT16
+    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+              "percentile": CalibrationMethod.Percentile}[plan.method]
+    quantize_static(
+        str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        activation_type=QuantType.QInt16 if wide else QuantType.QUInt8, weight_type=QuantType.QInt8,
+        calibrate_method=method, nodes_to_exclude=excluded, nodes_to_quantize=only,
+        # opsets below 21 have no 16-bit QuantizeLinear: onnxruntime's own com.microsoft ops carry it
+        extra_options={"UseQDQContribOps": True} if wide else {},
+    )
+
+
+def _weights_4bit(source, quantized: Path, plan: OnnxPlan) -> None:
+    """MatMul weights in 4-bit blocks; runs on the float graph, before any MatMul+Add fusion into Gemm."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    names = layers_of(source)
+    excluded = [node for layer in plan.float_layers for node in names.get(layer, [])]
+    config = DefaultWeightOnlyQuantConfig(block_size=plan.block_size, is_symmetric=plan.symmetric)
+    quantizer = MatMulNBitsQuantizer(source, nodes_to_exclude=excluded, algo_config=config)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(quantized))
+
+
+def layers_of(model) -> dict[str, list[str]]:
+    """layers() for a loaded ModelProto."""
+    weighted = [layer_name(n.name) for n in model.graph.node if n.op_type in WEIGHTED_OPS]
+    return {name: [n.name for n in model.graph.node if layer_name(n.name) == name] for name in dict.fromkeys(weighted)}

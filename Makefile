@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 EDGEPORT := $(VENV)/bin/edgeport
+BUDGET ?= 0.5
 STAMP := $(VENV)/.edgeport-installed
 DATASET_DIR ?= /usr/share/datasets/fashion-mnist
 ARTIFACTS ?= artifacts
@@ -39,21 +40,22 @@ dataset:
 
 run: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
-	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS)
-	$(EDGEPORT) report $(ARTIFACTS)
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET)
+	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)
 
 train: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
 
 export: setup
-	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS)
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET)
 
 report: setup
-	$(EDGEPORT) report $(ARTIFACTS)
+	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)
 
 bench: setup
 	$(PY) benchmarks/bench_formats.py $(ARTIFACTS)
 	$(PY) benchmarks/bench_runtime.py $(ARTIFACTS)
+	$(PY) benchmarks/bench_ladder.py $(ARTIFACTS)/model.keras
 
 test: setup
 	$(PY) -m pytest

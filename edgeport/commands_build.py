@@ -43,7 +43,8 @@ def register(commands) -> None:
     train.add_argument("--no-plots", action="store_true", help="skip the tutorial's pictures")
 
     from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES
-    from edgeport.export.pipeline import ALL_FORMATS
+    from edgeport.export.ladder import ALL_FORMATS
+    from edgeport.export.validate import DEFAULT_BUDGET_PT
     from edgeport.runtime.datasets import FASHION_MNIST
 
     export = add_command(
@@ -75,11 +76,17 @@ def register(commands) -> None:
     export.add_argument("--mean", type=numbers, default=None, metavar="m,...",
                         help="per-channel mean of intensities in [0, 1]: model input = (pixel / 255 - mean) / std")
     export.add_argument("--std", type=numbers, default=None, metavar="s,...", help="per-channel standard deviation")
-    export.add_argument("--formats", default=",".join(ALL_FORMATS), help="comma-separated subset of the formats")
+    export.add_argument("--formats", default=None, metavar="a,b,...",
+                        help=f"build exactly these rungs: {','.join(ALL_FORMATS)} (default: the whole ladder; an "
+                             f"additional rung is skipped once a file of its size class has passed)")
+    export.add_argument("--budget", type=points, default=DEFAULT_BUDGET_PT,
+                        help="accuracy points a quantized file may lose and still be recommended")
+    export.add_argument("--integer-only", action="store_true",
+                        help="recommend only files whose arithmetic is all integer (NPUs, microcontrollers)")
+    export.add_argument("--strict", action="store_true",
+                        help="exit 1 when any file misses its bar, even if one is recommended")
     export.add_argument("--opset", type=positive_int, default=17, help="ONNX opset, 13..18")
     export.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
-
-    from edgeport.export.validate import DEFAULT_BUDGET_PT
 
     report = add_command(
         commands, "report", run_report, "benchmark the exported files and write report.md",
@@ -110,7 +117,8 @@ def run_export(args) -> int:
     from edgeport.export.pipeline import parse_formats
 
     try:
-        parse_formats(args.formats)
+        if args.formats is not None:
+            parse_formats(args.formats)
     except ValueError as e:
         raise CommandError(f"argument --formats: {e}", exit_code=EXIT_USAGE) from None
     preprocessing = preprocessing_flags(args)
@@ -131,18 +139,29 @@ def run_export(args) -> int:
     out = args.out or os.path.dirname(args.model) or "."
     try:
         with quiet_stderr():  # converter and delegate chatter; progress lines go to stdout
-            export_all(args.model, out, data, args.formats, calibration, args.calibration_samples, args.opset,
-                       class_names, preprocessing, progress=say)
+            manifest = export_all(args.model, out, data, args.formats, calibration, args.calibration_samples,
+                                  args.opset, class_names, preprocessing, progress=say, budget_pt=args.budget,
+                                  integer_only=args.integer_only, strict=args.strict)
     except ExportError as e:
         raise CommandError(str(e)) from e
     except ValidationError as e:
-        print(f"edgeport export: error: {len(e.failures)} file(s) missed their bars (figures in {out}/manifest.json):",
-              file=sys.stderr)
+        print(f"edgeport export: error: {e.summary} (figures in {out}/manifest.json)", file=sys.stderr)
         for failure in e.failures:
             print(f"  {failure}", file=sys.stderr)
         return 1
-    say(f"Wrote {out}/manifest.json: every file within its bars")
+    say(_recommendation_line(manifest, out))
     return 0
+
+
+def _recommendation_line(manifest: dict, out: str) -> str:
+    chosen = manifest["recommended"]
+    files = manifest["files"]
+    overall = files[chosen["overall"]]
+    missed = sorted(name for name, entry in files.items() if not entry["validation"]["passed"])
+    return (f"Recommended within {chosen['budget_pt']:g} pt{' (integer only)' if chosen['integer_only'] else ''}: "
+            f"{chosen['overall']} ({overall['bytes'] / 1024:.1f} KB, {100 * overall['validation']['agreement']:.2f} % "
+            f"agreement); TFLite {chosen['tflite'] or 'none'}, ONNX {chosen['onnx'] or 'none'}. "
+            f"Wrote {out}/manifest.json" + (f"; missed their bars: {', '.join(missed)}" if missed else ""))
 
 
 def preprocessing_flags(args):

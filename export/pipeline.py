@@ -10,7 +10,6 @@ import shutil
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -29,9 +28,19 @@ from edgeport.export.modelfacts import (
     preprocessing_for,
     reference_probabilities,
 )
-from edgeport.export.onnx import check_opset, input_quantization, quantize_onnx, to_onnx
-from edgeport.export.tflite import to_tflite
-from edgeport.export.validate import BARS, MAX_INT8_SIZE_RATIO, SIZE_ALLOWANCE_BYTES, ValidationError, validate_file
+from edgeport.export.ladder import ALL_FORMATS, TARGETS, Sources, Target, Tuning, build_target, integer_only
+from edgeport.export.onnx import check_opset, input_quantization
+from edgeport.export.validate import (
+    BARS,
+    DEFAULT_BUDGET_PT,
+    MAX_INT8_SIZE_RATIO,
+    SIZE_ALLOWANCE_BYTES,
+    ValidationError,
+    best_miss,
+    recommend,
+    validate_file,
+    within_budget,
+)
 from edgeport.runtime.datasets import Dataset
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
 from edgeport.runtime.files import write_text_atomic
@@ -42,29 +51,10 @@ REFERENCE_NAME = "reference_probs.npy"
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
 
 
-@dataclass(frozen=True)
-class Target:
-    """One exported file: its CLI name, file name, format and quantization."""
-
-    key: str
-    filename: str
-    format: str
-    quantization: Quantization
-
-
-TARGETS = (
-    Target("fp32", "model_fp32.tflite", "tflite", Quantization.NONE),
-    Target("fp16", "model_fp16.tflite", "tflite", Quantization.FLOAT16),
-    Target("dynamic", "model_dynamic.tflite", "tflite", Quantization.DYNAMIC),
-    Target("int8", "model_int8.tflite", "tflite", Quantization.INT8),
-    Target("onnx", "model.onnx", "onnx", Quantization.NONE),
-    Target("onnx-int8", "model_int8.onnx", "onnx", Quantization.INT8),
-)
-ALL_FORMATS = tuple(t.key for t in TARGETS)
-
-
 def parse_formats(formats) -> list[Target]:
-    """Targets for format names (a list or a comma-separated string), in canonical order."""
+    """Targets for format names (a list or a comma-separated string), in ladder order; None means all."""
+    if formats is None:
+        return list(TARGETS)
     if isinstance(formats, str):
         formats = [f.strip() for f in formats.split(",") if f.strip()]
     wanted = list(formats)
@@ -82,7 +72,7 @@ def export_all(
     model_path: str | os.PathLike,
     out_dir: str | os.PathLike,
     data: Dataset,
-    formats=ALL_FORMATS,
+    formats=None,
     calibration: Dataset | None = None,
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
     opset: int = 17,
@@ -90,8 +80,11 @@ def export_all(
     preprocessing: Preprocessing | None = None,
     progress: Callable[[str], None] | None = None,
     lock_timeout: float | None = None,
+    budget_pt: float = DEFAULT_BUDGET_PT,
+    integer_only: bool = False,
+    strict: bool = False,
 ) -> dict:
-    """Export a Keras model to every requested format, validate each file, write the manifest.
+    """Export a Keras model up the quantization ladder, validate each file, and recommend the smallest within budget.
 
     Files are built and validated in a staging folder inside out_dir, then renamed into place;
     a failure part-way leaves out_dir's previous files untouched. Files that miss a bar are
@@ -103,9 +96,13 @@ def export_all(
         out_dir: where the files, reference_probs.npy and manifest.json go.
         data: the labelled data, at the model's input size (runtime.load_dataset); validation
             runs on its test split, or on all of it when it has no splits.
-        formats: names from ALL_FORMATS (list or comma-separated string).
-        calibration: the data that calibrates the int8 files (default: data); its train
-            split is used, else a seeded sample of all of it (the manifest says so).
+        formats: names from ALL_FORMATS (list or comma-separated string), each built; None
+            (the default) builds the whole ladder: the six standard files always, and each
+            additional rung unless a file of its size class or smaller has already passed in
+            its format (the manifest lists those as skipped).
+        calibration: the data that calibrates the quantized files (default: data); its train
+            split is used, else a seeded sample of all of it (the manifest says so). The
+            tuning images that choose between candidates come from the same side.
         calibration_samples: how many calibration images.
         opset: ONNX opset.
         class_names: the classes' names (default: data.class_names, else "0".."N-1").
@@ -114,36 +111,49 @@ def export_all(
         progress: called with one line per finished step; None for silence.
         lock_timeout: seconds to wait for another export to the same folder; None waits as
             long as it takes, 0 not at all.
+        budget_pt: accuracy points a quantized file may lose and still be recommended.
+        integer_only: recommend only files whose arithmetic is all integer.
+        strict: raise ValidationError when any file misses its bar, even with a recommendation.
 
     Returns:
-        The manifest dict.
+        The manifest dict; manifest["recommended"] names the smallest file within budget,
+        overall and per format.
 
     Raises:
         FileNotFoundError / ValueError: bad model path, data, formats or options; a Keras model
             that scores no better than chance on the data (preprocessing or labels are wrong).
         TimeoutError: another export held the folder for longer than lock_timeout.
-        ExportError: a converter failed. ValidationError: some file missed its bars.
+        ExportError: a converter failed. ValidationError: no file is within budget (the
+            files are written all the same), or strict and some file missed its bar.
     """
     say = progress or (lambda line: None)
     targets = parse_formats(formats)
     if any(t.format == "onnx" for t in targets):
         check_opset(opset)  # a bad option fails before any work, not after the TFLite files
     check_calibration_samples(calibration_samples)  # likewise, before the model is even loaded
+    check_budget(budget_pt)
     model_path, out = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)
     info, reference, validation = _reference(model, data, class_names, preprocessing, say)
-    needs_calibration = any(t.quantization is Quantization.INT8 for t in targets)
-    calibration_images, calibration_record = (calibration_sample(calibration or data, calibration_samples)
-                                              if needs_calibration else (None, None))
+    calibration_images, calibration_record, tuning = None, None, None
+    if any(t.quantization.calibrated or t.quantization.bits <= 8 for t in targets):
+        calibration_images, calibration_record = calibration_sample(calibration or data, calibration_samples)
+        tuning = _tuning(model, calibration or data, info, budget_pt)
+        calibration_record["tuning_images"] = int(len(tuning.labels))
 
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out, model_path.name, lock_timeout, say):
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
         try:
             np.save(staging / REFERENCE_NAME, reference)
-            entries = _build(model, targets, staging, info, calibration_images, opset, validation, reference, say)
+            sources = Sources(model, staging / ".sources", opset, info)
+            entries, skipped = _build(model, targets, formats is None, staging, sources, info, calibration_images,
+                                      tuning, validation, reference, budget_pt, integer_only, say)
+            shutil.rmtree(staging / ".sources", ignore_errors=True)
             manifest = _manifest(model_path, model, data, calibration_record, opset, reference, validation)
             manifest["files"] = _kept_entries(out, manifest["source"]["sha256"], entries) | entries
+            manifest["skipped"] = skipped
+            manifest["recommended"] = recommend(manifest["files"], budget_pt, integer_only)
             write_text_atomic(staging / MANIFEST_NAME, json.dumps(manifest, indent=1) + "\n")
             # Publish: files first, manifest last, each by rename.
             for name in [*entries, REFERENCE_NAME, MANIFEST_NAME]:
@@ -152,9 +162,33 @@ def export_all(
             shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
     failures = [f for e in entries.values() for f in e["validation"]["failures"]]
-    if failures:
+    if manifest["recommended"]["overall"] is None:
+        miss = best_miss(manifest["files"], integer_only)
+        raise ValidationError(failures, f"no {'integer-only ' if integer_only else ''}file is within the budget of "
+                                        f"{budget_pt:g} pt; the closest was {miss}")
+    if strict and failures:
         raise ValidationError(failures)
     return manifest
+
+
+def check_budget(budget_pt) -> None:
+    """Refuse an accuracy budget that is not a number of points from 0 to 100."""
+    if isinstance(budget_pt, bool) or not isinstance(budget_pt, (int, float)) or not 0 <= budget_pt <= 100:
+        raise ValueError(f"budget must be a number of accuracy points from 0 to 100; got {budget_pt!r}")
+
+
+TUNING_IMAGES = 2000
+
+
+def _tuning(model, data: Dataset, info: ModelInfo, budget_pt: float) -> Tuning:
+    """Images from the calibration side (another seed than the calibration sample), scored by the Keras model."""
+    from edgeport.runtime.datasets import ALL, TRAIN
+
+    split = data.splits[TRAIN if TRAIN in data.splits else ALL]
+    chosen = np.sort(np.random.default_rng(1).choice(len(split), size=min(TUNING_IMAGES, len(split)), replace=False))
+    images = split.images[chosen]
+    outputs = keras_outputs(model, images, info.preprocessing)
+    return Tuning(images, split.labels[chosen], reference_probabilities(outputs, info.output), budget_pt)
 
 
 def _reference(model, data: Dataset, class_names, preprocessing, say):
@@ -190,24 +224,43 @@ def _reference(model, data: Dataset, class_names, preprocessing, say):
     return info, reference, validation
 
 
-def _build(model, targets, staging: Path, info: ModelInfo, calibration, opset: int, validation, reference,
-           say) -> dict:
-    """Write, describe and validate every target in the staging folder; returns the manifest entries."""
-    entries = {}
+def _build(model, targets, skip_losers: bool, staging: Path, sources: Sources, info: ModelInfo, calibration,
+           tuning, validation, reference, budget_pt: float, integer_only_wanted: bool, say):
+    """Write, describe and validate every target in the staging folder.
+
+    Returns:
+        (manifest entries by file name, {skipped file name: why}).
+    """
+    entries, skipped = {}, {}
     for target in targets:
+        if skip_losers and not target.standard:
+            winner = _smaller_winner(entries, target, budget_pt, integer_only_wanted)
+            if winner:
+                skipped[target.filename] = f"{winner} is within budget and no larger"
+                say(f"{target.filename:<22} skipped: {skipped[target.filename]}")
+                continue
         started = time.perf_counter()
-        path = _write_target(target, model, staging, calibration, opset, info)
-        float32 = next((e["bytes"] for e in entries.values()
-                        if e["format"] == target.format and e["quantization"] == "none"), None)
-        if float32 is None and target.quantization is not Quantization.NONE:
-            float32 = _float32_size(target, model, staging, opset, info)
+        path = staging / target.filename
+        built = build_target(target, path, model, sources, info, calibration, tuning)
+        float32 = sources.float32(target.format).stat().st_size
         predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
-        entry = describe_file(predictor, target, info)
+        entry = describe_file(predictor, target, info) | built
         entry["validation"] = validate_file(predictor, validation.images, validation.labels, reference,
-                                            target.quantization, float32)
+                                            target.quantization, float32 if target.quantization.bits <= 16 else None,
+                                            budget_pt)
         entries[target.filename] = entry
         say(_progress_line(entry, target.filename, time.perf_counter() - started))
-    return entries
+    return entries, skipped
+
+
+def _smaller_winner(entries: dict, target: Target, budget_pt: float, integer_only_wanted: bool) -> str | None:
+    """A file of target's format, already within budget, whose size class is no larger than target's."""
+    for name, entry in entries.items():
+        if entry["format"] != target.format or (integer_only_wanted and not entry["integer_only"]):
+            continue
+        if Quantization(entry["quantization"]).bits <= target.quantization.bits and within_budget(entry, budget_pt):
+            return name
+    return None
 
 
 def _warn_about_strangers(out: Path, manifest: dict) -> None:
@@ -235,33 +288,6 @@ def _kept_entries(out: Path, source_sha256: str, fresh: dict) -> dict:
             if name not in fresh and (out / name).is_file() and sha256_file(out / name) == entry.get("sha256")}
 
 
-def _write_target(target: Target, model, folder: Path, calibration, opset: int, info: ModelInfo) -> Path:
-    path = folder / target.filename
-    if target.format == "tflite":
-        images = calibration if target.quantization is Quantization.INT8 else None
-        return to_tflite(model, path, target.quantization.value, images, info)
-    if target.quantization is Quantization.NONE:
-        return to_onnx(model, path, opset, info)
-    # The int8 ONNX file is quantized from a float32 ONNX file made here, on purpose, rather
-    # than from whatever model.onnx happens to be on disk.
-    float32 = folder / "float32-for-quantization.onnx"
-    to_onnx(model, float32, opset, info)
-    try:
-        return quantize_onnx(float32, path, calibration)
-    finally:
-        float32.unlink(missing_ok=True)
-
-
-def _float32_size(target: Target, model, folder: Path, opset: int, info: ModelInfo) -> int:
-    """Size of the float32 file of target's format, when it was not requested itself."""
-    reference = Target("size", f"float32-size.{target.format}", target.format, Quantization.NONE)
-    path = _write_target(reference, model, folder, None, opset, info)
-    try:
-        return path.stat().st_size
-    finally:
-        path.unlink()
-
-
 def describe_file(predictor: runtime.Predictor, target: Target, info: ModelInfo) -> dict:
     """The manifest's record of one file (without validation figures)."""
     path = predictor.path
@@ -271,9 +297,10 @@ def describe_file(predictor: runtime.Predictor, target: Target, info: ModelInfo)
         "bytes": path.stat().st_size,
         "sha256": sha256_file(path),
         "tensors": predictor.describe(),
+        "integer_only": integer_only(path),
         **info.to_json(),
     }
-    if target.format == "onnx" and target.quantization is Quantization.INT8:
+    if target.format == "onnx" and target.quantization.calibrated:
         entry["tensors"]["input"]["quantization"] = input_quantization(path)
     return entry
 

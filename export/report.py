@@ -18,6 +18,8 @@ from edgeport.export import report_plots as rp
 from edgeport.runtime.evaluate import confusion_matrix
 from edgeport.export.pipeline import keras_model_path
 from edgeport.export.validate import DEFAULT_BUDGET_PT
+from edgeport.export.validate import recommend as choose
+from edgeport.export.validate import within_budget
 from edgeport.runtime.files import write_text_atomic
 from edgeport.runtime.manifest import validation_data
 
@@ -28,17 +30,15 @@ TUTORIAL_PICTURES = (("training_curves.png", "Training and validation accuracy a
 
 
 def recommend(manifest: dict, budget_pt: float = DEFAULT_BUDGET_PT) -> str | None:
-    """The smallest file that passed its bars and loses at most budget_pt points of accuracy.
+    """The smallest file within its bar and the budget (the manifest's own choice when the budget is the same).
 
     Returns:
         The file name, or None when no file qualifies.
     """
-    within = [
-        (entry["bytes"], name)
-        for name, entry in manifest["files"].items()
-        if entry["validation"]["passed"] and -100 * entry["validation"]["accuracy_change"] <= budget_pt + 1e-9
-    ]
-    return min(within)[1] if within else None
+    recorded = manifest.get("recommended") or {}
+    if recorded.get("budget_pt") == budget_pt:
+        return recorded.get("overall")
+    return choose(manifest["files"], budget_pt, recorded.get("integer_only", False))["overall"]
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
@@ -66,7 +66,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
 
         run_benchmark(folder, data=data, progress=progress)
     latency = _latency_rows(folder, manifest)
-    plots = _draw_plots(folder, manifest, latency, data.validation[1])
+    plots = _draw_plots(folder, manifest, latency, data.validation[1], budget_pt)
     text = render(manifest, latency, plots, budget_pt, folder)
     path = folder / REPORT_NAME
     write_text_atomic(path, text)
@@ -100,8 +100,14 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
         f"{manifest['bars']['size_allowance_bytes'] // 1024} KiB). "
         f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process.", "",
     ]
+    lines += _ladder_notes(manifest)
     for key, title, caption in (
-        ("size_vs_accuracy", "Size against accuracy", "Each point is one file; the dashed line is the Keras model."),
+        ("size_vs_accuracy", "The frontier: size against accuracy",
+         f"Each point is one file; the dashed line is the Keras model, the shaded band the {budget_pt:g} pt budget, "
+         f"and the circled point the recommended file. Hollow points missed their bar."),
+        ("layer_error", "Per-layer error",
+         "For each searched rung, the output SQNR (dB, higher is better) when that layer alone is quantized, measured "
+         "on the tuning images: the lowest bars are the layers that cost accuracy, and the ones kept wider."),
         ("latency", "Latency", "Single-image latency per file and for the Keras model's two call paths."),
         ("per_class", "Per-class accuracy", "Where accuracy changes between formats, class by class."),
         ("confusion", "Confusion matrix of the Keras model", "True class on rows, predicted class on columns."),
@@ -129,6 +135,28 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
     lines += ["---", "", f"Source model `{source['file']}` (sha256 `{source['sha256'][:12]}…`, {source['params']:,} "
               f"parameters), exported {manifest['created']} with {versions}."]
     return "\n".join(lines) + "\n"
+
+
+def _ladder_notes(manifest: dict) -> list[str]:
+    """Which layers stayed in float or at 8 bits, how candidates were chosen, and which rungs were skipped."""
+    files, lines = manifest["files"], []
+    for name, entry in files.items():
+        kept = [f"kept in float: {', '.join(f'`{n}`' for n in entry['float_layers'])}" if entry.get("float_layers") else "",
+                f"kept at 8-bit weights: {', '.join(f'`{n}`' for n in entry['wide_layers'])}"
+                if entry.get("wide_layers") else "",
+                f"calibration method: {entry['calibration_method']}" if entry.get("calibration_method") else "",
+                f"4-bit block size: {entry['block_size']}" if entry.get("block_size") else ""]
+        kept = [k for k in kept if k]
+        if kept:
+            lines.append(f"- `{name}`: {'; '.join(kept)} (chosen on the tuning images)")
+    for name, why in (manifest.get("skipped") or {}).items():
+        lines.append(f"- `{name}` was not built: {why}, so it could not be recommended")
+    chosen = manifest.get("recommended") or {}
+    if chosen:
+        lines.append(f"- Recommended per format within {chosen['budget_pt']:g} pt"
+                     f"{' (integer-only files)' if chosen.get('integer_only') else ''}: TFLite "
+                     f"`{chosen.get('tflite')}`, ONNX `{chosen.get('onnx')}`")
+    return ["## The ladder", "", *lines, ""] if lines else []
 
 
 def _data_line(manifest: dict) -> str:
@@ -212,7 +240,7 @@ def _speed(row: dict | None) -> list[str]:
     return [f"{row['single']['p50_ms']:.3f}", f"{row['single']['p99_ms']:.3f}", f"{row['batch']['images_per_s']:,.0f}"]
 
 
-def _draw_plots(folder: Path, manifest: dict, latency: dict, validation) -> dict[str, str]:
+def _draw_plots(folder: Path, manifest: dict, latency: dict, validation, budget_pt: float) -> dict[str, str]:
     """Draw every plot the numbers allow; returns {key: PNG file name}."""
     from edgeport.train.plots import save_figure
 
@@ -220,9 +248,13 @@ def _draw_plots(folder: Path, manifest: dict, latency: dict, validation) -> dict
     class_names = next(iter(files.values()))["class_names"] if files else [str(i) for i in range(len(source["per_class_accuracy"]))]
     figures = {}
     if files:
-        points = [{"name": n, "format": e["format"], "kb": e["bytes"] / 1024, "accuracy": e["validation"]["accuracy"]}
-                  for n, e in files.items()]
-        figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source["accuracy"])
+        points = [{"name": n, "format": e["format"], "kb": e["bytes"] / 1024, "accuracy": e["validation"]["accuracy"],
+                   "passed": within_budget(e, budget_pt)} for n, e in files.items()]
+        figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source["accuracy"], budget_pt,
+                                                               recommend(manifest, budget_pt))
+    layer_errors = {n: e["layers"] for n, e in files.items() if e.get("layers")}
+    if layer_errors:
+        figures["layer_error"] = rp.plot_layer_error(layer_errors)
     if latency:
         rows = [{"name": name, "p50_ms": row["single"]["p50_ms"], "p99_ms": row["single"]["p99_ms"],
                  "format": files[row["file"]]["format"] if row["file"] else "keras"} for name, row in latency.items()]

@@ -12,14 +12,24 @@ import numpy as np  # noqa: E402
 FORMAT_COLOURS = {"keras": "tab:gray", "tflite": "tab:blue", "onnx": "tab:orange"}
 
 
-def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float):
-    """One labelled point per file: size (KB, log scale) against test accuracy.
+def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: float | None = None,
+                          recommended: str | None = None):
+    """The frontier: one labelled point per file, size (KB, log scale) against validation accuracy.
 
-    points: dicts with name, format, kb, accuracy.
+    points: dicts with name, format, kb, accuracy and passed (within its bar and the budget;
+    hollow when not). The budget band and the recommended file are marked when given.
     """
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    if budget_pt is not None:
+        ax.axhspan(100 * keras_accuracy - budget_pt, 100, color="tab:green", alpha=0.12,
+                   label=f"within the budget: at most {budget_pt:g} pt below Keras")
     for p in points:
-        ax.scatter(p["kb"], 100 * p["accuracy"], s=60, color=FORMAT_COLOURS[p["format"]], zorder=3)
+        colour = FORMAT_COLOURS[p["format"]]
+        ax.scatter(p["kb"], 100 * p["accuracy"], s=60, zorder=3, edgecolors=colour,
+                   facecolors=colour if p.get("passed", True) else "none")
+        if p["name"] == recommended:
+            ax.scatter(p["kb"], 100 * p["accuracy"], s=320, facecolors="none", edgecolors="tab:green", linewidths=2,
+                       zorder=4, label=f"recommended: {p['name']}")
         # TFLite labels above their point, ONNX below: files of equal size would overlap otherwise.
         offset = (6, 6) if p["format"] == "tflite" else (6, -13)
         ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points", xytext=offset, fontsize=8)
@@ -29,14 +39,38 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float):
             ax.scatter([], [], color=colour, label=fmt.upper() if fmt == "onnx" else "TFLite")
     ax.set_xscale("log")
     ax.set_xlabel("File size (KB, log scale)")
-    ax.set_ylabel("Test accuracy (%)")
-    accuracies = [100 * p["accuracy"] for p in points] + [100 * keras_accuracy]
-    ax.set_ylim(min(accuracies) - 0.3, max(accuracies) + 0.3)
+    ax.set_ylabel("Validation accuracy (%)")
+    near = [100 * p["accuracy"] for p in points if p["accuracy"] >= keras_accuracy - 0.05] + [100 * keras_accuracy]
+    ax.set_ylim(min(near) - max(0.3, budget_pt or 0) - 0.2, max(near) + 0.3)  # far misses sit below, named
+    below = [f"{p['name']} {100 * p['accuracy']:.1f} %" for p in points if 100 * p["accuracy"] < ax.get_ylim()[0]]
+    if below:
+        ax.text(0.01, 0.02, "below the plot: " + ", ".join(below), transform=ax.transAxes, fontsize=7, color="tab:red")
     kbs = [p["kb"] for p in points]
     ax.set_xlim(min(kbs) / 1.5, max(kbs) * 2.5)
-    ax.set_title("Size against accuracy (validation data)")
+    ax.set_title("The frontier: size against accuracy (validation data)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_layer_error(layers: dict[str, list[dict]]):
+    """Per-layer SQNR (dB) of each searched file's probes: one group of bars per file.
+
+    layers: {file name: [{"layer", "sqnr_db"}]} as the manifest records them.
+    """
+    names = sorted({s["layer"] for scores in layers.values() for s in scores})
+    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(names) * len(layers) / 2 + 3), 4.5))
+    width = 0.8 / len(layers)
+    for k, (file, scores) in enumerate(layers.items()):
+        by_layer = {s["layer"]: s["sqnr_db"] for s in scores}
+        x = np.arange(len(names)) + k * width
+        ax.bar(x, [by_layer.get(n, np.nan) for n in names], width, label=file)
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("Output SQNR with only this layer quantized (dB)")
+    ax.set_title("Per-layer error: the lowest bar costs the most accuracy")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

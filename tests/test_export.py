@@ -180,8 +180,11 @@ def test_int8_without_images_says_what_to_pass(keras_model, tmp_path):
 
     with pytest.raises(ValueError, match="int8 quantization needs representative_images"):
         export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int8")
-    with pytest.raises(ValueError, match="quantization must be one of none, float16, dynamic, int8"):
+    with pytest.raises(ValueError, match="quantization must be one of none, float16, dynamic, int8; got 'int4' "
+                                         r"\(int16, int4 and mixed files come from export.quantize_tflite\)"):
         export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int4")
+    with pytest.raises(ValueError, match="quantization must be one of none, float16, dynamic, int8, int16, int4, mixed"):
+        export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int3")
     with pytest.raises(ValueError, match=r"expected a path ending in '.tflite'"):
         export.to_tflite(keras_model, tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="opset must be a whole number from 13 to 18; got 99"):
@@ -212,7 +215,7 @@ def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_pat
     import shutil
 
     from edgeport import export
-    from edgeport.export import pipeline
+    from edgeport.export import ladder
 
     for name in ("model_fp32.tflite", "manifest.json"):
         shutil.copy(exported / name, tmp_path / name)
@@ -222,7 +225,7 @@ def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_pat
     def failing_to_onnx(*args, **kwargs):
         raise export.ExportError("injected converter failure")
 
-    monkeypatch.setattr(pipeline, "to_onnx", failing_to_onnx)
+    monkeypatch.setattr(ladder, "to_onnx", failing_to_onnx)
     with pytest.raises(export.ExportError, match="injected converter failure"):
         export.export_all(exported / "model.keras", tmp_path, fashion, formats="fp32,onnx")
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}

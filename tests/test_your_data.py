@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgeport import runtime
+from edgeport import export, runtime
 from tests.conftest import run_cli
 
 CLASSES = ("dbars", "disc", "hbars", "vbars")
@@ -90,10 +90,15 @@ def exported_user(user):
 def test_a_users_model_exports_within_every_bar(user, exported_user):
     out, manifest, result = exported_user
     assert user["keras_accuracy"] >= 0.95  # the generated classes are easy: a broken pipeline shows
-    assert sorted(manifest["files"]) == sorted(["model_fp32.tflite", "model_fp16.tflite", "model_dynamic.tflite",
-                                                "model_int8.tflite", "model.onnx", "model_int8.onnx"])
+    # The whole ladder: the six standard files always, each additional rung built or skipped.
+    standard = ["model_fp32.tflite", "model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite", "model.onnx",
+                "model_int8.onnx"]
+    assert set(standard) <= set(manifest["files"])
+    assert sorted(manifest["files"].keys() | manifest["skipped"].keys()) == sorted(t.filename for t in export.TARGETS)
+    assert manifest["recommended"]["overall"] in manifest["files"]
     for name, entry in manifest["files"].items():
-        assert entry["validation"]["passed"], (name, entry["validation"]["failures"])
+        if name in standard:
+            assert entry["validation"]["passed"], (name, entry["validation"]["failures"])
         assert entry["class_names"] == list(CLASSES)
         assert entry["preprocessing"]["scale"] == 1.0 and entry["preprocessing"]["offset"] == 0.0
         assert entry["output"] == "logits" and entry["background"] == "mixed"
@@ -162,7 +167,8 @@ def test_class_names_flag_and_calibration_from_a_source_without_splits(user, tmp
     assert manifest["files"]["model.onnx"]["class_names"] == ["diagonal", "round", "horizontal", "vertical"]
     assert manifest["data"]["split"] == "all"
     assert manifest["calibration"] == {"source": str((user["photos"] / "test").resolve()), "split": "all",
-                                       "images": 100, "seed": 0, "overlaps_validation": True}
+                                       "images": 100, "seed": 0, "overlaps_validation": True,
+                                       "tuning_images": len(CLASSES) * TEST_PER_CLASS}
     assert runtime.load(out / "model_int8.tflite").class_names[1] == "round"
 
 

@@ -1,0 +1,205 @@
+"""The quantization ladder: every rung built by the real tools, the budget's recommendation, the
+sensitivity probes, --integer-only, --strict and the exit statuses.
+
+Two models: the seed model (session fixture), and the same model with one outlier activation
+channel: one hidden ReLU unit scaled up about 1000x over the typical unit and its outgoing
+weights scaled down as much, so the float function is unchanged (ReLU is positively
+homogeneous) while per-tensor int8 activations lose every other unit.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edgeport import runtime
+from tests.conftest import run_cli
+
+KIB = 1024
+EVERY_RUNG = "fp32,fp16,dynamic,int8,onnx,onnx-int8,w4,onnx-w4,onnx-dynamic,16x8,onnx-int16,mixed,onnx-mixed"
+INTEGER_ONLY = {"model_int8.tflite": True, "model_16x8.tflite": True, "model_int8.onnx": True,
+                "model_int16.onnx": True, "model_fp32.tflite": False, "model.onnx": False,
+                "model_dynamic.tflite": False, "model_w4.tflite": False, "model_w4.onnx": False,
+                "model_dynamic.onnx": False, "model_fp16.tflite": False}
+
+
+@pytest.fixture(scope="module")
+def outlier(exported, fashion, tmp_path_factory):
+    """The seed model with one outlier channel, exported up every rung (unit = median-active hidden unit)."""
+    folder = tmp_path_factory.mktemp("outlier")
+    script = (
+        "import sys, numpy as np, keras\n"
+        "from edgeport import runtime\n"
+        "m = keras.models.load_model(sys.argv[1])\n"
+        "x = runtime.load_dataset('fashion-mnist', (28, 28, 1)).splits['train'].images[:2000]"
+        ".reshape(-1, 784).astype('float32') / 255\n"
+        "d1, d2 = [l for l in m.layers if isinstance(l, keras.layers.Dense)]\n"
+        "(w1, b1), (w2, b2) = d1.get_weights(), d2.get_weights()\n"
+        "h = np.maximum(x @ w1 + b1, 0); top = h.max(0); alive = np.flatnonzero(top > 0)\n"
+        "k = int(alive[np.argsort(h.mean(0)[alive])[len(alive) // 2]])\n"
+        "f = 1000 * np.median(top[alive]) / top[k]\n"
+        "w1[:, k] *= f; b1[k] *= f; w2[k, :] /= f\n"
+        "d1.set_weights([w1, b1]); d2.set_weights([w2, b2]); m.save(sys.argv[2])\n"
+        "h = np.maximum(x @ w1 + b1, 0).max(0)\n"
+        "print(h[k] / np.median(h[alive]))\n"
+    )
+    from tests.conftest import run_python
+
+    ratio = float(run_python("-c", script, exported / "model.keras", folder / "model.keras").stdout.split()[-1])
+    assert 500 < ratio < 2000  # "about 1000x the others"
+    result = run_cli("export", folder / "model.keras", "--formats", EVERY_RUNG, "--out", folder)
+    return folder, json.loads((folder / "manifest.json").read_text()), result, ratio
+
+
+def _bare(path, images):
+    """Probabilities from the bare engine, with the file's preprocessing and (de)quantization done by hand."""
+    x = images.reshape(len(images), 28, 28).astype(np.float32) / 255.0
+    if path.suffix == ".onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return session.run(None, {session.get_inputs()[0].name: x})[0]
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(inp["index"], [len(x), 28, 28])
+    interpreter.allocate_tensors()
+    scale, zero = inp["quantization"]
+    if scale:
+        info = np.iinfo(inp["dtype"])
+        x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    y = interpreter.get_tensor(out["index"])
+    scale, zero = out["quantization"]
+    return (y.astype(np.float32) - zero) * scale if scale else y
+
+
+def test_seed_recommendation_is_small_and_within_budget(exported):
+    manifest = json.loads((exported / "manifest.json").read_text())
+    chosen = manifest["recommended"]
+    assert chosen["budget_pt"] == 0.5 and chosen["integer_only"] is False
+    best = manifest["files"][chosen["overall"]]
+    assert best["bytes"] <= 64 * KIB
+    assert best["validation"]["accuracy_change"] >= -0.005
+    assert best["validation"]["agreement"] >= (0.97 if best["quantization"] == "int4" else 0.985)
+    for fmt in ("tflite", "onnx"):
+        entry = manifest["files"][chosen[fmt]]
+        assert entry["format"] == fmt and entry["validation"]["passed"]
+        # nothing smaller in that format is within budget
+        assert all(e["bytes"] >= entry["bytes"] or not e["validation"]["passed"]
+                   for e in manifest["files"].values() if e["format"] == fmt)
+    # Rungs that could not win were skipped, and said so.
+    for name, why in manifest["skipped"].items():
+        assert name not in manifest["files"] and "within budget" in why
+
+
+def test_recommended_figures_match_the_bare_engines(exported, test_set):
+    images, labels = test_set
+    manifest = json.loads((exported / "manifest.json").read_text())
+    reference = np.load(exported / "reference_probs.npy").argmax(1)
+    for fmt in ("tflite", "onnx"):
+        name = manifest["recommended"][fmt]
+        predicted = _bare(exported / name, images).argmax(1)
+        figures = manifest["files"][name]["validation"]
+        assert np.mean(predicted == labels) == pytest.approx(figures["accuracy"], abs=1e-9)
+        assert np.mean(predicted == reference) == pytest.approx(figures["agreement"], abs=1e-9)
+
+
+def test_every_rung_is_a_real_file_of_its_kind(outlier, test_set):
+    folder, manifest, _, _ = outlier
+    images = test_set[0][:300]
+    assert set(manifest["files"]) == {f"model{s}" for s in (
+        "_fp32.tflite", "_fp16.tflite", "_dynamic.tflite", "_int8.tflite", ".onnx", "_int8.onnx", "_w4.tflite",
+        "_w4.onnx", "_dynamic.onnx", "_16x8.tflite", "_int16.onnx", "_mixed.tflite", "_mixed.onnx")}
+    for name, entry in manifest["files"].items():
+        # The runtime runs every dtype: int8 and int16 I/O, float I/O with int8 or int4 inside, com.microsoft ops.
+        predictor = runtime.load(folder / name)
+        assert predictor.quantization == entry["quantization"]
+        ours, bare = predictor.predict(images), _bare(folder / name, images)
+        integer_input = entry["tensors"]["input"]["quantization"] is not None
+        # Integer inputs: a pixel on a rounding tie may land on the next code, moving an output a step or two.
+        np.testing.assert_allclose(ours, bare, atol=1e-3 if integer_input else 1e-6, err_msg=name)
+        assert np.mean(ours.argmax(1) == bare.argmax(1)) >= (0.99 if integer_input else 1.0), name
+        if name in INTEGER_ONLY:
+            assert entry["integer_only"] is INTEGER_ONLY[name], name
+    tensors = {n: e["tensors"] for n, e in manifest["files"].items()}
+    assert tensors["model_16x8.tflite"]["input"]["dtype"] == "int16"
+    assert tensors["model_16x8.tflite"]["output"]["dtype"] == "int16"
+    assert tensors["model_int8.tflite"]["output"]["dtype"] == "int8"
+    import onnx
+
+    ops = {n: {node.op_type for node in onnx.load(str(folder / n)).graph.node} for n in manifest["files"]
+           if n.endswith(".onnx")}
+    assert "MatMulNBits" in ops["model_w4.onnx"]
+    assert "DynamicQuantizeLinear" in ops["model_dynamic.onnx"] or "MatMulInteger" in ops["model_dynamic.onnx"]
+    domains = {node.domain for node in onnx.load(str(folder / "model_int16.onnx")).graph.node
+               if node.op_type == "QuantizeLinear"}
+    assert domains == {"com.microsoft"}  # 16-bit Q/DQ below opset 21
+    # 4-bit files are about half the 8-bit ones.
+    sizes = {n: e["bytes"] for n, e in manifest["files"].items()}
+    assert sizes["model_w4.tflite"] < 0.6 * sizes["model_int8.tflite"]
+    assert sizes["model_w4.onnx"] < 0.7 * sizes["model_int8.onnx"]
+
+
+def test_an_outlier_channel_breaks_int8_and_the_ladder_recovers(outlier):
+    folder, manifest, result, _ = outlier
+    files = manifest["files"]
+    for name in ("model_int8.tflite", "model_int8.onnx"):
+        assert files[name]["validation"]["agreement"] < 0.5  # per-tensor int8 activations collapse
+    assert files["model_16x8.tflite"]["validation"]["passed"]  # int16 activations keep it
+    chosen = manifest["recommended"]
+    for fmt in ("tflite", "onnx"):
+        entry = files[chosen[fmt]]
+        assert entry["bytes"] <= 150 * KIB and entry["bytes"] < files["model_fp16.tflite"]["bytes"]
+        assert entry["validation"]["passed"]
+    assert result.returncode == 0 and f"Recommended within 0.5 pt: {chosen['overall']}" in result.stdout
+
+
+def test_sensitivity_probes_find_the_outlier(outlier, exported):
+    _, manifest, _, _ = outlier
+    seed = json.loads((exported / "manifest.json").read_text())["files"]["model_int8.onnx"]["layers"]
+    probes = manifest["files"]["model_int8.onnx"]["layers"]
+    assert [p["layer"] for p in probes] and sorted(p["layer"] for p in probes) == sorted(p["layer"] for p in seed)
+    assert min(p["sqnr_db"] for p in seed) > 20  # no layer of the seed model costs much in int8
+    # Both layers touch the outlier activation (one writes it, one reads it): each probe collapses.
+    assert max(p["sqnr_db"] for p in probes) < 10
+    assert probes == sorted(probes, key=lambda p: p["sqnr_db"])  # most sensitive first
+    mixed = manifest["files"]["model_mixed.onnx"]
+    assert mixed["float_layers"] == [probes[0]["layer"]] or mixed["float_layers"][0] == mixed["layers"][0]["layer"]
+    # The w4 search kept the most sensitive layer at 8 bits only if 4 bits everywhere missed the bar.
+    w4 = manifest["files"]["model_w4.tflite"]
+    first = w4["search"][0]
+    assert first["kept"] == []
+    assert (w4["wide_layers"] == []) == (first["agreement"] >= 0.97 and first["accuracy_change"] >= -0.005)
+
+
+def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
+    folder = outlier[0]
+    model = folder / "model.keras"
+    integer = run_cli("export", model, "--integer-only", "--out", tmp_path / "integer")
+    manifest = json.loads((tmp_path / "integer" / "manifest.json").read_text())
+    chosen = manifest["recommended"]
+    assert chosen["integer_only"] is True
+    for fmt in ("tflite", "onnx"):
+        assert manifest["files"][chosen[fmt]]["integer_only"] is True
+    assert chosen["overall"] in ("model_16x8.tflite", "model_int16.onnx"), integer.stdout
+    assert "(integer only)" in integer.stdout
+    # --strict: a recommendation exists, but int8 missed its bar.
+    strict = run_cli("export", model, "--strict", "--formats", "int8,16x8", "--out", tmp_path / "strict", check=False)
+    assert strict.returncode == 1
+    assert "model_int8.tflite: agreement" in strict.stderr
+    assert (tmp_path / "strict" / "model_16x8.tflite").is_file()  # the files are written all the same
+    # Nothing within budget: exit 1, naming the closest miss.
+    none = run_cli("export", model, "--formats", "int8,onnx-int8", "--out", tmp_path / "none", check=False)
+    assert none.returncode == 1
+    first = none.stderr.splitlines()[0]
+    assert first.startswith("edgeport export: error: no file is within the budget of 0.5 pt; the closest was model_int8")
+    # Without --strict, a missed bar alongside a recommendation is exit 0, and said.
+    loose = run_cli("export", model, "--formats", "int8,16x8", "--out", tmp_path / "loose")
+    assert "missed their bars: model_int8.tflite" in loose.stdout
+    bad = run_cli("export", model, "--budget", "-1", "--out", tmp_path / "bad", check=False)
+    assert bad.returncode == 2 and "--budget" in bad.stderr

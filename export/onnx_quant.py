@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeport.export import logits
 from edgeport.export.calibration import calibration_batch
 from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, layer_name
 from edgeport.export.onnx import set_metadata
@@ -33,6 +34,8 @@ class OnnxPlan:
         block_size, symmetric: INT4 weight blocks.
         float_layers: layers (names from layers()) left in float.
         only_layers: quantize these layers alone and nothing else (a sensitivity probe).
+        logit_floor: for INT8, narrow the range of the logits feeding the final Softmax to what
+            can change the output (export/logits.py); False keeps the calibrated range.
     """
 
     quantization: Quantization
@@ -41,6 +44,7 @@ class OnnxPlan:
     symmetric: bool = False
     float_layers: tuple[str, ...] = ()
     only_layers: tuple[str, ...] | None = None
+    logit_floor: bool = True
 
     def __post_init__(self):
         if self.quantization not in (Quantization.DYNAMIC, Quantization.INT8, Quantization.INT16, Quantization.INT4,
@@ -151,6 +155,11 @@ def _quantize_8_16(prepared: Path, quantized: Path, source, images, plan: OnnxPl
             return None if chunk is None else {input_name: chunk}
 
     wide = plan.quantization is Quantization.INT16
+    extra = {"UseQDQContribOps": True} if wide else {}
+    if plan.quantization is Quantization.INT8 and plan.logit_floor and plan.only_layers is None:
+        import onnx
+
+        extra["TensorQuantOverrides"] = logits.onnx_overrides(onnx.load(str(prepared)), batch)
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[plan.method]
     quantize_static(
@@ -158,7 +167,7 @@ def _quantize_8_16(prepared: Path, quantized: Path, source, images, plan: OnnxPl
         activation_type=QuantType.QInt16 if wide else QuantType.QUInt8, weight_type=QuantType.QInt8,
         calibrate_method=method, nodes_to_exclude=excluded, nodes_to_quantize=only,
         # opsets below 21 have no 16-bit QuantizeLinear: onnxruntime's own com.microsoft ops carry it
-        extra_options={"UseQDQContribOps": True} if wide else {},
+        extra_options=extra,
     )
 
 

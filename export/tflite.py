@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from edgeport.export import logits
 from edgeport.export.calibration import calibration_batch
 from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
 from edgeport.export.modelfacts import model_info
@@ -17,7 +18,7 @@ CONVERTER_MODES = (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC
 
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
-              info: ModelInfo | None = None) -> Path:
+              info: ModelInfo | None = None, logit_floor: bool = True) -> Path:
     """Convert a Keras model to a .tflite file with tf.lite.TFLiteConverter.
 
     Args:
@@ -29,6 +30,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             [0, 1]); ignored by the other modes.
         info: class names, preprocessing, output kind and background, written into the file's
             "edgeport" metadata buffer (default: export.model_info(model)).
+        logit_floor: for "int8", narrow the range of the logits feeding the final softmax to
+            what can change the output (export/logits.py); False keeps the calibrated range.
 
     Returns:
         The path written.
@@ -65,6 +68,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     try:
         with output.capture():
             flatbuffer = converter.convert()
+        if mode is Quantization.INT8 and logit_floor:
+            flatbuffer = _narrow_logits(flatbuffer, samples)
     except Exception as e:  # the converter raises many unrelated types
         raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {e}{output.tail()}") from e
     write_bytes_atomic(path, with_metadata(flatbuffer, file_facts(info, mode)))
@@ -81,7 +86,6 @@ def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> 
 
     Uses the schema that ai-edge-litert ships, so the runtime reads it back without TensorFlow.
     """
-    import flatbuffers
     import numpy as np
     from ai_edge_litert import schema_py_generated as schema
 
@@ -98,6 +102,22 @@ def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> 
     entry = schema.MetadataT()
     entry.name, entry.buffer = name, len(model.buffers) - 1
     model.metadata = [m for m in (model.metadata or []) if m.name not in (name, name.encode())] + [entry]
-    builder = flatbuffers.Builder(len(flatbuffer) + len(data) + 1024)
+    return _pack(model, len(flatbuffer) + len(data))
+
+
+def _narrow_logits(flatbuffer: bytes, samples) -> bytes:
+    """The full-int8 flatbuffer with its softmax logits' range narrowed (unchanged when it cannot be)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    if logits.tighten_tflite(model, flatbuffer, samples) is None:
+        return flatbuffer
+    return _pack(model, len(flatbuffer))
+
+
+def _pack(model, size_hint: int) -> bytes:
+    import flatbuffers
+
+    builder = flatbuffers.Builder(size_hint + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

@@ -136,6 +136,47 @@ def test_int8_onnx_holds_quantize_dequantize_nodes(exported):
     assert 128 in scales
 
 
+def top_two_ties(probs):
+    """Images whose two largest outputs are exactly equal (argmax then picks the lower class)."""
+    ordered = np.sort(probs, axis=1)
+    return int(np.sum(ordered[:, -1] == ordered[:, -2]))
+
+
+@pytest.mark.parametrize("name", ["model_int8.tflite", "model_int8.onnx"])
+def test_plain_int8_agrees_on_at_least_99_5_percent(exported, reference, test_set, name):
+    images, _ = test_set
+    probs = runtime.load(exported / name).predict(images)
+    assert np.mean(probs.argmax(1) == reference.argmax(1)) >= 0.995
+
+
+@pytest.mark.parametrize("suffix", [".tflite", ".onnx"])
+def test_logit_floor_removes_ties_and_keeps_every_clear_answer(keras_model, exported, reference, test_set, fashion,
+                                                                tmp_path, suffix):
+    from edgeport import export
+
+    images, _ = test_set
+    calibration, _ = export.calibration_sample(fashion)
+    files = {}
+    for floor in (False, True):
+        path = tmp_path / f"floor_{floor}{suffix}"
+        if suffix == ".tflite":
+            export.to_tflite(keras_model, path, "int8", calibration, logit_floor=floor)
+        else:
+            plan = export.OnnxPlan(export.Quantization.INT8, logit_floor=floor)
+            export.quantize_onnx(exported / "model.onnx", path, calibration, plan)
+        files[floor] = runtime.load(path).predict(images)
+    plain, floored = files[False], files[True]
+    agree = {floor: probs.argmax(1) == reference.argmax(1) for floor, probs in files.items()}
+    # Most of plain int8's disagreements are exact ties of the top two outputs: the floor halves them at least.
+    assert top_two_ties(plain[~agree[False]]) >= 0.6 * np.sum(~agree[False])
+    assert top_two_ties(floored) <= 0.5 * top_two_ties(plain)
+    assert agree[True].mean() > agree[False].mean()
+    # Where Keras is sure (top probability 0.1 above the next), the floor changes no answer.
+    ordered = np.sort(reference, axis=1)
+    clear = ordered[:, -1] - ordered[:, -2] > 0.1
+    assert np.all(agree[True][clear])
+
+
 def test_onnx_file_is_named_checked_and_carries_its_labels(exported):
     import onnx
 

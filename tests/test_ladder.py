@@ -177,6 +177,53 @@ def test_sensitivity_probes_find_the_outlier(outlier, exported):
     assert (w4["wide_layers"] == []) == (first["agreement"] >= 0.97 and first["accuracy_change"] >= -0.005)
 
 
+@pytest.fixture(scope="module")
+def deep_outlier(tmp_path_factory):
+    """A three-layer MLP, briefly trained, whose second hidden layer holds the outlier channel."""
+    folder = tmp_path_factory.mktemp("deep_outlier")
+    script = (
+        "import sys, numpy as np, keras\n"
+        "from edgeport import runtime\n"
+        "keras.utils.set_random_seed(0)\n"
+        "train = runtime.load_dataset('fashion-mnist', (28, 28, 1)).splits['train']\n"
+        "x, y = train.images[:12000, :, :, 0].astype('float32') / 255, train.labels[:12000]\n"
+        "m = keras.Sequential([keras.Input((28, 28), name='images'), keras.layers.Flatten(),\n"
+        "    keras.layers.Dense(64, activation='relu'), keras.layers.Dense(32, activation='relu'),\n"
+        "    keras.layers.Dense(10, activation='softmax')])\n"
+        "m.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
+        "m.fit(x, y, epochs=2, verbose=0)\n"
+        "d1, d2, d3 = [l for l in m.layers if isinstance(l, keras.layers.Dense)]\n"
+        "(w2, b2), (w3, b3) = d2.get_weights(), d3.get_weights()\n"
+        "h = np.asarray(d2(d1(x.reshape(-1, 784)))); top = h.max(0); alive = np.flatnonzero(top > 0)\n"
+        "k = int(alive[np.argsort(h.mean(0)[alive])[len(alive) // 2]])\n"
+        "f = 1000 * np.median(top[alive]) / top[k]\n"
+        "w2[:, k] *= f; b2[k] *= f; w3[k, :] /= f\n"
+        "d2.set_weights([w2, b2]); d3.set_weights([w3, b3]); m.save(sys.argv[1])\n"
+    )
+    from tests.conftest import run_python
+
+    run_python("-c", script, folder / "model.keras")
+    run_cli("export", folder / "model.keras", "--formats", "onnx-int8,onnx-mixed", "--out", folder)
+    return json.loads((folder / "manifest.json").read_text())["files"]
+
+
+def test_probes_rank_the_layers_around_the_outlier_first_and_mixed_keeps_them(deep_outlier):
+    files = deep_outlier
+    probes = files["model_int8.onnx"]["layers"]
+    # Probes carry their layer's place in the graph: 0 is upstream, 1 writes the outlier, 2 reads it.
+    assert sorted(p["order"] for p in probes) == [0, 1, 2]
+    sqnr = {p["order"]: p["sqnr_db"] for p in probes}
+    names = {p["order"]: p["layer"] for p in probes}
+    # The layer that writes the outlier channel and the one that reads it share the quantized tensor:
+    # both collapse; the first layer, upstream of it, costs little.
+    assert {p["order"] for p in probes[:2]} == {1, 2}
+    assert max(sqnr[1], sqnr[2]) < 10 < 20 < sqnr[0]
+    assert files["model_int8.onnx"]["validation"]["agreement"] < 0.5
+    mixed = files["model_mixed.onnx"]
+    assert sorted(mixed["float_layers"]) == sorted([names[1], names[2]])
+    assert mixed["validation"]["passed"] and mixed["validation"]["agreement"] >= 0.985
+
+
 def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
     folder = outlier[0]
     model = folder / "model.keras"

@@ -31,11 +31,13 @@ def register(commands) -> None:
         commands, "train", run_train, "train the tutorial's Fashion-MNIST classifier (or a small CNN)",
         "Train the TensorFlow tutorial's Fashion-MNIST classifier and save model.keras, history.json "
         "and the tutorial's pictures.",
-        "edgeport train --arch cnn --epochs 10 --out artifacts")
+        "edgeport train --arch cnn --out artifacts")
     train.add_argument("--arch", choices=("mlp", "cnn"), default="mlp",
                        help="mlp: the tutorial's Flatten-Dense(128)-Dense(10); cnn: a small conv net")
-    train.add_argument("--epochs", type=positive_int, default=5, help="training epochs")
-    train.add_argument("--batch-size", type=positive_int, default=32, help="images per step")
+    train.add_argument("--epochs", type=positive_int, default=None,
+                       help="training epochs (default: 5 for mlp, as the tutorial; 10 for cnn)")
+    train.add_argument("--batch-size", type=positive_int, default=None,
+                       help="images per step (default: 32 for mlp; 64 for cnn)")
     train.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats the run")
     train.add_argument("--out", default=DEFAULT_ARTIFACTS, help="folder for model.keras, history.json and plots")
     train.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST *-ubyte.gz files "

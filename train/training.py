@@ -17,6 +17,25 @@ HISTORY_KEYS = ("accuracy", "loss", "val_accuracy", "val_loss")
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How an architecture is trained by default.
+
+    The MLP follows the tutorial exactly: adam at its default rate, 5 epochs, batches of 32.
+    The CNN needs more to pass 92 %: 10 epochs of batches of 64, a learning rate decaying from
+    2e-3 to 0 on a cosine, and each training image mirrored left-right with probability 1/2
+    (clothes are symmetric; the test images are never changed).
+    """
+
+    epochs: int
+    batch_size: int
+    learning_rate: float | None = None  # None: adam's default, constant
+    flips: bool = False
+
+
+RECIPES = {"mlp": Recipe(epochs=5, batch_size=32), "cnn": Recipe(epochs=10, batch_size=64, learning_rate=2e-3, flips=True)}
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run; written into history.json."""
 
@@ -25,14 +44,16 @@ class TrainConfig:
     batch_size: int = 32
     seed: int = 0
     train_limit: int | None = None  # first N training images only (quick checks)
+    learning_rate: float | None = None  # cosine decay from this rate over the run; None: adam's default
+    flips: bool = False  # mirror training images left-right at random
 
 
 def train(
-    epochs: int = 5,
+    epochs: int | None = None,
     arch: str = "mlp",
     out_dir: str | os.PathLike = "artifacts",
     seed: int = 0,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     data_dir: str | os.PathLike | None = None,
     train_limit: int | None = None,
     plots: bool = True,
@@ -46,6 +67,7 @@ def train(
     Prints nothing itself: the summary, one line per epoch and the test accuracy go to progress.
 
     Args:
+        epochs, batch_size: default to the architecture's recipe (RECIPES): 5 and 32 for the mlp.
         progress: called with each report line (the summary is one multi-line string); None for silence.
 
     Returns:
@@ -54,7 +76,11 @@ def train(
     Raises:
         ValueError: a bad arch, epochs or batch_size. DatasetError: the dataset is missing.
     """
-    config = TrainConfig(arch, epochs, batch_size, seed, train_limit)
+    recipe = RECIPES.get(arch, RECIPES["mlp"])  # an unknown arch is refused by build_model
+    config = TrainConfig(arch, recipe.epochs if epochs is None else epochs,
+                         recipe.batch_size if batch_size is None else batch_size, seed, train_limit,
+                         recipe.learning_rate, recipe.flips)
+    epochs, batch_size = config.epochs, config.batch_size
     for name in ("epochs", "batch_size"):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
@@ -69,17 +95,20 @@ def train(
 
     keras.utils.set_random_seed(seed)
     model = build_model(arch)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=_optimizer(config, len(train_images)), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     say = progress or (lambda line: None)
     model.summary(print_fn=say)
     x_train = runtime.preprocess(train_images).reshape((-1, *model.input_shape[1:]))
     x_test = runtime.preprocess(test_images).reshape((-1, *model.input_shape[1:]))
 
     started = time.perf_counter()
-    fit = model.fit(
-        x_train, train_labels, epochs=epochs, batch_size=batch_size,
-        validation_data=(x_test, test_labels), verbose=0, callbacks=[_epoch_lines(epochs, say)],
-    )
+    if config.flips:
+        inputs = {"x": _mirrored_batches(x_train, train_labels, batch_size, seed)}
+    else:
+        inputs = {"x": x_train, "y": train_labels, "batch_size": batch_size}
+    fit = model.fit(**inputs, epochs=epochs, validation_data=(x_test, test_labels), verbose=0,
+                    callbacks=[_epoch_lines(epochs, say)])
     seconds = time.perf_counter() - started
     test_loss, test_accuracy = model.evaluate(x_test, test_labels, verbose=0)
     say(f"Test Accuracy : {test_accuracy:.4f}")
@@ -99,6 +128,46 @@ def train(
         probabilities = model.predict(x_test, verbose=0)
         save_tutorial_plots(out, train_images, train_labels, test_images, test_labels, probabilities, history)
     return model, history
+
+
+def _optimizer(config: TrainConfig, images: int):
+    import keras
+
+    if config.learning_rate is None:
+        return "adam"
+    steps = config.epochs * -(-images // config.batch_size)
+    return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps))
+
+
+def _mirrored_batches(x, y, batch_size: int, seed: int):
+    """Shuffled batches of (x, y), each image mirrored left-right with probability 1/2, new draws every epoch."""
+    import keras
+    import numpy as np
+
+    class Mirrored(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self._rng = np.random.default_rng(seed)
+            self._shuffle()
+
+        def _shuffle(self):
+            self._order = self._rng.permutation(len(x))
+            self._flip = self._rng.random(len(x)) < 0.5
+
+        def __len__(self):
+            return -(-len(x) // batch_size)
+
+        def __getitem__(self, i):
+            rows = self._order[i * batch_size : (i + 1) * batch_size]
+            images = x[rows].copy()
+            flip = self._flip[rows]
+            images[flip] = images[flip][:, :, ::-1]
+            return images, y[rows]
+
+        def on_epoch_end(self):
+            self._shuffle()
+
+    return Mirrored()
 
 
 def _epoch_lines(epochs: int, say: Callable[[str], None]):

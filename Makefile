@@ -21,7 +21,7 @@ setup: $(STAMP) dataset
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[train,export,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[train,export,scale,dev]'
 	touch $(STAMP)
 
 dataset:

@@ -10,6 +10,8 @@ from edgeport.runtime.images import Picture, find_inputs, image_background, read
 from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, read_manifest, validation_data
 from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind, softmax
 from edgeport.runtime.predictor import Prediction, Predictor, load
+from edgeport.runtime.score import score
+from edgeport.runtime.sources import Source, open_source
 
 __all__ = [
     "CLASS_NAMES",
@@ -24,6 +26,7 @@ __all__ = [
     "Prediction",
     "Predictor",
     "Preprocessing",
+    "Source",
     "Split",
     "evaluate",
     "find_inputs",
@@ -35,7 +38,9 @@ __all__ = [
     "preprocess",
     "read_array",
     "read_manifest",
+    "open_source",
     "read_picture",
+    "score",
     "softmax",
     "validation_data",
 ]

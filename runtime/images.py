@@ -129,14 +129,20 @@ def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], backgroun
     return Picture(_resize(pixels, height, width), False)
 
 
-def decode_picture(path: str | os.PathLike, channels: int) -> np.ndarray:
-    """A picture file's pixels (H, W, channels) uint8: upright (EXIF), transparency laid on white,
+def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
+    """A picture's pixels (H, W, channels) uint8: upright (EXIF), transparency laid on white,
     any bit depth scaled to 8 bits; channels 1 is grey, 3 is RGB.
+
+    Args:
+        path: a picture file, or an open binary file (e.g. io.BytesIO of encoded bytes).
+        name: what error messages call it (default: the path).
 
     Raises:
         ValueError: not a readable picture (the file is named).
     """
-    path = Path(path)
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+    name = name or str(path)
     from PIL import Image, ImageOps
 
     try:
@@ -149,7 +155,7 @@ def decode_picture(path: str | os.PathLike, channels: int) -> np.ndarray:
                 picture = Image.alpha_composite(white, rgba)
             pixels = np.asarray(picture.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
     except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... on bad files
-        raise ValueError(f"{path} is not a readable picture: {' '.join(str(e).split()) or type(e).__name__}") from e
+        raise ValueError(f"{name} is not a readable picture: {' '.join(str(e).split()) or type(e).__name__}") from e
     return pixels.reshape((*pixels.shape[:2], channels))
 
 

@@ -1,0 +1,151 @@
+"""`score` on a Ray cluster: the same rows as runtime.score, read, decoded and predicted by Ray Data actors.
+
+The driver opens the source (an index: file names, array headers, Parquet metadata) and cuts it
+into pieces. Ray Data hands the pieces to an actor pool through `map_batches`; each actor loads
+the model once, with its sha256 checked, then reads, decodes and predicts its pieces and
+returns rows built by runtime.score.rows_table. The driver appends the rows to the Parquet file
+in order. Ray is imported here only, inside the functions: a device install never needs it.
+
+On a real cluster every node must see the data path (a shared file system or a mount); the
+model file travels with the job, so it need not be on the nodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from edgeport.runtime.score import DEFAULT_CHUNK, DEFAULT_TOP, Tally, check_options, check_out, parquet_writer
+from edgeport.runtime.sources import open_source
+
+LOCAL = "local"
+
+
+class ScaleError(RuntimeError):
+    """Ray is missing, or the cluster cannot be reached."""
+
+
+def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAULT_CHUNK, top: int = DEFAULT_TOP,
+                 actors: int | None = None, num_cpus: int | None = None, verify: bool = True,
+                 verbose: bool = False) -> dict:
+    """runtime.score's job on Ray Data, with an actor pool where each actor loads the model once.
+
+    Args:
+        model: a .tflite or .onnx path; its manifest entry (sha256, class names) travels with it.
+        data, out, batch_size, top: as runtime.score.
+        address: "local" starts a cluster on this machine (num_cpus, default all cores); else the
+            address of a running cluster ("ray://host:10001", "host:6379" or "auto").
+        actors: the pool size (default: the cluster's CPUs).
+        verbose: let Ray's start-up and progress lines through.
+
+    Returns:
+        runtime.score's summary, plus "ray": address, nodes, cpus, actors and the session folder.
+
+    Raises:
+        ScaleError: Ray is not installed or the cluster cannot be reached. DataError, ValueError
+        and FileNotFoundError as runtime.score.
+    """
+    from edgeport.runtime.manifest import manifest_entry
+    from edgeport.runtime.predictor import load
+
+    predictor = load(model, verify=verify)  # refuses a bad file here, before any cluster starts
+    check_options(batch_size, top, predictor.num_classes)
+    out = check_out(out)
+    if actors is not None and (not isinstance(actors, int) or actors < 1):
+        raise ValueError(f"actors must be a positive whole number; got {actors!r}")
+    source = open_source(data, predictor.class_names)
+    entry = manifest_entry(predictor.path) if verify else None
+    ray = _start(address, num_cpus, verbose)
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        pool = actors or max(1, cpus)
+        pieces = list(source.pieces(batch_size))
+        # Pieces travel pickled: small descriptions (paths, row ranges, row groups), never pixels.
+        dataset = ray.data.from_items([{"piece": pickle.dumps(piece)} for piece in pieces],
+                                      override_num_blocks=len(pieces))
+        scored = dataset.map_batches(
+            _Scorer, batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=pool),
+            fn_constructor_kwargs={
+                "name": predictor.path.name, "content": ray.put(predictor.path.read_bytes()), "entry": entry,
+                "batch_size": batch_size, "top": top, "has_paths": source.has_paths, "has_labels": source.has_labels,
+            },
+        )
+        tally = Tally()
+        with parquet_writer(out, source.has_paths, source.has_labels) as write:
+            for table in scored.iter_batches(batch_format="pyarrow", batch_size=None):
+                if table.num_rows:
+                    write(table)
+                    tally.add(table)
+        facts = {"address": address, "gcs_address": ray.get_runtime_context().gcs_address, "cpus": cpus,
+                 "nodes": len([n for n in ray.nodes() if n.get("Alive")]), "actors": pool, "pieces": len(pieces)}
+    finally:
+        ray.shutdown()
+    return tally.summary(out=str(out), model=str(predictor.path), chunks=tally.chunks, batch_size=batch_size,
+                         source=source.kind, ray=facts)
+
+
+def _start(address: str, num_cpus: int | None, verbose: bool):
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise ScaleError("--ray needs Ray Data: pip install 'edgeport[scale]'") from None
+    level = logging.INFO if verbose else logging.ERROR
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(level)
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0" if verbose else "1")
+    options = {"logging_level": level, "log_to_driver": verbose, "include_dashboard": False,
+               "configure_logging": True}
+    try:
+        if address == LOCAL:
+            ray.init(num_cpus=num_cpus or os.cpu_count(), **options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise ScaleError(f"cannot reach the Ray cluster at {address}: {' '.join(str(e).split())}") from e
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = verbose
+    context.execution_options.preserve_order = True  # rows come back in the source's order
+    if not verbose:
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+    return ray
+
+
+class _Scorer:
+    """A Ray Data actor: loads the model once (sha256 checked), then reads, decodes and predicts pieces."""
+
+    def __init__(self, name, content, entry, batch_size, top, has_paths, has_labels):
+        import json
+
+        import ray
+
+        from edgeport.runtime.manifest import MANIFEST_NAME
+        from edgeport.runtime.predictor import load
+
+        # The actor's own copy of the file, with the manifest entry beside it, so that load()
+        # checks the sha256 and finds the class names exactly as on the machine that exported it.
+        self._folder = tempfile.TemporaryDirectory(prefix="edgeport-actor-")
+        folder = Path(self._folder.name)
+        (folder / name).write_bytes(ray.get(content) if isinstance(content, ray.ObjectRef) else content)
+        if entry is not None:
+            (folder / MANIFEST_NAME).write_text(json.dumps({"files": {name: entry}}))
+        self._predictor = load(folder / name, verify=entry is not None)
+        self._options = batch_size, top, has_paths, has_labels
+
+    def __call__(self, batch):
+        import pyarrow as pa
+
+        from edgeport.runtime.score import output_schema, rows_table
+        from edgeport.runtime.sources import read_piece
+
+        batch_size, top, has_paths, has_labels = self._options
+        predictor = self._predictor
+        tables = []
+        for piece in map(pickle.loads, batch.column("piece").to_pylist()):
+            for chunk in read_piece(piece, batch_size, predictor.image_shape, predictor.background):
+                probabilities = predictor.predict(chunk.images, batch_size=batch_size)
+                tables.append(rows_table(chunk, probabilities, predictor.class_names, top, has_paths, has_labels))
+        return pa.concat_tables(tables) if tables else output_schema(has_paths, has_labels).empty_table()

@@ -1,0 +1,203 @@
+"""edgeport score: one row per image, streamed in one process or run on a real local Ray cluster.
+
+Every expectation comes from runtime.load(...).predict on the same images, read independently
+(np.load, Pillow), never from the scorer itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tracemalloc
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from edgeport import runtime
+from tests.conftest import ENV, run_cli
+
+MODEL = "model_int8.tflite"
+
+
+@pytest.fixture(scope="module")
+def predictor(exported):
+    return runtime.load(exported / MODEL)
+
+
+@pytest.fixture(scope="module")
+def npz(test_set, tmp_path_factory):
+    images, labels = test_set
+    path = tmp_path_factory.mktemp("score") / "test.npz"
+    np.savez(path, x=images[:3000], y=labels[:3000])
+    return path
+
+
+def _rows(path):
+    return pq.read_table(path).to_pydict()
+
+
+def _check_rows(rows, probabilities, top=3):
+    """Rows against predict(): label, confidence and top-k of each image, in order."""
+    assert rows["label"] == probabilities.argmax(1).tolist()
+    np.testing.assert_array_equal(np.array(rows["confidence"], np.float32), probabilities.max(1))
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top]
+    assert rows["top_labels"] == order.tolist()
+    assert rows["class_name"] == [runtime.CLASS_NAMES[k] for k in rows["label"]]
+
+
+def test_npz_scores_one_row_per_image_with_the_runtimes_predictions(exported, predictor, npz, test_set, tmp_path):
+    images, labels = test_set
+    result = run_cli("score", exported / MODEL, npz, "--out", tmp_path / "a.parquet", "--json", "--batch-size", "700")
+    summary = json.loads(result.stdout)
+    rows = _rows(tmp_path / "a.parquet")
+    assert rows["index"] == list(range(3000))
+    _check_rows(rows, predictor.predict(images[:3000]))
+    assert rows["true_label"] == labels[:3000].tolist() and set(rows["error"]) == {None}
+    assert "path" not in rows
+    expected = np.mean(predictor.predict(images[:3000]).argmax(1) == labels[:3000])
+    assert summary["images"] == 3000 and summary["errors"] == 0 and summary["chunks"] == 5
+    assert summary["accuracy"] == pytest.approx(expected, abs=1e-6) and summary["images_per_second"] > 0
+
+
+def test_ray_local_gives_the_same_rows_as_predict(exported, predictor, npz, test_set, tmp_path):
+    images, _ = test_set
+    out = tmp_path / "ray.parquet"
+    result = run_cli("score", exported / MODEL, npz, "--out", out, "--ray", "local", "--batch-size", "500", "--json")
+    summary = json.loads(result.stdout)
+    # Ray really ran: a cluster with a GCS, the whole machine's CPUs, an actor per CPU, a piece per chunk.
+    assert summary["ray"]["address"] == "local" and summary["ray"]["gcs_address"]
+    assert summary["ray"]["nodes"] == 1 and summary["ray"]["cpus"] >= 2 and summary["ray"]["pieces"] == 6
+    assert summary["ray"]["actors"] == summary["ray"]["cpus"]
+    assert result.stderr == ""  # Ray's start-up chatter stays out without --verbose
+    rows = _rows(out)
+    order = np.argsort(rows["index"])
+    assert np.array(rows["index"])[order].tolist() == list(range(3000))
+    probabilities = predictor.predict(images[:3000])
+    by_index = {key: [rows[key][i] for i in order] for key in rows}
+    _check_rows(by_index, probabilities)
+    single = tmp_path / "one.parquet"
+    run_cli("score", exported / MODEL, npz, "--out", single, "--batch-size", "500")
+    assert pq.read_table(single).equals(pq.read_table(out))  # the same file, byte for byte in content
+
+
+def _pictures(images, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = folder / f"item{i:03d}.png"
+        Image.fromarray(image).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_an_unlabelled_flat_folder_gets_one_row_per_picture(exported, predictor, test_set, tmp_path):
+    images, _ = test_set
+    paths = _pictures(images[:40], tmp_path / "flat")
+    run_cli("score", exported / MODEL, tmp_path / "flat", "--out", tmp_path / "flat.parquet", "--top", "2")
+    rows = _rows(tmp_path / "flat.parquet")
+    assert rows["path"] == [str(p) for p in paths] and "true_label" not in rows
+    expected = predictor.predict(np.stack([np.asarray(Image.open(p)) for p in paths]))
+    _check_rows(rows, expected, top=2)
+
+
+def test_a_corrupt_picture_is_a_row_with_an_error(exported, predictor, test_set, tmp_path):
+    images, labels = test_set
+    root = tmp_path / "classes"
+    kept = []
+    chosen = [int(i) for label in range(10) for i in np.flatnonzero(labels == label)[:3]]
+    for i in chosen:  # class folders 00..09, by sorted position as in training; nested folders inside
+        kept += _pictures(images[i : i + 1], root / f"{labels[i]:02d}" / f"{i}")
+    broken = root / "00" / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    result = run_cli("score", exported / MODEL, root, "--out", tmp_path / "c.parquet", "--json")
+    summary = json.loads(result.stdout)
+    rows = _rows(tmp_path / "c.parquet")
+    assert len(rows["index"]) == 31 and summary["errors"] == 1 and summary["labelled"] == 30
+    bad = rows["path"].index(str(broken))
+    assert "broken.png is not a readable picture" in rows["error"][bad]
+    assert rows["label"][bad] is None and rows["confidence"][bad] is None and rows["true_label"][bad] == 0
+    good = [i for i in range(31) if i != bad]
+    by_path = {str(p): labels[int(p.parent.name)] for p in kept}
+    assert [rows["true_label"][i] for i in good] == [by_path[rows["path"][i]] for i in good]
+    expected = predictor.predict(np.stack([np.asarray(Image.open(rows["path"][i])) for i in good]))
+    assert [rows["label"][i] for i in good] == expected.argmax(1).tolist()
+    assert summary["accuracy"] == pytest.approx(np.mean(expected.argmax(1) == [rows["true_label"][i] for i in good]))
+
+
+def test_a_parquet_store_of_image_bytes_scores(exported, predictor, test_set, tmp_path):
+    images, labels = test_set
+    encoded = []
+    for image in images[:250]:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        encoded.append(buffer.getvalue())
+    table = pa.table({"image": encoded, "label": labels[:250].astype(np.int64)})
+    pq.write_table(table, tmp_path / "store.parquet", row_group_size=100)
+    run_cli("score", exported / MODEL, tmp_path / "store.parquet", "--out", tmp_path / "s.parquet")
+    rows = _rows(tmp_path / "s.parquet")
+    assert rows["index"] == list(range(250)) and rows["true_label"] == labels[:250].tolist()
+    _check_rows(rows, predictor.predict(images[:250]))
+
+
+@pytest.mark.parametrize("kind", ["npz", "compressed npz", "parquet"])
+def test_the_one_process_path_reads_in_chunks(predictor, test_set, tmp_path, kind):
+    images, labels = (np.concatenate([a] * 4) for a in test_set)  # 40,000 images, 31 MB of pixels
+    if kind == "parquet":
+        path = tmp_path / "big.parquet"
+        pq.write_table(pa.table({"image": [image.tobytes() for image in images]}), path, row_group_size=5000)
+    else:
+        path = tmp_path / "big.npz"
+        (np.savez_compressed if kind == "compressed npz" else np.savez)(path, x=images, y=labels)
+    source = runtime.open_source(path, runtime.CLASS_NAMES)
+    assert source.count == 40_000
+    tracemalloc.start()
+    try:
+        sizes = [len(chunk) for chunk in source.chunks(1000, predictor.image_shape, predictor.background)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sizes == [1000] * 40
+    # Never the whole data set at once: a few chunks' worth (784 KB of pixels each) at most.
+    assert peak < 8 * 1000 * 28 * 28, f"peak {peak / 1e6:.1f} MB for {images.nbytes / 1e6:.0f} MB of pixels"
+
+
+def test_bad_input_is_one_line_and_leaves_no_file(exported, test_set, tmp_path):
+    images, _ = test_set
+    model = exported / MODEL
+    missing = run_cli("score", model, tmp_path / "nothing", "--out", tmp_path / "x.parquet", check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"edgeport score: error: {tmp_path / 'nothing'}: no such file or folder to score"
+    wrong = run_cli("score", model, tmp_path, "--out", tmp_path / "x.csv", check=False)
+    assert wrong.returncode == 1 and "the output must be a .parquet file" in wrong.stderr
+    # Pixels that go bad half-way: an error naming the rows, and no half-written Parquet file.
+    floats = images[:2000].astype(np.float32) / 255
+    floats[1500] = 7.0
+    np.savez(tmp_path / "bad.npz", x=floats)
+    (tmp_path / "keep.parquet").write_bytes(b"previous")
+    bad = run_cli("score", model, tmp_path / "bad.npz", "--out", tmp_path / "keep.parquet", check=False)
+    assert bad.returncode == 1 and "[1000:2000]: float images must hold intensities in [0, 1]" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "keep.parquet").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz", "keep.parquet"]
+    flags = run_cli("score", model, tmp_path / "bad.npz", "--out", tmp_path / "y.parquet", "--actors", "2",
+                    check=False)
+    assert flags.returncode == 2 and "--actors needs --ray" in flags.stderr
+
+
+@pytest.mark.parametrize("blocked, flags, message", [
+    (("pyarrow", "ray"), (), "needs pyarrow: pip install 'edgeport[score]'"),
+    (("ray",), ("--ray",), "--ray needs Ray Data: pip install 'edgeport[scale]'"),
+])
+def test_without_the_extras_score_says_what_to_install(exported, npz, tmp_path, blocked, flags, message):
+    stubs = tmp_path / "blocked"
+    for name in blocked:
+        (stubs / name).mkdir(parents=True)
+        (stubs / name / "__init__.py").write_text(
+            f"raise ModuleNotFoundError(\"No module named '{name}'\", name={name!r})\n")
+    result = run_cli("score", exported / MODEL, npz, "--out", tmp_path / "x.parquet", *flags,
+                     env=ENV | {"PYTHONPATH": str(stubs)}, check=False)
+    assert result.returncode == 2 and result.stderr.strip() == f"edgeport score: error: {message}"
+    assert not (tmp_path / "x.parquet").exists()

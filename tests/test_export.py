@@ -177,6 +177,37 @@ def test_logit_floor_removes_ties_and_keeps_every_clear_answer(keras_model, expo
     assert np.all(agree[True][clear])
 
 
+def test_a_uint8_io_file_runs_like_the_bare_engine(keras_model, fashion, test_set, tmp_path):
+    """TFLiteConverter can also give uint8 input and output (older Edge TPU and NNAPI tooling): the runtime runs it."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgeport import export
+
+    calibration, _ = export.calibration_sample(fashion, 200)
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([image[None, ..., 0].astype(np.float32) / 255] for image in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.uint8
+    path = tmp_path / "uint8_io.tflite"
+    path.write_bytes(converter.convert())
+    images, _ = test_set
+    predictor = runtime.load(path)
+    assert predictor.quantization == "int8" and predictor.describe()["input"]["dtype"] == "uint8"
+    interpreter = Interpreter(model_path=str(path))
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    assert inp["dtype"] == np.uint8 and out["dtype"] == np.uint8
+    interpreter.resize_tensor_input(inp["index"], [500, 28, 28])
+    interpreter.allocate_tensors()
+    scale, zero = inp["quantization"]
+    interpreter.set_tensor(inp["index"], np.clip(np.round(images[:500] / 255.0 / scale + zero), 0, 255).astype(np.uint8))
+    interpreter.invoke()
+    scale, zero = out["quantization"]
+    bare = (interpreter.get_tensor(out["index"]).astype(np.float32) - zero) * scale
+    np.testing.assert_allclose(predictor.predict(images[:500]), bare, atol=1e-6)
+
+
 def test_onnx_file_is_named_checked_and_carries_its_labels(exported):
     import onnx
 
@@ -295,11 +326,12 @@ def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
 @pytest.fixture(scope="module")
 def cnn_export(tmp_path_factory, fashion):
     from edgeport import export
+    from edgeport.export.ladder import STANDARD_FORMATS
     from edgeport.train import train
 
     out = tmp_path_factory.mktemp("cnn")
-    train(epochs=2, arch="cnn", out_dir=out, train_limit=20_000, plots=False)
-    manifest = export.export_all(out / "model.keras", out, fashion)
+    train(epochs=2, arch="cnn", out_dir=out, train_limit=12_000, plots=False)
+    manifest = export.export_all(out / "model.keras", out, fashion, formats=STANDARD_FORMATS)
     return out, manifest
 
 

@@ -90,11 +90,19 @@ def sqnr_db(reference: np.ndarray, output: np.ndarray) -> float:
 
 
 class Sources:
-    """The float32 files every quantized rung starts from, built once per export in a scratch folder."""
+    """The float32 files every quantized rung starts from, built once per export in a scratch folder,
+    and what rungs share about them (the int8 probes and calibration method serve int8 and mixed)."""
 
     def __init__(self, model, folder: Path, opset: int, info: ModelInfo):
         self._model, self._folder, self._opset, self._info = model, folder, opset, info
         self._paths: dict[str, Path] = {}
+        self._known: dict = {}
+
+    def once(self, key, compute):
+        """compute() the first time key is asked for; its result after that."""
+        if key not in self._known:
+            self._known[key] = compute()
+        return self._known[key]
 
     def float32(self, fmt: str) -> Path:
         if fmt not in self._paths:
@@ -125,26 +133,32 @@ def build_target(target: Target, path: Path, model, sources: Sources, info: Mode
         if mode is not Q.INT8:
             return {}
         # Per-layer error of int8, probed with LiteRT Quantizer (TFLiteConverter cannot quantize one layer alone).
-        src = sources.float32("tflite")
-        probe = lambda layer, dst: litert.quantize_tflite(src, dst, litert.TFLitePlan(Q.INT8, only_layers=(layer,)),
-                                                          info, calibration)
-        return {"layers": rank_layers(list(litert.layers(src)), probe, path, tuning)}
+        return {"layers": _tflite_probes(Q.INT8, path, sources, info, calibration, tuning)}
     if target.format == "tflite":
-        return _tflite_rung(mode, path, sources.float32("tflite"), info, calibration, tuning)
-    return _onnx_rung(mode, path, sources.float32("onnx"), calibration, tuning)
+        return _tflite_rung(mode, path, sources, info, calibration, tuning)
+    return _onnx_rung(mode, path, sources, calibration, tuning)
 
 
-def _tflite_rung(mode, path, src, info, calibration, tuning) -> dict:
+def _tflite_probes(mode, path, sources, info, calibration, tuning) -> list[dict]:
+    """Per-layer SQNR with only that layer quantized (mode INT8 or INT4), once per export."""
+    src = sources.float32("tflite")
+
+    def probe(layer, dst):
+        return litert.quantize_tflite(src, dst, litert.TFLitePlan(mode, only_layers=(layer,)), info, calibration)
+
+    return sources.once(("tflite probes", mode), lambda: rank_layers(list(litert.layers(src)), probe, path, tuning))
+
+
+def _tflite_rung(mode, path, sources, info, calibration, tuning) -> dict:
+    src = sources.float32("tflite")
+
     def build(plan, dst=path):
         return litert.quantize_tflite(src, dst, plan, info, calibration)
 
     if mode is Q.INT16:
         build(litert.TFLitePlan(Q.INT16))
         return {}
-    names = list(litert.layers(src))
-    probe_mode = Q.INT4 if mode is Q.INT4 else Q.INT8
-    ranked = rank_layers(names, lambda layer, dst: build(litert.TFLitePlan(probe_mode, only_layers=(layer,)), dst),
-                         path, tuning)
+    ranked = _tflite_probes(Q.INT4 if mode is Q.INT4 else Q.INT8, path, sources, info, calibration, tuning)
     if mode is Q.INT4:
         keep = greedy(ranked, lambda kept: build(litert.TFLitePlan(Q.INT4, wide_layers=kept)), mode, tuning, start=0)
         return {"layers": ranked, "wide_layers": list(keep["kept"]), "search": keep["search"]}
@@ -152,7 +166,9 @@ def _tflite_rung(mode, path, src, info, calibration, tuning) -> dict:
     return {"layers": ranked, "float_layers": list(keep["kept"]), "search": keep["search"]}
 
 
-def _onnx_rung(mode, path, src, calibration, tuning) -> dict:
+def _onnx_rung(mode, path, sources, calibration, tuning) -> dict:
+    src = sources.float32("onnx")
+
     def build(plan, dst=path):
         return onnx_quant.quantize_onnx(src, dst, calibration, plan)
 
@@ -163,11 +179,15 @@ def _onnx_rung(mode, path, src, calibration, tuning) -> dict:
         plans = [onnx_quant.OnnxPlan(Q.INT4, block_size=b) for b in ONNX_W4_BLOCKS]
         chosen, search = first_within(plans, build, mode, tuning)
         return {"block_size": chosen.block_size, "search": search}
+    # The int8 rung and the mixed rung share the calibration method and the probes.
     methods = [onnx_quant.OnnxPlan(Q.INT8, method=m) for m in onnx_quant.CALIBRATION_METHODS]
-    chosen, search = best_of(methods, build, tuning)
+    chosen, search = sources.once("onnx calibration", lambda: best_of(methods, build, tuning))
     names = list(onnx_quant.layers(src))
-    ranked = rank_layers(names, lambda layer, dst: build(replace(chosen, only_layers=(layer,)), dst), path, tuning)
+    ranked = sources.once("onnx probes", lambda: rank_layers(
+        names, lambda layer, dst: build(replace(chosen, only_layers=(layer,)), dst), path, tuning))
     if mode is Q.INT8:
+        if not path.exists():  # the mixed rung ran the search first: its file went to the mixed path
+            build(chosen)
         return {"calibration_method": chosen.method, "search": search, "layers": ranked}
     keep = greedy(ranked, lambda kept: build(replace(chosen, quantization=Q.MIXED, float_layers=kept)), mode, tuning,
                   start=1)

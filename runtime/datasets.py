@@ -185,7 +185,7 @@ def _npz(path: Path, image_shape) -> Dataset:
     splits = {}
     for split in wanted:
         x_key, y_key = _NPZ_SPLITS[split]
-        images = _as_pixels(arrays[x_key], f"{path}: {x_key}")
+        images = as_pixels(arrays[x_key], f"{path}: {x_key}")
         labels = np.asarray(arrays[y_key]).reshape(-1)
         if labels.dtype.kind not in "iu":
             raise DataError(f"{path}: {y_key} must hold whole-number class labels; got dtype {labels.dtype}")
@@ -193,15 +193,29 @@ def _npz(path: Path, image_shape) -> Dataset:
             raise DataError(f"{path}: {x_key} has {len(images)} images but {y_key} has {len(labels)} labels")
         if len(images) == 0:
             raise DataError(f"{path}: {x_key} holds no images")
-        if image_shape is not None and images.shape[1:] != tuple(image_shape):
-            images = np.stack([fit_picture(_channels(image, image_shape[2]), image_shape).pixels for image in images])
+        if image_shape is not None:
+            images = fit_images(images, image_shape)
         splits[split] = Split(images, labels.astype(np.int64))
     names = tuple(str(n) for n in arrays["class_names"].reshape(-1)) if "class_names" in arrays else None
     return Dataset(str(path.resolve()), "npz", splits, names)
 
 
-def _as_pixels(x: np.ndarray, what: str) -> np.ndarray:
-    """uint8 (N, H, W, C) from uint8 or integer pixels 0..255, or floats in [0, 1]."""
+def fit_images(images: np.ndarray, image_shape) -> np.ndarray:
+    """uint8 images (N, H, W, C) fitted to a model's (height, width, channels): channels converted,
+    each image resized (unchanged when they already fit)."""
+    if images.shape[1:] == tuple(image_shape):
+        return images
+    if not len(images):
+        return np.empty((0, *image_shape), np.uint8)
+    return np.stack([fit_picture(_channels(image, image_shape[2]), image_shape).pixels for image in images])
+
+
+def as_pixels(x: np.ndarray, what: str) -> np.ndarray:
+    """uint8 (N, H, W, C) from uint8 or integer pixels 0..255, or floats in [0, 1].
+
+    Raises:
+        DataError: another rank, dtype or range (what names the array).
+    """
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
-from edgeport.runtime.datasets import DataError
+from edgeport.runtime.datasets import DataError, as_pixels, fit_images
 from edgeport.runtime.images import PICTURE_SUFFIXES, decode_picture, find_inputs, fit_picture
 
 FOLDER, ARRAY, PARQUET = "folder", "array", "parquet"
@@ -258,37 +258,11 @@ def _read_array(piece: Piece, size: int, image_shape) -> Iterator[Chunk]:
             data = stream.read((stop - start) * row)
             if len(data) != (stop - start) * row:
                 raise DataError(f"{array.file}: the array ends before its {array.shape[0]} images")
-            pixels = _pixels(np.frombuffer(data, array.dtype).reshape((stop - start, *array.shape[1:])),
-                             image_shape, f"{array.file}[{start}:{stop}]")
+            raw_images = np.frombuffer(data, array.dtype).reshape((stop - start, *array.shape[1:]))
+            pixels = fit_images(as_pixels(raw_images, f"{array.file}[{start}:{stop}]"), image_shape)
             index = np.arange(start, stop, dtype=np.int64)
             yield Chunk(index, pixels, np.ones(len(index), bool), [None] * len(index),
                         true_labels=None if labels is None else labels[start - piece.start : stop - piece.start])
-
-
-def _pixels(x: np.ndarray, image_shape, what: str) -> np.ndarray:
-    """uint8 (n, H, W, C) fitted to image_shape, from uint8, integer 0..255 or float [0, 1] arrays."""
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.dtype.kind in "iu" and x.dtype != np.uint8:
-        if x.size and (x.min() < 0 or x.max() > 255):
-            raise DataError(f"{what}: pixel values outside 0..255")
-        x = x.astype(np.uint8)
-    elif x.dtype.kind == "f":
-        if x.size and not (np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1):
-            raise DataError(f"{what}: float images must hold intensities in [0, 1]")
-        x = np.round(x * 255).astype(np.uint8)
-    if x.shape[1:] == tuple(image_shape):
-        return x
-    height, width, channels = image_shape
-    if x.shape[3] != channels:
-        if x.shape[3] == 1:
-            x = np.repeat(x, channels, axis=3)
-        elif x.shape[3] == 3 and channels == 1:
-            x = np.round(x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)[..., None]
-        else:
-            raise DataError(f"{what}: images have {x.shape[3]} channels; the model takes {channels}")
-    return np.stack([fit_picture(image, image_shape).pixels for image in x]) if len(x) else \
-        np.empty((0, *image_shape), np.uint8)
 
 
 def _read_pictures(piece: Piece, image_shape, background) -> Chunk:

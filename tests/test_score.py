@@ -178,7 +178,8 @@ def test_bad_input_is_one_line_and_leaves_no_file(exported, test_set, tmp_path):
     np.savez(tmp_path / "bad.npz", x=floats)
     (tmp_path / "keep.parquet").write_bytes(b"previous")
     bad = run_cli("score", model, tmp_path / "bad.npz", "--out", tmp_path / "keep.parquet", check=False)
-    assert bad.returncode == 1 and "[1000:2000]: float images must hold intensities in [0, 1]" in bad.stderr
+    assert bad.returncode == 1 and "bad.npz[1000:2000]: expected uint8 pixels or floats in [0, 1]; got float32 values in [0.0, 7.0]" \
+        in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
     assert (tmp_path / "keep.parquet").read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz", "keep.parquet"]

@@ -109,8 +109,6 @@ def _start(address: str, num_cpus: int | None, verbose: bool):
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = verbose
     context.execution_options.preserve_order = True  # rows come back in the source's order
-    if not verbose:
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray
 
 

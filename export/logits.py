@@ -72,8 +72,7 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
     interpreter.invoke()
     logits = (interpreter.get_tensor(index).astype(np.float32) - zero_point) * scale
 
-    rmin, rmax = -128 - zero_point, 127 - zero_point
-    rmin, rmax = rmin * scale, rmax * scale
+    rmin, rmax = (-128 - zero_point) * scale, (127 - zero_point) * scale
     low = floor(logits)
     if low <= rmin:
         return None

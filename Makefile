@@ -40,14 +40,14 @@ dataset:
 
 run: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
-	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET)
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET) --mobile
 	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)
 
 train: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
 
 export: setup
-	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET)
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET) --mobile
 
 report: setup
 	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)

@@ -87,6 +87,9 @@ def register(commands) -> None:
                         help="recommend only files whose arithmetic is all integer (NPUs, microcontrollers)")
     export.add_argument("--strict", action="store_true",
                         help="exit 1 when any file misses its bar, even if one is recommended")
+    export.add_argument("--mobile", action="store_true",
+                        help="also write each ONNX file as a fixed-shape batch-1 .ort file for phones "
+                             "(model_int8.mobile.ort), with onnxruntime's NNAPI and CoreML verdicts")
     export.add_argument("--opset", type=positive_int, default=17, help="ONNX opset, 13..18")
     export.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
 
@@ -143,7 +146,8 @@ def run_export(args) -> int:
         with quiet_stderr():  # converter and delegate chatter; progress lines go to stdout
             manifest = export_all(args.model, out, data, args.formats, calibration, args.calibration_samples,
                                   args.opset, class_names, preprocessing, progress=say, budget_pt=args.budget,
-                                  integer_only=args.integer_only, strict=args.strict)
+                                  integer_only=args.integer_only, strict=args.strict,
+                                  mobile=args.mobile)
     except ExportError as e:
         raise CommandError(str(e)) from e
     except ValidationError as e:

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgeport import runtime
 from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample, check_calibration_samples
-from edgeport.export.common import Quantization
+from edgeport.export.common import ExportError, Quantization
 from edgeport.export.folderlock import folder_lock
 from edgeport.export.modelfacts import (
     image_shape,
@@ -29,6 +29,7 @@ from edgeport.export.modelfacts import (
     reference_probabilities,
 )
 from edgeport.export.ladder import ALL_FORMATS, TARGETS, Sources, Target, Tuning, build_target, integer_only
+from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.onnx import check_opset, input_quantization
 from edgeport.export.validate import (
     BARS,
@@ -44,7 +45,7 @@ from edgeport.export.validate import (
 from edgeport.runtime.datasets import Dataset
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
 from edgeport.runtime.files import write_text_atomic
-from edgeport.runtime.manifest import MANIFEST_NAME, sha256_file
+from edgeport.runtime.manifest import MANIFEST_NAME, MOBILE_TABLE, sha256_file
 from edgeport.runtime.modelinfo import ModelInfo, Preprocessing
 
 REFERENCE_NAME = "reference_probs.npy"
@@ -83,6 +84,7 @@ def export_all(
     budget_pt: float = DEFAULT_BUDGET_PT,
     integer_only: bool = False,
     strict: bool = False,
+    mobile: bool = False,
 ) -> dict:
     """Export a Keras model up the quantization ladder, validate each file, and recommend the smallest within budget.
 
@@ -114,6 +116,9 @@ def export_all(
         budget_pt: accuracy points a quantized file may lose and still be recommended.
         integer_only: recommend only files whose arithmetic is all integer.
         strict: raise ValidationError when any file misses its bar, even with a recommendation.
+        mobile: also write, for each ONNX file, a fixed-shape batch-1 copy in ONNX Runtime's
+            format (model_int8.onnx -> model_int8.mobile.ort) with onnxruntime's NNAPI and
+            CoreML verdicts, listed in the manifest's "mobile" table (export/mobile.py).
 
     Returns:
         The manifest dict; manifest["recommended"] names the smallest file within budget,
@@ -150,13 +155,16 @@ def export_all(
             entries, skipped = _build(model, targets, formats is None, staging, sources, info, calibration_images,
                                       tuning, validation, reference, budget_pt, integer_only, say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
+            phones = _build_mobile(entries, staging, validation, say) if mobile else {}
             manifest = _manifest(model_path, model, data, calibration_record, opset, reference, validation)
-            manifest["files"] = _kept_entries(out, manifest["source"]["sha256"], entries) | entries
+            kept = _kept_entries(out, manifest["source"]["sha256"], entries, phones)
+            manifest["files"] = kept["files"] | entries
+            manifest[MOBILE_TABLE] = _current_phones(kept[MOBILE_TABLE] | phones, manifest["files"])
             manifest["skipped"] = skipped
             manifest["recommended"] = recommend(manifest["files"], budget_pt, integer_only)
             write_text_atomic(staging / MANIFEST_NAME, json.dumps(manifest, indent=1) + "\n")
             # Publish: files first, manifest last, each by rename.
-            for name in [*entries, REFERENCE_NAME, MANIFEST_NAME]:
+            for name in [*entries, *(n for n, e in phones.items() if "error" not in e), REFERENCE_NAME, MANIFEST_NAME]:
                 os.replace(staging / name, out / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -253,6 +261,36 @@ def _build(model, targets, skip_losers: bool, staging: Path, sources: Sources, i
     return entries, skipped
 
 
+def _build_mobile(entries: dict, staging: Path, validation, say) -> dict:
+    """The phone copy of every ONNX file built this time, by .ort name; a failed one records its error."""
+    phones = {}
+    for name, entry in entries.items():
+        if entry["format"] != "onnx":
+            continue
+        started, phone = time.perf_counter(), mobile_name(name)
+        try:
+            phones[phone] = build_mobile(staging / name, entry, validation.images)
+        except ExportError as e:
+            phones[phone] = {"source": name, "source_sha256": entry["sha256"], "error": str(e)}
+            say(f"{phone:<22} FAIL: {e}")
+            continue
+        say(_phone_line(phones[phone], phone, time.perf_counter() - started))
+    return phones
+
+
+def _phone_line(entry: dict, name: str, seconds: float) -> str:
+    verdicts = ", ".join(f"{ACCELERATORS[key][0]} {v['verdict']}" for key, v in entry["accelerators"].items())
+    verdict = "pass" if entry["passed"] else "FAIL: answers differ from its source"
+    return (f"{name:<22} {entry['bytes'] / 1024:8.1f} KB  batch {entry['batch']}  agreement with "
+            f"{entry['source']} {100 * entry['agreement_with_source']:6.2f} %  {verdicts}  {verdict}  ({seconds:.1f} s)")
+
+
+def _current_phones(phones: dict, files: dict) -> dict:
+    """Phone copies whose source is in files with the very bytes the copy was made from."""
+    return {name: entry for name, entry in sorted(phones.items())
+            if entry["source"] in files and files[entry["source"]]["sha256"] == entry["source_sha256"]}
+
+
 def _smaller_winner(entries: dict, target: Target, budget_pt: float, integer_only_wanted: bool) -> str | None:
     """A file of target's format, already within budget, whose size class is no larger than target's."""
     for name, entry in entries.items():
@@ -265,27 +303,35 @@ def _smaller_winner(entries: dict, target: Target, budget_pt: float, integer_onl
 
 def _warn_about_strangers(out: Path, manifest: dict) -> None:
     """Name the model files in out that the new manifest does not list: they come from another model."""
+    listed = manifest["files"].keys() | manifest[MOBILE_TABLE].keys()
     strangers = sorted(p.name for p in out.iterdir()
-                       if p.suffix in runtime.predictor.SUFFIXES and p.is_file() and p.name not in manifest["files"])
+                       if p.suffix in runtime.predictor.SUFFIXES and p.is_file() and p.name not in listed)
     if strangers:
         warnings.warn(f"{out} also holds {', '.join(strangers)}, not from {manifest['source']['file']}: "
                       f"left out of {MANIFEST_NAME} (remove them, or export into an empty folder)", stacklevel=3)
 
 
-def _kept_entries(out: Path, source_sha256: str, fresh: dict) -> dict:
+def _kept_entries(out: Path, source_sha256: str, fresh: dict, fresh_phones: dict) -> dict:
     """Entries of an earlier export of the same model for files not exported this time.
 
     Exporting a subset of formats must not orphan the other files from the manifest (they
     would then load unverified); files from a different model are dropped from it instead.
+
+    Returns:
+        {"files": {name: entry}, "mobile": {name: entry}}: the manifest's two tables.
     """
+    kept = {"files": {}, MOBILE_TABLE: {}}
     try:
         previous = runtime.read_manifest(out)
     except ValueError:
-        return {}
+        return kept
     if not previous or previous.get("source", {}).get("sha256") != source_sha256:
-        return {}
-    return {name: entry for name, entry in previous["files"].items()
-            if name not in fresh and (out / name).is_file() and sha256_file(out / name) == entry.get("sha256")}
+        return kept
+    for table, fresh_names in (("files", fresh), (MOBILE_TABLE, fresh_phones)):
+        kept[table] = {name: entry for name, entry in previous.get(table, {}).items()
+                       if name not in fresh_names and (out / name).is_file()
+                       and sha256_file(out / name) == entry.get("sha256")}
+    return kept
 
 
 def describe_file(predictor: runtime.Predictor, target: Target, info: ModelInfo) -> dict:

@@ -15,13 +15,14 @@ import numpy as np
 
 from edgeport import runtime
 from edgeport.export import report_plots as rp
+from edgeport.export.mobile import ACCELERATORS
 from edgeport.runtime.evaluate import confusion_matrix
 from edgeport.export.pipeline import keras_model_path
 from edgeport.export.validate import DEFAULT_BUDGET_PT
 from edgeport.export.validate import recommend as choose
 from edgeport.export.validate import within_budget
 from edgeport.runtime.files import write_text_atomic
-from edgeport.runtime.manifest import validation_data
+from edgeport.runtime.manifest import MOBILE_TABLE, validation_data
 
 REPORT_NAME = "report.md"
 FLIPS_SHOWN = 12
@@ -101,6 +102,7 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
         f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process.", "",
     ]
     lines += _ladder_notes(manifest)
+    lines += _phone_table(manifest)
     for key, title, caption in (
         ("size_vs_accuracy", "The frontier: size against accuracy",
          f"Each point is one file; the dashed line is the Keras model, the shaded band the {budget_pt:g} pt budget, "
@@ -135,6 +137,34 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
     lines += ["---", "", f"Source model `{source['file']}` (sha256 `{source['sha256'][:12]}…`, {source['params']:,} "
               f"parameters), exported {manifest['created']} with {versions}."]
     return "\n".join(lines) + "\n"
+
+
+def _phone_table(manifest: dict) -> list[str]:
+    """The phone copies (.ort, batch 1) and onnxruntime's verdict for each phone accelerator."""
+    phones = manifest.get(MOBILE_TABLE) or {}
+    if not phones:
+        return []
+    header = ["File", "From", "Size (KB)", "Agreement with source", *(title for title, _ in ACCELERATORS.values())]
+    rows = []
+    for name, entry in phones.items():
+        if "error" in entry:
+            rows.append([f"`{name}`", f"`{entry['source']}`", "—", f"**not made**: {entry['error']}",
+                         *("—" for _ in ACCELERATORS)])
+            continue
+        verdicts = []
+        for key in ACCELERATORS:
+            v = entry["accelerators"][key]
+            where = f"{v['supported_nodes']}/{v['nodes']} nodes, {v['partitions']} partition{'s' if v['partitions'] != 1 else ''}"
+            verdicts.append(f"**{v['verdict']}** ({where}; as exported: {entry['as_exported'][key]})")
+        agreement = f"{100 * entry['agreement_with_source']:.2f} %" + ("" if entry["passed"] else " **FAIL**")
+        rows.append([f"`{name}`", f"`{entry['source']}`", f"{entry['bytes'] / 1024:,.1f}", agreement, *verdicts])
+    return ["## Phone accelerators", "",
+            "Each ONNX file has a phone copy in ONNX Runtime's format with its batch fixed to 1, which NNAPI and "
+            "CoreML need. Verdicts are onnxruntime's mobile usability checker's: YES when one partition holds more "
+            "than 75 % of the nodes, MAYBE for a weaker split, NO otherwise; \"as exported\" is the same check on the "
+            "dynamic-batch file. Agreement: top class of the copy against its source on the validation images.", "",
+            "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
 def _ladder_notes(manifest: dict) -> list[str]:

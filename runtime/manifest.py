@@ -52,13 +52,20 @@ def read_manifest(folder: str | Path) -> dict | None:
     return manifest
 
 
+MOBILE_TABLE = "mobile"  # the manifest's table of phone copies (.ort), beside "files"
+
+
 def manifest_entry(model_path: str | Path) -> dict | None:
-    """The manifest's record of model_path, or None when no manifest beside it names the file."""
+    """The manifest's record of model_path (in "files", or "mobile" for a phone copy), or None when
+    no manifest beside it names the file."""
     model_path = Path(model_path)
     manifest = read_manifest(model_path.parent)
     if manifest is None:
         return None
-    return manifest["files"].get(model_path.name)
+    entry = manifest["files"].get(model_path.name)
+    if entry is None and isinstance(manifest.get(MOBILE_TABLE), dict):
+        entry = manifest[MOBILE_TABLE].get(model_path.name)
+    return entry
 
 
 def validation_data(manifest: dict, spec=None, data_dir=None):

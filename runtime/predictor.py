@@ -1,4 +1,4 @@
-"""Load an exported .tflite or .onnx file and predict class probabilities.
+"""Load an exported .tflite, .onnx or .ort file and predict class probabilities.
 
 Only numpy, onnxruntime and ai_edge_litert: this module is what runs on a device.
 """
@@ -20,8 +20,9 @@ from edgeport.runtime.modelinfo import LOGITS, METADATA_NAME, OUTPUT_KINDS, PROB
 from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, manifest_entry, sha256_bytes
 
 DEFAULT_BATCH_SIZE = 1000
-SUFFIXES = (".tflite", ".onnx")
+SUFFIXES = (".tflite", ".onnx", ".ort")
 _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite file
+_ORT_IDENTIFIER = b"ORTM"  # likewise for ONNX Runtime's own format (.ort, made for phones)
 _MIN_MODEL_BYTES = 8
 _METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background", "output")
 
@@ -42,12 +43,15 @@ class Predictor:
     encoded batch), describe and _detect_quantization; integer models override the encoders.
 
     Attributes:
-        path, format ("tflite" | "onnx"), quantization ("none" | "float16" | "dynamic" | "int8" |
-        "int16" | "int4" | "mixed" | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it),
+        path, format ("tflite" | "onnx" | "ort"), quantization ("none" | "float16" | "dynamic" | "int8" |
+        "int16" | "int4" | "mixed" | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it, or the fixed batch),
         image_shape (height, width, channels), num_classes, class_names, preprocessing (a
         Preprocessing), output ("probabilities" | "logits": what the file computes; predict always
-        returns probabilities), background ("dark" | "mixed" | None when the file does not say).
+        returns probabilities), background ("dark" | "mixed" | None when the file does not say),
+        fixed_batch (the one batch size the file takes, e.g. 1 for a phone's .ort file; None when any).
     """
+
+    fixed_batch: int | None = None
 
     format = ""
 
@@ -58,7 +62,7 @@ class Predictor:
         if len(sample) not in (2, 3):
             raise ValueError(f"{path.name}: expected an image model, input (N, H, W) or (N, H, W, C); "
                              f"got input shape (N, {', '.join(map(str, sample))})")
-        self.input_shape = (None, *sample)
+        self.input_shape = (self.fixed_batch, *sample)
         # Height, width, channels: a model without a channel axis takes one channel.
         self.image_shape = (sample[0], sample[1], sample[2] if len(sample) == 3 else 1)
         self._single_shape = sample  # the fast path: exactly one image in the model's own layout
@@ -327,11 +331,18 @@ class TFLitePredictor(Predictor):
 
 
 class OnnxPredictor(Predictor):
-    """A .onnx file on an onnxruntime CPU session (sessions are safe to share between threads)."""
+    """A .onnx or .ort file on an onnxruntime CPU session (sessions are safe to share between threads).
+
+    A file whose batch dimension is fixed (the phone copies export writes are batch 1) runs in
+    slices of that size; a short last slice is padded and the padding's rows dropped.
+    """
 
     format = "onnx"
 
     def __init__(self, path: Path, size_bytes: int, entry: dict | None, threads: int | None):
+        kind = "ORT-format" if path.suffix.lower() == ".ort" else "ONNX"
+        if kind == "ORT-format":
+            self.format = "ort"
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -347,7 +358,7 @@ class OnnxPredictor(Predictor):
             if "External data path" in str(e):
                 raise ValueError(f"{path.name} refers to external data outside its own folder, which is refused: "
                                  f"{_one_line(e)}") from e
-            raise ValueError(f"{path.name} is not a valid ONNX model: {_one_line(e)}") from e
+            raise ValueError(f"{path.name} is not a valid {kind} model: {_one_line(e)}") from e
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ValueError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
@@ -358,6 +369,8 @@ class OnnxPredictor(Predictor):
         if not all(isinstance(d, int) for d in dims):
             raise ValueError(f"{path.name}: the input's image dimensions must be fixed; got {inputs[0].shape}")
         self._sample_shape = tuple(dims)
+        batch = inputs[0].shape[0]
+        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.num_classes = int(outputs[0].shape[-1])
         super().__init__(path, size_bytes, entry, self._metadata(path))
 
@@ -370,6 +383,18 @@ class OnnxPredictor(Predictor):
             raise ValueError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
+        step = self.fixed_batch
+        if step is None or len(batch) == step:
+            return self._run(batch)
+        out = np.empty((len(batch), self.num_classes), np.float32)
+        for start in range(0, len(batch), step):
+            part = batch[start : start + step]
+            if len(part) < step:  # the file takes exactly `step` images: pad the last slice
+                part = np.concatenate([part, np.zeros((step - len(part), *part.shape[1:]), part.dtype)])
+            out[start : start + step] = self._run(part)[: len(batch) - start]
+        return out
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
         try:
             return self._session.run(self._outputs, {self._input_name: batch})[0]
         except Exception as e:  # onnxruntime's own exception classes, for a model that loads but cannot run
@@ -394,7 +419,7 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     """Load an exported model for inference.
 
     Args:
-        path: a .tflite or .onnx file.
+        path: a .tflite, .onnx or .ort file.
         threads: the engine's intra-op threads (default: the engine's choice).
         verify: when manifest.json sits beside the file, refuse the file unless its sha256
             matches the manifest. False skips the check on purpose.
@@ -411,7 +436,7 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     """
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
-        raise ValueError(f"expected a path ending in '.tflite' or '.onnx'; got {str(path)!r}")
+        raise ValueError(f"expected a path ending in '.tflite', '.onnx' or '.ort'; got {str(path)!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive whole number or None; got {threads!r}")
     if not path.exists():
@@ -437,6 +462,8 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
             raise ValueError(f"{path.name} is not a TFLite model: no 'TFL3' flatbuffer identifier")
         predictor = TFLitePredictor(path, content, entry, threads)
     else:
+        if path.suffix.lower() == ".ort" and content[4:8] != _ORT_IDENTIFIER:
+            raise ValueError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
         predictor = OnnxPredictor(path, len(content), entry, threads)
     # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.

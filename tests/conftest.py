@@ -43,9 +43,9 @@ def seed_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def exported(seed_dir) -> Path:
-    """seed_dir after `edgeport export`: the six files, reference_probs.npy and manifest.json."""
+    """seed_dir after `edgeport export --mobile`: the ladder, its phone copies (.ort), reference_probs.npy, manifest.json."""
     if not (seed_dir / "manifest.json").exists() or not os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
-        run_cli("export", seed_dir / "model.keras", "--out", seed_dir)
+        run_cli("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile")  # as `make run` does
     return seed_dir
 
 

@@ -145,3 +145,17 @@ def test_report_cli_errors_are_one_line(tmp_path):
     assert empty.returncode == 1
     assert empty.stderr.strip().splitlines() == [
         f"edgeport report: error: {tmp_path}/manifest.json: nothing to report on (run 'edgeport export' first)"]
+
+
+def test_phone_accelerators_table_shows_each_copy_and_its_verdicts(reported):
+    _, markdown, manifest, _ = reported
+    section = markdown.split("## Phone accelerators", 1)[1].split("\n## ", 1)[0]
+    rows = table_rows(section)
+    assert set(rows) == set(manifest["mobile"]) and rows
+    for name, entry in manifest["mobile"].items():
+        cells = rows[name]
+        assert cells[1] == f"`{entry['source']}`"
+        assert float(cells[2].replace(",", "")) == pytest.approx(entry["bytes"] / 1024, abs=0.05)
+        for cell, key in zip(cells[4:], ("nnapi", "coreml_mlprogram", "coreml_neuralnetwork")):
+            verdict = entry["accelerators"][key]
+            assert cell.startswith(f"**{verdict['verdict']}** ({verdict['supported_nodes']}/{verdict['nodes']} nodes")

@@ -210,7 +210,7 @@ def test_randomly_flipped_bytes_never_crash_the_process(exported, tmp_path):
 def test_missing_file_unsupported_suffix_and_directory(exported, tmp_path):
     assert probe(tmp_path / "absent.tflite") == f"REFUSED FileNotFoundError {tmp_path / 'absent.tflite'}: no such model file"
     shutil.copy(exported / "model.onnx", tmp_path / "model.pb")
-    assert "expected a path ending in '.tflite' or '.onnx'" in probe(tmp_path / "model.pb")
+    assert "expected a path ending in '.tflite', '.onnx' or '.ort'" in probe(tmp_path / "model.pb")
     (tmp_path / "folder.onnx").mkdir()
     assert probe(tmp_path / "folder.onnx") == f"REFUSED ValueError {tmp_path / 'folder.onnx'} is not a file"
 

@@ -1,6 +1,8 @@
 # edgeport: `make run` runs the whole pipeline, `make test` the test suite.
 # Both first run an idempotent set-up: a virtual environment with the project and
-# every extra installed against constraints.txt, and the Fashion-MNIST dataset.
+# every extra installed against constraints.txt, the Fashion-MNIST dataset, and
+# onnxruntime-web's engine files for `edgeport web` (from npm). `make test` also
+# installs Debian's chromium, which the browser tests drive through Playwright.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,12 +12,20 @@ BUDGET ?= 0.5
 STAMP := $(VENV)/.edgeport-installed
 DATASET_DIR ?= /usr/share/datasets/fashion-mnist
 ARTIFACTS ?= artifacts
+# onnxruntime-web: the npm tarball is checked against this sha256, and three files of its
+# dist/ folder (plus package.json, which names the version) are copied beside the page's code.
+ORT_WEB_VERSION := 1.30.0
+ORT_WEB_SHA256 := d2228df7e4616bc3348bf504ee888f3bec43789a273f0a63f3e68d203ce3bf71
+ORT_WEB_DIR := edgeport/webpage/ort
+ORT_WEB_STAMP := $(ORT_WEB_DIR)/.onnxruntime-web-$(ORT_WEB_VERSION)
+ORT_WEB_FILES := ort.wasm.min.js ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
+CHROMIUM ?= /usr/bin/chromium
 
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup dataset run train export report bench test clean
+.PHONY: setup dataset browser run train export report web bench test clean
 
-setup: $(STAMP) dataset
+setup: $(STAMP) dataset $(ORT_WEB_STAMP)
 
 # Reinstalls only when the declared dependencies or their pins change.
 $(STAMP): pyproject.toml constraints.txt
@@ -38,9 +48,38 @@ dataset:
 		exit 1; \
 	fi
 
+# The npm package is fetched into a scratch folder and only the engine files are kept.
+$(ORT_WEB_STAMP):
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (Debian: apt-get install npm)," \
+		"or set EDGEPORT_ORT_WEB to onnxruntime-web $(ORT_WEB_VERSION)'s dist folder" >&2; exit 1; }
+	rm -rf $(ORT_WEB_DIR) $(ORT_WEB_DIR).npm && mkdir -p $(ORT_WEB_DIR).npm
+	cd $(ORT_WEB_DIR).npm && npm pack --silent onnxruntime-web@$(ORT_WEB_VERSION) >/dev/null
+	echo "$(ORT_WEB_SHA256)  $(ORT_WEB_DIR).npm/onnxruntime-web-$(ORT_WEB_VERSION).tgz" | sha256sum --check --quiet
+	tar -xzf $(ORT_WEB_DIR).npm/onnxruntime-web-$(ORT_WEB_VERSION).tgz -C $(ORT_WEB_DIR).npm \
+		package/package.json $(addprefix package/dist/,$(ORT_WEB_FILES))
+	mkdir -p $(ORT_WEB_DIR).tmp
+	cp $(ORT_WEB_DIR).npm/package/package.json $(addprefix $(ORT_WEB_DIR).npm/package/dist/,$(ORT_WEB_FILES)) \
+		$(ORT_WEB_DIR).tmp/
+	touch $(ORT_WEB_DIR).tmp/$(notdir $(ORT_WEB_STAMP))
+	rm -rf $(ORT_WEB_DIR).npm && mv $(ORT_WEB_DIR).tmp $(ORT_WEB_DIR)
+
+# The browser tests need a chromium that Playwright can drive; Playwright's own download is
+# not reachable from these machines, Debian's package is.
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing chromium (Debian package chromium) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing: run 'sudo apt-get install chromium', or set CHROMIUM to a chromium binary" >&2; \
+		exit 1; \
+	fi
+
 run: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
 	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET) --mobile
+	$(EDGEPORT) web $(ARTIFACTS) --out $(ARTIFACTS)/web
 	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)
 
 train: setup
@@ -52,14 +91,17 @@ export: setup
 report: setup
 	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)
 
+web: setup
+	$(EDGEPORT) web $(ARTIFACTS) --out $(ARTIFACTS)/web --serve
+
 bench: setup
 	$(PY) benchmarks/bench_formats.py $(ARTIFACTS)
 	$(PY) benchmarks/bench_runtime.py $(ARTIFACTS)
 	$(PY) benchmarks/bench_ladder.py $(ARTIFACTS)/model.keras
 
-test: setup
-	$(PY) -m pytest
+test: setup browser
+	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache $(ORT_WEB_DIR)
 	find $(ARTIFACTS) -mindepth 1 ! -name README.md -delete

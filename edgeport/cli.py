@@ -95,7 +95,7 @@ def add_command(commands, name: str, handler, summary: str, description: str, *e
 
 
 def build_parser() -> Parser:
-    from edgeport import __version__, commands_build, commands_device, commands_score
+    from edgeport import __version__, commands_build, commands_device, commands_score, commands_web
 
     parser = Parser(prog=PROG, description="Take a Keras image classifier to the edge: train, export to TFLite "
                     "and ONNX, prove every file right, and run it without TensorFlow.",
@@ -107,6 +107,7 @@ def build_parser() -> Parser:
     commands_build.register(commands)
     commands_device.register(commands)
     commands_score.register(commands)
+    commands_web.register(commands)
     return parser
 
 

@@ -103,6 +103,7 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
     ]
     lines += _ladder_notes(manifest)
     lines += _phone_table(manifest)
+    lines += _web_note(folder, manifest)
     for key, title, caption in (
         ("size_vs_accuracy", "The frontier: size against accuracy",
          f"Each point is one file; the dashed line is the Keras model, the shaded band the {budget_pt:g} pt budget, "
@@ -165,6 +166,25 @@ def _phone_table(manifest: dict) -> list[str]:
             "dynamic-batch file. Agreement: top class of the copy against its source on the validation images.", "",
             "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
+def _web_note(folder: Path, manifest: dict) -> list[str]:
+    """Which file the page in web/ (written by `edgeport web`) runs, if there is one for these files."""
+    from edgeport.web import MARKER
+
+    marker = folder / "web" / MARKER
+    try:
+        page = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    entry = manifest["files"].get(page.get("model"))
+    if entry is None or entry["sha256"] != page.get("sha256"):
+        return ["## In the browser", "", f"`web/` holds a page for another file ({page.get('model')}); "
+                "run `edgeport web` again to make one for these files.", ""]
+    return ["## In the browser", "",
+            f"`web/index.html` runs `{page['model']}` ({entry['bytes'] / 1024:,.1f} KB) with onnxruntime-web, with the "
+            f"same picture rules as the Python runtime and nothing fetched from outside the folder. Serve it with "
+            f"`edgeport web {folder.name} --out {folder.name}/web --serve` and open http://127.0.0.1:8000/.", ""]
 
 
 def _ladder_notes(manifest: dict) -> list[str]:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.conftest import EDGEPORT, ENV, ROOT, run_cli, run_python
 
-SUBCOMMANDS = ("train", "export", "report", "predict", "evaluate", "bench", "score")
+SUBCOMMANDS = ("train", "export", "report", "predict", "evaluate", "bench", "score", "web")
 
 
 def _one_line(result) -> str:
@@ -219,3 +219,6 @@ def test_the_runtime_never_imports_tensorflow(exported, test_set, device_env, tm
     assert lines[0] == "runtime: []" and lines[-1] == "command line: []", result.stdout[-500:]
     device = run_cli("predict", exported / "model_int8.tflite", tmp_path / "boot.png", env=device_env)
     assert ": Ankle boot (" in device.stdout
+    # The web page is written on a base install too: it only copies files.
+    run_cli("web", exported / "model_int8.onnx", "--out", tmp_path / "web", env=device_env)
+    assert (tmp_path / "web" / "index.html").is_file() and (tmp_path / "web" / "model_int8.onnx").is_file()

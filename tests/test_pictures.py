@@ -84,7 +84,7 @@ def test_dark_background_rule_frames_an_object_like_the_training_images():
     assert plain[:, :14].max() < 50 and plain[:8, 16:20].max() > 100
 
 
-def _product_photo(image: np.ndarray, rng) -> Image.Image:
+def product_photo(image: np.ndarray, rng) -> Image.Image:
     """A dark garment on white, upscaled and off-centre in a 300x400 colour photo."""
     side = int(rng.integers(180, 300))
     up = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC), np.float32)
@@ -95,7 +95,7 @@ def _product_photo(image: np.ndarray, rng) -> Image.Image:
     return Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
 
 
-def _transparent_cutout(image: np.ndarray, rng) -> Image.Image:
+def transparent_cutout(image: np.ndarray, rng) -> Image.Image:
     """A dark garment on a transparent background whose hidden colour is black."""
     side = int(rng.integers(120, 240))
     up = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC), np.float32)
@@ -114,7 +114,7 @@ def test_photos_of_test_images_get_the_models_answer_on_the_originals(exported, 
     originals = images[:100]
     expected = predictor.predict(originals).argmax(1)
     rng = np.random.default_rng(1)
-    make = _product_photo if kind.startswith("product") else _transparent_cutout
+    make = product_photo if kind.startswith("product") else transparent_cutout
     answers, plain_answers = [], []
     for i, image in enumerate(originals):
         path = tmp_path / f"{i}-{kind}"

@@ -159,3 +159,15 @@ def test_phone_accelerators_table_shows_each_copy_and_its_verdicts(reported):
         for cell, key in zip(cells[4:], ("nnapi", "coreml_mlprogram", "coreml_neuralnetwork")):
             verdict = entry["accelerators"][key]
             assert cell.startswith(f"**{verdict['verdict']}** ({verdict['supported_nodes']}/{verdict['nodes']} nodes")
+
+
+def test_the_report_names_the_file_its_web_page_runs(reported, tmp_path):
+    _, _, manifest, _ = reported
+    folder = tmp_path / "artifacts"
+    (folder / "web").mkdir(parents=True)
+    assert "## In the browser" not in render(manifest, {}, {}, 0.5, folder)
+    marker = folder / "web" / ".edgeport-web"
+    marker.write_text(json.dumps({"model": "model_int8.onnx", "sha256": manifest["files"]["model_int8.onnx"]["sha256"]}))
+    assert "`web/index.html` runs `model_int8.onnx`" in render(manifest, {}, {}, 0.5, folder)
+    marker.write_text(json.dumps({"model": "model_int8.onnx", "sha256": "0" * 64}))  # a page for other bytes
+    assert "holds a page for another file" in render(manifest, {}, {}, 0.5, folder)

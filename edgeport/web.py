@@ -1,0 +1,181 @@
+"""`edgeport web`: a self-contained page that runs an exported ONNX file in the browser.
+
+The page folder holds everything it loads: index.html, its script and style, onnxruntime-web's
+WebAssembly engine (copied from the npm package at set-up time, never from a CDN) and the model
+file. The script (webpage/edgeport.js) reads class names, preprocessing, output kind and
+background from the model file's own metadata and applies runtime/images.py's picture rules,
+so a picture gets the answer `edgeport predict` gives. numpy-free: this module only copies
+files and serves them.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import os
+import shutil
+import tempfile
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from edgeport import __version__
+
+ORT_WEB_VERSION = "1.30.0"
+ORT_WEB_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+ORT_WEB_ENV = "EDGEPORT_ORT_WEB"  # a folder holding ORT_WEB_FILES, instead of the one set-up fills
+ASSETS = Path(__file__).with_name("webpage")
+PAGE_FILES = ("edgeport.js", "page.js", "edgeport.css")
+MARKER = ".edgeport-web"  # marks a folder this command wrote, which a later run may replace
+LOOPBACK = "127.0.0.1"
+
+
+class WebError(ValueError):
+    """A page cannot be written: wrong model, missing engine files, or a folder that is not ours."""
+
+
+def ort_web_dir() -> Path:
+    """The folder with onnxruntime-web's engine files: $EDGEPORT_ORT_WEB, else the one `make setup` fills.
+
+    Raises:
+        WebError: the files are missing, or they are another version than the one tested.
+    """
+    folder = Path(os.environ.get(ORT_WEB_ENV) or ASSETS / "ort")
+    missing = [name for name in ORT_WEB_FILES if not (folder / name).is_file()]
+    if missing:
+        raise WebError(f"onnxruntime-web {ORT_WEB_VERSION} is not in {folder} (missing {', '.join(missing)}): run "
+                       f"'make setup', which fetches it with npm, or set {ORT_WEB_ENV} to the 'dist' folder of the npm "
+                       f"package onnxruntime-web@{ORT_WEB_VERSION}")
+    for package in (folder / "package.json", folder.parent / "package.json"):
+        if package.is_file():
+            version = json.loads(package.read_text(encoding="utf-8")).get("version")
+            if version != ORT_WEB_VERSION:
+                raise WebError(f"{folder} holds onnxruntime-web {version}; edgeport's page is tested with "
+                               f"{ORT_WEB_VERSION}: point {ORT_WEB_ENV} at that version")
+            break
+    return folder
+
+
+def choose_model(path: str | os.PathLike) -> Path:
+    """An .onnx file as given, or for an export folder the ONNX file its manifest recommends.
+
+    Raises:
+        FileNotFoundError: no such file or folder. WebError: not an ONNX file, or a folder with
+            no recommended ONNX file.
+    """
+    from edgeport import runtime
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model file or export folder")
+    if path.is_dir():
+        manifest = runtime.read_manifest(path)
+        chosen = (manifest or {}).get("recommended", {}).get("onnx")
+        if not chosen:
+            raise WebError(f"{path} has no recommended ONNX file in manifest.json: pass an .onnx file, or run "
+                           f"'edgeport export' into it first")
+        return path / chosen
+    if path.suffix.lower() != ".onnx":
+        raise WebError(f"the web page runs ONNX files; got {path.name}: pass an .onnx file that "
+                       f"'edgeport export' wrote (model.onnx, model_int8.onnx, ...)")
+    return path
+
+
+def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = True) -> Path:
+    """Write a self-contained page for model into out.
+
+    Args:
+        model: an .onnx file, or an export folder (its recommended ONNX file).
+        out: the page's folder. It is written whole or not at all; an existing folder is replaced
+            only when it is empty or was written by this function.
+        verify: check the model's sha256 against manifest.json beside it (runtime.load's check).
+
+    Returns:
+        The path of index.html.
+
+    Raises:
+        FileNotFoundError / ValueError (WebError, IntegrityError): see choose_model, ort_web_dir
+            and runtime.load; an out folder holding other things.
+    """
+    from edgeport import runtime
+    from edgeport.runtime.manifest import sha256_file
+
+    path = choose_model(model)
+    predictor = runtime.load(path, verify=verify)  # refuses a corrupt or tampered file before anything is written
+    engine = ort_web_dir()
+    out = Path(out)
+    _check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        digest = sha256_file(path)
+        names = predictor.class_names
+        title = f"{path.name}: {len(names)} classes ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
+        values = {"model": path.name, "sha256": digest, "short_sha256": digest[:12], "title": title,
+                  "version": __version__, "ort_version": ORT_WEB_VERSION}
+        page = (ASSETS / "index.html").read_text(encoding="utf-8")
+        for key, value in values.items():
+            page = page.replace("{" + key + "}", html.escape(str(value)))
+        (staging / "index.html").write_text(page, encoding="utf-8")
+        for name in PAGE_FILES:
+            shutil.copyfile(ASSETS / name, staging / name)
+        (staging / "ort").mkdir()
+        for name in ORT_WEB_FILES:
+            shutil.copyfile(engine / name, staging / "ort" / name)
+        shutil.copyfile(path, staging / path.name)
+        (staging / MARKER).write_text(json.dumps({"model": path.name, "sha256": digest}) + "\n", encoding="utf-8")
+        os.chmod(staging, 0o755)
+        _replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out / "index.html"
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise WebError(f"{out} is a file: --out names the page's folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise WebError(f"{out} already holds files that 'edgeport web' did not write: choose another --out, "
+                       f"or empty it")
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Put staging where out is, by renames: out is the old page or the new one, never half of each."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    old = staging.with_name(staging.name + ".old")
+    os.replace(out, old)
+    try:
+        os.replace(staging, out)
+    except OSError:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class PageHandler(SimpleHTTPRequestHandler):
+    """Static files with the types a browser insists on for modules and WebAssembly; no request log."""
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
+                      ".mjs": "text/javascript", ".wasm": "application/wasm", ".onnx": "application/octet-stream",
+                      ".ort": "application/octet-stream"}
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+def serve(folder: str | os.PathLike, port: int = 8000, host: str = LOOPBACK) -> ThreadingHTTPServer:
+    """An HTTP server for folder on host:port (port 0: any free port); call serve_forever() on it.
+
+    Raises:
+        WebError: folder has no index.html. OSError: the port is taken (the message names it).
+    """
+    folder = Path(folder)
+    if not (folder / "index.html").is_file():
+        raise WebError(f"{folder} has no index.html: write the page first (edgeport web MODEL --out {folder})")
+    handler = functools.partial(PageHandler, directory=str(folder))
+    try:
+        return ThreadingHTTPServer((host, port), handler)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot serve on {host}:{port}: {e.strerror} (pass another --port)") from e

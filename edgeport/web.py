@@ -15,6 +15,7 @@ import html
 import json
 import os
 import shutil
+import sys
 import tempfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -165,7 +166,19 @@ class PageHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def serve(folder: str | os.PathLike, port: int = 8000, host: str = LOOPBACK) -> ThreadingHTTPServer:
+class PageServer(ThreadingHTTPServer):
+    """A threading server that lets a browser cancel a download (a reset connection) without a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # the browser closed the connection: nothing went wrong here
+            return
+        print(f"edgeport web: error serving {client_address[0]}: {error!r}", file=sys.stderr)
+
+
+def serve(folder: str | os.PathLike, port: int = 8000, host: str = LOOPBACK) -> PageServer:
     """An HTTP server for folder on host:port (port 0: any free port); call serve_forever() on it.
 
     Raises:
@@ -176,6 +189,6 @@ def serve(folder: str | os.PathLike, port: int = 8000, host: str = LOOPBACK) -> 
         raise WebError(f"{folder} has no index.html: write the page first (edgeport web MODEL --out {folder})")
     handler = functools.partial(PageHandler, directory=str(folder))
     try:
-        return ThreadingHTTPServer((host, port), handler)
+        return PageServer((host, port), handler)
     except OSError as e:
         raise OSError(e.errno, f"cannot serve on {host}:{port}: {e.strerror} (pass another --port)") from e

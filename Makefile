@@ -94,10 +94,11 @@ report: setup
 web: setup
 	$(EDGEPORT) web $(ARTIFACTS) --out $(ARTIFACTS)/web --serve
 
-bench: setup
+bench: setup browser
 	$(PY) benchmarks/bench_formats.py $(ARTIFACTS)
 	$(PY) benchmarks/bench_runtime.py $(ARTIFACTS)
 	$(PY) benchmarks/bench_ladder.py $(ARTIFACTS)/model.keras
+	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) benchmarks/bench_web.py $(ARTIFACTS)
 
 test: setup browser
 	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest

@@ -99,3 +99,21 @@ def test_the_runtime_loads_a_phone_copy_without_heavy_imports(exported):
             "import numpy as np; print(p.predict(np.zeros((3, 28, 28), np.uint8)).shape); "
             "print(sorted(m for m in ('tensorflow', 'onnx', 'keras') if m in sys.modules))")
     assert run_python("-c", code).stdout.split("\n")[:2] == ["(3, 10)", "[]"]
+
+
+def test_phone_copies_stay_listed_across_exports_only_while_they_match(exported, fashion, tmp_path):
+    from edgeport import export
+
+    model = exported / "model.keras"
+    first = export.export_all(model, tmp_path, fashion, formats="onnx", mobile=True)
+    assert list(first["mobile"]) == ["model.mobile.ort"]
+    # Another export into the folder, without --mobile, keeps the copy: its source is unchanged.
+    second = export.export_all(model, tmp_path, fashion, formats="fp32")
+    assert second["mobile"] == first["mobile"] and "model.onnx" in second["files"]
+    runtime.load(tmp_path / "model.mobile.ort")  # still verified against the manifest
+    # A copy whose bytes changed is dropped from the manifest, and named as a stranger.
+    phone = tmp_path / "model.mobile.ort"
+    phone.write_bytes(phone.read_bytes() + b"\0")
+    with pytest.warns(UserWarning, match="also holds model.mobile.ort"):
+        third = export.export_all(model, tmp_path, fashion, formats="fp32")
+    assert third["mobile"] == {}

@@ -54,27 +54,24 @@ def fixed_batch_copy(src: str | os.PathLike, dst: str | os.PathLike, batch: int 
     return Path(dst)
 
 
-def to_ort(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
-    """src (an .onnx file) as a fixed-shape batch-1 .ort file at dst, for ARM phones.
+def to_ort(fixed: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """An ONNX file (with fixed shapes: see fixed_batch_copy) converted to an .ort file at dst, for ARM phones.
 
     Raises:
         ExportError: the conversion failed (the converter's last words are in the message).
     """
     from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
 
-    dst = Path(dst)
+    fixed, dst = Path(fixed), Path(dst)
     with tempfile.TemporaryDirectory(prefix=".mobile-", dir=dst.parent) as tmp:
-        fixed = fixed_batch_copy(src, Path(tmp) / (Path(dst.name).stem + ".onnx"))
         output = CapturedOutput()
         try:
             with output.capture(), _quiet_loggers():
-                convert_onnx_models_to_ort(fixed, output_dir=Path(tmp) / "ort",
-                                           optimization_styles=[OptimizationStyle.Fixed],
+                convert_onnx_models_to_ort(fixed, output_dir=Path(tmp), optimization_styles=[OptimizationStyle.Fixed],
                                            target_platform="arm")
         except Exception as e:  # onnxruntime raises its own untyped exceptions
-            raise ExportError(f"converting {Path(src).name} to .ort failed: {e}{output.tail()}") from e
-        made = Path(tmp) / "ort" / fixed.with_suffix(".ort").name
-        shutil.move(made, dst)
+            raise ExportError(f"converting {fixed.name} to .ort failed: {e}{output.tail()}") from e
+        shutil.move(Path(tmp) / fixed.with_suffix(".ort").name, dst)
     return dst
 
 
@@ -128,9 +125,10 @@ def build_mobile(onnx_path: Path, source_entry: dict, images: np.ndarray) -> dic
     from edgeport import runtime
     from edgeport.runtime.manifest import sha256_file
 
-    path = to_ort(onnx_path, onnx_path.with_name(mobile_name(onnx_path.name)))
+    path = onnx_path.with_name(mobile_name(onnx_path.name))
     with tempfile.TemporaryDirectory(prefix=".mobile-", dir=onnx_path.parent) as tmp:
-        fixed = fixed_batch_copy(onnx_path, Path(tmp) / "fixed.onnx")
+        fixed = fixed_batch_copy(onnx_path, Path(tmp) / f"{onnx_path.stem}.fixed.onnx")
+        to_ort(fixed, path)
         verdicts = accelerator_verdicts(fixed)
     as_exported = {key: value["verdict"] for key, value in accelerator_verdicts(onnx_path).items()}
     phone, source = runtime.load(path, verify=False), runtime.load(onnx_path, verify=False)

@@ -270,7 +270,7 @@ def _build_mobile(entries: dict, staging: Path, validation, say) -> dict:
         started, phone = time.perf_counter(), mobile_name(name)
         try:
             phones[phone] = build_mobile(staging / name, entry, validation.images)
-        except ExportError as e:
+        except (ExportError, ValueError) as e:  # a converter failure, or a copy the runtime refuses
             phones[phone] = {"source": name, "source_sha256": entry["sha256"], "error": str(e)}
             say(f"{phone:<22} FAIL: {e}")
             continue
@@ -282,7 +282,8 @@ def _phone_line(entry: dict, name: str, seconds: float) -> str:
     verdicts = ", ".join(f"{ACCELERATORS[key][0]} {v['verdict']}" for key, v in entry["accelerators"].items())
     verdict = "pass" if entry["passed"] else "FAIL: answers differ from its source"
     return (f"{name:<22} {entry['bytes'] / 1024:8.1f} KB  batch {entry['batch']}  agreement with "
-            f"{entry['source']} {100 * entry['agreement_with_source']:6.2f} %  {verdicts}  {verdict}  ({seconds:.1f} s)")
+            f"{entry['source']} {100 * entry['agreement_with_source']:6.2f} %  {verdicts}  {verdict}  "
+            f"({seconds:.1f} s)")
 
 
 def _current_phones(phones: dict, files: dict) -> dict:

@@ -155,7 +155,8 @@ def _phone_table(manifest: dict) -> list[str]:
         verdicts = []
         for key in ACCELERATORS:
             v = entry["accelerators"][key]
-            where = f"{v['supported_nodes']}/{v['nodes']} nodes, {v['partitions']} partition{'s' if v['partitions'] != 1 else ''}"
+            plural = "s" if v["partitions"] != 1 else ""
+            where = f"{v['supported_nodes']}/{v['nodes']} nodes, {v['partitions']} partition{plural}"
             verdicts.append(f"**{v['verdict']}** ({where}; as exported: {entry['as_exported'][key]})")
         agreement = f"{100 * entry['agreement_with_source']:.2f} %" + ("" if entry["passed"] else " **FAIL**")
         rows.append([f"`{name}`", f"`{entry['source']}`", f"{entry['bytes'] / 1024:,.1f}", agreement, *verdicts])

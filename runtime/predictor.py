@@ -44,7 +44,8 @@ class Predictor:
 
     Attributes:
         path, format ("tflite" | "onnx" | "ort"), quantization ("none" | "float16" | "dynamic" | "int8" |
-        "int16" | "int4" | "mixed" | "unknown"), size_bytes, input_shape (batch dimension None, as Keras writes it, or the fixed batch),
+        "int16" | "int4" | "mixed" | "unknown"), size_bytes, input_shape (batch dimension None, as Keras
+        writes it, or the file's fixed batch),
         image_shape (height, width, channels), num_classes, class_names, preprocessing (a
         Preprocessing), output ("probabilities" | "logits": what the file computes; predict always
         returns probabilities), background ("dark" | "mixed" | None when the file does not say),
@@ -340,10 +341,10 @@ class OnnxPredictor(Predictor):
     format = "onnx"
 
     def __init__(self, path: Path, size_bytes: int, entry: dict | None, threads: int | None):
-        kind = "ORT-format" if path.suffix.lower() == ".ort" else "ONNX"
-        if kind == "ORT-format":
-            self.format = "ort"
         import onnxruntime as ort
+
+        self.format = "ort" if path.suffix.lower() == ".ort" else "onnx"
+        kind = "ORT-format" if self.format == "ort" else "ONNX"
 
         options = ort.SessionOptions()
         options.log_severity_level = 3

@@ -316,3 +316,13 @@ def test_serve_answers_on_loopback_until_interrupted(exported, tmp_path):
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=10)
     assert server.returncode == 0 and "Stopped" in out and not err
+
+
+def test_a_page_opened_from_disk_says_to_serve_it(exported, browser, tmp_path):
+    run_cli("web", exported / "model.onnx", "--out", tmp_path / "page")
+    page = browser.new_page()
+    page.goto((tmp_path / "page" / "index.html").as_uri())
+    page.wait_for_function("() => document.body.dataset.ready")
+    assert page.evaluate("document.body.dataset.ready") == "error"
+    assert "file:// pages: serve this folder" in page.inner_text("#status")
+    page.close()

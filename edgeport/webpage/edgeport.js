@@ -83,6 +83,10 @@
 
   async function load() {
     const file = meta("edgeport-model");
+    if (location.protocol === "file:") {
+      throw new Error("browsers do not load WebAssembly or models into file:// pages: serve this folder, "
+        + "e.g. with 'edgeport web MODEL --out FOLDER --serve', and open it through http://127.0.0.1");
+    }
     const response = await fetch(file);
     if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());

@@ -235,18 +235,18 @@ def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
         assert manifest["files"][chosen[fmt]]["integer_only"] is True
     assert chosen["overall"] in ("model_16x8.tflite", "model_int16.onnx"), integer.stdout
     assert "(integer only)" in integer.stdout
-    # --strict: a recommendation exists, but int8 missed its bar.
-    strict = run_cli("export", model, "--strict", "--formats", "int8,16x8", "--out", tmp_path / "strict", check=False)
+    # --strict: a recommendation exists (float32), but int8 missed its bar.
+    strict = run_cli("export", model, "--strict", "--formats", "int8,fp32", "--out", tmp_path / "strict", check=False)
     assert strict.returncode == 1
     assert "model_int8.tflite: agreement" in strict.stderr
-    assert (tmp_path / "strict" / "model_16x8.tflite").is_file()  # the files are written all the same
+    assert (tmp_path / "strict" / "model_int8.tflite").is_file()  # the failing file is written all the same
     # Nothing within budget: exit 1, naming the closest miss.
     none = run_cli("export", model, "--formats", "int8,onnx-int8", "--out", tmp_path / "none", check=False)
     assert none.returncode == 1
     first = none.stderr.splitlines()[0]
     assert first.startswith("edgeport export: error: no file is within the budget of 0.5 pt; the closest was model_int8")
     # Without --strict, a missed bar alongside a recommendation is exit 0, and said.
-    loose = run_cli("export", model, "--formats", "int8,16x8", "--out", tmp_path / "loose")
+    loose = run_cli("export", model, "--formats", "int8,fp32", "--out", tmp_path / "loose")
     assert "missed their bars: model_int8.tflite" in loose.stdout
     bad = run_cli("export", model, "--budget", "-1", "--out", tmp_path / "bad", check=False)
     assert bad.returncode == 2 and "--budget" in bad.stderr

@@ -40,10 +40,11 @@ def port_number(text: str) -> int:
 def run_web(args) -> int:
     from edgeport.web import choose_model, serve, write_page
 
-    model = Path(args.model)
-    out = Path(args.out) if args.out else (model if model.is_dir() else model.parent) / "web"
+    model = choose_model(args.model)  # an export folder's manifest is read once, here
+    out = Path(args.out) if args.out else model.parent / "web"
     index = write_page(model, out, verify=not args.no_verify)
-    say(f"Wrote {out}/ for {choose_model(model).name} ({sum(p.stat().st_size for p in out.rglob('*') if p.is_file()) / 1e6:.1f} MB)")
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    say(f"Wrote {out}/ for {model.name} ({size / 1e6:.1f} MB)")
     if not args.serve:
         say(f"Open it through a web server, e.g. 'edgeport web {args.model} --out {out} --serve'")
         return 0

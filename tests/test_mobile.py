@@ -94,13 +94,6 @@ def test_a_phone_copy_is_checked_like_any_model_file(exported, tmp_path):
                                                   "no 'ORTM' flatbuffer identifier"]
 
 
-def test_the_runtime_loads_a_phone_copy_without_heavy_imports(exported):
-    code = (f"import sys; from edgeport import runtime; p = runtime.load({str(exported / 'model.mobile.ort')!r}); "
-            "import numpy as np; print(p.predict(np.zeros((3, 28, 28), np.uint8)).shape); "
-            "print(sorted(m for m in ('tensorflow', 'onnx', 'keras') if m in sys.modules))")
-    assert run_python("-c", code).stdout.split("\n")[:2] == ["(3, 10)", "[]"]
-
-
 def test_phone_copies_stay_listed_across_exports_only_while_they_match(exported, fashion, tmp_path):
     from edgeport import export
 

@@ -13,7 +13,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from edgeport.cli import Parser, positive_int, quiet_stderr  # noqa: E402
+from edgeport.command import Parser, positive_int, quiet_stderr  # noqa: E402
 
 
 def main() -> int:

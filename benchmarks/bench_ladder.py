@@ -19,7 +19,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from edgeport.cli import Parser, positive_int, quiet_stderr  # noqa: E402
+from edgeport.command import Parser, positive_int, quiet_stderr  # noqa: E402
 
 LINE = re.compile(r"^(model\S+)\s+([\d.]+) KB .* agreement\s+([\d.]+) % .*\(([\d.]+) s\)$")
 

@@ -1,97 +1,29 @@
 """The `edgeport` command (also `python -m edgeport`): parse arguments, call the library, report.
 
-Each subcommand lives in edgeport.commands_device (predict, evaluate, bench: the runtime only)
-or edgeport.commands_build (train, export, report: TensorFlow). This module owns what they
-share: the parser class, the argument types, and turning every failure a person can cause
-into one line on stderr with a meaningful exit code.
+Each subcommand lives in a commands_* module (device: predict, evaluate, bench with the runtime
+only; build: train, export, report with TensorFlow; score; web), which registers its parser and
+handler. What they share is edgeport.command; this module only assembles them and turns every
+failure a person can cause into one line on stderr with a meaningful exit code.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import warnings
-from contextlib import contextmanager
 
-PROG = "edgeport"
-EXIT_FAILED, EXIT_USAGE, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED = 1, 2, 141, 130
-_EXAMPLE = "example:"
-
-
-class CommandError(Exception):
-    """A failure the command explains in one line, with the exit code to leave with."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_FAILED):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each flag's default (where it has one to show), and keeps the examples' line breaks."""
-
-    def _fill_text(self, text, width, indent):
-        if text.startswith(_EXAMPLE):
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
-
-    def _get_help_string(self, action):
-        if action.default in (None, False):
-            return action.help
-        return super()._get_help_string(action)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with abbreviations off, defaults in --help, and a bad flag as one line (exit 2)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_abbrev", False)
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> None:  # argparse's hook for a bad command line
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1; got {value}")
-    return value
-
-
-def points(text: str) -> float:
-    """An accuracy budget in percentage points (>= 0)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of points; got {text!r}") from None
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected points >= 0; got {text}")
-    return value
-
-
-def numbers(text: str) -> tuple[float, ...]:
-    """Comma-separated numbers, one per channel: '0.485,0.456,0.406'."""
-    try:
-        return tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers; got {text!r}") from None
-
-
-def example(*lines: str) -> str:
-    """An epilog of example command lines."""
-    return _EXAMPLE + "\n" + "\n".join(f"  {line}" for line in lines)
-
-
-def add_command(commands, name: str, handler, summary: str, description: str, *examples: str) -> Parser:
-    """A subcommand: its one-line summary, its --help text and examples, and the function that runs it."""
-    parser = commands.add_parser(name, help=summary, description=description, epilog=example(*examples))
-    parser.set_defaults(handler=handler)
-    return parser
+from edgeport.command import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    PROG,
+    CommandError,
+    Parser,
+    describe_os_error,
+    drop_stdout,
+    example,
+    fail,
+    warnings_as_lines,
+)
+from edgeport.runtime.errors import EdgeportError
 
 
 def build_parser() -> Parser:
@@ -117,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         sys.stdout.flush()  # a reader that went away shows up here when the output was buffered
     except BrokenPipeError:
-        _drop_stdout()
+        drop_stdout()
         code = EXIT_BROKEN_PIPE
     sys.exit(code)
 
@@ -131,108 +63,22 @@ def run(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     prog = f"{PROG} {args.command}"
-    with _warnings_as_lines(prog):
+    with warnings_as_lines(prog):
         try:
             return args.handler(args) or 0
         except BrokenPipeError:
-            _drop_stdout()
+            drop_stdout()
             return EXIT_BROKEN_PIPE
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
         except CommandError as e:
             return fail(prog, str(e), e.exit_code)
+        except EdgeportError as e:  # edgeport's own: data, model files, manifests, plans, converters
+            return fail(prog, e.for_command_line())
         except OSError as e:  # missing or read-only folder, permission, disk full: name the path
             return fail(prog, describe_os_error(e))
-        except (ValueError, TypeError) as e:
-            message = e.for_command_line() if hasattr(e, "for_command_line") else str(e)
-            return fail(prog, message)
+        except (ValueError, TypeError) as e:  # a bad value met at a library boundary
+            return fail(prog, str(e), EXIT_FAILED)
 
-
-def fail(prog: str, message: str, code: int = EXIT_FAILED) -> int:
-    print(f"{prog}: error: {' '.join(message.split())}", file=sys.stderr)
-    return code
-
-
-def describe_os_error(error: OSError) -> str:
-    """One line naming the path and the reason: 'cannot write /x/y: Permission denied'."""
-    if error.filename is None:
-        return str(error)
-    target = f"{error.filename}" + (f" -> {error.filename2}" if error.filename2 else "")
-    return f"{target}: {error.strerror or error}"
-
-
-def say(line: str) -> None:
-    """A progress line on stdout, flushed so that a pipe sees it as it happens."""
-    print(line, flush=True)
-
-
-@contextmanager
-def quiet_stderr(keep_warnings: bool = True):
-    """Send the process's stderr (fd 2) to /dev/null for the block.
-
-    TensorFlow logs a few lines from C++ on import, before any log-level setting applies, and
-    LiteRT announces its delegate; a person should see only edgeport's own output. Python
-    warnings raised in the block (edgeport's own) are shown after it, unless keep_warnings is off.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always" if keep_warnings else "ignore")
-        try:
-            with open(os.devnull, "w") as devnull:
-                os.dup2(devnull.fileno(), 2)
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-    for w in caught:
-        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-
-
-# The packages of the [export] and [train] extras; a base (device) install has none of them.
-_EXTRAS = ("tensorflow", "keras", "tf2onnx", "onnx", "matplotlib")
-
-
-def import_tensorflow(*also: str) -> None:
-    """Import TensorFlow (and the named converter packages) quietly, once, up front.
-
-    Raises:
-        CommandError (exit 2): the base install lacks them; says which extra to install.
-    """
-    import importlib
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        with quiet_stderr(keep_warnings=False):
-            for name in ("tensorflow", *also):
-                importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if (e.name or "").split(".")[0] not in _EXTRAS:
-            raise
-        raise CommandError("needs TensorFlow: pip install 'edgeport[export]'", EXIT_USAGE) from e
-
-
-@contextmanager
-def _warnings_as_lines(prog: str):
-    """Library warnings (e.g. a malformed manifest ignored under --no-verify) as one line each."""
-    saved = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        print(f"{prog}: warning: {' '.join(str(message).split())}", file=sys.stderr)
-
-    warnings.showwarning = show
-    try:
-        yield
-    finally:
-        warnings.showwarning = saved
-
-
-def _drop_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so that the final flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from edgeport.cli import (
+from edgeport.command import (
     EXIT_USAGE,
     CommandError,
     add_command,
@@ -44,10 +44,8 @@ def register(commands) -> None:
                        "(default: $FASHION_MNIST_DIR, then /usr/share/datasets/fashion-mnist)")
     train.add_argument("--no-plots", action="store_true", help="skip the tutorial's pictures")
 
-    from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES
-    from edgeport.export.ladder import ALL_FORMATS
-    from edgeport.export.validate import DEFAULT_BUDGET_PT
-    from edgeport.runtime.datasets import FASHION_MNIST
+    from edgeport.export.plan import ALL_FORMATS, DEFAULT_BUDGET_PT, DEFAULT_CALIBRATION_SAMPLES
+    from edgeport.runtime.sources import FASHION_MNIST
 
     export = add_command(
         commands, "export", run_export, "export a Keras model to TFLite and ONNX and validate every file",
@@ -60,9 +58,9 @@ def register(commands) -> None:
     export.add_argument("--out", default=None, help="output folder (default: the model's folder)")
     export.add_argument("--data", default=None, metavar="SPEC",
                         help=f"labelled data: '{FASHION_MNIST}', a folder of class folders (or with train/ and test/ "
-                             f"folders of them), or an .npz with x/y or x_train/y_train/x_test/y_test; validation "
-                             f"runs on its test split, else on all of it (default: {FASHION_MNIST}, for 28x28 "
-                             f"models only)")
+                             f"folders of them), an .npz with x/y, x_train/y_train and/or x_test/y_test, or Parquet "
+                             f"with image and label columns; validation runs on its test split, else on all of it "
+                             f"(default: {FASHION_MNIST}, for 28x28 models only)")
     export.add_argument("--calibration-data", default=None, metavar="SPEC",
                         help="data that calibrates the int8 files (default: --data's train split, else a seeded "
                              "sample of it)")
@@ -119,35 +117,40 @@ def run_train(args) -> int:
 
 
 def run_export(args) -> int:
-    from edgeport.export.pipeline import parse_formats
+    from edgeport.export.plan import ExportPlan
 
+    # Everything that can be checked without TensorFlow is checked first: the flags, the plan,
+    # the model file's name and the output folder.
     try:
-        if args.formats is not None:
-            parse_formats(args.formats)
+        plan = ExportPlan.from_formats(
+            args.formats, budget_pt=args.budget, integer_only=args.integer_only, strict=args.strict,
+            mobile=args.mobile, opset=args.opset, calibration_samples=args.calibration_samples,
+            class_names=class_names_flag(args.class_names), preprocessing=preprocessing_flags(args))
     except ValueError as e:
-        raise CommandError(f"argument --formats: {e}", exit_code=EXIT_USAGE) from None
-    preprocessing = preprocessing_flags(args)
-    class_names = class_names_flag(args.class_names)
+        raise CommandError(f"{e}", exit_code=EXIT_USAGE) from None
+    from edgeport.export.modelfacts import check_model_path
+
+    check_model_path(args.model)
+    out = Path(args.out or os.path.dirname(args.model) or ".")
+    check_writable_folder(out)
     import_tensorflow("keras", "tf2onnx", "onnx")
     from edgeport import runtime
     from edgeport.export import ExportError, ValidationError, export_all, load_keras_model
     from edgeport.export.modelfacts import image_shape
-    from edgeport.runtime.datasets import FASHION_MNIST
 
     shape = image_shape(load_keras_model(args.model))
     if args.data is None and shape != (28, 28, 1):
         raise CommandError(f"the model takes {'x'.join(map(str, shape))} images, and the default data, Fashion-MNIST, "
-                           f"is 28x28x1: pass --data with the model's own labelled data (a folder of class folders "
-                           f"or an .npz file)")
-    data = runtime.load_dataset(args.data or FASHION_MNIST, shape, args.data_dir)
-    calibration = runtime.load_dataset(args.calibration_data, shape, args.data_dir) if args.calibration_data else None
-    out = args.out or os.path.dirname(args.model) or "."
+                           f"is 28x28x1: pass --data with the model's own labelled data (a folder of class folders, "
+                           f"an .npz or a Parquet file)")
+    # The picture rule comes from the data's own pictures (dark backgrounds are framed); the files record it.
+    data = runtime.load_dataset(args.data or runtime.FASHION_MNIST, shape, args.data_dir, background="auto",
+                                class_names=plan.class_names)
+    calibration = (runtime.load_dataset(args.calibration_data, shape, args.data_dir, background=data.background,
+                                        class_names=plan.class_names) if args.calibration_data else None)
     try:
         with quiet_stderr():  # converter and delegate chatter; progress lines go to stdout
-            manifest = export_all(args.model, out, data, args.formats, calibration, args.calibration_samples,
-                                  args.opset, class_names, preprocessing, progress=say, budget_pt=args.budget,
-                                  integer_only=args.integer_only, strict=args.strict,
-                                  mobile=args.mobile)
+            manifest = export_all(args.model, out, data, plan, calibration=calibration, progress=say)
     except ExportError as e:
         raise CommandError(str(e)) from e
     except ValidationError as e:
@@ -159,14 +162,31 @@ def run_export(args) -> int:
     return 0
 
 
-def _recommendation_line(manifest: dict, out: str) -> str:
-    chosen = manifest["recommended"]
-    files = manifest["files"]
-    overall = files[chosen["overall"]]
-    missed = sorted(name for name, entry in files.items() if not entry["validation"]["passed"])
-    return (f"Recommended within {chosen['budget_pt']:g} pt{' (integer only)' if chosen['integer_only'] else ''}: "
-            f"{chosen['overall']} ({overall['bytes'] / 1024:.1f} KB, {100 * overall['validation']['agreement']:.2f} % "
-            f"agreement); TFLite {chosen['tflite'] or 'none'}, ONNX {chosen['onnx'] or 'none'}. "
+def check_writable_folder(folder: Path) -> None:
+    """Refuse an output folder that cannot be made or written, before any heavy work.
+
+    Raises:
+        OSError: naming the folder (the command line turns it into one line).
+    """
+    import errno
+
+    existing = folder
+    while not existing.exists():  # the nearest folder that exists must take the new ones
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+
+
+def _recommendation_line(manifest, out) -> str:
+    chosen = manifest.recommended
+    files = manifest.files
+    overall = files[chosen.overall]
+    missed = sorted(name for name, entry in files.items() if not entry.validation.passed)
+    return (f"Recommended within {chosen.budget_pt:g} pt{' (integer only)' if chosen.integer_only else ''}: "
+            f"{chosen.overall} ({overall.bytes / 1024:.1f} KB, {100 * overall.validation.agreement:.2f} % "
+            f"agreement); TFLite {chosen.tflite or 'none'}, ONNX {chosen.onnx or 'none'}. "
             f"Wrote {out}/manifest.json" + (f"; missed their bars: {', '.join(missed)}" if missed else ""))
 
 
@@ -200,7 +220,7 @@ def class_names_flag(value: str | None):
     names = [name.strip() for name in names if name.strip()]
     if not names:
         raise CommandError(f"--class-names: no names in {value!r}", exit_code=EXIT_USAGE)
-    return names
+    return tuple(names)
 
 
 def run_report(args) -> int:
@@ -209,7 +229,7 @@ def run_report(args) -> int:
     from edgeport.export.report import build_report
 
     manifest = runtime.read_manifest(args.artifacts)
-    data = runtime.validation_data(manifest, args.data, args.data_dir) if manifest else None
+    data = runtime.validation_data(manifest, args.data, args.data_dir, validation_only=True) if manifest else None
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
         path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say)
     say(f"Wrote {path}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeport.cli import EXIT_USAGE, CommandError, add_command, describe_os_error, positive_int, quiet_stderr
+from edgeport.command import EXIT_USAGE, CommandError, add_command, describe_os_error, positive_int, quiet_stderr
 
 
 def register(commands) -> None:
@@ -24,7 +24,7 @@ def register(commands) -> None:
     predict.add_argument("inputs", nargs="*", metavar="INPUT", help="a picture, a folder of pictures, or a .npy array")
     predict.add_argument("--data", default=None, metavar="SPEC",
                          help="also classify a labelled data set's validation images ('fashion-mnist', a folder of "
-                              "class folders, or an .npz), with their true labels")
+                              "class folders, an .npz or Parquet), with their true labels")
     predict.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
     predict.add_argument("--top", type=positive_int, default=3, help="classes listed per image")
 
@@ -49,8 +49,9 @@ def register(commands) -> None:
 
 def _add_data(parser) -> None:
     parser.add_argument("--data", default=None, metavar="SPEC",
-                        help="'fashion-mnist', a folder of class folders (or with train/ and test/), or an .npz "
-                             "(default: the data in manifest.json beside the model, else fashion-mnist)")
+                        help="'fashion-mnist', a folder of class folders (or with train/ and test/), an .npz, or "
+                             "Parquet with image and label columns; its test split, else all of it (default: the "
+                             "data in manifest.json beside the model, else fashion-mnist)")
     parser.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
 
 
@@ -108,16 +109,15 @@ def _emit(rows: list[dict], results: list[dict], as_json: bool) -> None:
 
 
 def data_for(predictor, args):
-    """--data (or, without it, the data of the manifest beside the model, else Fashion-MNIST), checked
-    against the model's classes."""
+    """The validation split of --data (default: the data of the manifest beside the model, else
+    Fashion-MNIST), read through the data layer and fitted by the model's own picture rule, and
+    checked against the model's classes."""
     from edgeport import runtime
 
     manifest = _manifest_beside(args.model)
-    if manifest is not None:
-        data = runtime.validation_data(manifest, args.data, args.data_dir)
-    else:
-        data = runtime.load_dataset(args.data or runtime.FASHION_MNIST, predictor.image_shape,
-                                    args.data_dir)
+    spec = args.data or (manifest.data.source if manifest and manifest.data else runtime.FASHION_MNIST)
+    data = runtime.load_dataset(spec, predictor.image_shape, args.data_dir, background=predictor.background,
+                                class_names=predictor.class_names, validation_only=True)
     data.check_classes(predictor.num_classes)
     return data
 
@@ -192,7 +192,7 @@ def _reference_for(model: str, data, split):
     """The Keras probabilities beside the model, when they were measured on these very images."""
     manifest = _manifest_beside(model)
     path = Path(model).with_name("reference_probs.npy")
-    if manifest is None or not path.is_file() or manifest.get("data", {}).get("source") != data.source:
+    if manifest is None or manifest.data is None or not path.is_file() or manifest.data.source != data.source:
         return None
     reference = np.load(path)
     return reference if len(reference) == len(split) else None

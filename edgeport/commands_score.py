@@ -6,7 +6,7 @@ import importlib
 import json
 from pathlib import Path
 
-from edgeport.cli import EXIT_FAILED, EXIT_USAGE, CommandError, add_command, positive_int, quiet_stderr
+from edgeport.command import EXIT_FAILED, EXIT_USAGE, CommandError, add_command, positive_int, quiet_stderr
 
 
 def register(commands) -> None:

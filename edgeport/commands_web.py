@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeport.cli import add_command, say
+from edgeport.command import add_command, say
 
 
 def register(commands) -> None:

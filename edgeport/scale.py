@@ -18,14 +18,10 @@ import pickle
 import tempfile
 from pathlib import Path
 
-from edgeport.runtime.score import DEFAULT_CHUNK, DEFAULT_TOP, Tally, check_options, check_out, parquet_writer
-from edgeport.runtime.sources import open_source
+from edgeport.runtime.errors import ScaleError
+from edgeport.runtime.score import DEFAULT_CHUNK, DEFAULT_TOP, Tally, check_options, check_out, parquet_writer, scoring_stream
 
 LOCAL = "local"
-
-
-class ScaleError(RuntimeError):
-    """Ray is missing, or the cluster cannot be reached."""
 
 
 def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAULT_CHUNK, top: int = DEFAULT_TOP,
@@ -56,7 +52,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
     out = check_out(out)
     if actors is not None and (not isinstance(actors, int) or actors < 1):
         raise ValueError(f"actors must be a positive whole number; got {actors!r}")
-    source = open_source(data, predictor.class_names)
+    kind, source, has_labels = scoring_stream(data, predictor)
     entry = manifest_entry(predictor.path) if verify else None
     ray = _start(address, num_cpus, verbose)
     try:
@@ -70,11 +66,11 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
             _Scorer, batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=pool),
             fn_constructor_kwargs={
                 "name": predictor.path.name, "content": ray.put(predictor.path.read_bytes()), "entry": entry,
-                "batch_size": batch_size, "top": top, "has_paths": source.has_paths, "has_labels": source.has_labels,
+                "batch_size": batch_size, "top": top, "has_paths": source.has_paths, "has_labels": has_labels,
             },
         )
         tally = Tally()
-        with parquet_writer(out, source.has_paths, source.has_labels) as write:
+        with parquet_writer(out, source.has_paths, has_labels) as write:
             for table in scored.iter_batches(batch_format="pyarrow", batch_size=None):
                 if table.num_rows:
                     write(table)
@@ -84,7 +80,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
     finally:
         ray.shutdown()
     return tally.summary(out=str(out), model=str(predictor.path), chunks=tally.chunks, batch_size=batch_size,
-                         source=source.kind, ray=facts)
+                         source=kind, split=source.split, ray=facts)
 
 
 def _start(address: str, num_cpus: int | None, verbose: bool):
@@ -116,11 +112,9 @@ class _Scorer:
     """A Ray Data actor: loads the model once (sha256 checked), then reads, decodes and predicts pieces."""
 
     def __init__(self, name, content, entry, batch_size, top, has_paths, has_labels):
-        import json
-
         import ray
 
-        from edgeport.runtime.manifest import MANIFEST_NAME
+        from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, Manifest
         from edgeport.runtime.predictor import load
 
         # The actor's own copy of the file, with the manifest entry beside it, so that load()
@@ -129,7 +123,8 @@ class _Scorer:
         folder = Path(self._folder.name)
         (folder / name).write_bytes(ray.get(content) if isinstance(content, ray.ObjectRef) else content)
         if entry is not None:
-            (folder / MANIFEST_NAME).write_text(json.dumps({"files": {name: entry}}))
+            table = "files" if isinstance(entry, FileEntry) else "mobile"
+            (folder / MANIFEST_NAME).write_text(Manifest(**{table: {name: entry}}).to_text())
         self._predictor = load(folder / name, verify=entry is not None)
         self._options = batch_size, top, has_paths, has_labels
 

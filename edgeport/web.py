@@ -21,18 +21,15 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from edgeport import __version__
+from edgeport.runtime.errors import WebError
+from edgeport.runtime.manifest import WEB_MARKER as MARKER  # marks a folder this command wrote
 
 ORT_WEB_VERSION = "1.30.0"
 ORT_WEB_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 ORT_WEB_ENV = "EDGEPORT_ORT_WEB"  # a folder holding ORT_WEB_FILES, instead of the one set-up fills
 ASSETS = Path(__file__).with_name("webpage")
 PAGE_FILES = ("edgeport.js", "page.js", "edgeport.css")
-MARKER = ".edgeport-web"  # marks a folder this command wrote, which a later run may replace
 LOOPBACK = "127.0.0.1"
-
-
-class WebError(ValueError):
-    """A page cannot be written: wrong model, missing engine files, or a folder that is not ours."""
 
 
 def ort_web_dir() -> Path:
@@ -71,7 +68,7 @@ def choose_model(path: str | os.PathLike) -> Path:
         raise FileNotFoundError(f"{path}: no such model file or export folder")
     if path.is_dir():
         manifest = runtime.read_manifest(path)
-        chosen = (manifest or {}).get("recommended", {}).get("onnx")
+        chosen = manifest.recommended.onnx if manifest and manifest.recommended else None
         if not chosen:
             raise WebError(f"{path} has no recommended ONNX file in manifest.json: pass an .onnx file, or run "
                            f"'edgeport export' into it first")

@@ -19,12 +19,12 @@ from edgeport import runtime
 from edgeport.export.pipeline import keras_model_path, package_versions
 from edgeport.runtime.bench import summarize, time_calls
 from edgeport.runtime.files import write_text_atomic
-from edgeport.runtime.manifest import validation_data
+from edgeport.runtime.manifest import Manifest, validation_data
 
 BENCH_NAME = "bench.json"
 
 
-def _rows(folder: Path, manifest: dict, images: np.ndarray):
+def _rows(folder: Path, manifest: Manifest, images: np.ndarray):
     """(name, file, single-image call, whole-set call, calls per round) for every row."""
     import keras
 
@@ -32,7 +32,7 @@ def _rows(folder: Path, manifest: dict, images: np.ndarray):
     source = keras_model_path(folder, manifest)
     if source is not None:  # a model exported from elsewhere that has since moved gets no Keras rows
         model = keras.models.load_model(source, compile=False)
-        preprocessing = runtime.Preprocessing.from_json(next(iter(manifest["files"].values()))["preprocessing"])
+        preprocessing = manifest.info.preprocessing
         x = preprocessing.apply(images).reshape((-1, *model.input_shape[1:]))
         one = x[:1]
         rows += [
@@ -40,7 +40,7 @@ def _rows(folder: Path, manifest: dict, images: np.ndarray):
             ("Keras model.predict", None, lambda: model.predict(one, verbose=0), lambda: model.predict(x, verbose=0), 4),
             ("Keras model(x)", None, lambda: model(one, training=False), lambda: model(x, training=False), 20),
         ]
-    for name in manifest["files"]:
+    for name in manifest.files:
         predictor = runtime.load(folder / name)
         rows.append((name, name, lambda p=predictor: p.predict_one(images[0]), lambda p=predictor: p.predict(images), 100))
     return rows
@@ -67,7 +67,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, 
     manifest = runtime.read_manifest(folder)
     if manifest is None:
         raise FileNotFoundError(f"{folder}/manifest.json: nothing to benchmark (run 'edgeport export' first)")
-    data = data or validation_data(manifest)
+    data = data or validation_data(manifest, validation_only=True)
     images = data.validation[1].images
     rows = _rows(folder, manifest, images)
     singles = {name: [] for name, *_ in rows}
@@ -95,7 +95,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, 
         "settings": {"rounds": rounds, "warmup": warmup, "interleaved": True,
                      "single_image": "predict_one(test image 0) / model.predict(x[:1]) / model(x[:1])",
                      "batch": f"all {len(images):,} validation images in one call"},
-        "manifest_sha256": {name: entry["sha256"] for name, entry in manifest["files"].items()},
+        "manifest_sha256": {name: entry.sha256 for name, entry in manifest.files.items()},
         "rows": result_rows,
     }
     write_text_atomic(folder / BENCH_NAME, json.dumps(bench, indent=1) + "\n")

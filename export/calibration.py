@@ -1,10 +1,12 @@
-"""Calibration images for the int8 files: which ones, and in the form a converter takes."""
+"""Calibration images for the quantized files: which ones, and in the form a converter takes."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from edgeport.runtime.datasets import ALL, TRAIN, Dataset
+from edgeport.runtime.datasets import Dataset
+from edgeport.runtime.errors import PlanError
+from edgeport.runtime.manifest import CalibrationRecord
 from edgeport.runtime.modelinfo import Preprocessing
 
 DEFAULT_CALIBRATION_SAMPLES = 500
@@ -13,22 +15,26 @@ DEFAULT_CALIBRATION_SAMPLES = 500
 def check_calibration_samples(count) -> None:
     """Refuse a calibration sample count that is not a positive whole number."""
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise ValueError(f"calibration samples must be a positive whole number; got {count!r}")
+        raise PlanError(f"calibration samples must be a positive whole number; got {count!r}")
+
+
+def seeded_choice(size: int, count: int, seed: int) -> np.ndarray:
+    """min(count, size) distinct row numbers below size, drawn with seed, in increasing order."""
+    return np.sort(np.random.default_rng(seed).choice(size, size=min(count, size), replace=False))
 
 
 def calibration_sample(data: Dataset, count: int = DEFAULT_CALIBRATION_SAMPLES, seed: int = 0):
     """`count` images drawn at random (seeded) from data's train split, else from the whole source.
 
     Returns:
-        (uint8 images (N, H, W, C), record for the manifest: source, split, images, seed and
-        whether the images may also be validation images).
+        (uint8 images (N, H, W, C), the manifest's CalibrationRecord: source, split, images, seed,
+        and whether the images may also be validation images).
     """
     check_calibration_samples(count)
-    split = TRAIN if TRAIN in data.splits else ALL
-    images = data.splits[split].images
-    chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False))
-    record = {"source": data.source, "split": split, "images": int(len(chosen)), "seed": seed,
-              "overlaps_validation": split == ALL}
+    split, images = data.calibration[0], data.calibration[1].images
+    chosen = seeded_choice(len(images), count, seed)
+    record = CalibrationRecord(data.source, split, int(len(chosen)), seed,
+                               overlaps_validation=split == data.validation[0])
     return images[chosen], record
 
 

@@ -11,6 +11,8 @@ import warnings
 from enum import Enum
 from pathlib import Path
 
+from edgeport.runtime.errors import ExportError  # noqa: F401 (exporters raise it from here)
+
 
 class Quantization(str, Enum):
     """How an exported file stores its numbers."""
@@ -42,10 +44,6 @@ class Quantization(str, Enum):
         except ValueError:
             allowed = ", ".join(q.value for q in cls)
             raise ValueError(f"quantization must be one of {allowed} (or None); got {value!r}") from None
-
-
-class ExportError(RuntimeError):
-    """A converter failed on a model it was given; the converter's own error is the cause."""
 
 
 def check_suffix(path: str | os.PathLike, suffix: str) -> Path:

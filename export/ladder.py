@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -19,44 +20,15 @@ from edgeport.export import litert, onnx_quant
 from edgeport.export.common import Quantization
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
-from edgeport.export.validate import bar_for, check_bar
+from edgeport.export.plan import ExportPlan, Target
+from edgeport.export.validate import check_bar
 from edgeport.runtime.modelinfo import ModelInfo
+
+Q = Quantization
 
 # A layer whose probe reaches this signal-to-noise ratio costs nothing worth keeping it wide for.
 MAX_USEFUL_SQNR_DB = 60.0
 ONNX_W4_BLOCKS = (128, 64, 32, 16)  # largest block (smallest file) first
-
-
-@dataclass(frozen=True)
-class Target:
-    """One rung: its CLI name, file name, format, quantization, and whether it is one of the six standard files."""
-
-    key: str
-    filename: str
-    format: str
-    quantization: Quantization
-    standard: bool = False
-
-
-Q = Quantization
-TARGETS = (
-    Target("fp32", "model_fp32.tflite", "tflite", Q.NONE, True),
-    Target("fp16", "model_fp16.tflite", "tflite", Q.FLOAT16, True),
-    Target("dynamic", "model_dynamic.tflite", "tflite", Q.DYNAMIC, True),
-    Target("int8", "model_int8.tflite", "tflite", Q.INT8, True),
-    Target("onnx", "model.onnx", "onnx", Q.NONE, True),
-    Target("onnx-int8", "model_int8.onnx", "onnx", Q.INT8, True),
-    # The additional rungs, smallest first: a rung is skipped once a file of its size class has passed.
-    Target("w4", "model_w4.tflite", "tflite", Q.INT4),
-    Target("onnx-w4", "model_w4.onnx", "onnx", Q.INT4),
-    Target("onnx-dynamic", "model_dynamic.onnx", "onnx", Q.DYNAMIC),
-    Target("16x8", "model_16x8.tflite", "tflite", Q.INT16),
-    Target("onnx-int16", "model_int16.onnx", "onnx", Q.INT16),
-    Target("mixed", "model_mixed.tflite", "tflite", Q.MIXED),
-    Target("onnx-mixed", "model_mixed.onnx", "onnx", Q.MIXED),
-)
-ALL_FORMATS = tuple(t.key for t in TARGETS)
-STANDARD_FORMATS = tuple(t.key for t in TARGETS if t.standard)
 
 
 @dataclass(frozen=True)
@@ -66,7 +38,7 @@ class Tuning:
     images: np.ndarray
     labels: np.ndarray
     reference: np.ndarray
-    budget_pt: float
+    plan: ExportPlan
 
     def figures(self, path: Path) -> dict:
         """Agreement, accuracy change and output SQNR of a candidate file on the tuning images."""
@@ -78,8 +50,8 @@ class Tuning:
 
     def within(self, figures: dict, mode: Quantization) -> bool:
         """Whether a candidate's tuning figures meet its bar and the budget."""
-        bar = replace(bar_for(mode, self.budget_pt), max_abs_diff=None)
-        return not check_bar("", {**figures, "size_limit_bytes": None}, bar, mode)
+        bar = replace(self.plan.bar_for(mode), max_abs_diff=None)
+        return not check_bar("", SimpleNamespace(**figures), bar)
 
 
 def sqnr_db(reference: np.ndarray, output: np.ndarray) -> float:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeport.export.common import CapturedOutput, ExportError
+from edgeport.runtime.manifest import Accelerator, FileEntry, PhoneEntry, sha256_file
 
 MOBILE_SUFFIX = ".mobile.ort"
 MOBILE_BATCH = 1
@@ -83,8 +84,8 @@ def accelerator_verdicts(path: str | os.PathLike) -> dict:
     grouped into the partitions each provider could take.
 
     Returns:
-        {accelerator: {"verdict": "YES" | "MAYBE" | "NO", "nodes", "supported_nodes", "partitions",
-        "unsupported_ops"}} for "nnapi", "coreml_mlprogram" and "coreml_neuralnetwork".
+        {accelerator: Accelerator (verdict "YES" | "MAYBE" | "NO", nodes, supported_nodes, partitions,
+        unsupported_ops)} for "nnapi", "coreml_mlprogram" and "coreml_neuralnetwork".
     """
     from onnxruntime.tools.mobile_helpers import usability_checker as checker
     from onnxruntime.tools.onnx_model_utils import ModelProtoWithShapeInfo, optimize_model
@@ -99,17 +100,13 @@ def accelerator_verdicts(path: str | os.PathLike) -> dict:
                 info = checker.check_nnapi_partitions(model, require_fixed_input_sizes=True)
             else:
                 info = checker.check_coreml_partitions(model, require_fixed_input_sizes=True, config_filename=operators)
-            verdicts[key] = {
-                "verdict": info.suitability().name,
-                "nodes": int(info.num_nodes),
-                "supported_nodes": int(info.num_supported_nodes),
-                "partitions": int(info.num_partitions),
-                "unsupported_ops": sorted(op.split(":")[-1] for op in info.unsupported_ops),
-            }
+            verdicts[key] = Accelerator(info.suitability().name, int(info.num_nodes), int(info.num_supported_nodes),
+                                        int(info.num_partitions),
+                                        sorted(op.split(":")[-1] for op in info.unsupported_ops))
     return verdicts
 
 
-def build_mobile(onnx_path: Path, source_entry: dict, images: np.ndarray) -> dict:
+def build_mobile(onnx_path: Path, source_entry: FileEntry, images: np.ndarray) -> PhoneEntry:
     """Write the phone copy of onnx_path beside it and describe it for the manifest.
 
     Args:
@@ -123,35 +120,22 @@ def build_mobile(onnx_path: Path, source_entry: dict, images: np.ndarray) -> dic
         and max difference against the source.
     """
     from edgeport import runtime
-    from edgeport.runtime.manifest import sha256_file
 
     path = onnx_path.with_name(mobile_name(onnx_path.name))
     with tempfile.TemporaryDirectory(prefix=".mobile-", dir=onnx_path.parent) as tmp:
         fixed = fixed_batch_copy(onnx_path, Path(tmp) / f"{onnx_path.stem}.fixed.onnx")
         to_ort(fixed, path)
         verdicts = accelerator_verdicts(fixed)
-    as_exported = {key: value["verdict"] for key, value in accelerator_verdicts(onnx_path).items()}
+    as_exported = {key: value.verdict for key, value in accelerator_verdicts(onnx_path).items()}
     phone, source = runtime.load(path, verify=False), runtime.load(onnx_path, verify=False)
     ours, theirs = phone.predict(images), source.predict(images)
     agreement = float(np.mean(ours.argmax(1) == theirs.argmax(1)))
-    facts = {key: source_entry[key] for key in ("quantization", "class_names", "preprocessing", "output", "background")
-             if key in source_entry}
-    return {
-        "source": onnx_path.name,
-        "source_sha256": source_entry["sha256"],
-        "format": "ort",
-        **facts,
-        "bytes": path.stat().st_size,
-        "sha256": sha256_file(path),
-        "batch": MOBILE_BATCH,
-        "tensors": phone.describe(),
-        "accelerators": verdicts,
-        "as_exported": as_exported,
-        "agreement_with_source": agreement,
-        "max_abs_diff_vs_source": float(np.abs(ours - theirs).max()) if len(images) else 0.0,
-        "images": int(len(images)),
-        "passed": agreement >= MIN_AGREEMENT,
-    }
+    return PhoneEntry(
+        onnx_path.name, source_entry.sha256, format="ort", quantization=source_entry.quantization,
+        info=source_entry.info, bytes=path.stat().st_size, sha256=sha256_file(path), batch=MOBILE_BATCH,
+        tensors=phone.describe(), accelerators=verdicts, as_exported=as_exported, agreement_with_source=agreement,
+        max_abs_diff_vs_source=float(np.abs(ours - theirs).max()) if len(images) else 0.0, images=int(len(images)),
+        passed=agreement >= MIN_AGREEMENT)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeport import runtime
+from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind
 
 # First layers that make a model take raw pixels: it rescales or normalizes them itself.
@@ -15,19 +16,29 @@ _SELF_SCALING = ("Rescaling", "Normalization")
 _PROBE_IMAGES = 8
 
 
-def load_keras_model(path: str | os.PathLike):
-    """Load a .keras file, or say clearly why it is not one."""
+def check_model_path(path: str | os.PathLike) -> Path:
+    """A Keras model file's path, refused before anything is loaded when it cannot be one.
+
+    Raises:
+        FileNotFoundError: no such file. ModelFileError: not a .keras or .h5 file.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such Keras model (train one with 'edgeport train')")
     if path.suffix not in (".keras", ".h5"):
-        raise ValueError(f"expected a Keras model file ending in '.keras'; got {str(path)!r}")
+        raise ModelFileError(f"expected a Keras model file ending in '.keras' or '.h5'; got {str(path)!r}")
+    return path
+
+
+def load_keras_model(path: str | os.PathLike):
+    """Load a .keras file, or say clearly why it is not one."""
+    path = check_model_path(path)
     import keras
 
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as e:  # Keras raises ValueError, OSError, zipfile errors, ...
-        raise ValueError(f"{path} is not a loadable Keras model: {' '.join(str(e).split())[:300]}") from e
+        raise ModelFileError(f"{path} is not a loadable Keras model: {' '.join(str(e).split())[:300]}") from e
 
 
 def image_shape(model) -> tuple[int, int, int]:

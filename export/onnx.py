@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
 from edgeport.export.modelfacts import model_info
+from edgeport.runtime.errors import PlanError
 from edgeport.runtime.modelinfo import ModelInfo
 from edgeport.runtime.files import write_bytes_atomic
 
@@ -63,7 +64,7 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
 
 def check_opset(opset) -> None:
     if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
-        raise ValueError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
+        raise PlanError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
 
 
 def input_quantization(path: str | os.PathLike) -> dict | None:

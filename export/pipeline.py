@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import platform
 import shutil
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from edgeport import runtime
-from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample, check_calibration_samples
+from edgeport.export.calibration import calibration_sample, seeded_choice
 from edgeport.export.common import ExportError, Quantization
 from edgeport.export.folderlock import folder_lock
+from edgeport.export.ladder import Sources, Tuning, build_target, integer_only
+from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.modelfacts import (
     image_shape,
     keras_outputs,
@@ -28,178 +30,124 @@ from edgeport.export.modelfacts import (
     preprocessing_for,
     reference_probabilities,
 )
-from edgeport.export.ladder import ALL_FORMATS, TARGETS, Sources, Target, Tuning, build_target, integer_only
-from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
-from edgeport.export.onnx import check_opset, input_quantization
-from edgeport.export.validate import (
-    BARS,
-    DEFAULT_BUDGET_PT,
-    MAX_INT8_SIZE_RATIO,
-    SIZE_ALLOWANCE_BYTES,
-    ValidationError,
-    best_miss,
-    recommend,
-    validate_file,
-    within_budget,
-)
-from edgeport.runtime.datasets import Dataset
+from edgeport.export.onnx import input_quantization
+from edgeport.export.plan import ExportPlan, Target
+from edgeport.export.validate import ValidationError, best_miss, recommend, validate_file, within_budget
+from edgeport.runtime.datasets import Dataset, Split
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
 from edgeport.runtime.files import write_text_atomic
-from edgeport.runtime.manifest import MANIFEST_NAME, MOBILE_TABLE, sha256_file
-from edgeport.runtime.modelinfo import ModelInfo, Preprocessing
+from edgeport.runtime.images import fit_rule
+from edgeport.runtime.manifest import (
+    MANIFEST_NAME,
+    DataRecord,
+    FileEntry,
+    Manifest,
+    ModelSource,
+    PhoneEntry,
+    sha256_file,
+)
+from edgeport.runtime.modelinfo import ModelInfo
 
 REFERENCE_NAME = "reference_probs.npy"
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
-
-
-def parse_formats(formats) -> list[Target]:
-    """Targets for format names (a list or a comma-separated string), in ladder order; None means all."""
-    if formats is None:
-        return list(TARGETS)
-    if isinstance(formats, str):
-        formats = [f.strip() for f in formats.split(",") if f.strip()]
-    wanted = list(formats)
-    unknown = [f for f in wanted if f not in ALL_FORMATS]
-    if unknown or not wanted:
-        raise ValueError(f"unknown format {', '.join(map(repr, unknown)) or '(none given)'}; choose from {','.join(ALL_FORMATS)}")
-    return [t for t in TARGETS if t.key in wanted]
 
 
 # A Keras model that scores at most this many times chance on its own data is being fed wrong.
 NONSENSE_FACTOR = 1.5
 
 
-def export_all(
-    model_path: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    data: Dataset,
-    formats=None,
-    calibration: Dataset | None = None,
-    calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
-    opset: int = 17,
-    class_names=None,
-    preprocessing: Preprocessing | None = None,
-    progress: Callable[[str], None] | None = None,
-    lock_timeout: float | None = None,
-    budget_pt: float = DEFAULT_BUDGET_PT,
-    integer_only: bool = False,
-    strict: bool = False,
-    mobile: bool = False,
-) -> dict:
+def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: Dataset,
+               plan: ExportPlan | None = None, *, calibration: Dataset | None = None,
+               progress: Callable[[str], None] | None = None) -> Manifest:
     """Export a Keras model up the quantization ladder, validate each file, and recommend the smallest within budget.
 
     Files are built and validated in a staging folder inside out_dir, then renamed into place;
     a failure part-way leaves out_dir's previous files untouched. Files that miss a bar are
     still written (with passed: false in the manifest) so they can be inspected. One export
-    at a time writes to a folder: another one waits for it (lock_timeout).
+    at a time writes to a folder: another one waits for it (plan.lock_timeout).
 
     Args:
-        model_path: a .keras file.
+        model_path: a .keras (or .h5) file.
         out_dir: where the files, reference_probs.npy and manifest.json go.
         data: the labelled data, at the model's input size (runtime.load_dataset); validation
             runs on its test split, or on all of it when it has no splits.
-        formats: names from ALL_FORMATS (list or comma-separated string), each built; None
-            (the default) builds the whole ladder: the six standard files always, and each
-            additional rung unless a file of its size class or smaller has already passed in
-            its format (the manifest lists those as skipped).
+        plan: what to build and how to judge it (default: ExportPlan(), the whole ladder: the six
+            standard files always, and each additional rung unless a file of its size class or
+            smaller has already passed in its format; the manifest lists those as skipped).
         calibration: the data that calibrates the quantized files (default: data); its train
             split is used, else a seeded sample of all of it (the manifest says so). The
             tuning images that choose between candidates come from the same side.
-        calibration_samples: how many calibration images.
-        opset: ONNX opset.
-        class_names: the classes' names (default: data.class_names, else "0".."N-1").
-        preprocessing: what the model wants from a pixel (default: raw pixels for a model
-            whose first layer is Rescaling or Normalization, else x / 255).
         progress: called with one line per finished step; None for silence.
-        lock_timeout: seconds to wait for another export to the same folder; None waits as
-            long as it takes, 0 not at all.
-        budget_pt: accuracy points a quantized file may lose and still be recommended.
-        integer_only: recommend only files whose arithmetic is all integer.
-        strict: raise ValidationError when any file misses its bar, even with a recommendation.
-        mobile: also write, for each ONNX file, a fixed-shape batch-1 copy in ONNX Runtime's
-            format (model_int8.onnx -> model_int8.mobile.ort) with onnxruntime's NNAPI and
-            CoreML verdicts, listed in the manifest's "mobile" table (export/mobile.py).
 
     Returns:
-        The manifest dict; manifest["recommended"] names the smallest file within budget,
-        overall and per format.
+        The Manifest; manifest.recommended names the smallest file within budget, overall and per format.
 
     Raises:
-        FileNotFoundError / ValueError: bad model path, data, formats or options; a Keras model
-            that scores no better than chance on the data (preprocessing or labels are wrong).
-        TimeoutError: another export held the folder for longer than lock_timeout.
-        ExportError: a converter failed. ValidationError: no file is within budget (the
-            files are written all the same), or strict and some file missed its bar.
+        FileNotFoundError / ValueError: bad model path or data; a Keras model that scores no better
+            than chance on the data (preprocessing or labels are wrong).
+        TimeoutError: another export held the folder for longer than plan.lock_timeout.
+        ExportError: a converter failed. ValidationError: no file is within budget (the files
+            are written all the same), or plan.strict and some file missed its bar.
     """
+    plan = plan or ExportPlan()
     say = progress or (lambda line: None)
-    targets = parse_formats(formats)
-    if any(t.format == "onnx" for t in targets):
-        check_opset(opset)  # a bad option fails before any work, not after the TFLite files
-    check_calibration_samples(calibration_samples)  # likewise, before the model is even loaded
-    check_budget(budget_pt)
     model_path, out = Path(model_path), Path(out_dir)
     model = load_keras_model(model_path)
-    info, reference, validation = _reference(model, data, class_names, preprocessing, say)
+    info, reference, validation = _reference(model, data, plan, say)
     calibration_images, calibration_record, tuning = None, None, None
-    if any(t.quantization.calibrated or t.quantization.bits <= 8 for t in targets):
-        calibration_images, calibration_record = calibration_sample(calibration or data, calibration_samples)
-        tuning = _tuning(model, calibration or data, info, budget_pt)
-        calibration_record["tuning_images"] = int(len(tuning.labels))
+    if plan.calibrated:
+        calibration_images, calibration_record = calibration_sample(calibration or data, plan.calibration_samples)
+        tuning = _tuning(model, calibration or data, info, plan)
+        calibration_record = replace(calibration_record, tuning_images=int(len(tuning.labels)))
 
     out.mkdir(parents=True, exist_ok=True)
-    with folder_lock(out, model_path.name, lock_timeout, say):
+    with folder_lock(out, model_path.name, plan.lock_timeout, say):
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
         try:
             np.save(staging / REFERENCE_NAME, reference)
-            sources = Sources(model, staging / ".sources", opset, info)
-            entries, skipped = _build(model, targets, formats is None, staging, sources, info, calibration_images,
-                                      tuning, validation, reference, budget_pt, integer_only, say)
+            sources = Sources(model, staging / ".sources", plan.opset, info)
+            entries, skipped = _build(model, plan, staging, sources, info, calibration_images, tuning, validation,
+                                      reference, say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
-            phones = _build_mobile(entries, staging, validation, say) if mobile else {}
-            manifest = _manifest(model_path, model, data, calibration_record, opset, reference, validation)
-            kept = _kept_entries(out, manifest["source"]["sha256"], entries, phones)
-            manifest["files"] = kept["files"] | entries
-            manifest[MOBILE_TABLE] = _current_phones(kept[MOBILE_TABLE] | phones, manifest["files"])
-            manifest["skipped"] = skipped
-            manifest["recommended"] = recommend(manifest["files"], budget_pt, integer_only)
-            write_text_atomic(staging / MANIFEST_NAME, json.dumps(manifest, indent=1) + "\n")
+            phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
+            source_sha256 = sha256_file(model_path)
+            kept_files, kept_phones = _kept_entries(out, source_sha256, entries, phones)
+            files = kept_files | entries
+            manifest = Manifest(
+                created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                source=_model_source(model_path, source_sha256, model, reference, validation.labels),
+                data=DataRecord(data.source, data.kind, data.validation[0], int(len(validation)), REFERENCE_NAME,
+                                fit_rule(data.background)),
+                calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
+                versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
+                skipped=skipped, recommended=recommend(files, plan.budget_pt, plan.integer_only))
+            write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
             # Publish: files first, manifest last, each by rename.
-            for name in [*entries, *(n for n, e in phones.items() if "error" not in e), REFERENCE_NAME, MANIFEST_NAME]:
+            for name in [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME, MANIFEST_NAME]:
                 os.replace(staging / name, out / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
-    failures = [f for e in entries.values() for f in e["validation"]["failures"]]
-    if manifest["recommended"]["overall"] is None:
-        miss = best_miss(manifest["files"], integer_only)
-        raise ValidationError(failures, f"no {'integer-only ' if integer_only else ''}file is within the budget of "
-                                        f"{budget_pt:g} pt; the closest was {miss}")
-    if strict and failures:
+    failures = [f for e in entries.values() for f in e.validation.failures]
+    if manifest.recommended.overall is None:
+        miss = best_miss(manifest.files, plan.integer_only)
+        raise ValidationError(failures, f"no {'integer-only ' if plan.integer_only else ''}file is within the budget "
+                                        f"of {plan.budget_pt:g} pt; the closest was {miss}")
+    if plan.strict and failures:
         raise ValidationError(failures)
     return manifest
 
 
-def check_budget(budget_pt) -> None:
-    """Refuse an accuracy budget that is not a number of points from 0 to 100."""
-    if isinstance(budget_pt, bool) or not isinstance(budget_pt, (int, float)) or not 0 <= budget_pt <= 100:
-        raise ValueError(f"budget must be a number of accuracy points from 0 to 100; got {budget_pt!r}")
-
-
-TUNING_IMAGES = 2000
-
-
-def _tuning(model, data: Dataset, info: ModelInfo, budget_pt: float) -> Tuning:
+def _tuning(model, data: Dataset, info: ModelInfo, plan: ExportPlan) -> Tuning:
     """Images from the calibration side (another seed than the calibration sample), scored by the Keras model."""
-    from edgeport.runtime.datasets import ALL, TRAIN
-
-    split = data.splits[TRAIN if TRAIN in data.splits else ALL]
-    chosen = np.sort(np.random.default_rng(1).choice(len(split), size=min(TUNING_IMAGES, len(split)), replace=False))
+    _, split = data.calibration
+    chosen = seeded_choice(len(split), plan.tuning_images, seed=1)
     images = split.images[chosen]
     outputs = keras_outputs(model, images, info.preprocessing)
-    return Tuning(images, split.labels[chosen], reference_probabilities(outputs, info.output), budget_pt)
+    return Tuning(images, split.labels[chosen], reference_probabilities(outputs, info.output), plan)
 
 
-def _reference(model, data: Dataset, class_names, preprocessing, say):
+def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, np.ndarray, Split]:
     """The facts every file will carry, and the Keras model's probabilities on the validation images.
 
     Raises:
@@ -212,11 +160,12 @@ def _reference(model, data: Dataset, class_names, preprocessing, say):
     data.check_classes(count)
     split, validation = data.validation
     started = time.perf_counter()
-    preprocessing = preprocessing_for(model, preprocessing)
+    preprocessing = preprocessing_for(model, plan.preprocessing)
     preprocessing.check_channels(shape[2])
     outputs = keras_outputs(model, validation.images, preprocessing)
-    info = model_info(model, class_names if class_names is not None else data.class_names, preprocessing,
-                      runtime.output_kind(outputs), runtime.image_background(validation.images))
+    background = data.background or runtime.image_background(validation.images)
+    info = model_info(model, plan.class_names if plan.class_names is not None else data.class_names, preprocessing,
+                      runtime.output_kind(outputs), background)
     reference = reference_probabilities(outputs, info.output)
     accuracy = float(np.mean(reference.argmax(1) == validation.labels))
     say(f"Keras reference: accuracy {accuracy:.4f} on {len(validation):,} validation images ({split} split), "
@@ -232,17 +181,17 @@ def _reference(model, data: Dataset, class_names, preprocessing, say):
     return info, reference, validation
 
 
-def _build(model, targets, skip_losers: bool, staging: Path, sources: Sources, info: ModelInfo, calibration,
-           tuning, validation, reference, budget_pt: float, integer_only_wanted: bool, say):
-    """Write, describe and validate every target in the staging folder.
+def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: ModelInfo, calibration, tuning,
+           validation: Split, reference, say) -> tuple[dict[str, FileEntry], dict[str, str]]:
+    """Write, describe and validate every target of the plan in the staging folder.
 
     Returns:
         (manifest entries by file name, {skipped file name: why}).
     """
     entries, skipped = {}, {}
-    for target in targets:
-        if skip_losers and not target.standard:
-            winner = _smaller_winner(entries, target, budget_pt, integer_only_wanted)
+    for target in plan.targets:
+        if plan.ladder and not target.standard:
+            winner = _smaller_winner(entries, target, plan)
             if winner:
                 skipped[target.filename] = f"{winner} is within budget and no larger"
                 say(f"{target.filename:<22} skipped: {skipped[target.filename]}")
@@ -252,12 +201,10 @@ def _build(model, targets, skip_losers: bool, staging: Path, sources: Sources, i
         built = build_target(target, path, model, sources, info, calibration, tuning)
         float32 = sources.float32(target.format).stat().st_size
         predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
-        entry = describe_file(predictor, target, info) | built
-        entry["validation"] = validate_file(predictor, validation.images, validation.labels, reference,
-                                            target.quantization, float32 if target.quantization.bits <= 16 else None,
-                                            budget_pt)
-        entries[target.filename] = entry
-        say(_progress_line(entry, target.filename, time.perf_counter() - started))
+        figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
+                                float32 if target.quantization.bits <= 16 else None, plan)
+        entries[target.filename] = describe_file(predictor, target, info, figures, built)
+        say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started))
     return entries, skipped
 
 
@@ -265,127 +212,96 @@ def _build_mobile(entries: dict, staging: Path, validation, say) -> dict:
     """The phone copy of every ONNX file built this time, by .ort name; a failed one records its error."""
     phones = {}
     for name, entry in entries.items():
-        if entry["format"] != "onnx":
+        if entry.format != "onnx":
             continue
         started, phone = time.perf_counter(), mobile_name(name)
         try:
             phones[phone] = build_mobile(staging / name, entry, validation.images)
         except (ExportError, ValueError) as e:  # a converter failure, or a copy the runtime refuses
-            phones[phone] = {"source": name, "source_sha256": entry["sha256"], "error": str(e)}
+            phones[phone] = PhoneEntry(name, entry.sha256, error=str(e))
             say(f"{phone:<22} FAIL: {e}")
             continue
         say(_phone_line(phones[phone], phone, time.perf_counter() - started))
     return phones
 
 
-def _phone_line(entry: dict, name: str, seconds: float) -> str:
-    verdicts = ", ".join(f"{ACCELERATORS[key][0]} {v['verdict']}" for key, v in entry["accelerators"].items())
-    verdict = "pass" if entry["passed"] else "FAIL: answers differ from its source"
-    return (f"{name:<22} {entry['bytes'] / 1024:8.1f} KB  batch {entry['batch']}  agreement with "
-            f"{entry['source']} {100 * entry['agreement_with_source']:6.2f} %  {verdicts}  {verdict}  "
-            f"({seconds:.1f} s)")
+def _phone_line(entry: PhoneEntry, name: str, seconds: float) -> str:
+    verdicts = ", ".join(f"{ACCELERATORS[key][0]} {v.verdict}" for key, v in entry.accelerators.items())
+    verdict = "pass" if entry.passed else "FAIL: answers differ from its source"
+    return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  batch {entry.batch}  agreement with "
+            f"{entry.source} {100 * entry.agreement_with_source:6.2f} %  {verdicts}  {verdict}  ({seconds:.1f} s)")
 
 
-def _current_phones(phones: dict, files: dict) -> dict:
+def _current_phones(phones: dict[str, PhoneEntry], files: dict[str, FileEntry]) -> dict[str, PhoneEntry]:
     """Phone copies whose source is in files with the very bytes the copy was made from."""
     return {name: entry for name, entry in sorted(phones.items())
-            if entry["source"] in files and files[entry["source"]]["sha256"] == entry["source_sha256"]}
+            if entry.source in files and files[entry.source].sha256 == entry.source_sha256}
 
 
-def _smaller_winner(entries: dict, target: Target, budget_pt: float, integer_only_wanted: bool) -> str | None:
+def _smaller_winner(entries: dict[str, FileEntry], target: Target, plan: ExportPlan) -> str | None:
     """A file of target's format, already within budget, whose size class is no larger than target's."""
     for name, entry in entries.items():
-        if entry["format"] != target.format or (integer_only_wanted and not entry["integer_only"]):
+        if entry.format != target.format or (plan.integer_only and not entry.integer_only):
             continue
-        if Quantization(entry["quantization"]).bits <= target.quantization.bits and within_budget(entry, budget_pt):
+        if Quantization(entry.quantization).bits <= target.quantization.bits and within_budget(entry, plan.budget_pt):
             return name
     return None
 
 
-def _warn_about_strangers(out: Path, manifest: dict) -> None:
+def _warn_about_strangers(out: Path, manifest: Manifest) -> None:
     """Name the model files in out that the new manifest does not list: they come from another model."""
-    listed = manifest["files"].keys() | manifest[MOBILE_TABLE].keys()
+    listed = manifest.files.keys() | manifest.mobile.keys()
     strangers = sorted(p.name for p in out.iterdir()
                        if p.suffix in runtime.predictor.SUFFIXES and p.is_file() and p.name not in listed)
     if strangers:
-        warnings.warn(f"{out} also holds {', '.join(strangers)}, not from {manifest['source']['file']}: "
+        warnings.warn(f"{out} also holds {', '.join(strangers)}, not from {manifest.source.file}: "
                       f"left out of {MANIFEST_NAME} (remove them, or export into an empty folder)", stacklevel=3)
 
 
-def _kept_entries(out: Path, source_sha256: str, fresh: dict, fresh_phones: dict) -> dict:
+def _kept_entries(out: Path, source_sha256: str, fresh: dict, fresh_phones: dict) -> tuple[dict, dict]:
     """Entries of an earlier export of the same model for files not exported this time.
 
     Exporting a subset of formats must not orphan the other files from the manifest (they
     would then load unverified); files from a different model are dropped from it instead.
 
     Returns:
-        {"files": {name: entry}, "mobile": {name: entry}}: the manifest's two tables.
+        (files, phone copies): the manifest's two tables.
     """
-    kept = {"files": {}, MOBILE_TABLE: {}}
     try:
         previous = runtime.read_manifest(out)
     except ValueError:
-        return kept
-    if not previous or previous.get("source", {}).get("sha256") != source_sha256:
-        return kept
-    for table, fresh_names in (("files", fresh), (MOBILE_TABLE, fresh_phones)):
-        kept[table] = {name: entry for name, entry in previous.get(table, {}).items()
-                       if name not in fresh_names and (out / name).is_file()
-                       and sha256_file(out / name) == entry.get("sha256")}
-    return kept
+        return {}, {}
+    if not previous or previous.source is None or previous.source.sha256 != source_sha256:
+        return {}, {}
+
+    def unchanged(table: dict, fresh_names) -> dict:
+        return {name: entry for name, entry in table.items()
+                if name not in fresh_names and (out / name).is_file() and sha256_file(out / name) == entry.sha256}
+
+    return unchanged(previous.files, fresh), unchanged(previous.mobile, fresh_phones)
 
 
-def describe_file(predictor: runtime.Predictor, target: Target, info: ModelInfo) -> dict:
-    """The manifest's record of one file (without validation figures)."""
+def describe_file(predictor: runtime.Predictor, target: Target, info: ModelInfo, validation, built: dict) -> FileEntry:
+    """The manifest's record of one file: what it is, its validation, and how the ladder built it."""
     path = predictor.path
-    entry = {
-        "format": target.format,
-        "quantization": target.quantization.value,
-        "bytes": path.stat().st_size,
-        "sha256": sha256_file(path),
-        "tensors": predictor.describe(),
-        "integer_only": integer_only(path),
-        **info.to_json(),
-    }
+    tensors = predictor.describe()
     if target.format == "onnx" and target.quantization.calibrated:
-        entry["tensors"]["input"]["quantization"] = input_quantization(path)
-    return entry
+        tensors["input"]["quantization"] = input_quantization(path)
+    return FileEntry(target.format, target.quantization.value, path.stat().st_size, sha256_file(path), info,
+                     tensors=tensors, integer_only=integer_only(path), validation=validation, **built)
 
 
-def _manifest(model_path: Path, model, data: Dataset, calibration: dict | None, opset: int, reference,
-              validation) -> dict:
-    labels = validation.labels
+def _model_source(model_path: Path, sha256: str, model, reference: np.ndarray, labels: np.ndarray) -> ModelSource:
     matrix = confusion_matrix(labels, reference.argmax(1), reference.shape[1])
-    split, _ = data.validation
-    return {
-        "edgeport": 2,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "source": {
-            "file": model_path.name,
-            "path": str(model_path.resolve()),
-            "sha256": sha256_file(model_path),
-            "name": model.name,
-            "params": int(model.count_params()),
-            "input_shape": list(model.input_shape),
-            "accuracy": float(np.mean(reference.argmax(1) == labels)),
-            "per_class_accuracy": per_class_accuracy(matrix),
-            "confusion_matrix": matrix.tolist(),
-        },
-        "data": {"source": data.source, "kind": data.kind, "split": split, "images": int(len(labels)),
-                 "reference": REFERENCE_NAME},
-        "calibration": calibration,
-        "onnx_opset": opset,
-        "bars": {q.value: vars(bar) for q, bar in BARS.items()}
-        | {"max_int8_size_ratio": MAX_INT8_SIZE_RATIO, "size_allowance_bytes": SIZE_ALLOWANCE_BYTES},
-        "versions": package_versions(),
-        "files": {},
-    }
+    return ModelSource(model_path.name, sha256, str(model_path.resolve()), model.name, int(model.count_params()),
+                       list(model.input_shape), float(np.mean(reference.argmax(1) == labels)),
+                       per_class_accuracy(matrix), matrix.tolist())
 
 
-def keras_model_path(folder: str | os.PathLike, manifest: dict) -> Path | None:
+def keras_model_path(folder: str | os.PathLike, manifest: Manifest) -> Path | None:
     """The Keras model a manifest was exported from: beside it, else where it was, else None."""
-    source = manifest["source"]
-    for path in (Path(folder) / source["file"], Path(source.get("path", source["file"]))):
+    source = manifest.source
+    for path in (Path(folder) / source.file, Path(source.path or source.file)):
         if path.is_file():
             return path
     return None
@@ -404,9 +320,9 @@ def package_versions() -> dict:
     return versions
 
 
-def _progress_line(entry: dict, name: str, seconds: float) -> str:
-    v = entry["validation"]
-    verdict = "pass" if v["passed"] else "FAIL: " + "; ".join(v["failures"])
-    return (f"{name:<22} {entry['bytes'] / 1024:8.1f} KB  accuracy {v['accuracy']:.4f} "
-            f"({100 * v['accuracy_change']:+.2f} pt)  agreement {100 * v['agreement']:6.2f} %  "
-            f"max diff {v['max_abs_diff']:.1e}  {verdict}  ({seconds:.1f} s)")
+def _progress_line(entry: FileEntry, name: str, seconds: float) -> str:
+    v = entry.validation
+    verdict = "pass" if v.passed else "FAIL: " + "; ".join(v.failures)
+    return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
+            f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
+            f"max diff {v.max_abs_diff:.1e}  {verdict}  ({seconds:.1f} s)")

@@ -16,13 +16,13 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import report_plots as rp
 from edgeport.export.mobile import ACCELERATORS
-from edgeport.runtime.evaluate import confusion_matrix
 from edgeport.export.pipeline import keras_model_path
-from edgeport.export.validate import DEFAULT_BUDGET_PT
+from edgeport.export.plan import DEFAULT_BUDGET_PT
 from edgeport.export.validate import recommend as choose
 from edgeport.export.validate import within_budget
+from edgeport.runtime.evaluate import confusion_matrix
 from edgeport.runtime.files import write_text_atomic
-from edgeport.runtime.manifest import MOBILE_TABLE, validation_data
+from edgeport.runtime.manifest import WEB_MARKER, FileEntry, Manifest, validation_data
 
 REPORT_NAME = "report.md"
 FLIPS_SHOWN = 12
@@ -30,16 +30,16 @@ TUTORIAL_PICTURES = (("training_curves.png", "Training and validation accuracy a
                      ("predictions.png", "The seed model's predictions on the first test images"))
 
 
-def recommend(manifest: dict, budget_pt: float = DEFAULT_BUDGET_PT) -> str | None:
+def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT) -> str | None:
     """The smallest file within its bar and the budget (the manifest's own choice when the budget is the same).
 
     Returns:
         The file name, or None when no file qualifies.
     """
-    recorded = manifest.get("recommended") or {}
-    if recorded.get("budget_pt") == budget_pt:
-        return recorded.get("overall")
-    return choose(manifest["files"], budget_pt, recorded.get("integer_only", False))["overall"]
+    recorded = manifest.recommended
+    if recorded is not None and recorded.budget_pt == budget_pt:
+        return recorded.overall
+    return choose(manifest.files, budget_pt, recorded.integer_only if recorded else False).overall
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
@@ -61,7 +61,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
     manifest = runtime.read_manifest(folder)
     if manifest is None:
         raise FileNotFoundError(f"{folder}/manifest.json: nothing to report on (run 'edgeport export' first)")
-    data = data or validation_data(manifest)
+    data = data or validation_data(manifest, validation_only=True)
     if bench:
         from edgeport.export.benchmark import run_benchmark
 
@@ -74,7 +74,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
     return path
 
 
-def _latency_rows(folder: Path, manifest: dict) -> dict[str, dict]:
+def _latency_rows(folder: Path, manifest: Manifest) -> dict[str, dict]:
     """bench.json rows by name, leaving out files that changed since they were measured."""
     path = folder / "bench.json"
     if not path.is_file():
@@ -83,22 +83,23 @@ def _latency_rows(folder: Path, manifest: dict) -> dict[str, dict]:
     measured = bench.get("manifest_sha256", {})
     return {
         row["name"]: row for row in bench["rows"]
-        if row["file"] is None or measured.get(row["file"]) == manifest["files"].get(row["file"], {}).get("sha256")
+        if row["file"] is None or (row["file"] in manifest.files
+                                   and measured.get(row["file"]) == manifest.files[row["file"]].sha256)
     }
 
 
-def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder: Path) -> str:
+def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, folder: Path) -> str:
     """The markdown text of the report."""
-    files, source = manifest["files"], manifest["source"]
-    data_name = Path(manifest["data"]["source"]).name
-    lines = [f"# edgeport report: `{source['file']}` on `{data_name}`", "",
+    files, source = manifest.files, manifest.source
+    data_name = Path(manifest.data.source).name
+    lines = [f"# edgeport report: `{source.file}` on `{data_name}`", "",
              _recommendation(manifest, latency, budget_pt, folder), ""]
     lines += ["## Every format at a glance", "", *_table(manifest, latency, folder), ""]
     lines += [
         f"Validation data: {_data_line(manifest)}. Agreement: share of images whose "
         f"top class equals the Keras model's. Bars: DESIGN.md's fidelity bars (agreement, accuracy change, max "
-        f"difference; 8-bit files at most {100 * manifest['bars']['max_int8_size_ratio']:.0f} % of float32 plus "
-        f"{manifest['bars']['size_allowance_bytes'] // 1024} KiB). "
+        f"difference; 8-bit files at most {100 * manifest.bars['max_int8_size_ratio']:.0f} % of float32 plus "
+        f"{manifest.bars['size_allowance_bytes'] // 1024} KiB). "
         f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process.", "",
     ]
     lines += _ladder_notes(manifest)
@@ -120,12 +121,12 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
     ):
         if key in plots:
             lines += [f"## {title}", "", caption, "", f"![{title}]({plots[key]})", ""]
-    compressed = [name for name, entry in files.items() if entry["quantization"] != "none"]
+    compressed = [name for name, entry in files.items() if entry.quantization != "none"]
     if compressed:
         lines += ["## Flip forensics", "", "Test images whose predicted class a compressed file changed, "
                   f"with the Keras class and the file's class (up to {FLIPS_SHOWN} per file).", ""]
         for name in compressed:
-            count = len(files[name]["validation"]["changed"]["indices"])
+            count = len(files[name].validation.changed.indices)
             png = plots.get(f"flips:{name}")
             lines += [f"### {name}: {count} image{'s' if count != 1 else ''} changed class", "",
                       f"![{name} flips]({png})" if png else "No image changed class.", ""]
@@ -134,32 +135,32 @@ def render(manifest: dict, latency: dict, plots: dict, budget_pt: float, folder:
         lines += ["## The tutorial's model", ""]
         for png, caption in tutorial:
             lines += [f"{caption}:", "", f"![{caption}]({png})", ""]
-    versions = ", ".join(f"{k} {v}" for k, v in manifest["versions"].items() if v)
-    lines += ["---", "", f"Source model `{source['file']}` (sha256 `{source['sha256'][:12]}…`, {source['params']:,} "
-              f"parameters), exported {manifest['created']} with {versions}."]
+    versions = ", ".join(f"{k} {v}" for k, v in manifest.versions.items() if v)
+    lines += ["---", "", f"Source model `{source.file}` (sha256 `{source.sha256[:12]}…`, {source.params:,} "
+              f"parameters), exported {manifest.created} with {versions}."]
     return "\n".join(lines) + "\n"
 
 
-def _phone_table(manifest: dict) -> list[str]:
+def _phone_table(manifest: Manifest) -> list[str]:
     """The phone copies (.ort, batch 1) and onnxruntime's verdict for each phone accelerator."""
-    phones = manifest.get(MOBILE_TABLE) or {}
+    phones = manifest.mobile
     if not phones:
         return []
     header = ["File", "From", "Size (KB)", "Agreement with source", *(title for title, _ in ACCELERATORS.values())]
     rows = []
     for name, entry in phones.items():
-        if "error" in entry:
-            rows.append([f"`{name}`", f"`{entry['source']}`", "—", f"**not made**: {entry['error']}",
+        if entry.error is not None:
+            rows.append([f"`{name}`", f"`{entry.source}`", "—", f"**not made**: {entry.error}",
                          *("—" for _ in ACCELERATORS)])
             continue
         verdicts = []
         for key in ACCELERATORS:
-            v = entry["accelerators"][key]
-            plural = "s" if v["partitions"] != 1 else ""
-            where = f"{v['supported_nodes']}/{v['nodes']} nodes, {v['partitions']} partition{plural}"
-            verdicts.append(f"**{v['verdict']}** ({where}; as exported: {entry['as_exported'][key]})")
-        agreement = f"{100 * entry['agreement_with_source']:.2f} %" + ("" if entry["passed"] else " **FAIL**")
-        rows.append([f"`{name}`", f"`{entry['source']}`", f"{entry['bytes'] / 1024:,.1f}", agreement, *verdicts])
+            v = entry.accelerators[key]
+            plural = "s" if v.partitions != 1 else ""
+            where = f"{v.supported_nodes}/{v.nodes} nodes, {v.partitions} partition{plural}"
+            verdicts.append(f"**{v.verdict}** ({where}; as exported: {entry.as_exported[key]})")
+        agreement = f"{100 * entry.agreement_with_source:.2f} %" + ("" if entry.passed else " **FAIL**")
+        rows.append([f"`{name}`", f"`{entry.source}`", f"{entry.bytes / 1024:,.1f}", agreement, *verdicts])
     return ["## Phone accelerators", "",
             "Each ONNX file has a phone copy in ONNX Runtime's format with its batch fixed to 1, which NNAPI and "
             "CoreML need. Verdicts are onnxruntime's mobile usability checker's: YES when one partition holds more "
@@ -169,78 +170,76 @@ def _phone_table(manifest: dict) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
-def _web_note(folder: Path, manifest: dict) -> list[str]:
+def _web_note(folder: Path, manifest: Manifest) -> list[str]:
     """Which file the page in web/ (written by `edgeport web`) runs, if there is one for these files."""
-    from edgeport.web import MARKER
-
-    marker = folder / "web" / MARKER
+    marker = folder / "web" / WEB_MARKER
     try:
         page = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    entry = manifest["files"].get(page.get("model"))
-    if entry is None or entry["sha256"] != page.get("sha256"):
+    entry = manifest.files.get(page.get("model"))
+    if entry is None or entry.sha256 != page.get("sha256"):
         return ["## In the browser", "", f"`web/` holds a page for another file ({page.get('model')}); "
                 "run `edgeport web` again to make one for these files.", ""]
     return ["## In the browser", "",
-            f"`web/index.html` runs `{page['model']}` ({entry['bytes'] / 1024:,.1f} KB) with onnxruntime-web, with the "
+            f"`web/index.html` runs `{page['model']}` ({entry.bytes / 1024:,.1f} KB) with onnxruntime-web, with the "
             f"same picture rules as the Python runtime and nothing fetched from outside the folder. Serve it with "
             f"`edgeport web {folder.name} --out {folder.name}/web --serve` and open http://127.0.0.1:8000/.", ""]
 
 
-def _ladder_notes(manifest: dict) -> list[str]:
+def _ladder_notes(manifest: Manifest) -> list[str]:
     """Which layers stayed in float or at 8 bits, how candidates were chosen, and which rungs were skipped."""
-    files, lines = manifest["files"], []
+    files, lines = manifest.files, []
     for name, entry in files.items():
-        kept = [f"kept in float: {', '.join(f'`{n}`' for n in entry['float_layers'])}" if entry.get("float_layers") else "",
-                f"kept at 8-bit weights: {', '.join(f'`{n}`' for n in entry['wide_layers'])}"
-                if entry.get("wide_layers") else "",
-                f"calibration method: {entry['calibration_method']}" if entry.get("calibration_method") else "",
-                f"4-bit block size: {entry['block_size']}" if entry.get("block_size") else ""]
+        kept = [f"kept in float: {', '.join(f'`{n}`' for n in entry.float_layers)}" if entry.float_layers else "",
+                f"kept at 8-bit weights: {', '.join(f'`{n}`' for n in entry.wide_layers)}"
+                if entry.wide_layers else "",
+                f"calibration method: {entry.calibration_method}" if entry.calibration_method else "",
+                f"4-bit block size: {entry.block_size}" if entry.block_size else ""]
         kept = [k for k in kept if k]
         if kept:
             lines.append(f"- `{name}`: {'; '.join(kept)} (chosen on the tuning images)")
-    for name, why in (manifest.get("skipped") or {}).items():
+    for name, why in manifest.skipped.items():
         lines.append(f"- `{name}` was not built: {why}, so it could not be recommended")
-    chosen = manifest.get("recommended") or {}
+    chosen = manifest.recommended
     if chosen:
-        lines.append(f"- Recommended per format within {chosen['budget_pt']:g} pt"
-                     f"{' (integer-only files)' if chosen.get('integer_only') else ''}: TFLite "
-                     f"`{chosen.get('tflite')}`, ONNX `{chosen.get('onnx')}`")
+        lines.append(f"- Recommended per format within {chosen.budget_pt:g} pt"
+                     f"{' (integer-only files)' if chosen.integer_only else ''}: TFLite "
+                     f"`{chosen.tflite}`, ONNX `{chosen.onnx}`")
     return ["## The ladder", "", *lines, ""] if lines else []
 
 
-def _data_line(manifest: dict) -> str:
+def _data_line(manifest: Manifest) -> str:
     """Which images the figures come from, and which calibrated the int8 files."""
-    data, calibration = manifest["data"], manifest.get("calibration")
-    line = f"{data['images']:,} images of `{data['source']}` ({data['split']} split)"
-    if calibration and calibration.get("overlaps_validation"):
-        line += (f"; the int8 files were calibrated on a seeded sample of {calibration['images']:,} images of the same "
+    data, calibration = manifest.data, manifest.calibration
+    line = f"{data.images:,} images of `{data.source}` ({data.split} split)"
+    if calibration and calibration.overlaps_validation:
+        line += (f"; the int8 files were calibrated on a seeded sample of {calibration.images:,} images of the same "
                  f"data, which has no train split, so calibration and validation images may overlap")
     elif calibration:
-        line += f"; int8 calibration: {calibration['images']:,} images of `{calibration['source']}` ({calibration['split']})"
+        line += f"; int8 calibration: {calibration.images:,} images of `{calibration.source}` ({calibration.split})"
     return line
 
 
-def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Path) -> str:
-    files, source = manifest["files"], manifest["source"]
+def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder: Path) -> str:
+    files, source = manifest.files, manifest.source
     choice = recommend(manifest, budget_pt)
     if choice is None:
-        best = max(files, key=lambda n: files[n]["validation"]["accuracy"])
+        best = max(files, key=lambda n: files[n].validation.accuracy)
         return (f"**No exported file stays within {budget_pt:g} pt of the Keras model's accuracy while passing its "
-                f"bars.** The most accurate is `{best}` ({100 * files[best]['validation']['accuracy']:.2f} %); raise "
+                f"bars.** The most accurate is `{best}` ({100 * files[best].validation.accuracy:.2f} %); raise "
                 f"the budget (`--budget`) or re-export with more calibration images.")
-    entry, v = files[choice], files[choice]["validation"]
+    entry, v = files[choice], files[choice].validation
     keras_bytes = _source_bytes(folder, manifest)
-    float32 = _float32_bytes(files, entry["format"])
-    saves = [f"{float32 / entry['bytes']:.1f}x smaller than the float32 {entry['format'].upper() if entry['format'] == 'onnx' else 'TFLite'} file"]
+    float32 = _float32_bytes(files, entry.format)
+    saves = [f"{float32 / entry.bytes:.1f}x smaller than the float32 {entry.format.upper() if entry.format == 'onnx' else 'TFLite'} file"]
     if keras_bytes:
-        saves.append(f"{keras_bytes / entry['bytes']:.1f}x smaller than `{source['file']}` ({keras_bytes / 1024:,.0f} KB)")
+        saves.append(f"{keras_bytes / entry.bytes:.1f}x smaller than `{source.file}` ({keras_bytes / 1024:,.0f} KB)")
     text = (
         f"**Ship `{choice}`.** It is the smallest file whose accuracy stays within the {budget_pt:g} pt budget: "
-        f"{entry['bytes'] / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v['accuracy']:.2f} % on the validation data "
-        f"against {100 * source['accuracy']:.2f} % for Keras ({100 * v['accuracy_change']:+.2f} pt) and picks the same "
-        f"class as Keras on {100 * v['agreement']:.2f} % of validation images."
+        f"{entry.bytes / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v.accuracy:.2f} % on the validation data "
+        f"against {100 * source.accuracy:.2f} % for Keras ({100 * v.accuracy_change:+.2f} pt) and picks the same "
+        f"class as Keras on {100 * v.agreement:.2f} % of validation images."
     )
     mine, keras_predict, keras_call = latency.get(choice), latency.get("Keras model.predict"), latency.get("Keras model(x)")
     if mine and keras_predict and keras_call:
@@ -253,33 +252,33 @@ def _recommendation(manifest: dict, latency: dict, budget_pt: float, folder: Pat
     return text
 
 
-def _source_bytes(folder: Path, manifest: dict) -> int | None:
+def _source_bytes(folder: Path, manifest: Manifest) -> int | None:
     path = keras_model_path(folder, manifest)
     return path.stat().st_size if path else None
 
 
-def _float32_bytes(files: dict, fmt: str) -> int | None:
-    return next((e["bytes"] for e in files.values() if e["format"] == fmt and e["quantization"] == "none"), None)
+def _float32_bytes(files: dict[str, FileEntry], fmt: str) -> int | None:
+    return next((e.bytes for e in files.values() if e.format == fmt and e.quantization == "none"), None)
 
 
-def _table(manifest: dict, latency: dict, folder: Path) -> list[str]:
-    files, source = manifest["files"], manifest["source"]
+def _table(manifest: Manifest, latency: dict, folder: Path) -> list[str]:
+    files, source = manifest.files, manifest.source
     header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt)", "Agreement",
               "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
     rows = []
     keras_bytes = _source_bytes(folder, manifest)
     for name in ("Keras model.predict", "Keras model(x)"):
         size = f"{keras_bytes / 1024:,.1f}" if keras_bytes else "—"
-        rows.append([f"`{source['file']}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
-                     f"{source['accuracy']:.4f}", "—", "—", "—", *_speed(latency.get(name)), "reference"])
+        rows.append([f"`{source.file}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
+                     f"{source.accuracy:.4f}", "—", "—", "—", *_speed(latency.get(name)), "reference"])
     for name, entry in files.items():
-        v = entry["validation"]
-        float32 = _float32_bytes(files, entry["format"])
+        v = entry.validation
+        float32 = _float32_bytes(files, entry.format)
         rows.append([
-            f"`{name}`", entry["format"], entry["quantization"], f"{entry['bytes'] / 1024:,.1f}",
-            f"{entry['bytes'] / float32:.2f}" if float32 else "—", f"{v['accuracy']:.4f}",
-            f"{100 * v['accuracy_change']:+.2f}", f"{100 * v['agreement']:.2f} %", f"{v['max_abs_diff']:.1e}",
-            *_speed(latency.get(name)), "pass" if v["passed"] else "**FAIL**",
+            f"`{name}`", entry.format, entry.quantization, f"{entry.bytes / 1024:,.1f}",
+            f"{entry.bytes / float32:.2f}" if float32 else "—", f"{v.accuracy:.4f}",
+            f"{100 * v.accuracy_change:+.2f}", f"{100 * v.agreement:.2f} %", f"{v.max_abs_diff:.1e}",
+            *_speed(latency.get(name)), "pass" if v.passed else "**FAIL**",
         ])
     return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows)]
@@ -291,38 +290,36 @@ def _speed(row: dict | None) -> list[str]:
     return [f"{row['single']['p50_ms']:.3f}", f"{row['single']['p99_ms']:.3f}", f"{row['batch']['images_per_s']:,.0f}"]
 
 
-def _draw_plots(folder: Path, manifest: dict, latency: dict, validation, budget_pt: float) -> dict[str, str]:
+def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, budget_pt: float) -> dict[str, str]:
     """Draw every plot the numbers allow; returns {key: PNG file name}."""
-    from edgeport.train.plots import save_figure
-
-    files, source = manifest["files"], manifest["source"]
-    class_names = next(iter(files.values()))["class_names"] if files else [str(i) for i in range(len(source["per_class_accuracy"]))]
+    files, source = manifest.files, manifest.source
+    class_names = list(manifest.info.class_names) if files else [str(i) for i in range(len(source.per_class_accuracy))]
     figures = {}
     if files:
-        points = [{"name": n, "format": e["format"], "kb": e["bytes"] / 1024, "accuracy": e["validation"]["accuracy"],
+        points = [{"name": n, "format": e.format, "kb": e.bytes / 1024, "accuracy": e.validation.accuracy,
                    "passed": within_budget(e, budget_pt)} for n, e in files.items()]
-        figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source["accuracy"], budget_pt,
+        figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source.accuracy, budget_pt,
                                                                recommend(manifest, budget_pt))
-    layer_errors = {n: e["layers"] for n, e in files.items() if e.get("layers")}
+    layer_errors = {n: e.layers for n, e in files.items() if e.layers}
     if layer_errors:
         figures["layer_error"] = rp.plot_layer_error(layer_errors)
     if latency:
         rows = [{"name": name, "p50_ms": row["single"]["p50_ms"], "p99_ms": row["single"]["p99_ms"],
-                 "format": files[row["file"]]["format"] if row["file"] else "keras"} for name, row in latency.items()]
+                 "format": files[row["file"]].format if row["file"] else "keras"} for name, row in latency.items()]
         figures["latency"] = rp.plot_latency(rows)
-    accuracies = {"Keras": source["per_class_accuracy"]} | {n: e["validation"]["per_class_accuracy"] for n, e in files.items()}
+    accuracies = {"Keras": source.per_class_accuracy} | {n: e.validation.per_class_accuracy for n, e in files.items()}
     figures["per_class"] = rp.plot_per_class(accuracies, class_names)
-    figures["confusion"] = rp.plot_confusion(source["confusion_matrix"], class_names, "Keras model: validation data")
+    figures["confusion"] = rp.plot_confusion(source.confusion_matrix, class_names, "Keras model: validation data")
     figures["samples"] = rp.plot_samples(validation.images, validation.labels, class_names)
     images = validation.images
-    compressed = {n: e for n, e in files.items() if e["quantization"] != "none"}
-    reference_path = folder / manifest["data"]["reference"]
+    compressed = {n: e for n, e in files.items() if e.quantization != "none"}
+    reference_path = folder / manifest.data.reference
     if compressed and reference_path.is_file():
         keras_classes = np.load(reference_path).argmax(1)
         changed = {}
         for name, entry in compressed.items():
-            idx = np.array(entry["validation"]["changed"]["indices"], dtype=np.int64)
-            predicted = np.array(entry["validation"]["changed"]["predicted"], dtype=np.int64)
+            idx = np.array(entry.validation.changed.indices, dtype=np.int64)
+            predicted = np.array(entry.validation.changed.predicted, dtype=np.int64)
             changed[name] = confusion_matrix(keras_classes[idx], predicted, len(class_names))
             if len(idx):
                 figures[f"flips:{name}"] = rp.plot_flips(images, idx[:FLIPS_SHOWN], keras_classes[idx[:FLIPS_SHOWN]],
@@ -331,6 +328,6 @@ def _draw_plots(folder: Path, manifest: dict, latency: dict, validation, budget_
     names = {}
     for key, fig in figures.items():
         png = f"report_{key.replace('flips:', 'flips_').replace('.', '_')}.png"
-        save_figure(fig, folder / png)
+        rp.save_figure(fig, folder / png)
         names[key] = png
     return names

@@ -1,7 +1,10 @@
 """The report's figures. Each takes plain numbers (from manifest.json and bench.json) and returns
-a matplotlib Figure; train.plots.save_figure writes them."""
+a matplotlib Figure; save_figure writes one as PNG."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import matplotlib
 
@@ -9,7 +12,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from edgeport.runtime.files import atomic_path  # noqa: E402
+
 FORMAT_COLOURS = {"keras": "tab:gray", "tflite": "tab:blue", "onnx": "tab:orange"}
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Write fig as a PNG file, whole or not at all, and close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+    plt.close(fig)
+    return Path(path)
 
 
 def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: float | None = None,

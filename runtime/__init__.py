@@ -3,15 +3,27 @@
 Imports numpy, onnxruntime, ai_edge_litert and Pillow only (the engines and Pillow lazily).
 """
 
-from edgeport.runtime.data import CLASS_NAMES, DatasetError, load_fashion_mnist, preprocess
-from edgeport.runtime.datasets import FASHION_MNIST, DataError, Dataset, Split, load_dataset
+from edgeport.runtime.datasets import Dataset, Split, load_dataset
+from edgeport.runtime.errors import (
+    DataError,
+    EdgeportError,
+    ExportError,
+    IntegrityError,
+    ManifestError,
+    ModelFileError,
+    PlanError,
+    ScaleError,
+    ValidationError,
+    WebError,
+)
 from edgeport.runtime.evaluate import evaluate
-from edgeport.runtime.images import Picture, find_inputs, image_background, read_array, read_picture
-from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, read_manifest, validation_data
-from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind, softmax
+from edgeport.runtime.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from edgeport.runtime.images import Picture, find_inputs, fit_rule, image_background, read_array, read_picture
+from edgeport.runtime.manifest import MANIFEST_NAME, read_manifest, validation_data
+from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind, preprocess, softmax
 from edgeport.runtime.predictor import Prediction, Predictor, load
 from edgeport.runtime.score import score
-from edgeport.runtime.sources import Source, open_source
+from edgeport.runtime.sources import FASHION_MNIST, Source, Stream, open_source
 
 __all__ = [
     "CLASS_NAMES",
@@ -19,8 +31,16 @@ __all__ = [
     "MANIFEST_NAME",
     "DataError",
     "Dataset",
-    "DatasetError",
+    "EdgeportError",
+    "ExportError",
     "IntegrityError",
+    "ManifestError",
+    "ModelFileError",
+    "PlanError",
+    "ScaleError",
+    "Stream",
+    "ValidationError",
+    "WebError",
     "ModelInfo",
     "Picture",
     "Prediction",
@@ -30,6 +50,7 @@ __all__ = [
     "Split",
     "evaluate",
     "find_inputs",
+    "fit_rule",
     "image_background",
     "load",
     "load_dataset",

@@ -10,6 +10,10 @@ background, recorded at export:
   cropped to the object, padded to the model's aspect ratio and resized, the way Fashion-MNIST
   itself was made (trim, resize the longest edge, centre, negate).
 - anything else: a plain resize, as keras.utils.image_dataset_from_directory does.
+
+A picture already at the model's size is never touched (but for the inversion of a light
+background in the "dark" rule). Pictures and arrays go through the same rule in every command
+(predict, evaluate, score, export's validation; the web page reimplements it): see fit_rule.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 ARRAY_SUFFIX = ".npy"
 DARK, MIXED = "dark", "mixed"
+FRAME, RESIZE = "frame", "resize"  # the two fitting rules, by the training images' background
 
 _DARK_BORDER_MAX = 32  # a border whose median pixel is at most this is a dark border
 _DARK_SHARE = 0.9  # share of images with a dark border that makes a data set's background dark
@@ -52,8 +57,31 @@ def image_background(images: np.ndarray) -> str:
     if x.ndim != 3 or len(x) == 0:
         raise ValueError(f"expected images (N, H, W) or (N, H, W, C); got an array of shape {np.shape(images)}")
     ring = np.concatenate([x[:, 0, :], x[:, -1, :], x[:, :, 0], x[:, :, -1]], axis=1)
-    dark = np.median(ring, axis=1) <= _DARK_BORDER_MAX
+    dark = np.median(ring, axis=1) <= _DARK_BORDER_MAX  # as background_of_pictures, for one stacked array
     return DARK if dark.mean() >= _DARK_SHARE else MIXED
+
+
+def background_of_pictures(pictures) -> str:
+    """image_background for pictures of any sizes: the share of pictures whose border is dark.
+
+    Args:
+        pictures: uint8 arrays (H, W, C) or (H, W), each at its own size.
+    """
+    dark = [float(np.median(_ring(np.asarray(p, np.float32).reshape(p.shape[0], p.shape[1], -1).mean(axis=2))))
+            <= _DARK_BORDER_MAX for p in pictures]
+    if not dark:
+        raise ValueError("no pictures to tell the background of")
+    return DARK if np.mean(dark) >= _DARK_SHARE else MIXED
+
+
+def fit_rule(background: str | None) -> str:
+    """How a model's pictures are fitted: "frame" (light objects on black: invert, crop, centre,
+    resize) for a model trained on dark-background images, else "resize" (bilinear)."""
+    return FRAME if background == DARK else RESIZE
+
+
+def _ring(luminance: np.ndarray) -> np.ndarray:
+    return np.concatenate([luminance[0], luminance[-1], luminance[:, 0], luminance[:, -1]])
 
 
 def find_inputs(names) -> list[Path]:
@@ -129,6 +157,55 @@ def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], backgroun
     return Picture(_resize(pixels, height, width), False)
 
 
+def fit_images(images: np.ndarray, image_shape, background: str | None = None) -> np.ndarray:
+    """uint8 images (N, H, W, C) fitted to a model's (height, width, channels) by fit_picture's rule:
+    channels converted as decode_picture converts them, then each image fitted (unchanged when they fit)."""
+    image_shape = tuple(image_shape)
+    if images.shape[1:] == image_shape:
+        return images
+    if not len(images):
+        return np.empty((0, *image_shape), np.uint8)
+    return np.stack([fit_picture(convert_channels(image, image_shape[2]), image_shape, background).pixels
+                     for image in images])
+
+
+def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """One image (H, W, C) converted to the model's channel count, grey <-> RGB, with Pillow's formulas
+    (the same as for a decoded picture)."""
+    have = image.shape[2]
+    if have == channels:
+        return image
+    if have == 1 and channels == 3:
+        return np.repeat(image, 3, axis=2)
+    if have == 3 and channels == 1:
+        from PIL import Image
+
+        return np.asarray(Image.fromarray(image).convert("L"), np.uint8)[..., None]
+    raise ValueError(f"cannot convert images with {have} channels to the model's {channels}")
+
+
+def as_pixels(x, what: str) -> np.ndarray:
+    """uint8 (N, H, W, C) from uint8 or integer pixels 0..255, or floats in [0, 1].
+
+    Raises:
+        DataError: another rank, dtype or range (what names the array).
+    """
+    from edgeport.runtime.errors import DataError
+
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise DataError(f"{what}: expected images (N, H, W) or (N, H, W, C); got shape {x.shape}")
+    if x.dtype == np.uint8 or x.size == 0:
+        return x.astype(np.uint8, copy=False)
+    if x.dtype.kind in "iu" and x.min() >= 0 and x.max() <= 255:
+        return x.astype(np.uint8)
+    if x.dtype.kind == "f" and np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1:
+        return np.round(x * 255).astype(np.uint8)
+    raise DataError(f"{what}: expected uint8 pixels or floats in [0, 1]; got {x.dtype} values in [{x.min()}, {x.max()}]")
+
+
 def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
     """A picture's pixels (H, W, channels) uint8: upright (EXIF), transparency laid on white,
     any bit depth scaled to 8 bits; channels 1 is grey, 3 is RGB.
@@ -193,8 +270,7 @@ def _resize(pixels: np.ndarray, height: int, width: int, antialias: bool = False
 def _frame_on_dark(pixels: np.ndarray, height: int, width: int) -> Picture:
     """Light object on black, cropped, centred on the model's aspect ratio and resized."""
     luminance = pixels.mean(axis=2)
-    ring = np.concatenate([luminance[0], luminance[-1], luminance[:, 0], luminance[:, -1]])
-    level = float(np.median(ring))
+    level = float(np.median(_ring(luminance)))
     inverted = level > 127.5
     if inverted:
         pixels, luminance, level = 255 - pixels, 255.0 - luminance, 255.0 - level

@@ -1,25 +1,26 @@
-"""manifest.json: what export wrote about each file, read back by the runtime."""
+"""manifest.json as typed values: what export wrote about each file, read back by everyone else.
+
+manifest.json is a public file format, read by other tools and people's scripts: these classes
+change the code, not the file. Each one turns into the very JSON object it always was
+(to_json) and back (from_json); a key is spelled once, as a field name. The schema version is
+the top-level "edgeport" key; files of this version and older ones read, newer ones are refused.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
+from typing import ClassVar
+
+from edgeport.runtime.errors import ManifestError
+from edgeport.runtime.modelinfo import OUTPUT_KINDS, PROBABILITIES, ModelInfo, Preprocessing
 
 MANIFEST_NAME = "manifest.json"
-
-
-class IntegrityError(ValueError):
-    """A model file's bytes do not match the sha256 that the manifest beside it records."""
-
-    def __init__(self, path: Path, actual: str, expected: str | None):
-        self.path = path
-        self._what = f"{path.name} does not match {MANIFEST_NAME}: sha256 {actual} expected {expected}; re-export it"
-        super().__init__(f"{self._what}, or load it with verify=False to run it anyway")
-
-    def for_command_line(self) -> str:
-        """The same message, naming the command line's flag instead of the API's argument."""
-        return f"{self._what}, or pass --no-verify to run it anyway"
+SCHEMA_VERSION = 2
+MOBILE_TABLE = "mobile"  # the manifest's table of phone copies (.ort), beside "files"
+WEB_MARKER = ".edgeport-web"  # in a page folder that `edgeport web` wrote: which model it runs
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -34,53 +35,390 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(folder: str | Path) -> dict | None:
-    """Return the manifest in folder, or None when there is none.
+def _plain(value):
+    """A value as JSON takes it: records by their to_json, tuples as lists."""
+    if is_dataclass(value):
+        return value.to_json()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class Record:
+    """A frozen dataclass that is one JSON object of the manifest.
+
+    Subclasses name the fields that hold other records (NESTED: field -> class, or (class,) for a
+    table of them by name) and the optional fields left out of the JSON when None (OMIT_NONE).
+    """
+
+    NESTED: ClassVar[dict] = {}
+    OMIT_NONE: ClassVar[tuple] = ()
+
+    def to_json(self) -> dict:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name in self.OMIT_NONE:
+                continue
+            out[f.name] = _plain(value)
+        return out
+
+    @classmethod
+    def from_json(cls, value, where: str = MANIFEST_NAME):
+        """The record from its JSON object.
+
+        Raises:
+            ManifestError: not an object, a missing key, or a value of the wrong kind (where names it).
+        """
+        if not isinstance(value, dict):
+            raise ManifestError(f"{where}: expected a JSON object; got {type(value).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        kwargs = {}
+        for key, item in value.items():
+            if key not in known:
+                continue  # a key from a newer minor version: kept out of the typed view
+            kind = cls.NESTED.get(key)
+            if isinstance(kind, tuple) and item is not None:
+                if not isinstance(item, dict):
+                    raise ManifestError(f"{where}: '{key}' must be a table of objects; got {type(item).__name__}")
+                item = {name: kind[0].from_json(entry, f"{where}: {key}.{name}") for name, entry in item.items()}
+            elif kind is not None and item is not None:
+                item = kind.from_json(item, f"{where}: {key}")
+            kwargs[key] = item
+        try:
+            return cls(**kwargs)
+        except TypeError as e:  # a required key is missing
+            missing = [name for name, f in known.items() if name not in kwargs and _required(f)]
+            raise ManifestError(f"{where}: missing {', '.join(repr(m) for m in missing) or 'keys'}; re-run "
+                                f"'edgeport export' to rewrite it") from e
+        except ValueError as e:
+            raise ManifestError(f"{where}: {e}; re-run 'edgeport export' to rewrite it") from e
+
+
+def _required(f) -> bool:
+    from dataclasses import MISSING
+
+    return f.default is MISSING and f.default_factory is MISSING
+
+
+@dataclass(frozen=True)
+class Bar(Record):
+    """What a file must meet on the validation data, against the Keras model."""
+
+    min_agreement: float
+    max_accuracy_change: float  # points as a fraction: 0.0005 = 0.05 pt
+    two_sided: bool  # float files must not change accuracy either way; quantized ones may only not drop
+    max_abs_diff: float | None  # None: reported, not checked
+
+
+@dataclass(frozen=True)
+class Changed(Record):
+    """The validation images whose class a file changed, and the file's class for each."""
+
+    indices: list
+    predicted: list
+
+
+@dataclass(frozen=True)
+class Validation(Record):
+    """One file's figures on the validation images against the Keras reference, and its verdict."""
+
+    NESTED: ClassVar[dict] = {"changed": Changed, "bar": Bar}
+
+    accuracy: float
+    reference_accuracy: float
+    accuracy_change: float
+    agreement: float
+    max_abs_diff: float
+    per_class_accuracy: list
+    confusion_matrix: list
+    changed: Changed
+    bytes: int
+    size_ratio: float | None
+    size_limit_bytes: int | None
+    bar: Bar
+    failures: list
+    passed: bool
+
+
+def _info_from(value: dict, where: str) -> ModelInfo:
+    """The facts every file carries, from the flat keys of an entry."""
+    output = value.get("output")
+    # Manifests before edgeport 0.2 described the output tensor under "output": not a kind.
+    output = output if isinstance(output, str) and output in OUTPUT_KINDS else PROBABILITIES
+    preprocessing = value.get("preprocessing")
+    try:
+        return ModelInfo(tuple(str(n) for n in value.get("class_names") or ()),
+                         Preprocessing.unit() if preprocessing is None else Preprocessing.from_json(preprocessing),
+                         output, value.get("background"))
+    except ValueError as e:
+        raise ManifestError(f"{where}: {e}; fix or remove {MANIFEST_NAME}") from e
+
+
+@dataclass(frozen=True)
+class FileEntry(Record):
+    """The manifest's record of one exported file ("files" table).
+
+    Attributes:
+        format, quantization, bytes, sha256, tensors (input and output: name, shape, dtype,
+        quantization), integer_only, info (class names, preprocessing, output kind, background:
+        flat keys in the JSON), validation, and how the file was built where a rung searched:
+        layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, block_size.
+    """
+
+    NESTED: ClassVar[dict] = {"validation": Validation}
+    OMIT_NONE: ClassVar[tuple] = ("validation", "integer_only", "tensors", "layers", "search", "float_layers",
+                                  "wide_layers", "calibration_method", "block_size")
+
+    format: str
+    quantization: str
+    bytes: int
+    sha256: str
+    info: ModelInfo
+    tensors: dict | None = None
+    integer_only: bool | None = None
+    validation: Validation | None = None
+    layers: list | None = None
+    search: list | None = None
+    float_layers: list | None = None
+    wide_layers: list | None = None
+    calibration_method: str | None = None
+    block_size: int | None = None
+
+    def to_json(self) -> dict:
+        record = super().to_json()
+        info = record.pop("info")
+        head = {key: record.pop(key) for key in ("format", "quantization", "bytes", "sha256") if key in record}
+        tensors = {"tensors": record.pop("tensors")} if "tensors" in record else {}
+        integer = {"integer_only": record.pop("integer_only")} if "integer_only" in record else {}
+        return {**head, **tensors, **integer, **info, **record}
+
+    @classmethod
+    def from_json(cls, value, where: str = MANIFEST_NAME):
+        if not isinstance(value, dict):
+            raise ManifestError(f"{where}: expected a JSON object; got {type(value).__name__}")
+        value = dict(value)
+        value.setdefault("format", "unknown")
+        value.setdefault("quantization", "unknown")
+        value.setdefault("bytes", 0)
+        return super().from_json({**value, "info": None}, where).with_info(_info_from(value, where))
+
+    def with_info(self, info: ModelInfo) -> "FileEntry":
+        from dataclasses import replace
+
+        return replace(self, info=info)
+
+
+@dataclass(frozen=True)
+class Accelerator(Record):
+    """onnxruntime's mobile usability verdict for one phone accelerator."""
+
+    verdict: str
+    nodes: int
+    supported_nodes: int
+    partitions: int
+    unsupported_ops: list
+
+
+@dataclass(frozen=True)
+class PhoneEntry(Record):
+    """A phone copy (.ort, fixed batch) of an ONNX file, in the manifest's "mobile" table.
+
+    A copy that could not be made has its source and error only.
+    """
+
+    NESTED: ClassVar[dict] = {"accelerators": (Accelerator,)}
+    OMIT_NONE: ClassVar[tuple] = ("format", "quantization", "info", "bytes", "sha256", "batch", "tensors",
+                                  "accelerators", "as_exported", "agreement_with_source", "max_abs_diff_vs_source",
+                                  "images", "passed", "error")
+
+    source: str
+    source_sha256: str
+    format: str | None = None
+    quantization: str | None = None
+    info: ModelInfo | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    batch: int | None = None
+    tensors: dict | None = None
+    accelerators: dict | None = None
+    as_exported: dict | None = None
+    agreement_with_source: float | None = None
+    max_abs_diff_vs_source: float | None = None
+    images: int | None = None
+    passed: bool | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        record = super().to_json()
+        info = record.pop("info", None)
+        head = {key: record.pop(key) for key in ("source", "source_sha256", "format", "quantization") if key in record}
+        return {**head, **(info or {}), **record}
+
+    @classmethod
+    def from_json(cls, value, where: str = MANIFEST_NAME):
+        if not isinstance(value, dict):
+            raise ManifestError(f"{where}: expected a JSON object; got {type(value).__name__}")
+        entry = super().from_json({**value, "info": None}, where)
+        if "error" in value:
+            return entry
+        from dataclasses import replace
+
+        return replace(entry, info=_info_from(value, where))
+
+
+@dataclass(frozen=True)
+class ModelSource(Record):
+    """The Keras model the files were exported from, and its own figures on the validation data."""
+
+    file: str
+    sha256: str
+    path: str | None = None
+    name: str | None = None
+    params: int | None = None
+    input_shape: list | None = None
+    accuracy: float | None = None
+    per_class_accuracy: list | None = None
+    confusion_matrix: list | None = None
+
+
+@dataclass(frozen=True)
+class DataRecord(Record):
+    """The validation data: which source and split, how many images, how pictures were fitted."""
+
+    OMIT_NONE: ClassVar[tuple] = ("fit",)
+
+    source: str
+    kind: str
+    split: str
+    images: int
+    reference: str = "reference_probs.npy"
+    fit: str | None = None  # "frame" or "resize": the picture rule (runtime.images.fit_rule)
+
+
+@dataclass(frozen=True)
+class CalibrationRecord(Record):
+    """The images that calibrated the quantized files."""
+
+    OMIT_NONE: ClassVar[tuple] = ("tuning_images",)
+
+    source: str
+    split: str
+    images: int
+    seed: int
+    overlaps_validation: bool
+    tuning_images: int | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation(Record):
+    """The smallest (or fastest) file within its bar and the budget, overall and per format."""
+
+    budget_pt: float
+    integer_only: bool = False
+    overall: str | None = None
+    tflite: str | None = None
+    onnx: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest(Record):
+    """manifest.json: the source model, the data, and one entry per exported file.
+
+    Attributes:
+        edgeport: the schema version. created: when (UTC, ISO 8601). source, data, calibration,
+        onnx_opset, bars (each quantization's bar, and the size bar's ratio and allowance),
+        versions (of every converter and engine), files, mobile (phone copies), skipped (rungs
+        not built, and why), recommended.
+    """
+
+    NESTED: ClassVar[dict] = {"source": ModelSource, "data": DataRecord, "calibration": CalibrationRecord,
+                              "files": (FileEntry,), MOBILE_TABLE: (PhoneEntry,), "recommended": Recommendation}
+    OMIT_NONE: ClassVar[tuple] = ("created", "source", "data", "onnx_opset", "bars", "versions", "recommended")
+
+    edgeport: int = SCHEMA_VERSION
+    created: str | None = None
+    source: ModelSource | None = None
+    data: DataRecord | None = None
+    calibration: CalibrationRecord | None = None
+    onnx_opset: int | None = None
+    bars: dict | None = None
+    versions: dict | None = None
+    files: dict = field(default_factory=dict)
+    mobile: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
+    recommended: Recommendation | None = None
+
+    @classmethod
+    def from_json(cls, value, where: str = MANIFEST_NAME):
+        if not isinstance(value, dict) or not isinstance(value.get("files"), dict):
+            raise ManifestError(f"{where} has no 'files' table; re-run 'edgeport export' to rewrite it")
+        version = value.get("edgeport", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version > SCHEMA_VERSION:
+            raise ManifestError(f"{where} is of schema version {version!r}; this edgeport reads versions up to "
+                                f"{SCHEMA_VERSION}: upgrade edgeport, or re-export with this one")
+        return super().from_json(value, where)
+
+    def to_text(self) -> str:
+        return json.dumps(self.to_json(), indent=1) + "\n"
+
+    def entry(self, name: str) -> FileEntry | PhoneEntry | None:
+        """A file's record, in "files" or, for a phone copy, in "mobile"."""
+        return self.files.get(name) or self.mobile.get(name)
+
+    @property
+    def info(self) -> ModelInfo | None:
+        """The facts the files share (class names, preprocessing, output kind, background)."""
+        return next((e.info for e in self.files.values()), None)
+
+    def image_shape(self) -> tuple[int, int, int]:
+        """The exported model's (height, width, channels)."""
+        dims = list(self.source.input_shape[1:])
+        return (dims[0], dims[1], dims[2] if len(dims) == 3 else 1)
+
+
+def read_manifest(folder: str | Path) -> Manifest | None:
+    """The manifest in folder, or None when there is none.
 
     Raises:
-        ValueError: the manifest exists but is not a JSON object with a "files" table.
+        ManifestError: the manifest exists but is not valid JSON, lacks its tables, or is newer.
     """
     path = Path(folder) / MANIFEST_NAME
     if not path.is_file():
         return None
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); re-run 'edgeport export' to rewrite it") from e
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise ValueError(f"{path} has no 'files' table; re-run 'edgeport export' to rewrite it")
-    return manifest
+        raise ManifestError(f"{path} is not valid JSON ({e}); re-run 'edgeport export' to rewrite it") from e
+    return Manifest.from_json(value, str(path))
 
 
-MOBILE_TABLE = "mobile"  # the manifest's table of phone copies (.ort), beside "files"
-
-
-def manifest_entry(model_path: str | Path) -> dict | None:
+def manifest_entry(model_path: str | Path) -> FileEntry | PhoneEntry | None:
     """The manifest's record of model_path (in "files", or "mobile" for a phone copy), or None when
     no manifest beside it names the file."""
     model_path = Path(model_path)
     manifest = read_manifest(model_path.parent)
-    if manifest is None:
-        return None
-    entry = manifest["files"].get(model_path.name)
-    if entry is None and isinstance(manifest.get(MOBILE_TABLE), dict):
-        entry = manifest[MOBILE_TABLE].get(model_path.name)
-    return entry
+    return None if manifest is None else manifest.entry(model_path.name)
 
 
-def validation_data(manifest: dict, spec=None, data_dir=None):
-    """The data set whose validation split the manifest's figures were measured on.
+def validation_data(manifest: Manifest, spec=None, data_dir=None, validation_only: bool = False):
+    """The data set whose validation split the manifest's figures were measured on, fitted as then.
 
     Args:
         manifest: a manifest written by export.
-        spec: another data source to load instead ("fashion-mnist", a folder or an .npz).
+        spec: another data source to load instead (any source of runtime.open_source).
         data_dir: where the Fashion-MNIST files are (default: the usual search path).
+        validation_only: read the validation split alone.
 
     Returns:
         A Dataset at the exported model's input size; `.validation` gives (split name, Split).
     """
-    from edgeport.runtime.datasets import FASHION_MNIST, load_dataset
+    from edgeport.runtime.datasets import load_dataset
+    from edgeport.runtime.sources import FASHION_MNIST
 
-    dims = list(manifest["source"]["input_shape"][1:])
-    image_shape = (dims[0], dims[1], dims[2] if len(dims) == 3 else 1)
-    return load_dataset(spec or manifest.get("data", {}).get("source", FASHION_MNIST), image_shape, data_dir)
+    info = manifest.info
+    return load_dataset(spec or (manifest.data.source if manifest.data else FASHION_MNIST), manifest.image_shape(),
+                        data_dir, background=info.background if info else None,
+                        class_names=info.class_names if info else None, validation_only=validation_only)

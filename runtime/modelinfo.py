@@ -117,6 +117,11 @@ class ModelInfo:
         return record
 
 
+def preprocess(images, preprocessing: Preprocessing | None = None) -> np.ndarray:
+    """uint8 pixels -> float32 model input; by default x / 255, the seed tutorial's [0, 1]."""
+    return (preprocessing or Preprocessing.unit()).apply(np.asarray(images))
+
+
 def output_kind(outputs: np.ndarray) -> str:
     """"probabilities" when every row is non-negative and sums to 1 (within 1e-3), else "logits"."""
     outputs = np.asarray(outputs, dtype=np.float64)

@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from edgeport.runtime.errors import IntegrityError, ModelFileError
+from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, PhoneEntry, manifest_entry, sha256_bytes
 from edgeport.runtime.modelinfo import LOGITS, METADATA_NAME, OUTPUT_KINDS, PROBABILITIES, Preprocessing, softmax
-from edgeport.runtime.manifest import MANIFEST_NAME, IntegrityError, manifest_entry, sha256_bytes
 
 DEFAULT_BATCH_SIZE = 1000
 SUFFIXES = (".tflite", ".onnx", ".ort")
@@ -56,20 +57,21 @@ class Predictor:
 
     format = ""
 
-    def __init__(self, path: Path, size_bytes: int, entry: dict | None, metadata: dict[str, str]):
+    def __init__(self, path: Path, size_bytes: int, entry: FileEntry | PhoneEntry | None, metadata: dict[str, str]):
         self.path = path
         self.size_bytes = size_bytes
+        entry = _entry_facts(entry)
         sample = self._sample_shape
         if len(sample) not in (2, 3):
-            raise ValueError(f"{path.name}: expected an image model, input (N, H, W) or (N, H, W, C); "
-                             f"got input shape (N, {', '.join(map(str, sample))})")
+            raise ModelFileError(f"{path.name}: expected an image model, input (N, H, W) or (N, H, W, C); "
+                                 f"got input shape (N, {', '.join(map(str, sample))})")
         self.input_shape = (self.fixed_batch, *sample)
         # Height, width, channels: a model without a channel axis takes one channel.
         self.image_shape = (sample[0], sample[1], sample[2] if len(sample) == 3 else 1)
         self._single_shape = sample  # the fast path: exactly one image in the model's own layout
         self.class_names = tuple(_first(entry, metadata, "class_names") or (str(i) for i in range(self.num_classes)))
         if len(self.class_names) != self.num_classes:
-            raise ValueError(
+            raise ModelFileError(
                 f"{path.name}: {len(self.class_names)} class names for a model with {self.num_classes} outputs; "
                 f"fix or remove {MANIFEST_NAME}"
             )
@@ -78,17 +80,17 @@ class Predictor:
             self.preprocessing = Preprocessing.unit() if recorded is None else Preprocessing.from_json(recorded)
             self.preprocessing.check_channels(self.image_shape[2])
         except ValueError as e:
-            raise ValueError(f"{path.name}: {e}") from None
+            raise ModelFileError(f"{path.name}: {e}") from None
         # Scale and offset as numpy values once, for the hot path: per channel or one for all.
         scale, offset = (np.asarray(v, np.float32) for v in (self.preprocessing.scale, self.preprocessing.offset))
         self._scale = scale if scale.size > 1 else scale[0]
         self._offset = offset if offset.size > 1 else offset[0]
         self._unit = self.preprocessing.is_unit
         output = _first(entry, metadata, "output")
-        # Manifests before edgeport 0.2 described the output tensor under "output": not a kind.
+        # Files before edgeport 0.2 described the output tensor under "output": not a kind.
         self.output = output if isinstance(output, str) else PROBABILITIES
         if self.output not in OUTPUT_KINDS:
-            raise ValueError(f"{path.name}: output must be one of {', '.join(OUTPUT_KINDS)}; got {self.output!r}")
+            raise ModelFileError(f"{path.name}: output must be one of {', '.join(OUTPUT_KINDS)}; got {self.output!r}")
         self._logits = self.output == LOGITS
         self.quantization = _first(entry, metadata, "quantization") or self._detect_quantization()
         # The training images' background ("dark" or "mixed"), which decides how pictures are fitted.
@@ -237,17 +239,17 @@ class TFLitePredictor(Predictor):
 
     format = "tflite"
 
-    def __init__(self, path: Path, content: bytes, entry: dict | None, threads: int | None):
+    def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None):
         from ai_edge_litert.interpreter import Interpreter
 
         try:
             self._interpreter = Interpreter(model_content=content, num_threads=threads)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
-            raise ValueError(f"{path.name} is not a valid TFLite model: {_one_line(e)}") from e
+            raise ModelFileError(f"{path.name} is not a valid TFLite model: {_one_line(e)}") from e
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
-            raise ValueError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
+            raise ModelFileError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
         self._input, self._output = inputs[0], outputs[0]
         self._sample_shape = tuple(int(d) for d in self._input["shape"][1:])
         self.num_classes = int(self._output["shape"][-1])
@@ -305,7 +307,7 @@ class TFLitePredictor(Predictor):
                 self._invoke()
                 out = self._get(self._out_index)
             except RuntimeError as e:  # a malformed model can load and still fail to run
-                raise ValueError(f"{self.path.name}: LiteRT could not run this model: {_one_line(e)}") from e
+                raise ModelFileError(f"{self.path.name}: LiteRT could not run this model: {_one_line(e)}") from e
         return self._decode(out)
 
     def describe(self) -> dict:
@@ -340,7 +342,7 @@ class OnnxPredictor(Predictor):
 
     format = "onnx"
 
-    def __init__(self, path: Path, size_bytes: int, entry: dict | None, threads: int | None):
+    def __init__(self, path: Path, size_bytes: int, entry: FileEntry | PhoneEntry | None, threads: int | None):
         import onnxruntime as ort
 
         self.format = "ort" if path.suffix.lower() == ".ort" else "onnx"
@@ -357,18 +359,18 @@ class OnnxPredictor(Predictor):
                 self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own untyped exception classes
             if "External data path" in str(e):
-                raise ValueError(f"{path.name} refers to external data outside its own folder, which is refused: "
+                raise ModelFileError(f"{path.name} refers to external data outside its own folder, which is refused: "
                                  f"{_one_line(e)}") from e
-            raise ValueError(f"{path.name} is not a valid {kind} model: {_one_line(e)}") from e
+            raise ModelFileError(f"{path.name} is not a valid {kind} model: {_one_line(e)}") from e
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
-            raise ValueError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
+            raise ModelFileError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
         if inputs[0].type != "tensor(float)":
-            raise ValueError(f"{path.name}: expected a float32 input; got {inputs[0].type}")
+            raise ModelFileError(f"{path.name}: expected a float32 input; got {inputs[0].type}")
         self._input_name, self._outputs = inputs[0].name, [outputs[0].name]
         dims = inputs[0].shape[1:]
         if not all(isinstance(d, int) for d in dims):
-            raise ValueError(f"{path.name}: the input's image dimensions must be fixed; got {inputs[0].shape}")
+            raise ModelFileError(f"{path.name}: the input's image dimensions must be fixed; got {inputs[0].shape}")
         self._sample_shape = tuple(dims)
         batch = inputs[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
@@ -381,7 +383,7 @@ class OnnxPredictor(Predictor):
             props = self._session.get_modelmeta().custom_metadata_map
             return {k: json.loads(v) for k, v in props.items() if k in _METADATA_KEYS}
         except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            raise ValueError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
+            raise ModelFileError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         step = self.fixed_batch
@@ -399,7 +401,7 @@ class OnnxPredictor(Predictor):
         try:
             return self._session.run(self._outputs, {self._input_name: batch})[0]
         except Exception as e:  # onnxruntime's own exception classes, for a model that loads but cannot run
-            raise ValueError(f"{self.path.name}: onnxruntime could not run this model: {_one_line(e)}") from e
+            raise ModelFileError(f"{self.path.name}: onnxruntime could not run this model: {_one_line(e)}") from e
 
     def describe(self) -> dict:
         def tensor(arg):
@@ -437,16 +439,16 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     """
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
-        raise ValueError(f"expected a path ending in '.tflite', '.onnx' or '.ort'; got {str(path)!r}")
+        raise ModelFileError(f"expected a path ending in '.tflite', '.onnx' or '.ort'; got {str(path)!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive whole number or None; got {threads!r}")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file")
     if not path.is_file():
-        raise ValueError(f"{path} is not a file")
+        raise ModelFileError(f"{path} is not a file")
     content = path.read_bytes()
     if len(content) < _MIN_MODEL_BYTES:
-        raise ValueError(f"{path.name} is {'empty' if not content else f'only {len(content)} bytes'}: not a model file")
+        raise ModelFileError(f"{path.name} is {'empty' if not content else f'only {len(content)} bytes'}: not a model file")
     try:
         entry = manifest_entry(path)
     except ValueError as e:
@@ -456,15 +458,15 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
         entry = None
     if verify and entry is not None:
         actual = sha256_bytes(content)
-        if actual != entry.get("sha256"):
-            raise IntegrityError(path, actual, entry.get("sha256"))
+        if actual != entry.sha256:
+            raise IntegrityError(path, actual, entry.sha256)
     if path.suffix.lower() == ".tflite":
         if content[4:8] != _TFLITE_IDENTIFIER:
-            raise ValueError(f"{path.name} is not a TFLite model: no 'TFL3' flatbuffer identifier")
+            raise ModelFileError(f"{path.name} is not a TFLite model: no 'TFL3' flatbuffer identifier")
         predictor = TFLitePredictor(path, content, entry, threads)
     else:
         if path.suffix.lower() == ".ort" and content[4:8] != _ORT_IDENTIFIER:
-            raise ValueError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
+            raise ModelFileError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
         predictor = OnnxPredictor(path, len(content), entry, threads)
     # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
@@ -490,7 +492,7 @@ def _tflite_metadata(path: Path, content: bytes) -> dict:
             values = json.loads(data.decode("utf-8"))
             return {k: v for k, v in values.items() if k in _METADATA_KEYS} if isinstance(values, dict) else {}
     except Exception as e:  # a damaged flatbuffer can fail anywhere in the generated reader
-        raise ValueError(f"{path.name} has an unreadable '{METADATA_NAME}' metadata buffer: {_one_line(e)}") from e
+        raise ModelFileError(f"{path.name} has an unreadable '{METADATA_NAME}' metadata buffer: {_one_line(e)}") from e
     return {}
 
 
@@ -502,6 +504,14 @@ def _affine_quantizer(scale: float, zero_point: int, dtype):
         return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
 
     return quantize
+
+
+def _entry_facts(entry: FileEntry | PhoneEntry | None) -> dict:
+    """The facts a manifest entry records, by the keys the file's own metadata uses."""
+    if entry is None or entry.info is None:
+        return {}
+    facts = {**entry.info.to_json(), "quantization": entry.quantization}
+    return {key: value for key, value in facts.items() if value not in (None, [])}
 
 
 def _first(entry: dict | None, metadata: dict, key: str):

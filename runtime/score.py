@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from edgeport.runtime.files import atomic_path
-from edgeport.runtime.sources import Chunk, pyarrow_parquet, open_source
+from edgeport.runtime.sources import Chunk, Stream, open_source, pyarrow_parquet
 
 DEFAULT_CHUNK = 1000
 DEFAULT_TOP = 3
@@ -125,8 +125,10 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
 
     Args:
         model: a Predictor, or a .tflite / .onnx path (runtime.load with threads and verify).
-        data: a folder of pictures (class sub-folders give true labels), an .npz / .npy file,
-            or a Parquet file or folder with encoded image bytes in `image` (optional `label`, `path`).
+        data: any source of the data layer (runtime.open_source): "fashion-mnist", a folder of
+            pictures (class sub-folders give true labels), an .npz / .npy file, or a Parquet file
+            or folder with encoded image bytes in `image` (optional `label`, `path`); its test
+            split when it has one, else all of it.
         out: the .parquet file to write.
         batch_size: images per chunk (read, decode, predict, write).
         top: classes listed per row in top_labels / top_confidences.
@@ -145,18 +147,31 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
     predictor = model if isinstance(model, Predictor) else load(model, threads=threads, verify=verify)
     check_options(batch_size, top, predictor.num_classes)
     out = check_out(out)
-    source = open_source(data, predictor.class_names)
+    kind, stream, has_labels = scoring_stream(data, predictor)
     tally = Tally()
-    with parquet_writer(out, source.has_paths, source.has_labels) as write:
-        for chunk in source.chunks(batch_size, predictor.image_shape, predictor.background):
+    with parquet_writer(out, stream.has_paths, has_labels) as write:
+        for chunk in stream.chunks(batch_size, predictor.image_shape, predictor.background):
             probabilities = predictor.predict(chunk.images, batch_size=batch_size)
-            table = rows_table(chunk, probabilities, predictor.class_names, top, source.has_paths, source.has_labels)
+            table = rows_table(chunk, probabilities, predictor.class_names, top, stream.has_paths, has_labels)
             write(table)
             tally.add(table)
             if progress is not None:
                 progress({"images": tally.images, "errors": tally.errors, "chunk": len(chunk)})
     return tally.summary(out=str(out), model=str(predictor.path), chunks=tally.chunks, batch_size=batch_size,
-                         source=source.kind)
+                         source=kind, split=stream.split)
+
+
+def scoring_stream(data, predictor) -> tuple[str, Stream, bool]:
+    """What score reads of a data source: its validation split (test, else all of it).
+
+    Returns:
+        (the source's kind, the stream, whether its labels are the model's classes: class
+        folders or class names that do not fit the model's classes are not taken as true labels).
+    """
+    source = open_source(data, predictor.class_names)
+    stream = source.stream()
+    fits = source.class_names is None or len(source.class_names) == predictor.num_classes
+    return source.kind, stream, stream.has_labels and fits
 
 
 def check_out(out) -> Path:

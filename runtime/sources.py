@@ -1,14 +1,27 @@
-"""Image sources read a piece at a time: what `score` streams, and what Ray actors read on their own.
+"""The one data layer: every command and the library read data here, the same way.
 
-A source is a folder of pictures (searched recursively; class sub-folders give true labels), an
-.npz or .npy array file, or a Parquet data set with encoded image bytes in a column `image`
-(and optionally `label` and `path`). Opening a source reads only its index: file names, array
-headers, Parquet metadata. Pieces are small descriptions (paths, row ranges, row groups) that
-any process can read, so memory stays bounded by the chunk size whatever the data's size.
+A source is one of:
+- "fashion-mnist": the original IDX files (splits train and test);
+- a folder of class folders (labels by sorted folder name, as Keras's
+  image_dataset_from_directory), or with train/ and test/ (or val/, validation/) each holding
+  them; a folder with pictures outside class folders is unlabelled, read recursively;
+- an .npz with x/y, or x_train/y_train and x_test/y_test (either split alone is fine), optional
+  class_names; an .npy array (unlabelled);
+- Parquet: a file or folder of files with encoded image bytes in `image`, optional `label`, `path`.
+
+Opening a source reads only its index (file names, array headers, Parquet metadata) and
+splits it: "train" and "test", or "all" for a source without splits. Each split is a Stream
+cut into Pieces, small descriptions (paths, row ranges, row groups) that any process reads by
+itself (read_piece), so memory stays bounded by the chunk size whatever the data's size. The
+in-memory Dataset that export and evaluate use (runtime/datasets.py) is built on these streams.
+
+Every picture and array is fitted to the model by one rule (runtime/images.py, fit_picture):
+the model's recorded background decides it.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import zipfile
@@ -18,19 +31,35 @@ from typing import Iterator
 
 import numpy as np
 
-from edgeport.runtime.datasets import DataError, as_pixels, fit_images
-from edgeport.runtime.images import PICTURE_SUFFIXES, decode_picture, find_inputs, fit_picture
+from edgeport.runtime.errors import DataError
+from edgeport.runtime.images import PICTURE_SUFFIXES, as_pixels, decode_picture, find_inputs, fit_images, fit_picture
 
-FOLDER, ARRAY, PARQUET = "folder", "array", "parquet"
-_NPZ_IMAGES = (("x", "y"), ("x_test", "y_test"))  # the arrays an .npz holds its images in, by preference
+FASHION_MNIST = "fashion-mnist"
+TRAIN, TEST, ALL = "train", "test", "all"
+FASHION, FOLDER, ARRAY, PARQUET = "fashion-mnist", "folder", "array", "parquet"
+TEST_FOLDERS = ("test", "val", "validation")
+_NPZ_SPLITS = {ALL: ("x", "y"), TRAIN: ("x_train", "y_train"), TEST: ("x_test", "y_test")}
+_WHAT = (f"expected '{FASHION_MNIST}', a folder of pictures (class folders give labels), an .npz or .npy file, "
+         f"or a .parquet file or folder")
+
+
+@dataclass(frozen=True)
+class _Array:
+    """Where an array's rows lie in a file: read by offset when stored raw, else streamed."""
+
+    file: str
+    member: str | None  # the .npz member, None for an .npy file
+    offset: int  # byte offset of row 0 in the file (-1: a compressed member, readable only in order)
+    shape: tuple
+    dtype: np.dtype
 
 
 @dataclass(frozen=True)
 class Piece:
-    """A part of a source that any process reads by itself (read_piece): rows [start, stop).
+    """A part of a stream that any process reads by itself (read_piece): rows [start, stop).
 
     Folders list their pictures and labels; arrays are read at a byte offset (labels carried);
-    Parquet pieces are one row group of one file, with the columns to read.
+    Fashion-MNIST pieces name the split; Parquet pieces are one row group of one file.
     """
 
     kind: str
@@ -39,9 +68,10 @@ class Piece:
     stop: int
     paths: tuple[str, ...] = ()
     labels: tuple[int, ...] = ()
-    array: "_Array | None" = None
+    array: _Array | None = None
     row_group: int = -1
     columns: tuple[str, ...] = ()
+    split: str = ""
 
 
 @dataclass
@@ -68,24 +98,12 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class _Array:
-    """Where an array's rows lie in a file: read by offset when stored raw, else streamed."""
-
-    file: str
-    member: str | None  # the .npz member, None for an .npy file
-    offset: int  # byte offset of row 0 in the file (-1: a compressed member, readable only in order)
-    shape: tuple
-    dtype: np.dtype
-
-
-@dataclass
-class Source:
-    """An opened data source.
+class Stream:
+    """One split of a source, read a piece at a time.
 
     Attributes:
-        kind: "folder", "array" or "parquet". location: the path as given.
-        count: how many images. has_paths, has_labels: which columns the output gets.
-        class_names: the class folders' names (folders), else None.
+        kind: "fashion-mnist", "folder", "array" or "parquet". location: its file or folder.
+        count: how many images. has_paths, has_labels: which columns scoring it gives.
         splittable: False when the images can only be read in order (a compressed .npz member):
             Ray then reads it with one actor.
     """
@@ -96,123 +114,294 @@ class Source:
     has_paths: bool
     has_labels: bool
     splittable: bool = True
-    class_names: tuple[str, ...] | None = None
-    _paths: list = field(default_factory=list, repr=False)
-    _labels: np.ndarray | None = field(default=None, repr=False)
-    _array: _Array | None = field(default=None, repr=False)
-    _row_groups: list = field(default_factory=list, repr=False)  # Parquet: (file, group, rows)
+    split: str = ALL
+    paths: tuple[str, ...] = field(default=(), repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
+    array: _Array | None = field(default=None, repr=False)
+    row_groups: tuple = field(default=(), repr=False)  # Parquet: (file, group, rows)
 
     def pieces(self, size: int) -> Iterator[Piece]:
         """Pieces of at most `size` images, made as they are asked for (Parquet: one per row group,
-        read in chunks of size; a source that is not splittable: one piece)."""
+        read in chunks of size; a stream that is not splittable: one piece)."""
         if self.kind == PARQUET:
             start = 0
             columns = ("image", *(["label"] if self.has_labels else []), *(["path"] if self.has_paths else []))
-            for file, group, rows in self._row_groups:
+            for file, group, rows in self.row_groups:
                 yield Piece(PARQUET, file, start, start + rows, row_group=group, columns=columns)
                 start += rows
             return
         for start in range(0, self.count, size) if self.splittable else [0]:
             stop = min(start + size, self.count) if self.splittable else self.count
-            paths = tuple(self._paths[start:stop]) if self.kind == FOLDER else ()
-            labels = tuple(self._labels[start:stop].tolist()) if self._labels is not None else ()
-            yield Piece(self.kind, self.location, start, stop, paths, labels, self._array)
+            paths = self.paths[start:stop] if self.kind == FOLDER else ()
+            labels = tuple(self.labels[start:stop].tolist()) if self.labels is not None else ()
+            yield Piece(self.kind, self.location, start, stop, paths, labels, self.array, split=self.split)
 
-    def chunks(self, size: int, image_shape, background=None) -> Iterator[Chunk]:
-        """Every image, in order, in chunks of at most `size`: the one-process stream."""
+    def chunks(self, size: int, image_shape, background: str | None = None) -> Iterator[Chunk]:
+        """Every image, in order, in chunks of at most `size`, fitted to image_shape (H, W, C)."""
         for piece in self.pieces(size):
             yield from read_piece(piece, size, image_shape, background)
 
+    def sample(self, count: int) -> list[np.ndarray]:
+        """Up to `count` images spread over the stream (a folder's) or from its start, each at its own size
+        (unreadable ones left out): what a data set's background is told from."""
+        if self.kind == FOLDER:
+            chosen = self.paths[:: max(1, self.count // count)][:count]
+            return list(_read_pictures(Piece(FOLDER, self.location, 0, len(chosen), chosen), None, None).images)
+        pictures = []
+        for piece in self.pieces(count):
+            for chunk in read_piece(piece, count, None, None):
+                pictures.extend(chunk.images)
+                if len(pictures) >= count:
+                    return pictures[:count]
+        return pictures
 
-def read_piece(piece: Piece, size: int, image_shape, background=None) -> Iterator[Chunk]:
-    """A piece's images in chunks of at most `size`, fitted to image_shape (H, W, C) by the background rule."""
+
+@dataclass(frozen=True)
+class Source:
+    """An opened data source: its streams by split, and its class names when it has them.
+
+    Attributes:
+        spec: what was asked for. location: "fashion-mnist" or the resolved path.
+        kind: "fashion-mnist", "folder", "npz", "npy" or "parquet".
+        splits: {"train": Stream, "test": Stream}, or either alone, or {"all": Stream}.
+        class_names: class folders' names, an .npz's class_names, Fashion-MNIST's; else None.
+    """
+
+    spec: str
+    location: str
+    kind: str
+    splits: dict
+    class_names: tuple[str, ...] | None = None
+
+    @property
+    def validation_split(self) -> str:
+        """The split that validation, evaluate and score read: test, else the only one there is."""
+        return TEST if TEST in self.splits else next(iter(self.splits))
+
+    @property
+    def calibration_split(self) -> str:
+        """The split that calibrates quantized files: train, else the only one there is."""
+        return TRAIN if TRAIN in self.splits else next(iter(self.splits))
+
+    def stream(self, split: str | None = None) -> Stream:
+        """One split's stream (default: the validation split)."""
+        return self.splits[split or self.validation_split]
+
+
+def open_source(spec: str | os.PathLike, class_names=None, data_dir: str | os.PathLike | None = None) -> Source:
+    """Open a data source: read its index, not its images.
+
+    Args:
+        spec: "fashion-mnist", a folder, an .npz / .npy file, or a .parquet file or folder.
+        class_names: the model's; class folders named after them give labels by name, else
+            class folders give labels by sorted position.
+        data_dir: where the Fashion-MNIST files are (default: the usual search path).
+
+    Raises:
+        DataError: no such source, nothing to read, or a layout edgeport cannot read (named).
+    """
+    spec = str(spec)
+    if spec == FASHION_MNIST:
+        return _open_fashion_mnist(data_dir)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise DataError(f"{spec}: no such data: {_WHAT}")
+    if path.is_dir():
+        if any(path.glob("*.parquet")):
+            return _open_parquet(spec, path)
+        return _open_folder(spec, path, class_names)
+    suffix = path.suffix.lower()
+    if suffix in (".npz", ".npy"):
+        return _open_array(spec, path)
+    if suffix == ".parquet":
+        return _open_parquet(spec, path)
+    raise DataError(f"{spec}: {_WHAT}")
+
+
+def read_piece(piece: Piece, size: int, image_shape, background: str | None = None) -> Iterator[Chunk]:
+    """A piece's images in chunks of at most `size`, fitted to image_shape (H, W, C) by the background's
+    rule; image_shape None keeps each picture's own size (a list of arrays then, not one array)."""
     if piece.kind == FOLDER:
         yield _read_pictures(piece, image_shape, background)
     elif piece.kind == PARQUET:
         yield from _read_parquet(piece, size, image_shape, background)
+    elif piece.kind == FASHION:
+        yield from _read_fashion_mnist(piece, size, image_shape, background)
     else:
-        yield from _read_array(piece, size, image_shape)
+        yield from _read_array(piece, size, image_shape, background)
 
 
-def open_source(data: str | os.PathLike, class_names=None) -> Source:
-    """Open a folder of pictures, an .npz / .npy file, or a Parquet file or folder of Parquet files.
-
-    Args:
-        class_names: the model's; class folders named after them give true labels by name,
-            else class folders give labels by sorted position when their count matches.
-
-    Raises:
-        DataError: no such path, nothing to read, or a layout edgeport cannot score.
-    """
-    path = Path(data)
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder to score")
-    if path.is_dir():
-        if any(p.suffix.lower() == ".parquet" for p in path.glob("*.parquet")):
-            return _open_parquet(path)
-        return _open_folder(path, class_names)
-    suffix = path.suffix.lower()
-    if suffix in (".npz", ".npy"):
-        return _open_array(path)
-    if suffix == ".parquet":
-        return _open_parquet(path)
-    raise DataError(f"{path}: expected a folder of pictures, an .npz or .npy file, or a .parquet data set")
+# --- Fashion-MNIST ----------------------------------------------------------------------------
 
 
-def _open_folder(root: Path, class_names) -> Source:
-    pictures = [p for p in find_inputs([root]) if p.suffix.lower() in PICTURE_SUFFIXES]
+def _open_fashion_mnist(data_dir) -> Source:
+    from edgeport.runtime.fashion_mnist import CLASS_NAMES, find_data_dir
+
+    folder = str(find_data_dir(data_dir))
+    splits = {}
+    for split in (TRAIN, TEST):
+        _, labels = _fashion_split(folder, split)
+        splits[split] = Stream(FASHION, folder, len(labels), False, True, split=split, labels=labels.astype(np.int64))
+    return Source(FASHION_MNIST, FASHION_MNIST, FASHION, splits, tuple(CLASS_NAMES))
+
+
+@functools.lru_cache(maxsize=2)
+def _fashion_split(folder: str, split: str):
+    """The decoded IDX arrays of one split, read once per process (60,000 images are 47 MB)."""
+    from edgeport.runtime.fashion_mnist import load_fashion_mnist
+
+    return load_fashion_mnist(split, folder)
+
+
+def _read_fashion_mnist(piece: Piece, size: int, image_shape, background) -> Iterator[Chunk]:
+    images, _ = _fashion_split(piece.location, piece.split)
+    labels = np.array(piece.labels, np.int64)
+    for start in range(piece.start, piece.stop, size):
+        stop = min(start + size, piece.stop)
+        pixels = images[start:stop, :, :, None]
+        yield _array_chunk(pixels, start, stop, labels[start - piece.start : stop - piece.start], image_shape,
+                           background)
+
+
+# --- folders of pictures ----------------------------------------------------------------------
+
+
+def _open_folder(spec: str, root: Path, class_names) -> Source:
+    subfolders = _subfolders(root)
+    test = next((name for name in TEST_FOLDERS if name in subfolders), None)
+    location = str(root.resolve())
+    if TRAIN in subfolders and test is not None:
+        train, names = _folder_stream(root / TRAIN, class_names, TRAIN)
+        tested, test_names = _folder_stream(root / test, class_names, TEST)
+        if names is None or test_names != names:
+            raise DataError(f"{root}: {TRAIN}/ has classes {', '.join(names or ['(none)'])} but {test}/ has "
+                            f"{', '.join(test_names or ['(none)'])}: give both the same class folders")
+        return Source(spec, location, FOLDER, {TRAIN: train, TEST: tested}, names)
+    whole, names = _folder_stream(root, class_names, ALL)
+    return Source(spec, location, FOLDER, {ALL: whole}, names)
+
+
+def _subfolders(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _folder_stream(root: Path, class_names, split: str) -> tuple[Stream, tuple[str, ...] | None]:
+    """The pictures under root, labelled by class folder when every picture is in one."""
+    pictures = [p for p in find_inputs([root]) if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file()]
     if not pictures:
         raise DataError(f"{root}: no pictures ({', '.join(PICTURE_SUFFIXES)}) in it or its sub-folders")
-    folders = sorted({p.relative_to(root).parts[0] for p in pictures if len(p.relative_to(root).parts) > 1})
-    loose = any(len(p.relative_to(root).parts) == 1 for p in pictures)
+    parts = [p.relative_to(root).parts for p in pictures]
+    folders = sorted({part[0] for part in parts if len(part) > 1})
     labels, names = None, None
-    if folders and not loose:
-        known = list(class_names or ())
-        if known and set(folders) <= set(known):
-            lookup = {name: known.index(name) for name in folders}
-        elif class_names is None or len(folders) == len(known):
-            lookup = {name: i for i, name in enumerate(folders)}
-        else:
-            lookup = None
-        if lookup is not None:
-            labels = np.array([lookup[p.relative_to(root).parts[0]] for p in pictures], np.int64)
-            names = tuple(folders)
-    return Source(FOLDER, str(root), len(pictures), True, labels is not None, True, names,
-                  _paths=[str(p) for p in pictures], _labels=labels)
+    if folders and all(len(part) > 1 for part in parts):
+        known = [str(n) for n in class_names or ()]
+        lookup = ({name: known.index(name) for name in folders} if known and set(folders) <= set(known)
+                  else {name: i for i, name in enumerate(folders)})
+        labels = np.array([lookup[part[0]] for part in parts], np.int64)
+        names = tuple(folders)
+    stream = Stream(FOLDER, str(root), len(pictures), True, labels is not None, split=split,
+                    paths=tuple(str(p) for p in pictures), labels=labels)
+    return stream, names
 
 
-def _open_array(path: Path) -> Source:
+def _read_pictures(piece: Piece, image_shape, background) -> Chunk:
+    images, ok, errors = [], [], []
+    for path in piece.paths:
+        try:
+            images.append(_fit_one(decode_picture(path, _channels(image_shape)), image_shape, background))
+            ok.append(True)
+            errors.append(None)
+        except (OSError, ValueError) as e:
+            ok.append(False)
+            errors.append(" ".join(str(e).split()))
+    return Chunk(np.arange(piece.start, piece.stop, dtype=np.int64), _stack(images, image_shape),
+                 np.array(ok, bool), errors, list(piece.paths),
+                 np.array(piece.labels, np.int64) if piece.labels else None)
+
+
+def _channels(image_shape) -> int:
+    """Channels to decode a picture to: the model's; for an unknown model, RGB (grey told apart later)."""
+    return image_shape[2] if image_shape is not None else 3
+
+
+def _fit_one(pixels: np.ndarray, image_shape, background) -> np.ndarray:
+    return pixels if image_shape is None else fit_picture(pixels, image_shape, background).pixels
+
+
+def _stack(images: list, image_shape):
+    if image_shape is None:
+        return images
+    return np.stack(images) if images else np.empty((0, *image_shape), np.uint8)
+
+
+# --- arrays: .npz and .npy --------------------------------------------------------------------
+
+
+def _open_array(spec: str, path: Path) -> Source:
+    location = str(path.resolve())
     if path.suffix.lower() == ".npy":
         with open(path, "rb") as f:
             shape, dtype, offset = _npy_header(f, path)
-        array, labels = _Array(str(path), None, offset, shape, dtype), None
-    else:
-        try:
-            with zipfile.ZipFile(path) as archive:
-                members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
-                chosen = next(((x, y) for x, y in _NPZ_IMAGES if x in members), None)
-                if chosen is None and len(members) == 1:
-                    chosen = (next(iter(members)), None)
-                if chosen is None:
-                    raise DataError(f"{path} holds {', '.join(sorted(members)) or 'nothing'}: expected images in x "
-                                    f"(labels in y), or x_test (y_test), or a single array")
-                array = _npz_member(archive, members[chosen[0]], path)
-                labels = None
-                if chosen[1] in members:
-                    with archive.open(members[chosen[1]]) as f:
-                        labels = np.load(f, allow_pickle=False).reshape(-1)
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
-            raise DataError(f"{path} is not a readable .npz file: {e}") from e
+        array = _checked(_Array(str(path), None, offset, shape, dtype), path, "the array")
+        return Source(spec, location, "npy", {ALL: _array_stream(array, None, ALL)})
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
+            splits = {}
+            for split, (x, y) in _NPZ_SPLITS.items():
+                if x not in members:
+                    continue
+                array = _checked(_npz_member(archive, members[x], path), path, x)
+                labels = _labels(archive, members.get(y), path, (x, y), array.shape[0])
+                splits[split] = _array_stream(array, labels, split)
+            if ALL in splits and len(splits) > 1:
+                splits.pop(ALL)  # x beside x_train / x_test: the named splits say more
+            if not splits:
+                if len(members) == 1:  # a single unnamed array: unlabelled images
+                    (only,) = members
+                    splits[ALL] = _array_stream(_checked(_npz_member(archive, members[only], path), path, only),
+                                                None, ALL)
+                else:
+                    raise DataError(f"{path} holds {', '.join(sorted(members)) or 'nothing'}: expected x and y, or "
+                                    f"x_train and y_train and/or x_test and y_test (and optionally class_names)")
+            names = None
+            if "class_names" in members:
+                with archive.open(members["class_names"]) as f:
+                    names = tuple(str(n) for n in np.load(f, allow_pickle=False).reshape(-1))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{path} is not a readable .npz file: {' '.join(str(e).split())}") from e
+    return Source(spec, location, "npz", splits, names)
+
+
+def _array_stream(array: _Array, labels, split: str) -> Stream:
+    return Stream(ARRAY, array.file, int(array.shape[0]), False, labels is not None, array.offset >= 0, split,
+                  labels=labels, array=array)
+
+
+def _checked(array: _Array, path: Path, what: str) -> _Array:
     if len(array.shape) not in (3, 4):
-        raise DataError(f"{path}: expected images (N, H, W) or (N, H, W, C); got shape {array.shape}")
+        raise DataError(f"{path}: {what}: expected images (N, H, W) or (N, H, W, C); got shape {array.shape}")
     if array.dtype.kind not in "uif":
-        raise DataError(f"{path}: expected uint8 pixels or floats in [0, 1]; got dtype {array.dtype}")
-    if labels is not None:
-        if labels.dtype.kind not in "iu" or len(labels) != array.shape[0]:
-            raise DataError(f"{path}: labels must be {array.shape[0]} whole numbers; got {len(labels)} of {labels.dtype}")
-        labels = labels.astype(np.int64)
-    return Source(ARRAY, str(path), int(array.shape[0]), False, labels is not None, array.offset >= 0,
-                  _labels=labels, _array=array)
+        raise DataError(f"{path}: {what}: expected uint8 pixels or floats in [0, 1]; got dtype {array.dtype}")
+    if array.shape[0] == 0:
+        raise DataError(f"{path}: {what} holds no images")
+    return array
+
+
+def _labels(archive: zipfile.ZipFile, member: str | None, path: Path, names: tuple[str, str], count: int):
+    """The labels array of an image array (None when the .npz has none for it)."""
+    x, y = names
+    if member is None:
+        return None
+    with archive.open(member) as f:
+        labels = np.load(f, allow_pickle=False).reshape(-1)
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{path}: {y} must hold whole-number class labels; got dtype {labels.dtype}")
+    if len(labels) != count:
+        raise DataError(f"{path}: {x} has {count} images but {y} has {len(labels)} labels")
+    return labels.astype(np.int64)
 
 
 def _npy_header(f, path) -> tuple[tuple, np.dtype, int]:
@@ -241,7 +430,7 @@ def _npz_member(archive: zipfile.ZipFile, name: str, path: Path) -> _Array:
     return _Array(str(path), name, offset, shape, dtype)
 
 
-def _read_array(piece: Piece, size: int, image_shape) -> Iterator[Chunk]:
+def _read_array(piece: Piece, size: int, image_shape, background) -> Iterator[Chunk]:
     array = piece.array
     row = int(np.prod(array.shape[1:])) * array.dtype.itemsize
     labels = np.array(piece.labels, np.int64) if piece.labels else None
@@ -259,32 +448,21 @@ def _read_array(piece: Piece, size: int, image_shape) -> Iterator[Chunk]:
             if len(data) != (stop - start) * row:
                 raise DataError(f"{array.file}: the array ends before its {array.shape[0]} images")
             raw_images = np.frombuffer(data, array.dtype).reshape((stop - start, *array.shape[1:]))
-            pixels = fit_images(as_pixels(raw_images, f"{array.file}[{start}:{stop}]"), image_shape)
-            index = np.arange(start, stop, dtype=np.int64)
-            yield Chunk(index, pixels, np.ones(len(index), bool), [None] * len(index),
-                        true_labels=None if labels is None else labels[start - piece.start : stop - piece.start])
+            pixels = as_pixels(raw_images, f"{array.file}[{start}:{stop}]")
+            part = None if labels is None else labels[start - piece.start : stop - piece.start]
+            yield _array_chunk(pixels, start, stop, part, image_shape, background)
 
 
-def _read_pictures(piece: Piece, image_shape, background) -> Chunk:
-    images, ok, errors = [], [], []
-    for path in piece.paths:
-        try:
-            images.append(fit_picture(decode_picture(path, image_shape[2]), image_shape, background).pixels)
-            ok.append(True)
-            errors.append(None)
-        except (OSError, ValueError) as e:
-            ok.append(False)
-            errors.append(" ".join(str(e).split()))
-    return Chunk(np.arange(piece.start, piece.stop, dtype=np.int64), _stack(images, image_shape),
-                 np.array(ok, bool), errors, list(piece.paths),
-                 np.array(piece.labels, np.int64) if piece.labels else None)
+def _array_chunk(pixels, start: int, stop: int, labels, image_shape, background) -> Chunk:
+    index = np.arange(start, stop, dtype=np.int64)
+    images = pixels if image_shape is None else fit_images(pixels, image_shape, background)
+    return Chunk(index, images, np.ones(len(index), bool), [None] * len(index), true_labels=labels)
 
 
-def _stack(images: list, image_shape) -> np.ndarray:
-    return np.stack(images) if images else np.empty((0, *image_shape), np.uint8)
+# --- Parquet ----------------------------------------------------------------------------------
 
 
-def _open_parquet(path: Path) -> Source:
+def _open_parquet(spec: str, path: Path) -> Source:
     pq = pyarrow_parquet()
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     groups, columns = [], None
@@ -302,8 +480,9 @@ def _open_parquet(path: Path) -> Source:
         if isinstance(e, DataError):
             raise
         raise DataError(f"{path} is not a readable Parquet data set: {' '.join(str(e).split())}") from e
-    return Source(PARQUET, str(path), sum(rows for _, _, rows in groups), "path" in columns, "label" in columns,
-                  _row_groups=groups)
+    stream = Stream(PARQUET, str(path), sum(rows for _, _, rows in groups), "path" in columns, "label" in columns,
+                    row_groups=tuple(groups))
+    return Source(spec, str(path.resolve()), PARQUET, {ALL: stream})
 
 
 def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[Chunk]:
@@ -318,8 +497,8 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
             try:
                 if encoded is None:
                     raise ValueError(f"{name}: no image bytes")
-                pixels = decode_picture(io.BytesIO(encoded), image_shape[2], name=name)
-                images.append(fit_picture(pixels, image_shape, background).pixels)
+                pixels = decode_picture(io.BytesIO(encoded), _channels(image_shape), name=name)
+                images.append(_fit_one(pixels, image_shape, background))
                 ok.append(True)
                 errors.append(None)
             except ValueError as e:
@@ -329,8 +508,7 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
         if "label" in piece.columns:
             labels = np.array([-1 if v is None else v for v in table["label"]], np.int64)
         index = np.arange(start, start + batch.num_rows, dtype=np.int64)
-        yield Chunk(index, _stack(images, image_shape), np.array(ok, bool), errors,
-                    table.get("path"), labels)
+        yield Chunk(index, _stack(images, image_shape), np.array(ok, bool), errors, table.get("path"), labels)
         start += batch.num_rows
 
 

@@ -8,6 +8,7 @@ them. Set EDGEPORT_TEST_ARTIFACTS to a folder that `make run` filled to reuse it
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EDGEPORT = str(Path(sys.executable).with_name("edgeport"))  # the console script installed beside python
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that a test interrupts: Ctrl-C's default action, whatever the parent had.
+
+    A job started in the background (`make test &`, nohup, some CI runners) inherits SIGINT as
+    ignored, and so would every child: Python then installs no KeyboardInterrupt handler at all.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End a child a test started, whatever happened in the test (no orphan survives it)."""
+    if process.poll() is None:
+        process.kill()
+        process.communicate(timeout=30)
 
 
 def run_cli(*args: str, check: bool = True, cwd=None, env=None, command=(EDGEPORT,)) -> subprocess.CompletedProcess:

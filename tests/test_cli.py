@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import EDGEPORT, ENV, ROOT, run_cli, run_python
+from edgeport import runtime
+from tests.conftest import EDGEPORT, ENV, ROOT, default_sigint, run_cli, run_python, stop
 
 SUBCOMMANDS = ("train", "export", "report", "predict", "evaluate", "bench", "score", "web")
 
@@ -108,16 +109,24 @@ def test_a_closed_pipe_ends_quietly_and_ctrl_c_exits_130(exported, test_set, tmp
     # `edgeport predict ... | head -1`: the reader leaves after one line.
     reader = subprocess.Popen([EDGEPORT, "predict", str(exported / "model.onnx"), *many], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, env=ENV, cwd=tmp_path)
-    assert reader.stdout.readline().startswith(str(tmp_path / "boot.png").encode())
-    reader.stdout.close()
-    _, stderr = reader.communicate(timeout=120)
+    try:
+        assert reader.stdout.readline().startswith(str(tmp_path / "boot.png").encode())
+        reader.stdout.close()
+        _, stderr = reader.communicate(timeout=120)
+    finally:
+        stop(reader)
     assert reader.returncode == 141 and stderr == b""
-    # Ctrl-C in the middle of a run.
+    # Ctrl-C in the middle of a run (the child gets Ctrl-C's default action even when this suite runs
+    # in the background, where SIGINT is inherited as ignored).
     interrupted = subprocess.Popen([EDGEPORT, "predict", str(exported / "model.onnx"), *many],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=tmp_path)
-    interrupted.stdout.readline()
-    interrupted.send_signal(signal.SIGINT)
-    _, stderr = interrupted.communicate(timeout=120)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=tmp_path,
+                                   preexec_fn=default_sigint)
+    try:
+        interrupted.stdout.readline()
+        interrupted.send_signal(signal.SIGINT)
+        _, stderr = interrupted.communicate(timeout=120)
+    finally:
+        stop(interrupted)
     assert interrupted.returncode == 130 and stderr.decode().strip() == "edgeport predict: interrupted"
 
 
@@ -166,15 +175,16 @@ def test_library_calls_print_nothing_on_stdout(tmp_path):
         "train.train(epochs=1, out_dir=out, train_limit=2000, plots=False)\n"
         "data = runtime.load_dataset('fashion-mnist', (28, 28, 1))\n"
         "try:\n"
-        "    export.export_all(out + '/model.keras', out, data, formats='fp32,int8,onnx,onnx-int8', calibration_samples=50)\n"
+        "    plan = export.ExportPlan.from_formats('fp32,int8,onnx,onnx-int8', calibration_samples=50)\n"
+        "    export.export_all(out + '/model.keras', out, data, plan)\n"
         "except export.ValidationError:\n"
         "    pass  # a one-epoch model may miss a bar; printing is what this test is about\n"
     )
     result = run_python("-c", script, tmp_path)
     assert result.stdout == ""
     assert "fully_quantize" not in result.stderr  # the converter's chatter is captured, not printed
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert sorted(manifest["files"]) == ["model.onnx", "model_fp32.tflite", "model_int8.onnx", "model_int8.tflite"]
+    manifest = runtime.read_manifest(tmp_path)
+    assert sorted(manifest.files) == ["model.onnx", "model_fp32.tflite", "model_int8.onnx", "model_int8.tflite"]
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +199,10 @@ def device_env(tmp_path_factory) -> dict:
 
 
 @pytest.mark.parametrize("command", ["train", "export", "report"])
-def test_tensorflow_commands_on_a_base_install_say_what_to_install(device_env, command):
-    result = run_cli(command, env=device_env, check=False)
+def test_tensorflow_commands_on_a_base_install_say_what_to_install(device_env, command, tmp_path):
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "model.keras").write_bytes(b"a model file: export checks its name before TensorFlow")
+    result = run_cli(command, env=device_env, check=False, cwd=tmp_path)
     assert result.returncode == 2
     assert _one_line(result) == f"edgeport {command}: error: needs TensorFlow: pip install 'edgeport[export]'"
 

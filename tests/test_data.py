@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
-from edgeport.runtime.data import SYSTEM_DIRS, find_data_dir
+from edgeport.runtime.fashion_mnist import SYSTEM_DIRS, find_data_dir
 
 
 @pytest.mark.parametrize("split, count", [("train", 60_000), ("test", 10_000)])
@@ -49,14 +49,14 @@ def test_env_variable_and_data_dir_are_honoured(data_copy, monkeypatch):
 
 def test_missing_directory_names_it_and_says_how_to_get_the_data(tmp_path):
     missing = tmp_path / "nowhere"
-    with pytest.raises(runtime.DatasetError, match=r"not found in .*nowhere.*apt-get install dataset-fashion-mnist"):
+    with pytest.raises(runtime.DataError, match=r"not found in .*nowhere.*apt-get install dataset-fashion-mnist"):
         runtime.load_fashion_mnist("test", data_dir=missing)
 
 
 def test_nothing_installed_anywhere_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
-    monkeypatch.setattr("edgeport.runtime.data.SYSTEM_DIRS", ())
-    with pytest.raises(runtime.DatasetError, match="Fashion-MNIST not found"):
+    monkeypatch.setattr("edgeport.runtime.fashion_mnist.SYSTEM_DIRS", ())
+    with pytest.raises(runtime.DataError, match="Fashion-MNIST not found"):
         runtime.load_fashion_mnist("train")
     assert SYSTEM_DIRS  # the real search path is untouched
 
@@ -64,7 +64,7 @@ def test_nothing_installed_anywhere_is_a_clear_error(monkeypatch):
 def test_truncated_gzip_is_reported_by_file(data_copy):
     path = data_copy / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:100_000])
-    with pytest.raises(runtime.DatasetError, match=r"t10k-images-idx3-ubyte.gz is not a readable gzip file"):
+    with pytest.raises(runtime.DataError, match=r"t10k-images-idx3-ubyte.gz is not a readable gzip file"):
         runtime.load_fashion_mnist("test", data_dir=data_copy)
 
 
@@ -72,14 +72,14 @@ def test_truncated_payload_is_reported_by_file(data_copy):
     path = data_copy / "t10k-labels-idx1-ubyte.gz"
     raw = gzip.decompress(path.read_bytes())
     path.write_bytes(gzip.compress(raw[:-10]))
-    with pytest.raises(runtime.DatasetError, match=r"t10k-labels-idx1-ubyte.gz holds 9998 bytes, expected 10008"):
+    with pytest.raises(runtime.DataError, match=r"t10k-labels-idx1-ubyte.gz holds 9998 bytes, expected 10008"):
         runtime.load_fashion_mnist("test", data_dir=data_copy)
 
 
 def test_wrong_magic_number_is_reported(data_copy):
     # The labels file where the images file should be: a real IDX file, but the wrong one.
     shutil.copy(data_copy / "t10k-labels-idx1-ubyte.gz", data_copy / "t10k-images-idx3-ubyte.gz")
-    with pytest.raises(runtime.DatasetError, match=r"t10k-images-idx3-ubyte.gz has magic number 2049, expected 2051"):
+    with pytest.raises(runtime.DataError, match=r"t10k-images-idx3-ubyte.gz has magic number 2049, expected 2051"):
         runtime.load_fashion_mnist("test", data_dir=data_copy)
 
 

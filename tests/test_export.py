@@ -71,16 +71,16 @@ def test_manifest_describes_the_bytes_on_disk(exported, name):
 
 def test_manifest_figures_agree_with_an_independent_run(exported, reference, test_set):
     images, labels = test_set
-    manifest = json.loads((exported / "manifest.json").read_text())
+    manifest = runtime.read_manifest(exported)
     probs = runtime.load(exported / "model_int8.tflite").predict(images)
-    figures = manifest["files"]["model_int8.tflite"]["validation"]
-    assert figures["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == labels))
-    assert figures["agreement"] == pytest.approx(np.mean(probs.argmax(1) == reference.argmax(1)))
+    figures = manifest.files["model_int8.tflite"].validation
+    assert figures.accuracy == pytest.approx(np.mean(probs.argmax(1) == labels))
+    assert figures.agreement == pytest.approx(np.mean(probs.argmax(1) == reference.argmax(1)))
     changed = np.flatnonzero(probs.argmax(1) != reference.argmax(1))
-    assert figures["changed"]["indices"] == changed.tolist()
-    assert figures["changed"]["predicted"] == probs.argmax(1)[changed].tolist()
-    assert {"tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert"} <= set(manifest["versions"])
-    assert manifest["source"]["sha256"] == hashlib.sha256((exported / "model.keras").read_bytes()).hexdigest()
+    assert figures.changed.indices == changed.tolist()
+    assert figures.changed.predicted == probs.argmax(1)[changed].tolist()
+    assert {"tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert"} <= set(manifest.versions)
+    assert manifest.source.sha256 == hashlib.sha256((exported / "model.keras").read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("quantized, float32", [
@@ -244,7 +244,7 @@ def test_unknown_format_is_a_clear_error(exported, tmp_path, fashion):
     from edgeport import export
 
     with pytest.raises(ValueError, match=r"unknown format 'coreml'; choose from fp32,fp16,dynamic,int8,onnx,onnx-int8"):
-        export.export_all(exported / "model.keras", tmp_path, fashion, formats="fp32,coreml")
+        export.ExportPlan.from_formats("fp32,coreml")
 
 
 def test_int8_without_images_says_what_to_pass(keras_model, tmp_path):
@@ -278,8 +278,8 @@ def test_dynamic_onnx_quantization_without_images(exported, tmp_path):
 def test_bad_option_fails_before_any_work(exported, tmp_path, fashion):
     from edgeport import export
 
-    with pytest.raises(ValueError, match="opset must be a whole number from 13 to 18; got 12"):
-        export.export_all(exported / "model.keras", tmp_path, fashion, formats="fp32,onnx", opset=12)
+    with pytest.raises(export.PlanError, match="opset must be a whole number from 13 to 18; got 12"):
+        export.export_all(exported / "model.keras", tmp_path, fashion, export.ExportPlan.from_formats("fp32,onnx", opset=12))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -299,7 +299,7 @@ def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_pat
 
     monkeypatch.setattr(ladder, "to_onnx", failing_to_onnx)
     with pytest.raises(export.ExportError, match="injected converter failure"):
-        export.export_all(exported / "model.keras", tmp_path, fashion, formats="fp32,onnx")
+        export.export_all(exported / "model.keras", tmp_path, fashion, export.ExportPlan.from_formats("fp32,onnx"))
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert after == before  # nothing replaced, no staging folder or temporary file left
 
@@ -326,12 +326,11 @@ def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
 @pytest.fixture(scope="module")
 def cnn_export(tmp_path_factory, fashion):
     from edgeport import export
-    from edgeport.export.ladder import STANDARD_FORMATS
     from edgeport.train import train
 
     out = tmp_path_factory.mktemp("cnn")
     train(epochs=2, arch="cnn", out_dir=out, train_limit=12_000, plots=False)
-    manifest = export.export_all(out / "model.keras", out, fashion, formats=STANDARD_FORMATS)
+    manifest = export.export_all(out / "model.keras", out, fashion, export.ExportPlan.from_formats(export.STANDARD_FORMATS))
     return out, manifest
 
 
@@ -344,7 +343,7 @@ def test_cnn_exports_in_every_form_within_the_bars(cnn_export, test_set, name):
     assert predictor.input_shape == (None, 28, 28, 1)
     probs = predictor.predict(images)  # (N, 28, 28) uint8: the channel axis is added
     assert_within_bars(name, probs, reference, labels)
-    assert manifest["files"][name]["validation"]["passed"]
+    assert manifest.files[name].validation.passed
 
 
 # --- any input shape ---------------------------------------------------------------------

@@ -9,7 +9,6 @@ homogeneous) while per-tensor int8 activations lose every other unit.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -50,7 +49,7 @@ def outlier(exported, fashion, tmp_path_factory):
     ratio = float(run_python("-c", script, exported / "model.keras", folder / "model.keras").stdout.split()[-1])
     assert 500 < ratio < 2000  # "about 1000x the others"
     result = run_cli("export", folder / "model.keras", "--formats", EVERY_RUNG, "--out", folder)
-    return folder, json.loads((folder / "manifest.json").read_text()), result, ratio
+    return folder, runtime.read_manifest(folder), result, ratio
 
 
 def _bare(path, images):
@@ -79,60 +78,60 @@ def _bare(path, images):
 
 
 def test_seed_recommendation_is_small_and_within_budget(exported):
-    manifest = json.loads((exported / "manifest.json").read_text())
-    chosen = manifest["recommended"]
-    assert chosen["budget_pt"] == 0.5 and chosen["integer_only"] is False
-    best = manifest["files"][chosen["overall"]]
-    assert best["bytes"] <= 64 * KIB
-    assert best["validation"]["accuracy_change"] >= -0.005
-    assert best["validation"]["agreement"] >= (0.97 if best["quantization"] == "int4" else 0.985)
+    manifest = runtime.read_manifest(exported)
+    chosen = manifest.recommended
+    assert chosen.budget_pt == 0.5 and chosen.integer_only is False
+    best = manifest.files[chosen.overall]
+    assert best.bytes <= 64 * KIB
+    assert best.validation.accuracy_change >= -0.005
+    assert best.validation.agreement >= (0.97 if best.quantization == "int4" else 0.985)
     for fmt in ("tflite", "onnx"):
-        entry = manifest["files"][chosen[fmt]]
-        assert entry["format"] == fmt and entry["validation"]["passed"]
+        entry = manifest.files[getattr(chosen, fmt)]
+        assert entry.format == fmt and entry.validation.passed
         # nothing smaller in that format is within budget
-        assert all(e["bytes"] >= entry["bytes"] or not e["validation"]["passed"]
-                   for e in manifest["files"].values() if e["format"] == fmt)
+        assert all(e.bytes >= entry.bytes or not e.validation.passed
+                   for e in manifest.files.values() if e.format == fmt)
     # Rungs that could not win were skipped, and said so.
-    for name, why in manifest["skipped"].items():
-        assert name not in manifest["files"] and "within budget" in why
+    for name, why in manifest.skipped.items():
+        assert name not in manifest.files and "within budget" in why
 
 
 def test_recommended_figures_match_the_bare_engines(exported, test_set):
     images, labels = test_set
-    manifest = json.loads((exported / "manifest.json").read_text())
+    manifest = runtime.read_manifest(exported)
     reference = np.load(exported / "reference_probs.npy").argmax(1)
     for fmt in ("tflite", "onnx"):
-        name = manifest["recommended"][fmt]
+        name = getattr(manifest.recommended, fmt)
         predicted = _bare(exported / name, images).argmax(1)
-        figures = manifest["files"][name]["validation"]
-        assert np.mean(predicted == labels) == pytest.approx(figures["accuracy"], abs=1e-9)
-        assert np.mean(predicted == reference) == pytest.approx(figures["agreement"], abs=1e-9)
+        figures = manifest.files[name].validation
+        assert np.mean(predicted == labels) == pytest.approx(figures.accuracy, abs=1e-9)
+        assert np.mean(predicted == reference) == pytest.approx(figures.agreement, abs=1e-9)
 
 
 def test_every_rung_is_a_real_file_of_its_kind(outlier, test_set):
     folder, manifest, _, _ = outlier
     images = test_set[0][:300]
-    assert set(manifest["files"]) == {f"model{s}" for s in (
+    assert set(manifest.files) == {f"model{s}" for s in (
         "_fp32.tflite", "_fp16.tflite", "_dynamic.tflite", "_int8.tflite", ".onnx", "_int8.onnx", "_w4.tflite",
         "_w4.onnx", "_dynamic.onnx", "_16x8.tflite", "_int16.onnx", "_mixed.tflite", "_mixed.onnx")}
-    for name, entry in manifest["files"].items():
+    for name, entry in manifest.files.items():
         # The runtime runs every dtype: int8 and int16 I/O, float I/O with int8 or int4 inside, com.microsoft ops.
         predictor = runtime.load(folder / name)
-        assert predictor.quantization == entry["quantization"]
+        assert predictor.quantization == entry.quantization
         ours, bare = predictor.predict(images), _bare(folder / name, images)
-        integer_input = entry["tensors"]["input"]["quantization"] is not None
+        integer_input = entry.tensors["input"]["quantization"] is not None
         # Integer inputs: a pixel on a rounding tie may land on the next code, moving an output a step or two.
         np.testing.assert_allclose(ours, bare, atol=1e-3 if integer_input else 1e-6, err_msg=name)
         assert np.mean(ours.argmax(1) == bare.argmax(1)) >= (0.99 if integer_input else 1.0), name
         if name in INTEGER_ONLY:
-            assert entry["integer_only"] is INTEGER_ONLY[name], name
-    tensors = {n: e["tensors"] for n, e in manifest["files"].items()}
+            assert entry.integer_only is INTEGER_ONLY[name], name
+    tensors = {n: e.tensors for n, e in manifest.files.items()}
     assert tensors["model_16x8.tflite"]["input"]["dtype"] == "int16"
     assert tensors["model_16x8.tflite"]["output"]["dtype"] == "int16"
     assert tensors["model_int8.tflite"]["output"]["dtype"] == "int8"
     import onnx
 
-    ops = {n: {node.op_type for node in onnx.load(str(folder / n)).graph.node} for n in manifest["files"]
+    ops = {n: {node.op_type for node in onnx.load(str(folder / n)).graph.node} for n in manifest.files
            if n.endswith(".onnx")}
     assert "MatMulNBits" in ops["model_w4.onnx"]
     assert "DynamicQuantizeLinear" in ops["model_dynamic.onnx"] or "MatMulInteger" in ops["model_dynamic.onnx"]
@@ -140,41 +139,41 @@ def test_every_rung_is_a_real_file_of_its_kind(outlier, test_set):
                if node.op_type == "QuantizeLinear"}
     assert domains == {"com.microsoft"}  # 16-bit Q/DQ below opset 21
     # 4-bit files are about half the 8-bit ones.
-    sizes = {n: e["bytes"] for n, e in manifest["files"].items()}
+    sizes = {n: e.bytes for n, e in manifest.files.items()}
     assert sizes["model_w4.tflite"] < 0.6 * sizes["model_int8.tflite"]
     assert sizes["model_w4.onnx"] < 0.7 * sizes["model_int8.onnx"]
 
 
 def test_an_outlier_channel_breaks_int8_and_the_ladder_recovers(outlier):
     folder, manifest, result, _ = outlier
-    files = manifest["files"]
+    files = manifest.files
     for name in ("model_int8.tflite", "model_int8.onnx"):
-        assert files[name]["validation"]["agreement"] < 0.5  # per-tensor int8 activations collapse
-    assert files["model_16x8.tflite"]["validation"]["passed"]  # int16 activations keep it
-    chosen = manifest["recommended"]
+        assert files[name].validation.agreement < 0.5  # per-tensor int8 activations collapse
+    assert files["model_16x8.tflite"].validation.passed  # int16 activations keep it
+    chosen = manifest.recommended
     for fmt in ("tflite", "onnx"):
-        entry = files[chosen[fmt]]
-        assert entry["bytes"] <= 150 * KIB and entry["bytes"] < files["model_fp16.tflite"]["bytes"]
-        assert entry["validation"]["passed"]
-    assert result.returncode == 0 and f"Recommended within 0.5 pt: {chosen['overall']}" in result.stdout
+        entry = files[getattr(chosen, fmt)]
+        assert entry.bytes <= 150 * KIB and entry.bytes < files["model_fp16.tflite"].bytes
+        assert entry.validation.passed
+    assert result.returncode == 0 and f"Recommended within 0.5 pt: {chosen.overall}" in result.stdout
 
 
 def test_sensitivity_probes_find_the_outlier(outlier, exported):
     _, manifest, _, _ = outlier
-    seed = json.loads((exported / "manifest.json").read_text())["files"]["model_int8.onnx"]["layers"]
-    probes = manifest["files"]["model_int8.onnx"]["layers"]
+    seed = runtime.read_manifest(exported).files["model_int8.onnx"].layers
+    probes = manifest.files["model_int8.onnx"].layers
     assert [p["layer"] for p in probes] and sorted(p["layer"] for p in probes) == sorted(p["layer"] for p in seed)
     assert min(p["sqnr_db"] for p in seed) > 20  # no layer of the seed model costs much in int8
     # Both layers touch the outlier activation (one writes it, one reads it): each probe collapses.
     assert max(p["sqnr_db"] for p in probes) < 10
     assert probes == sorted(probes, key=lambda p: p["sqnr_db"])  # most sensitive first
-    mixed = manifest["files"]["model_mixed.onnx"]
-    assert mixed["float_layers"] == [probes[0]["layer"]] or mixed["float_layers"][0] == mixed["layers"][0]["layer"]
+    mixed = manifest.files["model_mixed.onnx"]
+    assert mixed.float_layers == [probes[0]["layer"]] or mixed.float_layers[0] == mixed.layers[0]["layer"]
     # The w4 search kept the most sensitive layer at 8 bits only if 4 bits everywhere missed the bar.
-    w4 = manifest["files"]["model_w4.tflite"]
-    first = w4["search"][0]
+    w4 = manifest.files["model_w4.tflite"]
+    first = w4.search[0]
     assert first["kept"] == []
-    assert (w4["wide_layers"] == []) == (first["agreement"] >= 0.97 and first["accuracy_change"] >= -0.005)
+    assert (w4.wide_layers == []) == (first["agreement"] >= 0.97 and first["accuracy_change"] >= -0.005)
 
 
 @pytest.fixture(scope="module")
@@ -204,12 +203,12 @@ def deep_outlier(tmp_path_factory):
 
     run_python("-c", script, folder / "model.keras")
     run_cli("export", folder / "model.keras", "--formats", "onnx-int8,onnx-mixed", "--out", folder)
-    return json.loads((folder / "manifest.json").read_text())["files"]
+    return runtime.read_manifest(folder).files
 
 
 def test_probes_rank_the_layers_around_the_outlier_first_and_mixed_keeps_them(deep_outlier):
     files = deep_outlier
-    probes = files["model_int8.onnx"]["layers"]
+    probes = files["model_int8.onnx"].layers
     # Probes carry their layer's place in the graph: 0 is upstream, 1 writes the outlier, 2 reads it.
     assert sorted(p["order"] for p in probes) == [0, 1, 2]
     sqnr = {p["order"]: p["sqnr_db"] for p in probes}
@@ -218,22 +217,22 @@ def test_probes_rank_the_layers_around_the_outlier_first_and_mixed_keeps_them(de
     # both collapse; the first layer, upstream of it, costs little.
     assert {p["order"] for p in probes[:2]} == {1, 2}
     assert max(sqnr[1], sqnr[2]) < 10 < 20 < sqnr[0]
-    assert files["model_int8.onnx"]["validation"]["agreement"] < 0.5
+    assert files["model_int8.onnx"].validation.agreement < 0.5
     mixed = files["model_mixed.onnx"]
-    assert sorted(mixed["float_layers"]) == sorted([names[1], names[2]])
-    assert mixed["validation"]["passed"] and mixed["validation"]["agreement"] >= 0.985
+    assert sorted(mixed.float_layers) == sorted([names[1], names[2]])
+    assert mixed.validation.passed and mixed.validation.agreement >= 0.985
 
 
 def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
     folder = outlier[0]
     model = folder / "model.keras"
     integer = run_cli("export", model, "--integer-only", "--out", tmp_path / "integer")
-    manifest = json.loads((tmp_path / "integer" / "manifest.json").read_text())
-    chosen = manifest["recommended"]
-    assert chosen["integer_only"] is True
+    manifest = runtime.read_manifest(tmp_path / "integer")
+    chosen = manifest.recommended
+    assert chosen.integer_only is True
     for fmt in ("tflite", "onnx"):
-        assert manifest["files"][chosen[fmt]]["integer_only"] is True
-    assert chosen["overall"] in ("model_16x8.tflite", "model_int16.onnx"), integer.stdout
+        assert manifest.files[getattr(chosen, fmt)].integer_only is True
+    assert chosen.overall in ("model_16x8.tflite", "model_int16.onnx"), integer.stdout
     assert "(integer only)" in integer.stdout
     # --strict: a recommendation exists (float32), but int8 missed its bar.
     strict = run_cli("export", model, "--strict", "--formats", "int8,fp32", "--out", tmp_path / "strict", check=False)

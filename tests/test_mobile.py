@@ -5,7 +5,6 @@ and mobile usability checker) run on the side, onnxruntime's session reads the .
 shapes, and the .ort file must answer as the .onnx file it came from.
 """
 
-import json
 import re
 import shutil
 
@@ -19,13 +18,13 @@ from tests.conftest import run_cli, run_python
 
 @pytest.fixture(scope="module")
 def manifest(exported):
-    return json.loads((exported / "manifest.json").read_text())
+    return runtime.read_manifest(exported)
 
 
 def test_every_onnx_file_has_a_phone_copy_that_answers_as_it_does(exported, manifest, test_set):
-    onnx_files = sorted(name for name, entry in manifest["files"].items() if entry["format"] == "onnx")
+    onnx_files = sorted(name for name, entry in manifest.files.items() if entry.format == "onnx")
     assert {"model.onnx", "model_int8.onnx"} <= set(onnx_files)
-    assert sorted(manifest["mobile"]) == sorted(name.replace(".onnx", ".mobile.ort") for name in onnx_files)
+    assert sorted(manifest.mobile) == sorted(name.replace(".onnx", ".mobile.ort") for name in onnx_files)
     images = test_set[0][:500]
     for name in onnx_files:
         phone = exported / name.replace(".onnx", ".mobile.ort")
@@ -35,7 +34,7 @@ def test_every_onnx_file_has_a_phone_copy_that_answers_as_it_does(exported, mani
         predictor, source = runtime.load(phone), runtime.load(exported / name)  # the sha256 is checked
         assert (predictor.format, predictor.fixed_batch, predictor.input_shape) == ("ort", 1, (1, 28, 28))
         assert predictor.class_names == source.class_names and predictor.class_names[0] == "T-shirt/top"
-        assert predictor.quantization == manifest["files"][name]["quantization"]
+        assert predictor.quantization == manifest.files[name].quantization
         ours, theirs = predictor.predict(images), source.predict(images)
         assert ours.shape == (500, 10)
         assert np.mean(ours.argmax(1) == theirs.argmax(1)) >= 0.999, name
@@ -43,24 +42,24 @@ def test_every_onnx_file_has_a_phone_copy_that_answers_as_it_does(exported, mani
         # One image through the batch-1 engine directly equals the runtime's row for it.
         direct = session.run(None, {"images": images[7:8].astype(np.float32) / 255})[0]
         np.testing.assert_allclose(ours[7:8], direct, atol=1e-6)
-        entry = manifest["mobile"][phone.name]
-        assert entry["source"] == name and entry["source_sha256"] == manifest["files"][name]["sha256"]
-        assert entry["bytes"] == phone.stat().st_size and entry["passed"] and entry["agreement_with_source"] >= 0.999
+        entry = manifest.mobile[phone.name]
+        assert entry.source == name and entry.source_sha256 == manifest.files[name].sha256
+        assert entry.bytes == phone.stat().st_size and entry.passed and entry.agreement_with_source >= 0.999
 
 
 def test_verdicts_match_onnxruntimes_own_checker(exported, manifest, tmp_path):
     """The issue's measurement, repeated with onnxruntime's command-line tools on a copy fixed by its own fixer."""
-    phones = manifest["mobile"]
-    assert phones["model.mobile.ort"]["accelerators"]["nnapi"]["verdict"] == "YES"
-    assert phones["model.mobile.ort"]["accelerators"]["coreml_mlprogram"]["verdict"] == "YES"
-    assert phones["model_int8.mobile.ort"]["accelerators"]["nnapi"]["verdict"] == "YES"
+    phones = manifest.mobile
+    assert phones["model.mobile.ort"].accelerators["nnapi"].verdict == "YES"
+    assert phones["model.mobile.ort"].accelerators["coreml_mlprogram"].verdict == "YES"
+    assert phones["model_int8.mobile.ort"].accelerators["nnapi"].verdict == "YES"
     for entry in phones.values():
-        assert set(entry["as_exported"].values()) == {"NO"}  # a dynamic batch: no accelerator takes it
+        assert set(entry.as_exported.values()) == {"NO"}  # a dynamic batch: no accelerator takes it
     fixed = tmp_path / "model_int8.fixed.onnx"
     run_python("-m", "onnxruntime.tools.make_dynamic_shape_fixed", "--input_name", "images", "--input_shape",
                "1,28,28", exported / "model_int8.onnx", fixed)
-    for path, entry, fixed_shapes in ((fixed, phones["model_int8.mobile.ort"]["accelerators"], True),
-                                      (exported / "model_int8.onnx", phones["model_int8.mobile.ort"]["as_exported"],
+    for path, entry, fixed_shapes in ((fixed, phones["model_int8.mobile.ort"].accelerators, True),
+                                      (exported / "model_int8.onnx", phones["model_int8.mobile.ort"].as_exported,
                                        False)):
         log = run_python("-m", "onnxruntime.tools.check_onnx_model_mobile_usability", path)
         text = log.stdout + log.stderr
@@ -70,9 +69,9 @@ def test_verdicts_match_onnxruntimes_own_checker(exported, manifest, tmp_path):
         names = {"NNAPI": "nnapi", "CoreML MLProgram": "coreml_mlprogram", "CoreML NeuralNetwork": "coreml_neuralnetwork"}
         for tool_name, verdict in said.items():
             recorded = entry[names[tool_name]]
-            assert (recorded["verdict"] if fixed_shapes else recorded) == verdict, (path.name, tool_name)
-    nnapi = phones["model_int8.mobile.ort"]["accelerators"]["nnapi"]
-    assert nnapi["supported_nodes"] == nnapi["nodes"] and nnapi["partitions"] == 1
+            assert (recorded.verdict if fixed_shapes else recorded) == verdict, (path.name, tool_name)
+    nnapi = phones["model_int8.mobile.ort"].accelerators["nnapi"]
+    assert nnapi.supported_nodes == nnapi.nodes and nnapi.partitions == 1
 
 
 def test_a_phone_copy_is_checked_like_any_model_file(exported, tmp_path):
@@ -98,15 +97,15 @@ def test_phone_copies_stay_listed_across_exports_only_while_they_match(exported,
     from edgeport import export
 
     model = exported / "model.keras"
-    first = export.export_all(model, tmp_path, fashion, formats="onnx", mobile=True)
-    assert list(first["mobile"]) == ["model.mobile.ort"]
+    first = export.export_all(model, tmp_path, fashion, export.ExportPlan.from_formats("onnx", mobile=True))
+    assert list(first.mobile) == ["model.mobile.ort"]
     # Another export into the folder, without --mobile, keeps the copy: its source is unchanged.
-    second = export.export_all(model, tmp_path, fashion, formats="fp32")
-    assert second["mobile"] == first["mobile"] and "model.onnx" in second["files"]
+    second = export.export_all(model, tmp_path, fashion, export.ExportPlan.from_formats("fp32"))
+    assert second.mobile == first.mobile and "model.onnx" in second.files
     runtime.load(tmp_path / "model.mobile.ort")  # still verified against the manifest
     # A copy whose bytes changed is dropped from the manifest, and named as a stranger.
     phone = tmp_path / "model.mobile.ort"
     phone.write_bytes(phone.read_bytes() + b"\0")
     with pytest.warns(UserWarning, match="also holds model.mobile.ort"):
-        third = export.export_all(model, tmp_path, fashion, formats="fp32")
-    assert third["mobile"] == {}
+        third = export.export_all(model, tmp_path, fashion, export.ExportPlan.from_formats("fp32"))
+    assert third.mobile == {}

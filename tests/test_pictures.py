@@ -22,11 +22,10 @@ def test_fashion_mnist_has_a_dark_background_and_photos_do_not(test_set):
 
 
 def test_manifest_and_onnx_metadata_record_the_background(exported, tmp_path):
-    import json
     import shutil
 
-    manifest = json.loads((exported / "manifest.json").read_text())
-    assert {entry["background"] for entry in manifest["files"].values()} == {DARK}
+    manifest = runtime.read_manifest(exported)
+    assert {entry.info.background for entry in manifest.files.values()} == {DARK}
     shutil.copy(exported / "model_int8.onnx", tmp_path / "alone.onnx")  # no manifest beside it
     assert runtime.load(tmp_path / "alone.onnx").background == DARK
 

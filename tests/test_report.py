@@ -6,14 +6,26 @@ import re
 import pytest
 from PIL import Image
 
+from edgeport import runtime
 from edgeport.export.report import recommend, render
+from edgeport.runtime.manifest import (
+    Bar,
+    CalibrationRecord,
+    Changed,
+    DataRecord,
+    FileEntry,
+    Manifest,
+    ModelSource,
+    Validation,
+)
+from edgeport.runtime.modelinfo import ModelInfo
 from tests.conftest import FILES, run_cli
 
 
 @pytest.fixture(scope="module")
 def reported(exported):
     run_cli("report", str(exported))
-    manifest = json.loads((exported / "manifest.json").read_text())
+    manifest = runtime.read_manifest(exported)
     bench = json.loads((exported / "bench.json").read_text())
     return exported, (exported / "report.md").read_text(), manifest, bench
 
@@ -40,18 +52,18 @@ def test_table_numbers_are_the_manifests_and_the_benchmarks(reported):
     _, markdown, manifest, bench = reported
     rows = table_rows(markdown)
     latency = {row["name"]: row for row in bench["rows"]}
-    for name, entry in manifest["files"].items():
-        cells, v = rows[name], entry["validation"]
-        assert float(cells[3].replace(",", "")) == pytest.approx(entry["bytes"] / 1024, abs=0.05)
-        assert float(cells[5]) == pytest.approx(v["accuracy"], abs=5e-5)
-        assert float(cells[6]) == pytest.approx(100 * v["accuracy_change"], abs=5e-3)
-        assert float(cells[7].rstrip(" %")) == pytest.approx(100 * v["agreement"], abs=5e-3)
-        assert float(cells[8]) == pytest.approx(v["max_abs_diff"], rel=0.05)
+    for name, entry in manifest.files.items():
+        cells, v = rows[name], entry.validation
+        assert float(cells[3].replace(",", "")) == pytest.approx(entry.bytes / 1024, abs=0.05)
+        assert float(cells[5]) == pytest.approx(v.accuracy, abs=5e-5)
+        assert float(cells[6]) == pytest.approx(100 * v.accuracy_change, abs=5e-3)
+        assert float(cells[7].rstrip(" %")) == pytest.approx(100 * v.agreement, abs=5e-3)
+        assert float(cells[8]) == pytest.approx(v.max_abs_diff, rel=0.05)
         assert float(cells[9]) == pytest.approx(latency[name]["single"]["p50_ms"], abs=5e-4)
         assert float(cells[11].replace(",", "")) == pytest.approx(latency[name]["batch"]["images_per_s"], abs=0.5)
         assert cells[12] == "pass"
     keras = rows["model.keras model.predict"]
-    assert float(keras[5]) == pytest.approx(manifest["source"]["accuracy"], abs=5e-5)
+    assert float(keras[5]) == pytest.approx(manifest.source.accuracy, abs=5e-5)
 
 
 def test_every_plot_in_the_markdown_is_a_real_png(reported):
@@ -69,9 +81,9 @@ def test_every_plot_in_the_markdown_is_a_real_png(reported):
 
 def test_flip_forensics_counts_match_the_manifest(reported):
     _, markdown, manifest, _ = reported
-    for name, entry in manifest["files"].items():
-        if entry["quantization"] != "none":
-            count = len(entry["validation"]["changed"]["indices"])
+    for name, entry in manifest.files.items():
+        if entry.quantization != "none":
+            count = len(entry.validation.changed.indices)
             assert f"### {name}: {count} image" in markdown
 
 
@@ -79,7 +91,7 @@ def test_benchmark_has_every_row_with_positive_figures(reported):
     _, _, manifest, bench = reported
     names = [row["name"] for row in bench["rows"]]
     assert names[:2] == ["Keras model.predict", "Keras model(x)"]
-    assert sorted(names[2:]) == sorted(manifest["files"])
+    assert sorted(names[2:]) == sorted(manifest.files)
     for row in bench["rows"]:
         assert 0 < row["single"]["p50_ms"] <= row["single"]["p99_ms"], row["name"]
         assert row["batch"]["images"] == 10_000 and row["batch"]["images_per_s"] > 0
@@ -90,36 +102,37 @@ def test_benchmark_has_every_row_with_positive_figures(reported):
 def test_the_recommendation_is_the_smallest_file_within_the_budget(reported):
     _, markdown, manifest, _ = reported
     choice = recommend(manifest, 0.5)
-    within = {n: e["bytes"] for n, e in manifest["files"].items()
-              if e["validation"]["passed"] and -100 * e["validation"]["accuracy_change"] <= 0.5}
+    within = {n: e.bytes for n, e in manifest.files.items()
+              if e.validation.passed and -100 * e.validation.accuracy_change <= 0.5}
     assert choice == min(within, key=within.get)
     assert f"**Ship `{choice}`.**" in markdown
 
 
-def _constructed_manifest():
+def _constructed_manifest(drop: float | None = None) -> Manifest:
+    """Five files of known sizes and accuracy changes (all of them `drop` when given); one missed its bar."""
     def entry(fmt, quantization, size, change, passed=True):
-        return {"format": fmt, "quantization": quantization, "bytes": size, "sha256": "0" * 64, "class_names": list("abcdefghij"),
-                "validation": {"accuracy": 0.87 + change, "accuracy_change": change, "agreement": 0.99, "max_abs_diff": 0.01,
-                               "passed": passed, "failures": [], "per_class_accuracy": [0.87] * 10,
-                               "changed": {"indices": [], "predicted": []}}}
+        two_sided = quantization in ("none", "float16")
+        bar = Bar(0.999 if two_sided else 0.985, 0.001 if two_sided else 0.005, two_sided, None)
+        change = change if drop is None else drop
+        validation = Validation(0.87 + change, 0.87, change, 0.99, 0.01, [0.87] * 10, [], Changed([], []), size,
+                                None, None, bar, [] if passed else ["agreement 90 % < 98.5 %"], passed)
+        return FileEntry(fmt, quantization, size, "0" * 64, ModelInfo(tuple("abcdefghij")), validation=validation)
 
-    return {
-        "created": "2026-01-01T00:00:00+00:00",
-        "source": {"file": "model.keras", "sha256": "f" * 64, "params": 1, "accuracy": 0.87},
-        "data": {"source": "fashion-mnist", "kind": "fashion-mnist", "split": "test", "images": 10_000,
-                 "reference": "reference_probs.npy"},
-        "calibration": {"source": "fashion-mnist", "split": "train", "images": 500, "seed": 0,
-                        "overlaps_validation": False},
-        "bars": {"max_int8_size_ratio": 0.3, "size_allowance_bytes": 16384},
-        "versions": {"python": "3.11"},
-        "files": {
+    return Manifest(
+        created="2026-01-01T00:00:00+00:00",
+        source=ModelSource("model.keras", "f" * 64, params=1, accuracy=0.87),
+        data=DataRecord("fashion-mnist", "fashion-mnist", "test", 10_000),
+        calibration=CalibrationRecord("fashion-mnist", "train", 500, 0, False),
+        bars={"max_int8_size_ratio": 0.3, "size_allowance_bytes": 16384},
+        versions={"python": "3.11"},
+        files={
             "big.tflite": entry("tflite", "none", 400_000, 0.0),
             "half.tflite": entry("tflite", "float16", 200_000, -0.001),
             "small.tflite": entry("tflite", "int8", 100_000, -0.004),
             "tiny.onnx": entry("onnx", "int8", 90_000, -0.008),
             "broken.onnx": entry("onnx", "int8", 50_000, 0.0, passed=False),
         },
-    }
+    )
 
 
 @pytest.mark.parametrize("budget, expected", [
@@ -130,9 +143,7 @@ def test_recommendation_follows_the_budget_and_skips_failing_files(budget, expec
 
 
 def test_no_file_within_budget_says_so(tmp_path):
-    manifest = _constructed_manifest()
-    for entry in manifest["files"].values():
-        entry["validation"]["accuracy_change"] = -0.02
+    manifest = _constructed_manifest(drop=-0.02)
     assert recommend(manifest, 0.5) is None
     text = render(manifest, {}, {}, 0.5, tmp_path)
     assert text.splitlines()[2].startswith("**No exported file stays within 0.5 pt")
@@ -151,14 +162,14 @@ def test_phone_accelerators_table_shows_each_copy_and_its_verdicts(reported):
     _, markdown, manifest, _ = reported
     section = markdown.split("## Phone accelerators", 1)[1].split("\n## ", 1)[0]
     rows = table_rows(section)
-    assert set(rows) == set(manifest["mobile"]) and rows
-    for name, entry in manifest["mobile"].items():
+    assert set(rows) == set(manifest.mobile) and rows
+    for name, entry in manifest.mobile.items():
         cells = rows[name]
-        assert cells[1] == f"`{entry['source']}`"
-        assert float(cells[2].replace(",", "")) == pytest.approx(entry["bytes"] / 1024, abs=0.05)
+        assert cells[1] == f"`{entry.source}`"
+        assert float(cells[2].replace(",", "")) == pytest.approx(entry.bytes / 1024, abs=0.05)
         for cell, key in zip(cells[4:], ("nnapi", "coreml_mlprogram", "coreml_neuralnetwork")):
-            verdict = entry["accelerators"][key]
-            assert cell.startswith(f"**{verdict['verdict']}** ({verdict['supported_nodes']}/{verdict['nodes']} nodes")
+            verdict = entry.accelerators[key]
+            assert cell.startswith(f"**{verdict.verdict}** ({verdict.supported_nodes}/{verdict.nodes} nodes")
 
 
 def test_the_report_names_the_file_its_web_page_runs(reported, tmp_path):
@@ -167,7 +178,7 @@ def test_the_report_names_the_file_its_web_page_runs(reported, tmp_path):
     (folder / "web").mkdir(parents=True)
     assert "## In the browser" not in render(manifest, {}, {}, 0.5, folder)
     marker = folder / "web" / ".edgeport-web"
-    marker.write_text(json.dumps({"model": "model_int8.onnx", "sha256": manifest["files"]["model_int8.onnx"]["sha256"]}))
+    marker.write_text(json.dumps({"model": "model_int8.onnx", "sha256": manifest.files["model_int8.onnx"].sha256}))
     assert "`web/index.html` runs `model_int8.onnx`" in render(manifest, {}, {}, 0.5, folder)
     marker.write_text(json.dumps({"model": "model_int8.onnx", "sha256": "0" * 64}))  # a page for other bytes
     assert "holds a page for another file" in render(manifest, {}, {}, 0.5, folder)

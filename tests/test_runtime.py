@@ -186,7 +186,7 @@ def test_malformed_files_are_refused_by_name_without_crashing(exported, tmp_path
         path = tmp_path / name
         path.write_bytes(data)
         outcome = probe(path)
-        assert outcome.startswith("REFUSED ValueError"), f"{name}: {outcome}"
+        assert outcome.startswith("REFUSED ModelFileError"), f"{name}: {outcome}"
         assert name in outcome, outcome
 
 
@@ -212,7 +212,7 @@ def test_missing_file_unsupported_suffix_and_directory(exported, tmp_path):
     shutil.copy(exported / "model.onnx", tmp_path / "model.pb")
     assert "expected a path ending in '.tflite', '.onnx' or '.ort'" in probe(tmp_path / "model.pb")
     (tmp_path / "folder.onnx").mkdir()
-    assert probe(tmp_path / "folder.onnx") == f"REFUSED ValueError {tmp_path / 'folder.onnx'} is not a file"
+    assert probe(tmp_path / "folder.onnx") == f"REFUSED ModelFileError {tmp_path / 'folder.onnx'} is not a file"
 
 
 def _with_external_data(exported, folder, location):
@@ -248,7 +248,7 @@ def test_onnx_external_data_outside_its_folder_is_refused(exported, tmp_path, wh
         (inside / "link.bin").symlink_to(secret)
     path = _with_external_data(exported, inside, location)
     outcome = probe(path)
-    assert outcome.startswith("REFUSED ValueError ext.onnx refers to external data outside its own folder"), outcome
+    assert outcome.startswith("REFUSED ModelFileError ext.onnx refers to external data outside its own folder"), outcome
 
 
 # --- integrity -------------------------------------------------------------------------
@@ -383,9 +383,9 @@ def test_cli_predict_png_and_npy(exported, images, tmp_path):
 def test_cli_evaluate_reports_the_manifest_accuracy(exported):
     result = run_cli("evaluate", str(exported / "model_int8.tflite"), "--json")
     figures = json.loads(result.stdout)
-    manifest = json.loads((exported / "manifest.json").read_text())["files"]["model_int8.tflite"]["validation"]
-    assert figures["accuracy"] == pytest.approx(manifest["accuracy"])
-    assert figures["agreement"] == pytest.approx(manifest["agreement"])
+    recorded = runtime.read_manifest(exported).files["model_int8.tflite"].validation
+    assert figures["accuracy"] == pytest.approx(recorded.accuracy)
+    assert figures["agreement"] == pytest.approx(recorded.agreement)
     text = run_cli("evaluate", str(exported / "model.onnx")).stdout
     assert "model.onnx: accuracy 0." in text and "agreement with Keras 100.00 %" in text
 

@@ -151,11 +151,11 @@ def test_the_one_process_path_reads_in_chunks(predictor, test_set, tmp_path, kin
     else:
         path = tmp_path / "big.npz"
         (np.savez_compressed if kind == "compressed npz" else np.savez)(path, x=images, y=labels)
-    source = runtime.open_source(path, runtime.CLASS_NAMES)
-    assert source.count == 40_000
+    stream = runtime.open_source(path, runtime.CLASS_NAMES).stream()
+    assert stream.count == 40_000
     tracemalloc.start()
     try:
-        sizes = [len(chunk) for chunk in source.chunks(1000, predictor.image_shape, predictor.background)]
+        sizes = [len(chunk) for chunk in stream.chunks(1000, predictor.image_shape, predictor.background)]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -169,7 +169,9 @@ def test_bad_input_is_one_line_and_leaves_no_file(exported, test_set, tmp_path):
     model = exported / MODEL
     missing = run_cli("score", model, tmp_path / "nothing", "--out", tmp_path / "x.parquet", check=False)
     assert missing.returncode == 1
-    assert missing.stderr.strip() == f"edgeport score: error: {tmp_path / 'nothing'}: no such file or folder to score"
+    assert missing.stderr.strip() == (f"edgeport score: error: {tmp_path / 'nothing'}: no such data: expected "
+                                      f"'fashion-mnist', a folder of pictures (class folders give labels), an .npz or "
+                                      f".npy file, or a .parquet file or folder")
     wrong = run_cli("score", model, tmp_path, "--out", tmp_path / "x.csv", check=False)
     assert wrong.returncode == 1 and "the output must be a .parquet file" in wrong.stderr
     # Pixels that go bad half-way: an error naming the rows, and no half-written Parquet file.

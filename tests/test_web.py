@@ -27,7 +27,7 @@ from PIL import Image
 
 from edgeport import runtime
 from edgeport.web import PageHandler
-from tests.conftest import EDGEPORT, ENV, run_cli
+from tests.conftest import EDGEPORT, ENV, default_sigint, run_cli, stop
 from tests.test_pictures import product_photo, transparent_cutout
 
 CHROMIUM = os.environ.get("EDGEPORT_CHROMIUM", "/usr/bin/chromium")
@@ -295,7 +295,7 @@ def test_web_command_errors_are_one_line_and_write_nothing(exported, tmp_path):
     page = tmp_path / "page"
     run_cli("web", exported / "model.onnx", "--out", page)
     run_cli("web", exported, "--out", page)
-    recommended = json.loads((exported / "manifest.json").read_text())["recommended"]["onnx"]
+    recommended = runtime.read_manifest(exported).recommended.onnx
     assert sorted(p.name for p in page.glob("*.onnx")) == [recommended]
     assert f'content="{recommended}"' in (page / "index.html").read_text()
 
@@ -303,7 +303,8 @@ def test_web_command_errors_are_one_line_and_write_nothing(exported, tmp_path):
 def test_serve_answers_on_loopback_until_interrupted(exported, tmp_path):
     page = tmp_path / "served"
     server = subprocess.Popen([EDGEPORT, "web", str(exported / "model.onnx"), "--out", str(page), "--serve",
-                               "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                               "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                              preexec_fn=default_sigint)
     try:
         lines = [server.stdout.readline() for _ in range(2)]
         address = re.search(r"at (http://127\.0\.0\.1:\d+/)", lines[1])
@@ -312,9 +313,10 @@ def test_serve_answers_on_loopback_until_interrupted(exported, tmp_path):
             assert 'name="edgeport-model" content="model.onnx"' in response.read().decode()
         with urllib.request.urlopen(address.group(1) + "ort/ort-wasm-simd-threaded.wasm", timeout=10) as response:
             assert response.headers["Content-Type"] == "application/wasm"
-    finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=10)
+    finally:
+        stop(server)
     assert server.returncode == 0 and "Stopped" in out and not err
 
 

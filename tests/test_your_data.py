@@ -84,7 +84,7 @@ def exported_user(user):
     out.mkdir()
     (out / "model_old.tflite").write_bytes(b"left here by an export of another model")
     result = run_cli("export", user["model"], "--data", user["photos"], "--out", out)
-    return out, json.loads((out / "manifest.json").read_text()), result
+    return out, runtime.read_manifest(out), result
 
 
 def test_a_users_model_exports_within_every_bar(user, exported_user):
@@ -93,20 +93,20 @@ def test_a_users_model_exports_within_every_bar(user, exported_user):
     # The whole ladder: the six standard files always, each additional rung built or skipped.
     standard = ["model_fp32.tflite", "model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite", "model.onnx",
                 "model_int8.onnx"]
-    assert set(standard) <= set(manifest["files"])
-    assert sorted(manifest["files"].keys() | manifest["skipped"].keys()) == sorted(t.filename for t in export.TARGETS)
-    assert manifest["recommended"]["overall"] in manifest["files"]
-    for name, entry in manifest["files"].items():
+    assert set(standard) <= set(manifest.files)
+    assert sorted(manifest.files.keys() | manifest.skipped.keys()) == sorted(t.filename for t in export.TARGETS)
+    assert manifest.recommended.overall in manifest.files
+    for name, entry in manifest.files.items():
         if name in standard:
-            assert entry["validation"]["passed"], (name, entry["validation"]["failures"])
-        assert entry["class_names"] == list(CLASSES)
-        assert entry["preprocessing"]["scale"] == 1.0 and entry["preprocessing"]["offset"] == 0.0
-        assert entry["output"] == "logits" and entry["background"] == "mixed"
-    assert manifest["source"]["accuracy"] == pytest.approx(user["keras_accuracy"])
-    assert manifest["data"]["split"] == "test" and manifest["data"]["images"] == len(CLASSES) * TEST_PER_CLASS
-    assert manifest["calibration"]["split"] == "train" and not manifest["calibration"]["overlaps_validation"]
+            assert entry.validation.passed, (name, entry.validation.failures)
+        assert entry.info.class_names == CLASSES
+        assert entry.info.preprocessing == runtime.Preprocessing.raw()
+        assert entry.info.output == "logits" and entry.info.background == "mixed"
+    assert manifest.source.accuracy == pytest.approx(user["keras_accuracy"])
+    assert manifest.data.split == "test" and manifest.data.images == len(CLASSES) * TEST_PER_CLASS
+    assert manifest.calibration.split == "train" and not manifest.calibration.overlaps_validation
     # The stray file from another model is named in a warning and left out of the manifest.
-    assert "model_old.tflite" not in manifest["files"]
+    assert "model_old.tflite" not in manifest.files
     assert "warning" in result.stderr and "model_old.tflite" in result.stderr
 
 
@@ -127,7 +127,7 @@ def test_evaluate_on_the_users_folder_or_npz_gives_the_exported_accuracy(user, e
     result = run_cli("evaluate", out / "model_int8.tflite", "--data", user["root"] / data, "--json")
     figures = json.loads(result.stdout)
     assert figures["n"] == len(CLASSES) * TEST_PER_CLASS
-    assert figures["accuracy"] == pytest.approx(manifest["files"]["model_int8.tflite"]["validation"]["accuracy"])
+    assert figures["accuracy"] == pytest.approx(manifest.files["model_int8.tflite"].validation.accuracy)
 
 
 @pytest.mark.parametrize("name", ["model_int8.tflite", "model.onnx"])
@@ -222,11 +222,13 @@ def _npz(d, name, **arrays):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda d: d / "missing", r"missing: no such data: expected 'fashion-mnist', a folder of class folders, or an .npz"),
-    (_empty_class_folder, r"empty: no pictures .* in its class folders cats"),
-    (_pictures_without_class_folders, r"flat: no class folders"),
+    (lambda d: d / "missing", r"missing: no such data: expected 'fashion-mnist', a folder of pictures \(class folders "
+                              r"give labels\), an .npz or .npy file, or a .parquet file or folder"),
+    (_empty_class_folder, r"empty: no pictures \(.png, .*\) in it or its sub-folders"),
+    (_pictures_without_class_folders, r"flat: no labels in it \(put each class's pictures in a sub-folder named after it"),
     (_broken_picture, r"broken.png is not a readable picture"),
-    (lambda d: _npz(d, "odd.npz", images=np.zeros((2, 4, 4))), r"odd.npz holds images: expected x and y"),
+    (lambda d: _npz(d, "odd.npz", images=np.zeros((2, 4, 4))), r"odd.npz: no labels in it \(expected x and y, or "
+                                                               r"x_train and y_train and/or x_test and y_test"),
     (lambda d: _npz(d, "short.npz", x=np.zeros((3, 4, 4), np.uint8), y=np.zeros(2, int)),
      r"x has 3 images but y has 2 labels"),
     (lambda d: _npz(d, "range.npz", x=np.full((2, 4, 4), 300), y=np.zeros(2, int)),
@@ -277,13 +279,13 @@ def test_per_channel_mean_and_std_travel_in_the_file_and_are_applied(tmp_path):
 def test_a_second_export_into_the_same_folder_says_who_holds_it(user, tmp_path):
     import os
 
-    from edgeport.export import export_all
+    from edgeport.export import ExportPlan, export_all
     from edgeport.export.folderlock import folder_lock
 
     data = runtime.load_dataset(user["npz"], (32, 32, 3))
     with folder_lock(tmp_path, "model_a.keras", None, print):
         with pytest.raises(TimeoutError, match=rf"is being written by the export of model_a.keras \(pid {os.getpid()},"):
-            export_all(user["model"], tmp_path, data, formats="onnx", lock_timeout=0)
+            export_all(user["model"], tmp_path, data, ExportPlan.from_formats("onnx", lock_timeout=0))
     assert not (tmp_path / "model.onnx").exists()
-    manifest = export_all(user["model"], tmp_path, data, formats="onnx", lock_timeout=0)  # released: it runs
-    assert list(manifest["files"]) == ["model.onnx"]
+    manifest = export_all(user["model"], tmp_path, data, ExportPlan.from_formats("onnx", lock_timeout=0))  # released
+    assert list(manifest.files) == ["model.onnx"]

@@ -86,8 +86,9 @@ def train(
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive whole number; got {value!r}")
     out = Path(out_dir)
-    train_images, train_labels = runtime.load_fashion_mnist("train", data_dir)
-    test_images, test_labels = runtime.load_fashion_mnist("test", data_dir)
+    data = runtime.load_dataset(runtime.FASHION_MNIST, (28, 28, 1), data_dir)  # the data layer every stage reads
+    (train_images, train_labels), (test_images, test_labels) = (
+        (data.splits[split].images[..., 0], data.splits[split].labels) for split in ("train", "test"))
     if train_limit:
         train_images, train_labels = train_images[:train_limit], train_labels[:train_limit]
 

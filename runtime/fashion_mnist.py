@@ -1,6 +1,7 @@
-"""Fashion-MNIST on disk, its class names, and the tutorial's preprocessing.
+"""Fashion-MNIST on disk (the four original IDX files) and its class names.
 
-numpy only, so that a device running the runtime can evaluate a model too.
+numpy only, so that a device running the runtime can evaluate a model too. The data layer
+(runtime/sources.py) serves it like any other source; this module only reads the files.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeport.runtime.modelinfo import Preprocessing
+from edgeport.runtime.errors import DataError
 
 CLASS_NAMES = (
     "T-shirt/top",
@@ -43,33 +44,24 @@ _HOW_TO_GET = (
 )
 
 
-class DatasetError(ValueError):
-    """The Fashion-MNIST files are missing, truncated or not IDX files."""
-
-
-def preprocess(images: np.ndarray, preprocessing: Preprocessing | None = None) -> np.ndarray:
-    """uint8 pixels -> float32 model input; by default x / 255, the seed tutorial's [0, 1]."""
-    return (preprocessing or Preprocessing.unit()).apply(np.asarray(images))
-
-
 def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """Return the first folder holding the test images: data_dir, $FASHION_MNIST_DIR, then the system folders.
 
     Raises:
-        DatasetError: an explicit data_dir or $FASHION_MNIST_DIR lacks the files, or no folder has them.
+        DataError: an explicit data_dir or $FASHION_MNIST_DIR lacks the files, or no folder has them.
     """
     probe = _FILES["test"][0]
     for explicit in (data_dir, os.environ.get("FASHION_MNIST_DIR") or None):
         if explicit is not None:
             folder = Path(explicit).expanduser()
             if not (folder / probe).is_file():
-                raise DatasetError(f"Fashion-MNIST not found in {folder} (no {probe}): {_HOW_TO_GET}")
+                raise DataError(f"Fashion-MNIST not found in {folder} (no {probe}): {_HOW_TO_GET}")
             return folder
     for folder in SYSTEM_DIRS:
         if (folder / probe).is_file():
             return folder
     searched = ", ".join(str(d) for d in SYSTEM_DIRS)
-    raise DatasetError(f"Fashion-MNIST not found (searched {searched}): {_HOW_TO_GET}")
+    raise DataError(f"Fashion-MNIST not found (searched {searched}): {_HOW_TO_GET}")
 
 
 def load_fashion_mnist(split: str, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +77,7 @@ def load_fashion_mnist(split: str, data_dir: str | os.PathLike | None = None) ->
 
     Raises:
         ValueError: split is not "train" or "test".
-        DatasetError: a file is missing, truncated, corrupt, or has the wrong magic number.
+        DataError: a file is missing, truncated, corrupt, or has the wrong magic number.
     """
     if split not in _FILES:
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
@@ -94,35 +86,35 @@ def load_fashion_mnist(split: str, data_dir: str | os.PathLike | None = None) ->
     images = _read_idx(folder / images_name, _IMAGES_MAGIC)
     labels = _read_idx(folder / labels_name, _LABELS_MAGIC)
     if len(images) != len(labels):
-        raise DatasetError(
+        raise DataError(
             f"{folder}: {images_name} has {len(images)} images but {labels_name} has {len(labels)} labels; "
             f"reinstall the dataset: {_HOW_TO_GET}"
         )
     if labels.size and labels.max() >= len(CLASS_NAMES):
-        raise DatasetError(f"{folder / labels_name}: label {labels.max()} is out of range 0..9; {_HOW_TO_GET}")
+        raise DataError(f"{folder / labels_name}: label {labels.max()} is out of range 0..9; {_HOW_TO_GET}")
     return images, labels
 
 
 def _read_idx(path: Path, magic: int) -> np.ndarray:
     """Decode one gzip'd IDX file (big-endian header: magic, then one uint32 per dimension)."""
     if not path.is_file():
-        raise DatasetError(f"{path} is missing: {_HOW_TO_GET}")
+        raise DataError(f"{path} is missing: {_HOW_TO_GET}")
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as e:
-        raise DatasetError(f"{path} is not a readable gzip file ({e}); {_HOW_TO_GET}") from e
+        raise DataError(f"{path} is not a readable gzip file ({e}); {_HOW_TO_GET}") from e
     ndim = magic & 0xFF
     header = 4 * (1 + ndim)
     if len(raw) < header:
-        raise DatasetError(f"{path} is truncated: {len(raw)} bytes, shorter than its header; {_HOW_TO_GET}")
+        raise DataError(f"{path} is truncated: {len(raw)} bytes, shorter than its header; {_HOW_TO_GET}")
     found = int.from_bytes(raw[:4], "big")
     if found != magic:
-        raise DatasetError(f"{path} has magic number {found}, expected {magic}: not the right IDX file; {_HOW_TO_GET}")
+        raise DataError(f"{path} has magic number {found}, expected {magic}: not the right IDX file; {_HOW_TO_GET}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(shape))
     if len(raw) != expected:
-        raise DatasetError(
+        raise DataError(
             f"{path} holds {len(raw)} bytes, expected {expected} for shape {shape}: truncated or corrupt; {_HOW_TO_GET}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)

@@ -1,0 +1,178 @@
+"""What an export builds, as one value: the rungs of the ladder, the budget, the bars and the options.
+
+An ExportPlan is checked when it is made, so a bad option fails before any model is loaded;
+export_all takes it whole, and nothing reads module globals or mutates a plan on the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Mapping
+
+from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, check_calibration_samples
+from edgeport.export.common import Quantization
+from edgeport.export.onnx import check_opset
+from edgeport.runtime.errors import PlanError
+from edgeport.runtime.manifest import Bar
+from edgeport.runtime.modelinfo import Preprocessing
+
+Q = Quantization
+
+
+@dataclass(frozen=True)
+class Target:
+    """One rung: its CLI name, file name, format, quantization, and whether it is one of the six standard files."""
+
+    key: str
+    filename: str
+    format: str
+    quantization: Quantization
+    standard: bool = False
+
+
+TARGETS = (
+    Target("fp32", "model_fp32.tflite", "tflite", Q.NONE, True),
+    Target("fp16", "model_fp16.tflite", "tflite", Q.FLOAT16, True),
+    Target("dynamic", "model_dynamic.tflite", "tflite", Q.DYNAMIC, True),
+    Target("int8", "model_int8.tflite", "tflite", Q.INT8, True),
+    Target("onnx", "model.onnx", "onnx", Q.NONE, True),
+    Target("onnx-int8", "model_int8.onnx", "onnx", Q.INT8, True),
+    # The additional rungs, smallest first: a rung is skipped once a file of its size class has passed.
+    Target("w4", "model_w4.tflite", "tflite", Q.INT4),
+    Target("onnx-w4", "model_w4.onnx", "onnx", Q.INT4),
+    Target("onnx-dynamic", "model_dynamic.onnx", "onnx", Q.DYNAMIC),
+    Target("16x8", "model_16x8.tflite", "tflite", Q.INT16),
+    Target("onnx-int16", "model_int16.onnx", "onnx", Q.INT16),
+    Target("mixed", "model_mixed.tflite", "tflite", Q.MIXED),
+    Target("onnx-mixed", "model_mixed.onnx", "onnx", Q.MIXED),
+)
+ALL_FORMATS = tuple(t.key for t in TARGETS)
+STANDARD_FORMATS = tuple(t.key for t in TARGETS if t.standard)
+
+# The fidelity bars (DESIGN.md) on the validation data, against the Keras model. A quantized
+# file's accuracy bar is the plan's budget; float files' bars are fixed and two-sided.
+BARS = MappingProxyType({
+    Q.NONE: Bar(0.9995, 0.0005, True, 1e-4),
+    Q.FLOAT16: Bar(0.999, 0.001, True, 5e-3),
+    Q.DYNAMIC: Bar(0.985, 0.005, False, None),
+    Q.INT8: Bar(0.985, 0.005, False, None),
+    Q.INT16: Bar(0.985, 0.005, False, None),
+    Q.MIXED: Bar(0.985, 0.005, False, None),
+    Q.INT4: Bar(0.97, 0.005, False, None),
+})
+# An 8-bit file may be at most this share of the float32 file of its format, plus a fixed allowance
+# for the graph itself (names, quantize/dequantize nodes), which weighs the same whatever the weights.
+MAX_INT8_SIZE_RATIO = 0.30
+SIZE_ALLOWANCE_BYTES = 16 * 1024
+DEFAULT_BUDGET_PT = 0.5
+DEFAULT_TUNING_IMAGES = 2000
+
+
+def parse_formats(formats) -> tuple[Target, ...]:
+    """Targets for format names (a list or a comma-separated string), in ladder order; None means all.
+
+    Raises:
+        PlanError: an unknown name, or none.
+    """
+    if formats is None:
+        return TARGETS
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    wanted = list(formats)
+    unknown = [f for f in wanted if f not in ALL_FORMATS]
+    if unknown or not wanted:
+        raise PlanError(f"unknown format {', '.join(map(repr, unknown)) or '(none given)'}; choose from "
+                        f"{','.join(ALL_FORMATS)}")
+    return tuple(t for t in TARGETS if t.key in wanted)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What export_all builds and how it judges the files.
+
+    Attributes:
+        targets: the rungs to build, in ladder order (default: all of them).
+        ladder: skip an additional (non-standard) rung once a file of its format and size class
+            or smaller is within budget; False builds every target.
+        budget_pt: accuracy points a quantized file may lose and still be recommended.
+        integer_only: recommend only files whose arithmetic is all integer.
+        strict: fail (ValidationError) when any file misses its bar, even with a recommendation.
+        mobile: also write each ONNX file's batch-1 .ort phone copy (export/mobile.py).
+        opset: ONNX opset, 13..18.
+        calibration_samples: images that calibrate the quantized files.
+        tuning_images: calibration-side images that the ladder's searches score candidates on.
+        bars: the bar of each quantization (default: BARS).
+        size_ratio, size_allowance_bytes: 8- and 4-bit files' size bar (share of float32 plus bytes).
+        class_names: the classes' names (default: the data's, else "0".."N-1").
+        preprocessing: what the model wants from a pixel (default: raw pixels for a model whose first
+            layer is Rescaling or Normalization, else x / 255).
+        lock_timeout: seconds to wait for another export to the same folder; None: as long as it takes.
+    """
+
+    targets: tuple[Target, ...] = TARGETS
+    ladder: bool = True
+    budget_pt: float = DEFAULT_BUDGET_PT
+    integer_only: bool = False
+    strict: bool = False
+    mobile: bool = False
+    opset: int = 17
+    calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES
+    tuning_images: int = DEFAULT_TUNING_IMAGES
+    bars: Mapping[Quantization, Bar] = field(default_factory=lambda: BARS, repr=False)
+    size_ratio: float = MAX_INT8_SIZE_RATIO
+    size_allowance_bytes: int = SIZE_ALLOWANCE_BYTES
+    class_names: tuple[str, ...] | None = None
+    preprocessing: Preprocessing | None = None
+    lock_timeout: float | None = None
+
+    def __post_init__(self):
+        if not self.targets or not all(isinstance(t, Target) for t in self.targets):
+            raise PlanError(f"targets must be one or more of export.TARGETS; got {self.targets!r}")
+        _check_number("budget", self.budget_pt, 0, 100, "a number of accuracy points from 0 to 100")
+        if any(t.format == "onnx" for t in self.targets):
+            check_opset(self.opset)
+        check_calibration_samples(self.calibration_samples)
+        if not _whole(self.tuning_images) or self.tuning_images < 1:
+            raise PlanError(f"tuning images must be a positive whole number; got {self.tuning_images!r}")
+        missing = [t.quantization.value for t in self.targets if t.quantization not in self.bars]
+        if missing:
+            raise PlanError(f"the plan has no bar for {', '.join(sorted(set(missing)))}")
+        _check_number("size ratio", self.size_ratio, 0, 1, "a share of the float32 size from 0 to 1")
+        if self.class_names is not None:
+            object.__setattr__(self, "class_names", tuple(str(n) for n in self.class_names))
+            if not self.class_names:
+                raise PlanError("class names must not be empty: leave them out to use the data's")
+        if self.lock_timeout is not None:
+            _check_number("lock timeout", self.lock_timeout, 0, float("inf"), "a number of seconds >= 0")
+
+    @classmethod
+    def from_formats(cls, formats=None, **options) -> "ExportPlan":
+        """A plan for format names ("fp32,int8" or a list; None: the whole ladder, skipping rungs
+        that cannot win), with any other field given by keyword."""
+        targets = parse_formats(formats)
+        return cls(targets=targets, ladder=formats is None, **options)
+
+    def bar_for(self, mode: Quantization) -> Bar:
+        """A file's bar: float files' are fixed; a quantized file may lose at most the budget (points)."""
+        bar = self.bars[mode]
+        return bar if bar.two_sided else replace(bar, max_accuracy_change=self.budget_pt / 100)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether any target needs calibration images (activation ranges, or the searches' tuning images)."""
+        return any(t.quantization.calibrated or t.quantization.bits <= 8 for t in self.targets)
+
+    def bars_record(self) -> dict:
+        """The manifest's "bars": each quantization's bar, and the size bar."""
+        return ({q.value: bar.to_json() for q, bar in self.bars.items()}
+                | {"max_int8_size_ratio": self.size_ratio, "size_allowance_bytes": self.size_allowance_bytes})
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_number(name: str, value, low: float, high: float, expected: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise PlanError(f"{name} must be {expected}; got {value!r}")

@@ -1,0 +1,67 @@
+"""edgeport's errors, in one family: every failure a person can cause is an EdgeportError.
+
+The command line catches EdgeportError by type and prints its one-line message; a library user
+can catch the same classes. Each kind keeps the builtin base it always had (ValueError for bad
+input, RuntimeError for a tool that failed), so `except ValueError` around edgeport still works.
+"""
+
+from __future__ import annotations
+
+
+class EdgeportError(Exception):
+    """Anything edgeport refuses or fails at, explained in one line for a person."""
+
+    def for_command_line(self) -> str:
+        """The message as the command line shows it (flags named instead of API arguments)."""
+        return str(self)
+
+
+class DataError(EdgeportError, ValueError):
+    """A data set that cannot serve: missing, empty, unreadable, or not the model's classes."""
+
+
+class ModelFileError(EdgeportError, ValueError):
+    """An exported model file that cannot be loaded or run: wrong suffix, empty, corrupt, malformed facts."""
+
+
+class ManifestError(EdgeportError, ValueError):
+    """A manifest.json that is not valid JSON, lacks its tables, or is of a newer schema."""
+
+
+class IntegrityError(EdgeportError, ValueError):
+    """A model file's bytes do not match the sha256 that the manifest beside it records."""
+
+    def __init__(self, path, actual: str, expected: str | None):
+        from edgeport.runtime.manifest import MANIFEST_NAME
+
+        self.path = path
+        self._what = f"{path.name} does not match {MANIFEST_NAME}: sha256 {actual} expected {expected}; re-export it"
+        super().__init__(f"{self._what}, or load it with verify=False to run it anyway")
+
+    def for_command_line(self) -> str:
+        return f"{self._what}, or pass --no-verify to run it anyway"
+
+
+class PlanError(EdgeportError, ValueError):
+    """An export plan that cannot be carried out: unknown rung, bad budget, opset or sample count."""
+
+
+class ExportError(EdgeportError, RuntimeError):
+    """A converter failed on a model it was given; the converter's own error is the cause."""
+
+
+class ValidationError(EdgeportError):
+    """One or more exported files missed their bars; failures lists each file and figure."""
+
+    def __init__(self, failures: list[str], summary: str | None = None):
+        self.failures = failures
+        self.summary = summary or f"{len(failures)} validation failure(s)"
+        super().__init__(f"{self.summary}: " + "; ".join(failures) if failures else self.summary)
+
+
+class WebError(EdgeportError, ValueError):
+    """A page cannot be written: wrong model, missing engine files, or a folder that is not ours."""
+
+
+class ScaleError(EdgeportError, RuntimeError):
+    """Ray is missing, or the cluster cannot be reached."""

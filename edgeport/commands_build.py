@@ -106,6 +106,10 @@ def register(commands) -> None:
 
 
 def run_train(args) -> int:
+    from edgeport.runtime.fashion_mnist import find_data_dir
+
+    find_data_dir(args.data_dir)  # a missing dataset or output folder is said before TensorFlow loads
+    check_writable_folder(Path(args.out))
     import_tensorflow("keras", "matplotlib")
     from edgeport.train import train
 
@@ -169,14 +173,17 @@ def check_writable_folder(folder: Path) -> None:
         OSError: naming the folder (the command line turns it into one line).
     """
     import errno
+    import tempfile
 
     existing = folder
     while not existing.exists():  # the nearest folder that exists must take the new ones
         existing = existing.parent
     if not existing.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+    try:  # a real attempt, since permission bits do not tell root (or a read-only mount) anything
+        os.rmdir(tempfile.mkdtemp(prefix=".edgeport-probe-", dir=existing))
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(folder)) from None
 
 
 def _recommendation_line(manifest, out) -> str:
@@ -224,12 +231,17 @@ def class_names_flag(value: str | None):
 
 
 def run_report(args) -> int:
-    import_tensorflow("keras", "matplotlib")
     from edgeport import runtime
+    from edgeport.runtime.manifest import MANIFEST_NAME
+
+    manifest = runtime.read_manifest(args.artifacts)  # nothing to report on is said before TensorFlow loads
+    if manifest is None:
+        raise FileNotFoundError(f"{Path(args.artifacts) / MANIFEST_NAME}: nothing to report on (run 'edgeport export' "
+                                f"first)")
+    import_tensorflow("keras", "matplotlib")
     from edgeport.export.report import build_report
 
-    manifest = runtime.read_manifest(args.artifacts)
-    data = runtime.validation_data(manifest, args.data, args.data_dir, validation_only=True) if manifest else None
+    data = runtime.validation_data(manifest, args.data, args.data_dir, validation_only=True)
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
         path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say)
     say(f"Wrote {path}")

@@ -19,7 +19,7 @@ from edgeport.runtime.errors import (
 from edgeport.runtime.evaluate import evaluate
 from edgeport.runtime.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from edgeport.runtime.images import Picture, find_inputs, fit_rule, image_background, read_array, read_picture
-from edgeport.runtime.manifest import MANIFEST_NAME, read_manifest, validation_data
+from edgeport.runtime.manifest import MANIFEST_NAME, Manifest, read_manifest, validation_data
 from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind, preprocess, softmax
 from edgeport.runtime.predictor import Prediction, Predictor, load
 from edgeport.runtime.score import score
@@ -29,6 +29,7 @@ __all__ = [
     "CLASS_NAMES",
     "FASHION_MNIST",
     "MANIFEST_NAME",
+    "Manifest",
     "DataError",
     "Dataset",
     "EdgeportError",

@@ -1,12 +1,14 @@
 """Shared fixtures: the seed model is trained and exported once per session, through the real CLI.
 
-Training and export run in subprocesses of the installed `edgeport` command, as a user runs
-them. Set EDGEPORT_TEST_ARTIFACTS to a folder that `make run` filled to reuse it instead
+Training and export run through `edgeport`'s own entry point (cli.run) in this process; tests of
+the process itself (signals, imports, a base install) start the installed command instead. Set EDGEPORT_TEST_ARTIFACTS to a folder that `make run` filled to reuse it instead
 (local iteration only; CI always trains).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -54,7 +56,7 @@ def seed_dir(tmp_path_factory) -> Path:
     if reuse:
         return Path(reuse)
     out = tmp_path_factory.mktemp("seed")
-    run_cli("train", "--out", out, "--epochs", "5", "--seed", "0")
+    edgeport("train", "--out", out, "--epochs", "5", "--seed", "0")
     return out
 
 
@@ -62,8 +64,18 @@ def seed_dir(tmp_path_factory) -> Path:
 def exported(seed_dir) -> Path:
     """seed_dir after `edgeport export --mobile`: the ladder, its phone copies (.ort), reference_probs.npy, manifest.json."""
     if not (seed_dir / "manifest.json").exists() or not os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
-        run_cli("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile")  # as `make run` does
+        edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile")  # as `make run` does
     return seed_dir
+
+
+@pytest.fixture(scope="session")
+def cnn(tmp_path_factory):
+    """The small CNN (--arch cnn), trained once for one epoch on 6,000 images: (folder, history)."""
+    from edgeport.train import train
+
+    out = tmp_path_factory.mktemp("cnn")
+    _, history = train(epochs=1, arch="cnn", out_dir=out, train_limit=6000, plots=False)
+    return out, history
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +117,26 @@ def assert_within_bars(name, probs, reference, labels):
     if max_diff is not None:
         assert np.abs(probs - reference).max() <= max_diff, f"{name}: max diff {np.abs(probs - reference).max():.2e}"
     return agreement, change
+
+
+def edgeport(*args, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `edgeport ARGS...` inside this process (edgeport.cli.run): the command's whole code path,
+    its output and exit status, without starting an interpreter and importing TensorFlow again.
+
+    Use run_cli where the process itself is under test (signals, imports, environment, cwd).
+    """
+    from edgeport.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = run([str(a) for a in args])
+        except SystemExit as e:  # argparse's usage errors and --help
+            code = e.code or 0
+    result = subprocess.CompletedProcess(["edgeport", *map(str, args)], code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} exited {code}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
 
 
 def run_python(*args, check: bool = True, cwd=None, env=None) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
-from tests.conftest import FILES, assert_within_bars, run_cli
+from tests.conftest import FILES, assert_within_bars, edgeport
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -305,16 +305,16 @@ def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_pat
 
 
 def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
-    result = run_cli("export", str(exported / "model.keras"), "--out", str(tmp_path), "--formats", "fp32,onnx")
+    result = edgeport("export", str(exported / "model.keras"), "--out", str(tmp_path), "--formats", "fp32,onnx")
     lines = [line for line in result.stdout.splitlines() if line.startswith("model")]
     assert [line.split()[0] for line in lines] == ["model_fp32.tflite", "model.onnx"]
     assert all(" pass " in line for line in lines)
     assert sorted(json.loads((tmp_path / "manifest.json").read_text())["files"]) == ["model.onnx", "model_fp32.tflite"]
 
-    bad = run_cli("export", str(exported / "model.keras"), "--formats", "tflite9", check=False)
+    bad = edgeport("export", str(exported / "model.keras"), "--formats", "tflite9", check=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "unknown format 'tflite9'" in bad.stderr
-    missing = run_cli("export", str(tmp_path / "none.keras"), check=False)
+    missing = edgeport("export", str(tmp_path / "none.keras"), check=False)
     assert missing.returncode == 1 and missing.stderr.strip().splitlines() == [
         f"edgeport export: error: {tmp_path / 'none.keras'}: no such Keras model (train one with 'edgeport train')"
     ]
@@ -324,14 +324,16 @@ def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def cnn_export(tmp_path_factory, fashion):
-    from edgeport import export
-    from edgeport.train import train
+def cnn_export(cnn, fashion, tmp_path_factory):
+    """The one-epoch CNN's six standard files (fewer tuning and calibration images: the bars are what is tested)."""
+    import shutil
 
-    out = tmp_path_factory.mktemp("cnn")
-    train(epochs=2, arch="cnn", out_dir=out, train_limit=12_000, plots=False)
-    manifest = export.export_all(out / "model.keras", out, fashion, export.ExportPlan.from_formats(export.STANDARD_FORMATS))
-    return out, manifest
+    from edgeport import export
+
+    out = tmp_path_factory.mktemp("cnn_export")
+    shutil.copy(cnn[0] / "model.keras", out / "model.keras")
+    plan = export.ExportPlan.from_formats(export.STANDARD_FORMATS, calibration_samples=200, tuning_images=500)
+    return out, export.export_all(out / "model.keras", out, fashion, plan)
 
 
 @pytest.mark.parametrize("name", sorted(FILES))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
-from tests.conftest import run_cli
+from tests.conftest import edgeport
 
 KIB = 1024
 EVERY_RUNG = "fp32,fp16,dynamic,int8,onnx,onnx-int8,w4,onnx-w4,onnx-dynamic,16x8,onnx-int16,mixed,onnx-mixed"
@@ -27,28 +27,28 @@ INTEGER_ONLY = {"model_int8.tflite": True, "model_16x8.tflite": True, "model_int
 @pytest.fixture(scope="module")
 def outlier(exported, fashion, tmp_path_factory):
     """The seed model with one outlier channel, exported up every rung (unit = median-active hidden unit)."""
-    folder = tmp_path_factory.mktemp("outlier")
-    script = (
-        "import sys, numpy as np, keras\n"
-        "from edgeport import runtime\n"
-        "m = keras.models.load_model(sys.argv[1])\n"
-        "x = runtime.load_dataset('fashion-mnist', (28, 28, 1)).splits['train'].images[:2000]"
-        ".reshape(-1, 784).astype('float32') / 255\n"
-        "d1, d2 = [l for l in m.layers if isinstance(l, keras.layers.Dense)]\n"
-        "(w1, b1), (w2, b2) = d1.get_weights(), d2.get_weights()\n"
-        "h = np.maximum(x @ w1 + b1, 0); top = h.max(0); alive = np.flatnonzero(top > 0)\n"
-        "k = int(alive[np.argsort(h.mean(0)[alive])[len(alive) // 2]])\n"
-        "f = 1000 * np.median(top[alive]) / top[k]\n"
-        "w1[:, k] *= f; b1[k] *= f; w2[k, :] /= f\n"
-        "d1.set_weights([w1, b1]); d2.set_weights([w2, b2]); m.save(sys.argv[2])\n"
-        "h = np.maximum(x @ w1 + b1, 0).max(0)\n"
-        "print(h[k] / np.median(h[alive]))\n"
-    )
-    from tests.conftest import run_python
+    import keras
 
-    ratio = float(run_python("-c", script, exported / "model.keras", folder / "model.keras").stdout.split()[-1])
+    folder = tmp_path_factory.mktemp("outlier")
+    model = keras.models.load_model(exported / "model.keras")
+    x = fashion.splits["train"].images[:2000].reshape(-1, 784).astype("float32") / 255
+    first, second = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    (w1, b1), (w2, b2) = first.get_weights(), second.get_weights()
+    hidden = np.maximum(x @ w1 + b1, 0)
+    top = hidden.max(0)
+    alive = np.flatnonzero(top > 0)
+    k = int(alive[np.argsort(hidden.mean(0)[alive])[len(alive) // 2]])
+    factor = 1000 * np.median(top[alive]) / top[k]
+    w1[:, k] *= factor
+    b1[k] *= factor
+    w2[k, :] /= factor  # the float function is unchanged; unit k's range is 1000x the others'
+    first.set_weights([w1, b1])
+    second.set_weights([w2, b2])
+    model.save(folder / "model.keras")
+    hidden = np.maximum(x @ w1 + b1, 0).max(0)
+    ratio = float(hidden[k] / np.median(hidden[alive]))
     assert 500 < ratio < 2000  # "about 1000x the others"
-    result = run_cli("export", folder / "model.keras", "--formats", EVERY_RUNG, "--out", folder)
+    result = edgeport("export", folder / "model.keras", "--formats", EVERY_RUNG, "--out", folder)
     return folder, runtime.read_manifest(folder), result, ratio
 
 
@@ -177,32 +177,33 @@ def test_sensitivity_probes_find_the_outlier(outlier, exported):
 
 
 @pytest.fixture(scope="module")
-def deep_outlier(tmp_path_factory):
+def deep_outlier(fashion, tmp_path_factory):
     """A three-layer MLP, briefly trained, whose second hidden layer holds the outlier channel."""
-    folder = tmp_path_factory.mktemp("deep_outlier")
-    script = (
-        "import sys, numpy as np, keras\n"
-        "from edgeport import runtime\n"
-        "keras.utils.set_random_seed(0)\n"
-        "train = runtime.load_dataset('fashion-mnist', (28, 28, 1)).splits['train']\n"
-        "x, y = train.images[:12000, :, :, 0].astype('float32') / 255, train.labels[:12000]\n"
-        "m = keras.Sequential([keras.Input((28, 28), name='images'), keras.layers.Flatten(),\n"
-        "    keras.layers.Dense(64, activation='relu'), keras.layers.Dense(32, activation='relu'),\n"
-        "    keras.layers.Dense(10, activation='softmax')])\n"
-        "m.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
-        "m.fit(x, y, epochs=2, verbose=0)\n"
-        "d1, d2, d3 = [l for l in m.layers if isinstance(l, keras.layers.Dense)]\n"
-        "(w2, b2), (w3, b3) = d2.get_weights(), d3.get_weights()\n"
-        "h = np.asarray(d2(d1(x.reshape(-1, 784)))); top = h.max(0); alive = np.flatnonzero(top > 0)\n"
-        "k = int(alive[np.argsort(h.mean(0)[alive])[len(alive) // 2]])\n"
-        "f = 1000 * np.median(top[alive]) / top[k]\n"
-        "w2[:, k] *= f; b2[k] *= f; w3[k, :] /= f\n"
-        "d2.set_weights([w2, b2]); d3.set_weights([w3, b3]); m.save(sys.argv[1])\n"
-    )
-    from tests.conftest import run_python
+    import keras
 
-    run_python("-c", script, folder / "model.keras")
-    run_cli("export", folder / "model.keras", "--formats", "onnx-int8,onnx-mixed", "--out", folder)
+    folder = tmp_path_factory.mktemp("deep_outlier")
+    keras.utils.set_random_seed(0)
+    train = fashion.splits["train"]
+    x, y = train.images[:12000, :, :, 0].astype("float32") / 255, train.labels[:12000]
+    model = keras.Sequential([keras.Input((28, 28), name="images"), keras.layers.Flatten(),
+                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    first, second, third = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    (w2, b2), (w3, b3) = second.get_weights(), third.get_weights()
+    hidden = np.asarray(second(first(x.reshape(-1, 784))))
+    top = hidden.max(0)
+    alive = np.flatnonzero(top > 0)
+    k = int(alive[np.argsort(hidden.mean(0)[alive])[len(alive) // 2]])
+    factor = 1000 * np.median(top[alive]) / top[k]
+    w2[:, k] *= factor
+    b2[k] *= factor
+    w3[k, :] /= factor
+    second.set_weights([w2, b2])
+    third.set_weights([w3, b3])
+    model.save(folder / "model.keras")
+    edgeport("export", folder / "model.keras", "--formats", "onnx-int8,onnx-mixed", "--out", folder)
     return runtime.read_manifest(folder).files
 
 
@@ -226,7 +227,7 @@ def test_probes_rank_the_layers_around_the_outlier_first_and_mixed_keeps_them(de
 def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
     folder = outlier[0]
     model = folder / "model.keras"
-    integer = run_cli("export", model, "--integer-only", "--out", tmp_path / "integer")
+    integer = edgeport("export", model, "--integer-only", "--out", tmp_path / "integer")
     manifest = runtime.read_manifest(tmp_path / "integer")
     chosen = manifest.recommended
     assert chosen.integer_only is True
@@ -235,17 +236,17 @@ def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
     assert chosen.overall in ("model_16x8.tflite", "model_int16.onnx"), integer.stdout
     assert "(integer only)" in integer.stdout
     # --strict: a recommendation exists (float32), but int8 missed its bar.
-    strict = run_cli("export", model, "--strict", "--formats", "int8,fp32", "--out", tmp_path / "strict", check=False)
+    strict = edgeport("export", model, "--strict", "--formats", "int8,fp32", "--out", tmp_path / "strict", check=False)
     assert strict.returncode == 1
     assert "model_int8.tflite: agreement" in strict.stderr
     assert (tmp_path / "strict" / "model_int8.tflite").is_file()  # the failing file is written all the same
     # Nothing within budget: exit 1, naming the closest miss.
-    none = run_cli("export", model, "--formats", "int8,onnx-int8", "--out", tmp_path / "none", check=False)
+    none = edgeport("export", model, "--formats", "int8,onnx-int8", "--out", tmp_path / "none", check=False)
     assert none.returncode == 1
     first = none.stderr.splitlines()[0]
     assert first.startswith("edgeport export: error: no file is within the budget of 0.5 pt; the closest was model_int8")
     # Without --strict, a missed bar alongside a recommendation is exit 0, and said.
-    loose = run_cli("export", model, "--formats", "int8,fp32", "--out", tmp_path / "loose")
+    loose = edgeport("export", model, "--formats", "int8,fp32", "--out", tmp_path / "loose")
     assert "missed their bars: model_int8.tflite" in loose.stdout
-    bad = run_cli("export", model, "--budget", "-1", "--out", tmp_path / "bad", check=False)
+    bad = edgeport("export", model, "--budget", "-1", "--out", tmp_path / "bad", check=False)
     assert bad.returncode == 2 and "--budget" in bad.stderr

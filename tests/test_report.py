@@ -19,12 +19,12 @@ from edgeport.runtime.manifest import (
     Validation,
 )
 from edgeport.runtime.modelinfo import ModelInfo
-from tests.conftest import FILES, run_cli
+from tests.conftest import FILES, edgeport
 
 
 @pytest.fixture(scope="module")
 def reported(exported):
-    run_cli("report", str(exported))
+    edgeport("report", str(exported))
     manifest = runtime.read_manifest(exported)
     bench = json.loads((exported / "bench.json").read_text())
     return exported, (exported / "report.md").read_text(), manifest, bench
@@ -150,9 +150,9 @@ def test_no_file_within_budget_says_so(tmp_path):
 
 
 def test_report_cli_errors_are_one_line(tmp_path):
-    bad = run_cli("report", str(tmp_path), "--budget", "-1", check=False)
+    bad = edgeport("report", str(tmp_path), "--budget", "-1", check=False)
     assert bad.returncode == 2 and "expected points >= 0" in bad.stderr
-    empty = run_cli("report", str(tmp_path), "--no-bench", check=False)
+    empty = edgeport("report", str(tmp_path), "--no-bench", check=False)
     assert empty.returncode == 1
     assert empty.stderr.strip().splitlines() == [
         f"edgeport report: error: {tmp_path}/manifest.json: nothing to report on (run 'edgeport export' first)"]

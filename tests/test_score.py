@@ -145,21 +145,22 @@ def test_a_parquet_store_of_image_bytes_scores(exported, predictor, test_set, tm
 @pytest.mark.parametrize("kind", ["npz", "compressed npz", "parquet"])
 def test_the_one_process_path_reads_in_chunks(predictor, test_set, tmp_path, kind):
     images, labels = (np.concatenate([a] * 4) for a in test_set)  # 40,000 images, 31 MB of pixels
-    if kind == "parquet":
+    if kind == "parquet":  # 20,000 rows (16 MB) of bytes Pillow must try and refuse, each a row with an error
+        images, labels = images[:20_000], labels[:20_000]
         path = tmp_path / "big.parquet"
         pq.write_table(pa.table({"image": [image.tobytes() for image in images]}), path, row_group_size=5000)
     else:
         path = tmp_path / "big.npz"
         (np.savez_compressed if kind == "compressed npz" else np.savez)(path, x=images, y=labels)
     stream = runtime.open_source(path, runtime.CLASS_NAMES).stream()
-    assert stream.count == 40_000
+    assert stream.count == len(images)
     tracemalloc.start()
     try:
         sizes = [len(chunk) for chunk in stream.chunks(1000, predictor.image_shape, predictor.background)]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert sizes == [1000] * 40
+    assert sizes == [1000] * (len(images) // 1000)
     # Never the whole data set at once: a few chunks' worth (784 KB of pixels each) at most.
     assert peak < 8 * 1000 * 28 * 28, f"peak {peak / 1e6:.1f} MB for {images.nbytes / 1e6:.0f} MB of pixels"
 

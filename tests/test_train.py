@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import run_cli
+from tests.conftest import edgeport, run_cli
 from edgeport.train.plots import TUTORIAL_PLOTS
 
 
@@ -52,10 +52,11 @@ def test_seeded_training_is_repeatable(tmp_path):
         np.testing.assert_array_equal(first, second)
 
 
-def test_cnn_builds_and_trains_on_a_subset(tmp_path):
-    from edgeport.train import train
+def test_cnn_builds_and_trains_on_a_subset(cnn):
+    import keras
 
-    model, history = train(epochs=1, arch="cnn", out_dir=tmp_path, train_limit=6000, plots=False)
+    folder, history = cnn
+    model = keras.models.load_model(folder / "model.keras")
     assert model.input_shape == (None, 28, 28, 1)
     assert model.output_shape == (None, 10)
     assert history["params"] == 93_322  # under the 100k of the two-conv benchmark entries
@@ -64,7 +65,7 @@ def test_cnn_builds_and_trains_on_a_subset(tmp_path):
         {"epochs": 1, "batch_size": 64, "learning_rate": 2e-3, "flips": True}
     # One epoch on a tenth of the data already beats chance (0.10) by far.
     assert history["test_accuracy"] > 0.6
-    assert (tmp_path / "model.keras").stat().st_size > 0
+    assert (folder / "model.keras").stat().st_size > 0
 
 
 def test_cnn_batches_mirror_about_half_the_images_anew_each_epoch():
@@ -120,7 +121,7 @@ def test_cli_bad_flag_is_one_line_and_exit_2(args, message):
 
 
 def test_cli_missing_dataset_is_one_line(tmp_path):
-    result = run_cli("train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "out"), check=False)
+    result = edgeport("train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "out"), check=False)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Fashion-MNIST not found in" in lines[0], result.stderr

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from edgeport import export, runtime
-from tests.conftest import run_cli
+from tests.conftest import edgeport, run_cli
 
 CLASSES = ("dbars", "disc", "hbars", "vbars")
 TRAIN_PER_CLASS, TEST_PER_CLASS = 100, 150
@@ -83,7 +83,7 @@ def exported_user(user):
     out = user["root"] / "out"
     out.mkdir()
     (out / "model_old.tflite").write_bytes(b"left here by an export of another model")
-    result = run_cli("export", user["model"], "--data", user["photos"], "--out", out)
+    result = edgeport("export", user["model"], "--data", user["photos"], "--out", out)
     return out, runtime.read_manifest(out), result
 
 
@@ -141,7 +141,7 @@ def test_a_lone_copy_labels_with_the_folder_names(user, exported_user, tmp_path,
 
 
 def test_pixels_divided_twice_are_refused_before_any_conversion(user, tmp_path):
-    result = run_cli("export", user["model"], "--data", user["photos"], "--out", tmp_path / "out",
+    result = edgeport("export", user["model"], "--data", user["photos"], "--out", tmp_path / "out",
                      "--scale", str(1 / 255), check=False)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
@@ -150,7 +150,7 @@ def test_pixels_divided_twice_are_refused_before_any_conversion(user, tmp_path):
 
 
 def test_a_32x32_model_without_data_is_refused_naming_data(user, tmp_path):
-    result = run_cli("export", user["model"], "--out", tmp_path, check=False)
+    result = edgeport("export", user["model"], "--out", tmp_path, check=False)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert "--data" in line and "32x32x3" in line
@@ -161,7 +161,7 @@ def test_class_names_flag_and_calibration_from_a_source_without_splits(user, tmp
     names = tmp_path / "names.txt"
     names.write_text("diagonal\nround\nhorizontal\nvertical\n")
     out = tmp_path / "out"
-    run_cli("export", user["model"], "--data", user["photos"] / "test", "--class-names", names,
+    edgeport("export", user["model"], "--data", user["photos"] / "test", "--class-names", names,
             "--formats", "int8,onnx", "--calibration-samples", "100", "--out", out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["files"]["model.onnx"]["class_names"] == ["diagonal", "round", "horizontal", "vertical"]

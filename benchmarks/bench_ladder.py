@@ -31,9 +31,7 @@ def main() -> int:
     args = parser.parse_args()
     with quiet_stderr():
         from edgeport import runtime
-        from edgeport.export import export_all
-        from edgeport.export.ladder import ALL_FORMATS
-        from edgeport.export.validate import ValidationError
+        from edgeport.export import ALL_FORMATS, ExportPlan, ValidationError, export_all
 
         data = runtime.load_dataset("fashion-mnist", (28, 28, 1))
         for model in args.models:
@@ -43,7 +41,7 @@ def main() -> int:
                 with tempfile.TemporaryDirectory() as out:
                     started = time.perf_counter()
                     try:
-                        export_all(model, out, data, formats=ALL_FORMATS, progress=lines.append)
+                        export_all(model, out, data, ExportPlan.from_formats(ALL_FORMATS), progress=lines.append)
                     except ValidationError:
                         pass  # a rung that misses its bar is a result here, not a failure
                     totals.append(time.perf_counter() - started)

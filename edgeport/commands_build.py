@@ -148,7 +148,7 @@ def run_export(args) -> int:
                            f"is 28x28x1: pass --data with the model's own labelled data (a folder of class folders, "
                            f"an .npz or a Parquet file)")
     # The picture rule comes from the data's own pictures (dark backgrounds are framed); the files record it.
-    data = runtime.load_dataset(args.data or runtime.FASHION_MNIST, shape, args.data_dir, background="auto",
+    data = runtime.load_dataset(args.data or runtime.FASHION_MNIST, shape, args.data_dir,
                                 class_names=plan.class_names)
     calibration = (runtime.load_dataset(args.calibration_data, shape, args.data_dir, background=data.background,
                                         class_names=plan.class_names) if args.calibration_data else None)

@@ -52,13 +52,13 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
     out = check_out(out)
     if actors is not None and (not isinstance(actors, int) or actors < 1):
         raise ValueError(f"actors must be a positive whole number; got {actors!r}")
-    kind, source, has_labels = scoring_stream(data, predictor)
+    kind, stream, has_labels = scoring_stream(data, predictor)
     entry = manifest_entry(predictor.path) if verify else None
     ray = _start(address, num_cpus, verbose)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         pool = actors or max(1, cpus)
-        pieces = list(source.pieces(batch_size))
+        pieces = list(stream.pieces(batch_size))
         # Pieces travel pickled: small descriptions (paths, row ranges, row groups), never pixels.
         dataset = ray.data.from_items([{"piece": pickle.dumps(piece)} for piece in pieces],
                                       override_num_blocks=len(pieces))
@@ -66,11 +66,11 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
             _Scorer, batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=pool),
             fn_constructor_kwargs={
                 "name": predictor.path.name, "content": ray.put(predictor.path.read_bytes()), "entry": entry,
-                "batch_size": batch_size, "top": top, "has_paths": source.has_paths, "has_labels": has_labels,
+                "batch_size": batch_size, "top": top, "has_paths": stream.has_paths, "has_labels": has_labels,
             },
         )
         tally = Tally()
-        with parquet_writer(out, source.has_paths, has_labels) as write:
+        with parquet_writer(out, stream.has_paths, has_labels) as write:
             for table in scored.iter_batches(batch_format="pyarrow", batch_size=None):
                 if table.num_rows:
                     write(table)
@@ -80,7 +80,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
     finally:
         ray.shutdown()
     return tally.summary(out=str(out), model=str(predictor.path), chunks=tally.chunks, batch_size=batch_size,
-                         source=kind, split=source.split, ray=facts)
+                         source=kind, split=stream.split, ray=facts)
 
 
 def _start(address: str, num_cpus: int | None, verbose: bool):

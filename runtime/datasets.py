@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeport.runtime.errors import DataError
-from edgeport.runtime.images import background_of_pictures
+from edgeport.runtime.images import image_background
 from edgeport.runtime.sources import ALL, FASHION_MNIST, TRAIN, Source, Stream, open_source
 
 AUTO = "auto"  # tell the fitting rule from the data's own pictures (what export does)
@@ -84,7 +84,7 @@ class Dataset:
 
 
 def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | None = None,
-                 data_dir: str | os.PathLike | None = None, background: str | None = None,
+                 data_dir: str | os.PathLike | None = None, background: str | None = AUTO,
                  class_names=None, validation_only: bool = False) -> Dataset:
     """Read a labelled data set whole, through the data layer (runtime.open_source).
 
@@ -96,7 +96,8 @@ def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | No
             it. None keeps the source's own size (a folder's first picture decides).
         data_dir: where the Fashion-MNIST files are (default: the usual search path).
         background: the model's recorded background ("dark" or "mixed"), which picks the fitting
-            rule; "auto" tells it from the data's own pictures; None fits by a plain resize.
+            rule (runtime.fit_rule); "auto" (the default) tells it from the data's own pictures, as
+            export does; None fits by a plain resize (a file that records no background).
         class_names: the model's; class folders named after them are labelled by name.
         validation_only: read only the split that validation runs on (what evaluate needs).
 
@@ -106,27 +107,31 @@ def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | No
     Raises:
         DataError: no such source, no images, no labels, an unreadable picture or array (named).
     """
-    source = open_source(spec, class_names, data_dir)
-    if background == AUTO:
-        background = background_of_pictures(source.stream().sample(_BACKGROUND_SAMPLE))
-    if image_shape is None:
-        image_shape = _own_shape(source)
-    elif spec == FASHION_MNIST and tuple(image_shape) != (28, 28, 1):
+    if str(spec) == FASHION_MNIST and image_shape is not None and tuple(image_shape) != (28, 28, 1):
         h, w, c = image_shape
         raise DataError(f"the model takes {h}x{w}x{c} images but Fashion-MNIST's are 28x28x1: give the model's own "
                         f"data (--data on the command line: a folder of class folders, an .npz or a Parquet file)")
+    source = open_source(spec, class_names, data_dir)
+    if background == AUTO:
+        background = image_background(_sample(source, _BACKGROUND_SAMPLE))
+    if image_shape is None:
+        image_shape = _own_shape(_sample(source, 1)[0])
     wanted = [source.validation_split] if validation_only else list(source.splits)
     read = {name: _read_split(source, source.splits[name], tuple(image_shape), background) for name in wanted}
     return Dataset(source.location, source.kind, read, source.class_names, background)
 
 
-def _own_shape(source: Source) -> tuple[int, int, int]:
-    """The size of the source's first image, grey when its pixels are."""
-    first = source.stream().sample(1)
-    if not first:  # the first image could not be read: say why
+def _sample(source: Source, count: int) -> list[np.ndarray]:
+    """Up to count images of the validation split at their own size; none readable: why the first is not."""
+    sample = source.stream().sample(count)
+    if not sample:
         chunk = next(source.stream().chunks(1, None))
-        raise DataError(chunk.errors[0] or f"{source.spec}: no readable image to take the size from")
-    pixels = first[0]
+        raise DataError(chunk.errors[0] or f"{source.spec}: no readable image in it")
+    return sample
+
+
+def _own_shape(pixels: np.ndarray) -> tuple[int, int, int]:
+    """The size of an image, grey when its pixels are."""
     grey = pixels.shape[2] == 1 or bool((pixels == pixels[..., :1]).all())
     return (*pixels.shape[:2], 1 if grey else 3)
 

@@ -42,35 +42,25 @@ class Picture(NamedTuple):
     inverted: bool
 
 
-def image_background(images: np.ndarray) -> str:
+def image_background(images) -> str:
     """"dark" when at least 90 % of the images have a dark border, else "mixed".
 
     Args:
-        images: uint8 (N, H, W) or (N, H, W, C) pixels, e.g. a model's validation images.
+        images: uint8 pixels, (N, H, W) or (N, H, W, C), or a list of pictures (H, W[, C]) each at
+            its own size, e.g. a model's validation images.
 
     Returns:
         "dark" (light objects on black, like Fashion-MNIST) or "mixed".
+
+    Raises:
+        ValueError: no images, or not images.
     """
-    x = np.asarray(images)
-    if x.ndim == 4:
-        x = x.mean(axis=3)
-    if x.ndim != 3 or len(x) == 0:
-        raise ValueError(f"expected images (N, H, W) or (N, H, W, C); got an array of shape {np.shape(images)}")
-    ring = np.concatenate([x[:, 0, :], x[:, -1, :], x[:, :, 0], x[:, :, -1]], axis=1)
-    dark = np.median(ring, axis=1) <= _DARK_BORDER_MAX  # as background_of_pictures, for one stacked array
-    return DARK if dark.mean() >= _DARK_SHARE else MIXED
-
-
-def background_of_pictures(pictures) -> str:
-    """image_background for pictures of any sizes: the share of pictures whose border is dark.
-
-    Args:
-        pictures: uint8 arrays (H, W, C) or (H, W), each at its own size.
-    """
+    if isinstance(images, np.ndarray) and images.ndim not in (3, 4):
+        raise ValueError(f"expected images (N, H, W) or (N, H, W, C); got an array of shape {images.shape}")
     dark = [float(np.median(_ring(np.asarray(p, np.float32).reshape(p.shape[0], p.shape[1], -1).mean(axis=2))))
-            <= _DARK_BORDER_MAX for p in pictures]
+            <= _DARK_BORDER_MAX for p in images]
     if not dark:
-        raise ValueError("no pictures to tell the background of")
+        raise ValueError("no images to tell the background of")
     return DARK if np.mean(dark) >= _DARK_SHARE else MIXED
 
 

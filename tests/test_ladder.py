@@ -33,23 +33,29 @@ def outlier(exported, fashion, tmp_path_factory):
     model = keras.models.load_model(exported / "model.keras")
     x = fashion.splits["train"].images[:2000].reshape(-1, 784).astype("float32") / 255
     first, second = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    (w1, b1), (w2, b2) = first.get_weights(), second.get_weights()
-    hidden = np.maximum(x @ w1 + b1, 0)
+    k = _plant_outlier(first, second, np.asarray(first(x)))
+    model.save(folder / "model.keras")
+    hidden = np.asarray(first(x)).max(0)
+    ratio = float(hidden[k] / np.median(hidden[hidden > 0]))
+    assert 500 < ratio < 2000  # "about 1000x the others"
+    result = edgeport("export", folder / "model.keras", "--formats", EVERY_RUNG, "--out", folder)
+    return folder, runtime.read_manifest(folder), result, ratio
+
+
+def _plant_outlier(writer, reader, hidden: np.ndarray) -> int:
+    """Make the median-active unit of writer's (ReLU) output 1000x the others' range and undo it in reader,
+    so the float function stays the same; returns the unit."""
     top = hidden.max(0)
     alive = np.flatnonzero(top > 0)
     k = int(alive[np.argsort(hidden.mean(0)[alive])[len(alive) // 2]])
     factor = 1000 * np.median(top[alive]) / top[k]
+    (w1, b1), (w2, b2) = writer.get_weights(), reader.get_weights()
     w1[:, k] *= factor
     b1[k] *= factor
-    w2[k, :] /= factor  # the float function is unchanged; unit k's range is 1000x the others'
-    first.set_weights([w1, b1])
-    second.set_weights([w2, b2])
-    model.save(folder / "model.keras")
-    hidden = np.maximum(x @ w1 + b1, 0).max(0)
-    ratio = float(hidden[k] / np.median(hidden[alive]))
-    assert 500 < ratio < 2000  # "about 1000x the others"
-    result = edgeport("export", folder / "model.keras", "--formats", EVERY_RUNG, "--out", folder)
-    return folder, runtime.read_manifest(folder), result, ratio
+    w2[k, :] /= factor
+    writer.set_weights([w1, b1])
+    reader.set_weights([w2, b2])
+    return k
 
 
 def _bare(path, images):
@@ -191,17 +197,7 @@ def deep_outlier(fashion, tmp_path_factory):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=2, verbose=0)
     first, second, third = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    (w2, b2), (w3, b3) = second.get_weights(), third.get_weights()
-    hidden = np.asarray(second(first(x.reshape(-1, 784))))
-    top = hidden.max(0)
-    alive = np.flatnonzero(top > 0)
-    k = int(alive[np.argsort(hidden.mean(0)[alive])[len(alive) // 2]])
-    factor = 1000 * np.median(top[alive]) / top[k]
-    w2[:, k] *= factor
-    b2[k] *= factor
-    w3[k, :] /= factor
-    second.set_weights([w2, b2])
-    third.set_weights([w3, b3])
+    _plant_outlier(second, third, np.asarray(second(first(x.reshape(-1, 784)))))
     model.save(folder / "model.keras")
     edgeport("export", folder / "model.keras", "--formats", "onnx-int8,onnx-mixed", "--out", folder)
     return runtime.read_manifest(folder).files

@@ -115,10 +115,11 @@ class Stream:
     has_labels: bool
     splittable: bool = True
     split: str = ALL
-    paths: tuple[str, ...] = field(default=(), repr=False)
-    labels: np.ndarray | None = field(default=None, repr=False)
-    array: _Array | None = field(default=None, repr=False)
-    row_groups: tuple = field(default=(), repr=False)  # Parquet: (file, group, rows)
+    # The index itself: long, and (labels) an array, so left out of repr and ==.
+    paths: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    array: _Array | None = field(default=None, repr=False, compare=False)
+    row_groups: tuple = field(default=(), repr=False, compare=False)  # Parquet: (file, group, rows)
 
     def pieces(self, size: int) -> Iterator[Piece]:
         """Pieces of at most `size` images, made as they are asked for (Parquet: one per row group,

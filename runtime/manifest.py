@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -98,8 +98,6 @@ class Record:
 
 
 def _required(f) -> bool:
-    from dataclasses import MISSING
-
     return f.default is MISSING and f.default_factory is MISSING
 
 
@@ -203,12 +201,7 @@ class FileEntry(Record):
         value.setdefault("format", "unknown")
         value.setdefault("quantization", "unknown")
         value.setdefault("bytes", 0)
-        return super().from_json({**value, "info": None}, where).with_info(_info_from(value, where))
-
-    def with_info(self, info: ModelInfo) -> "FileEntry":
-        from dataclasses import replace
-
-        return replace(self, info=info)
+        return replace(super().from_json({**value, "info": None}, where), info=_info_from(value, where))
 
 
 @dataclass(frozen=True)
@@ -262,11 +255,7 @@ class PhoneEntry(Record):
         if not isinstance(value, dict):
             raise ManifestError(f"{where}: expected a JSON object; got {type(value).__name__}")
         entry = super().from_json({**value, "info": None}, where)
-        if "error" in value:
-            return entry
-        from dataclasses import replace
-
-        return replace(entry, info=_info_from(value, where))
+        return entry if "error" in value else replace(entry, info=_info_from(value, where))
 
 
 @dataclass(frozen=True)

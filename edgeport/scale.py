@@ -49,7 +49,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
 
     predictor = load(model, verify=verify)  # refuses a bad file here, before any cluster starts
     check_options(batch_size, top, predictor.num_classes)
-    out = check_out(out)
+    out = check_out(out, (data, predictor.path))
     if actors is not None and (not isinstance(actors, int) or actors < 1):
         raise ValueError(f"actors must be a positive whole number; got {actors!r}")
     kind, stream, has_labels = scoring_stream(data, predictor)

@@ -121,7 +121,9 @@ def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = 
         for name in ORT_WEB_FILES:
             shutil.copyfile(engine / name, staging / "ort" / name)
         shutil.copyfile(path, staging / path.name)
-        (staging / MARKER).write_text(json.dumps({"model": path.name, "sha256": digest}) + "\n", encoding="utf-8")
+        written = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+        (staging / MARKER).write_text(json.dumps({"model": path.name, "sha256": digest, "files": written}) + "\n",
+                                      encoding="utf-8")
         os.chmod(staging, 0o755)
         _replace(staging, out)
     finally:
@@ -130,11 +132,40 @@ def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = 
 
 
 def _check_replaceable(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise WebError(f"{out} is a file: --out names the page's folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise WebError(f"{out} already holds files that 'edgeport web' did not write: choose another --out, "
-                       f"or empty it")
+    """Refuse to replace a folder unless it is empty or holds nothing but a page this command wrote.
+
+    Raises:
+        WebError: out is a file, or holds an entry the page's marker does not list (named).
+    """
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise WebError(f"{out} is not a folder: --out names the page's folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    written = _written_by_page(out) | {MARKER}
+    for entry in sorted(out.rglob("*")):
+        if entry.is_dir() and not entry.is_symlink():
+            continue
+        if entry.relative_to(out).as_posix() not in written:
+            raise WebError(f"{entry} was not written by 'edgeport web', and {out} is replaced whole: move it out, "
+                           f"or choose another --out")
+
+
+def _written_by_page(out: Path) -> set[str]:
+    """The files the page in out was written with, from its marker (none when there is no readable marker).
+
+    Pages written before the marker listed its files hold the page's fixed files and the model it names.
+    """
+    try:
+        marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(marker, dict):
+        return set()
+    if isinstance(marker.get("files"), list):
+        return {name for name in marker["files"] if isinstance(name, str)}
+    model = marker.get("model")
+    return {"index.html", *PAGE_FILES, *(f"ort/{name}" for name in ORT_WEB_FILES),
+            *([model] if isinstance(model, str) else [])}
 
 
 def _replace(staging: Path, out: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import io
 import os
 import platform
 import shutil
@@ -35,7 +36,7 @@ from edgeport.export.plan import ExportPlan, Target
 from edgeport.export.validate import ValidationError, best_miss, recommend, validate_file, within_budget
 from edgeport.runtime.datasets import Dataset, Split
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
-from edgeport.runtime.files import write_text_atomic
+from edgeport.runtime.files import write_bytes_atomic, write_text_atomic
 from edgeport.runtime.images import fit_rule
 from edgeport.runtime.manifest import (
     MANIFEST_NAME,
@@ -104,7 +105,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
     with folder_lock(out, model_path.name, plan.lock_timeout, say):
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
         try:
-            np.save(staging / REFERENCE_NAME, reference)
+            write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
             sources = Sources(model, staging / ".sources", plan.opset, info)
             entries, skipped = _build(model, plan, staging, sources, info, calibration_images, tuning, validation,
                                       reference, say)
@@ -125,6 +126,11 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
             # Publish: files first, manifest last, each by rename.
             for name in [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME, MANIFEST_NAME]:
                 os.replace(staging / name, out / name)
+        except OSError as e:
+            if e.filename is None or str(staging) not in str(e.filename):
+                raise
+            # A write in the staging folder failed (a full disk): name the folder the user asked for.
+            raise type(e)(e.errno, f"{e.strerror} (while writing {Path(e.filename).name})", str(out)) from e
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
@@ -136,6 +142,13 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
     if plan.strict and failures:
         raise ValidationError(failures)
     return manifest
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """An array as the bytes of an .npy file."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _tuning(model, data: Dataset, info: ModelInfo, plan: ExportPlan) -> Tuning:
@@ -299,12 +312,10 @@ def _model_source(model_path: Path, sha256: str, model, reference: np.ndarray, l
 
 
 def keras_model_path(folder: str | os.PathLike, manifest: Manifest) -> Path | None:
-    """The Keras model a manifest was exported from: beside it, else where it was, else None."""
-    source = manifest.source
-    for path in (Path(folder) / source.file, Path(source.path or source.file)):
-        if path.is_file():
-            return path
-    return None
+    """The Keras model a manifest was exported from, when it is beside it (a manifest names nothing outside
+    its folder: source.path only records where the model was), else None."""
+    path = Path(folder) / manifest.source.file
+    return path if path.is_file() else None
 
 
 def package_versions() -> dict:

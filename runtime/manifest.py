@@ -23,6 +23,12 @@ MOBILE_TABLE = "mobile"  # the manifest's table of phone copies (.ort), beside "
 WEB_MARKER = ".edgeport-web"  # in a page folder that `edgeport web` wrote: which model it runs
 
 
+def is_plain_name(name) -> bool:
+    """Whether name is a file name that stays in its folder: no separator, not '.', '..' or empty."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name \
+        and "\0" not in name
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -348,7 +354,34 @@ class Manifest(Record):
         if not isinstance(version, int) or isinstance(version, bool) or version > SCHEMA_VERSION:
             raise ManifestError(f"{where} is of schema version {version!r}; this edgeport reads versions up to "
                                 f"{SCHEMA_VERSION}: upgrade edgeport, or re-export with this one")
-        return super().from_json(value, where)
+        manifest = super().from_json(value, where)
+        manifest.check_names(where)
+        return manifest
+
+    def check_names(self, where: str = MANIFEST_NAME) -> None:
+        """Refuse a manifest that names a file outside its own folder: every file name it holds (the
+        tables' keys, a phone copy's source, the recommendation, the reference outputs, the source
+        model) must be a plain name, and the recommended files must be listed.
+
+        Raises:
+            ManifestError: naming the entry and the value.
+        """
+        names = [("file", name) for name in (*self.files, *self.mobile, *self.skipped)]
+        names += [("source of phone copy", entry.source) for entry in self.mobile.values()]
+        if self.data is not None:
+            names.append(("data.reference", self.data.reference))
+        if self.source is not None:
+            names.append(("source.file", self.source.file))
+        for what, name in names:
+            if not is_plain_name(name):
+                raise ManifestError(f"{where}: {what} {name!r} is not a file name inside the manifest's folder; "
+                                    f"re-run 'edgeport export' to rewrite it")
+        chosen = self.recommended
+        for key in ("overall", "tflite", "onnx") if chosen is not None else ():
+            name = getattr(chosen, key)
+            if name is not None and name not in self.files:
+                raise ManifestError(f"{where}: recommended.{key} {name!r} is not one of its files; re-run "
+                                    f"'edgeport export' to rewrite it")
 
     def to_text(self) -> str:
         return json.dumps(self.to_json(), indent=1) + "\n"

@@ -146,7 +146,7 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
 
     predictor = model if isinstance(model, Predictor) else load(model, threads=threads, verify=verify)
     check_options(batch_size, top, predictor.num_classes)
-    out = check_out(out)
+    out = check_out(out, (data, predictor.path))
     kind, stream, has_labels = scoring_stream(data, predictor)
     tally = Tally()
     with parquet_writer(out, stream.has_paths, has_labels) as write:
@@ -174,13 +174,24 @@ def scoring_stream(data, predictor) -> tuple[str, Stream, bool]:
     return source.kind, stream, stream.has_labels and fits
 
 
-def check_out(out) -> Path:
-    """The output path, refused unless it is a .parquet file in an existing folder."""
+def check_out(out, inputs=()) -> Path:
+    """The output path, refused unless it is a .parquet file in an existing folder and none of the inputs.
+
+    Args:
+        inputs: the paths the job reads (the model, the data): the output may not be one of them,
+            nor lie inside a data folder, where it would replace or join the data.
+    """
     out = Path(out)
     if out.suffix.lower() != ".parquet":
         raise ValueError(f"the output must be a .parquet file; got {str(out)!r}")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out.parent}: no such folder to write {out.name} in")
+    target = out.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if target == source or (source.is_dir() and source in target.parents):
+            raise ValueError(f"{out} is {'inside ' if target != source else ''}an input of this job ({given}): "
+                             f"write the scores to another file")
     return out
 
 

@@ -6,12 +6,13 @@ file is then run through the runtime on the full test set and held to DESIGN.md'
 
 import hashlib
 import json
+import subprocess
 
 import numpy as np
 import pytest
 
 from edgeport import runtime
-from tests.conftest import FILES, assert_within_bars, edgeport
+from tests.conftest import EDGEPORT, ENV, FILES, assert_within_bars, edgeport
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -406,3 +407,18 @@ def test_a_model_that_does_not_take_images_is_refused_by_the_runtime(tmp_path):
     with pytest.raises(ValueError, match=r"flat.onnx: expected an image model, input \(N, H, W\) or \(N, H, W, C\); "
                                          r"got input shape \(N, 784\)"):
         runtime.load(tmp_path / "flat.onnx")
+
+
+def test_a_full_disk_names_the_folder_and_the_cause_and_leaves_nothing(exported, tmp_path):
+    # A 200 KiB tmpfs, mounted in a private mount namespace: the reference outputs (400 KB) do not fit.
+    out = tmp_path / "small-disk"
+    out.mkdir()
+    script = 'mount -t tmpfs -o size=200k tmpfs "$1" && "$2" export "$3" --out "$1" --formats fp32; ' \
+             'status=$?; ls -A "$1"; exit $status'
+    result = subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(out), EDGEPORT,
+                             str(exported / "model.keras")], capture_output=True, text=True, env=ENV,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        f"edgeport export: error: {out}: No space left on device (while writing reference_probs.npy)"]
+    assert result.stdout.splitlines()[-1].startswith("Keras reference:")  # and `ls -A` listed nothing: no debris

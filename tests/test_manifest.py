@@ -108,3 +108,33 @@ def test_every_error_edgeport_raises_for_a_person_is_one_family():
     for error in (runtime.DataError, runtime.ModelFileError, runtime.ManifestError, runtime.PlanError):
         assert issubclass(error, ValueError), error  # bad input stays a ValueError for existing callers
     assert export.ExportError is runtime.ExportError and export.ValidationError is runtime.ValidationError
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m["recommended"].update(onnx="../evil/evil.onnx"),
+     "recommended.onnx '../evil/evil.onnx' is not one of its files"),
+    (lambda m: m["files"].update({"/tmp/evil.onnx": m["files"]["model.onnx"]}),
+     "file '/tmp/evil.onnx' is not a file name inside the manifest's folder"),
+    (lambda m: m["mobile"]["model.mobile.ort"].update(source="../model.onnx"),
+     "source of phone copy '../model.onnx' is not a file name inside the manifest's folder"),
+    (lambda m: m["data"].update(reference="../../etc/passwd"),
+     "data.reference '../../etc/passwd' is not a file name inside the manifest's folder"),
+])
+def test_a_manifest_naming_files_outside_its_folder_is_refused_by_every_command(exported, tmp_path, change, message):
+    from tests.conftest import run_cli
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes((exported / "model.onnx").read_bytes())
+    written = json.loads((exported / "manifest.json").read_text())
+    change(written)
+    (folder / "manifest.json").write_text(json.dumps(written))
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "evil.onnx").write_bytes((exported / "model.onnx").read_bytes())
+    for args in (("web", folder, "--out", tmp_path / "page"), ("predict", folder / "model.onnx", "--data", "fashion-mnist"),
+                 ("evaluate", folder / "model.onnx")):
+        result = run_cli(*args, check=False)
+        assert result.returncode == 1, args
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"edgeport {args[0]}: error: {folder / 'manifest.json'}: {message}"), line
+    assert not (tmp_path / "page").exists()

@@ -205,3 +205,25 @@ def test_without_the_extras_score_says_what_to_install(exported, npz, tmp_path, 
                      env=ENV | {"PYTHONPATH": str(stubs)}, check=False)
     assert result.returncode == 2 and result.stderr.strip() == f"edgeport score: error: {message}"
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_the_output_may_not_be_an_input(exported, test_set, tmp_path):
+    images, labels = test_set
+    store = tmp_path / "store"
+    store.mkdir()
+    pq.write_table(pa.table({"image": [_png(image) for image in images[:20]]}), store / "part-0.parquet")
+    before = (store / "part-0.parquet").read_bytes()
+    for data, out in ((store / "part-0.parquet", store / "part-0.parquet"), (store, store / "scores.parquet")):
+        result = run_cli("score", exported / MODEL, data, "--out", out, check=False)
+        assert result.returncode == 1
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"edgeport score: error: {out} is ") and f"an input of this job ({data})" in line
+    assert (store / "part-0.parquet").read_bytes() == before and sorted(p.name for p in store.iterdir()) == ["part-0.parquet"]
+    np.savez(tmp_path / "x.npz", x=images[:5])
+    assert run_cli("score", exported / MODEL, tmp_path / "x.npz", "--out", tmp_path / "fine.parquet").returncode == 0
+
+
+def _png(image) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -280,7 +280,7 @@ def test_web_command_errors_are_one_line_and_write_nothing(exported, tmp_path):
     theirs.mkdir()
     (theirs / "notes.txt").write_text("keep me")
     taken = run_cli("web", exported / "model.onnx", "--out", theirs, check=False)
-    assert taken.returncode == 1 and "did not write" in taken.stderr
+    assert taken.returncode == 1 and f"{theirs / 'notes.txt'} was not written by 'edgeport web'" in taken.stderr
     assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
     tampered = tmp_path / "tampered"
     tampered.mkdir()
@@ -298,6 +298,32 @@ def test_web_command_errors_are_one_line_and_write_nothing(exported, tmp_path):
     recommended = runtime.read_manifest(exported).recommended.onnx
     assert sorted(p.name for p in page.glob("*.onnx")) == [recommended]
     assert f'content="{recommended}"' in (page / "index.html").read_text()
+
+
+def test_a_page_folder_is_replaced_only_while_it_holds_nothing_but_the_page(exported, tmp_path):
+    page = tmp_path / "page"
+    run_cli("web", exported / "model.onnx", "--out", page)
+    marker = json.loads((page / ".edgeport-web").read_text())
+    assert sorted(marker["files"]) == sorted(p.relative_to(page).as_posix() for p in page.rglob("*")
+                                             if p.is_file() and p.name != ".edgeport-web")
+    # A note someone left in the page folder, and a project folder with a copied marker: both are kept.
+    (page / "ort" / "notes.txt").write_text("mine")
+    project = tmp_path / "project"
+    (project / "photos").mkdir(parents=True)
+    (project / "photos" / "cat.jpg").write_bytes(b"a photo")
+    (project / "index.html").write_text("my own page")
+    (project / ".edgeport-web").write_text((page / ".edgeport-web").read_text())
+    for folder, stranger in ((page, page / "ort" / "notes.txt"), (project, project / "photos" / "cat.jpg")):
+        before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+        refused = run_cli("web", exported / "model_int8.onnx", "--out", folder, check=False)
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.strip().splitlines() == [
+            f"edgeport web: error: {stranger} was not written by 'edgeport web', and {folder} is replaced whole: "
+            f"move it out, or choose another --out"]
+        assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+    (page / "ort" / "notes.txt").unlink()
+    run_cli("web", exported / "model_int8.onnx", "--out", page)  # nothing but the page: replaced
+    assert (page / "model_int8.onnx").is_file() and not (page / "model.onnx").exists()
 
 
 def test_serve_answers_on_loopback_until_interrupted(exported, tmp_path):

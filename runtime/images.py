@@ -19,6 +19,7 @@ background in the "dark" rule). Pictures and arrays go through the same rule in 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,6 +34,14 @@ _DARK_BORDER_MAX = 32  # a border whose median pixel is at most this is a dark b
 _DARK_SHARE = 0.9  # share of images with a dark border that makes a data set's background dark
 _OBJECT_MARGIN = 13  # about 5 % of 255: pixels this much brighter than the background are the object
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+# A picture may decode to at most this many pixels (Pillow's own warning starts at 89M, its error at 179M):
+# 40M RGB pixels are 160 MB in Pillow, which keeps decoding and fitting any picture well under 1 GiB.
+MAX_PIXELS = 40_000_000
+MAX_PIXELS_ENV = "EDGEPORT_MAX_PIXELS"
+# Pictures whose long side is larger are reduced by a whole factor as they are decoded: a model's
+# input is a few hundred pixels at most, and the framing rule needs only a few times that.
+REDUCED_SIDE = 2048
+_FIT_ROWS = 512  # rows of a large picture measured at a time when finding the object
 
 
 class Picture(NamedTuple):
@@ -196,34 +205,81 @@ def as_pixels(x, what: str) -> np.ndarray:
     raise DataError(f"{what}: expected uint8 pixels or floats in [0, 1]; got {x.dtype} values in [{x.min()}, {x.max()}]")
 
 
+def max_pixels() -> int:
+    """The most pixels a picture may decode to: $EDGEPORT_MAX_PIXELS, else MAX_PIXELS.
+
+    Raises:
+        ValueError: the variable is not a positive whole number.
+    """
+    value = os.environ.get(MAX_PIXELS_ENV)
+    if value is None:
+        return MAX_PIXELS
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{MAX_PIXELS_ENV} must be a positive whole number of pixels; got {value!r}")
+    return int(value)
+
+
 def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
     """A picture's pixels (H, W, channels) uint8: upright (EXIF), transparency laid on white,
     any bit depth scaled to 8 bits; channels 1 is grey, 3 is RGB.
+
+    A picture is refused from its header when it would decode to more than max_pixels() pixels;
+    JPEG is decoded at a reduced scale where the format allows it (draft mode), and any picture
+    whose long side exceeds REDUCED_SIDE is reduced by a whole factor right after decoding, so
+    a huge picture costs little more than its own pixels once.
 
     Args:
         path: a picture file, or an open binary file (e.g. io.BytesIO of encoded bytes).
         name: what error messages call it (default: the path).
 
     Raises:
-        ValueError: not a readable picture (the file is named).
+        ValueError: not a readable picture, or one with too many pixels (the file is named).
     """
     if isinstance(path, (str, os.PathLike)):
         path = Path(path)
     name = name or str(path)
+    limit = max_pixels()
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as opened:
-            picture = ImageOps.exif_transpose(opened)
-            picture = _eight_bit(picture)
-            if _has_alpha(picture):
-                rgba = picture.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                picture = Image.alpha_composite(white, rgba)
-            pixels = np.asarray(picture.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # edgeport's own limit applies
+            with Image.open(path) as opened:
+                if opened.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale when that keeps REDUCED_SIDE
+                    opened.draft(opened.mode, _reduced_size(opened.size))
+                if opened.size[0] * opened.size[1] > limit:
+                    raise _TooLarge(f"{name} is {opened.size[0]}x{opened.size[1]} pixels, over the limit of "
+                                    f"{limit:,} ({MAX_PIXELS_ENV} sets it)")
+                picture = ImageOps.exif_transpose(opened)
+                factor = max(1, max(picture.size) // REDUCED_SIDE)
+                if factor > 1:
+                    picture = picture.reduce(factor)
+                picture = _eight_bit(picture)
+                if _has_alpha(picture):
+                    rgba = picture.convert("RGBA")
+                    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    picture = Image.alpha_composite(white, rgba)
+                pixels = np.asarray(picture.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+    except _TooLarge as e:
+        raise ValueError(str(e)) from None
+    except Image.DecompressionBombError as e:  # Pillow's hard limit, past ours
+        raise ValueError(f"{name} is over the limit of {limit:,} pixels ({MAX_PIXELS_ENV} sets it): "
+                         f"{' '.join(str(e).split())}") from None
     except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... on bad files
         raise ValueError(f"{name} is not a readable picture: {' '.join(str(e).split()) or type(e).__name__}") from e
     return pixels.reshape((*pixels.shape[:2], channels))
+
+
+class _TooLarge(Exception):
+    """A picture over the pixel limit (raised inside decode_picture's handler, told apart from a bad file)."""
+
+
+def _reduced_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size a JPEG may be decoded at: its own, or with the long side brought down to REDUCED_SIDE."""
+    long_side = max(size)
+    if long_side <= REDUCED_SIDE:
+        return size
+    return (max(1, size[0] * REDUCED_SIDE // long_side), max(1, size[1] * REDUCED_SIDE // long_side))
 
 
 def _eight_bit(picture):
@@ -231,12 +287,12 @@ def _eight_bit(picture):
     from PIL import Image
 
     if picture.mode in _SIXTEEN_BIT_MODES:
-        values = np.asarray(picture, dtype=np.float64)
-        return Image.fromarray(np.clip(np.round(values / 257.0), 0, 255).astype(np.uint8), "L")
+        values = np.asarray(picture, dtype=np.float32)
+        return Image.fromarray(np.clip(np.round(values / np.float32(257.0)), 0, 255).astype(np.uint8), "L")
     if picture.mode == "F":  # float pictures: intensities in [0, 1], else already 0..255
-        values = np.asarray(picture, dtype=np.float64)
-        scale = 255.0 if np.nanmax(values, initial=0.0) <= 1.0 else 1.0
-        return Image.fromarray(np.clip(np.round(np.nan_to_num(values) * scale), 0, 255).astype(np.uint8), "L")
+        values = np.nan_to_num(np.asarray(picture, dtype=np.float32))
+        scale = np.float32(255.0 if values.max(initial=0.0) <= 1.0 else 1.0)
+        return Image.fromarray(np.clip(np.round(values * scale), 0, 255).astype(np.uint8), "L")
     return picture
 
 
@@ -258,19 +314,24 @@ def _resize(pixels: np.ndarray, height: int, width: int, antialias: bool = False
 
 
 def _frame_on_dark(pixels: np.ndarray, height: int, width: int) -> Picture:
-    """Light object on black, cropped, centred on the model's aspect ratio and resized."""
-    luminance = pixels.mean(axis=2)
-    level = float(np.median(_ring(luminance)))
+    """Light object on black, cropped, centred on the model's aspect ratio and resized.
+
+    Works in uint8 on the picture and in float only on a few rows at a time, so a large picture
+    costs about one more copy of its cropped part.
+    """
+    level = float(np.median(_ring_luminance(pixels)))
     inverted = level > 127.5
-    if inverted:
-        pixels, luminance, level = 255 - pixels, 255.0 - luminance, 255.0 - level
     if not inverted and pixels.shape[:2] == (height, width):
         return Picture(pixels, False)  # already a training-style image: leave it exactly as it is
-    rows, cols = np.nonzero(luminance > level + _OBJECT_MARGIN)
-    if len(rows):
-        pixels = pixels[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    # The background becomes black, as in the training images.
-    pixels = np.clip(pixels.astype(np.int16) - round(level), 0, 255).astype(np.uint8)
+    if inverted:
+        level = 255.0 - level
+    top, bottom, left, right = _object_box(pixels, level + _OBJECT_MARGIN, inverted)
+    pixels = pixels[top:bottom, left:right]
+    if inverted:
+        pixels = 255 - pixels
+    # The background becomes black, as in the training images (a saturating subtraction in uint8).
+    background = np.uint8(round(level))
+    pixels = pixels - np.minimum(pixels, background)
     h, w, channels = pixels.shape
     # Pad (never crop) to the model's aspect ratio, centred.
     canvas_h, canvas_w = (h, max(w, -(-h * width // height))) if h * width >= w * height else \
@@ -279,3 +340,26 @@ def _frame_on_dark(pixels: np.ndarray, height: int, width: int) -> Picture:
     top, left = (canvas_h - h) // 2, (canvas_w - w) // 2
     canvas[top : top + h, left : left + w] = pixels
     return Picture(_resize(canvas, height, width, antialias=True), inverted)
+
+
+def _ring_luminance(pixels: np.ndarray) -> np.ndarray:
+    """The border's luminance (mean over channels), row by row and column by column: no full-size copy."""
+    return np.concatenate([pixels[0].mean(axis=-1), pixels[-1].mean(axis=-1), pixels[:, 0].mean(axis=-1),
+                           pixels[:, -1].mean(axis=-1)])
+
+
+def _object_box(pixels: np.ndarray, threshold: float, inverted: bool) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the pixels whose luminance (after inversion) exceeds threshold; the
+    whole picture when none does. Measured a few rows at a time: no full-size float or index arrays."""
+    rows, columns = np.zeros(len(pixels), bool), np.zeros(pixels.shape[1], bool)
+    for start in range(0, len(pixels), _FIT_ROWS):
+        luminance = pixels[start : start + _FIT_ROWS].mean(axis=2, dtype=np.float64)
+        if inverted:
+            luminance = 255.0 - luminance
+        above = luminance > threshold
+        rows[start : start + _FIT_ROWS] = above.any(axis=1)
+        columns |= above.any(axis=0)
+    if not rows.any():
+        return 0, len(pixels), 0, pixels.shape[1]
+    found_rows, found_columns = np.flatnonzero(rows), np.flatnonzero(columns)
+    return found_rows[0], found_rows[-1] + 1, found_columns[0], found_columns[-1] + 1

@@ -5,12 +5,15 @@ white, large, off-centre, JPEG; or a cut-out on a transparent background) and mu
 answer the model gives on the 28x28 original.
 """
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from edgeport import runtime
 from edgeport.runtime.images import DARK, MIXED, fit_picture
+from tests.conftest import run_cli
 
 
 def test_fashion_mnist_has_a_dark_background_and_photos_do_not(test_set):
@@ -126,3 +129,94 @@ def test_photos_of_test_images_get_the_models_answer_on_the_originals(exported, 
     assert agreement >= 0.90, f"{kind}: {agreement:.2f}"
     # The rule is what makes the difference: a plain resize of the same photos mostly fails.
     assert np.mean(np.array(plain_answers) == expected) < 0.5
+
+
+# --- hostile pictures ---------------------------------------------------------------------
+
+PEAK = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True, stdin=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"  # KiB, of the one child
+    "sys.stdout.write(done.stdout); sys.stderr.write(done.stderr); sys.exit(done.returncode)\n"
+)
+
+
+def _with_peak(*args, env=None):
+    """Run a command in a fresh parent that reports its one child's peak RSS: (MiB, CompletedProcess)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ENV
+
+    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, args)], capture_output=True, text=True,
+                          env=env or ENV, stdin=subprocess.DEVNULL)
+    peak, _, rest = done.stdout.partition("\n")
+    return int(peak) / 1024, subprocess.CompletedProcess(args, done.returncode, rest, done.stderr)
+
+
+def _png_bomb(path, side: int) -> None:
+    """A grey PNG of side x side black pixels, written row by row: a few hundred KB on disk."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer, row, parts = zlib.compressobj(9), b"\0" * (side + 1), []
+    for _ in range(side):
+        parts.append(packer.compress(row))
+    parts.append(packer.flush())
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+
+
+def test_a_picture_bomb_is_refused_from_its_header_by_predict_score_and_evaluate(exported, test_set, tmp_path):
+    from edgeport.runtime.images import MAX_PIXELS
+    from tests.conftest import EDGEPORT
+
+    shelf = tmp_path / "shelf" / "boots"
+    shelf.mkdir(parents=True)
+    bomb = shelf / "bomb.png"
+    _png_bomb(bomb, 13_000)  # 169 megapixels: under Pillow's own error, over edgeport's limit
+    assert bomb.stat().st_size < 400_000
+    Image.fromarray(test_set[0][0]).save(shelf / "boot.png")
+    line = f"{bomb} is 13000x13000 pixels, over the limit of {MAX_PIXELS:,} (EDGEPORT_MAX_PIXELS sets it)"
+    peak, predicted = _with_peak(EDGEPORT, "predict", exported / "model_int8.tflite", bomb)
+    assert predicted.returncode == 1 and predicted.stderr.strip() == f"edgeport predict: error: {line}"
+    assert peak < 1024, f"predict peaked at {peak:.0f} MiB"
+    peak, scored = _with_peak(EDGEPORT, "score", exported / "model_int8.tflite", tmp_path / "shelf", "--out",
+                              tmp_path / "s.parquet", "--json")
+    assert scored.returncode == 0 and json.loads(scored.stdout)["errors"] == 1 and peak < 1024, peak
+    evaluated = run_cli("evaluate", exported / "model_int8.tflite", "--data", tmp_path / "shelf", check=False)
+    assert evaluated.returncode == 1 and evaluated.stderr.strip() == f"edgeport evaluate: error: {line}"
+
+
+def test_huge_pictures_are_reduced_as_they_are_decoded(exported, tmp_path):
+    from tests.conftest import EDGEPORT
+
+    # A 48-megapixel JPEG (over the pixel limit, decoded at 1/4 scale) and a 36-megapixel PNG (reduced
+    # right after decoding): a dark boot-like block on white, which the model sees framed.
+    for name, size in (("wide.jpg", (8000, 6000)), ("big.png", (6000, 6000))):
+        picture = Image.new("RGB", size, (255, 255, 255))
+        picture.paste((40, 40, 60), (size[0] // 3, size[1] // 3, size[0] // 3 + 1500, size[1] // 3 + 900))
+        picture.save(tmp_path / name)
+        del picture
+        peak, result = _with_peak(EDGEPORT, "predict", exported / "model_int8.tflite", tmp_path / name, "--json")
+        assert result.returncode == 0, result.stderr
+        (row,) = json.loads(result.stdout)
+        assert row["inverted"] is True and 0 <= row["confidence"] <= 1
+        # Decoded whole and fitted in float, these cost 690 MB (PNG) and 900 MB (JPEG); reduced, under half that.
+        assert peak < 512, f"{name}: predict peaked at {peak:.0f} MiB"
+        small = runtime.read_picture(tmp_path / name, (28, 28, 1), "dark").pixels
+        assert small.shape == (28, 28, 1) and small.max() > 100  # the block, lit up and framed
+
+
+def test_the_pixel_limit_is_configurable(exported, tmp_path, monkeypatch):
+    Image.new("L", (100, 100), 255).save(tmp_path / "small.png")
+    monkeypatch.setenv("EDGEPORT_MAX_PIXELS", "5000")
+    with pytest.raises(ValueError, match=r"small.png is 100x100 pixels, over the limit of 5,000 "
+                                         r"\(EDGEPORT_MAX_PIXELS sets it\)"):
+        runtime.read_picture(tmp_path / "small.png", (28, 28, 1), "dark")
+    monkeypatch.setenv("EDGEPORT_MAX_PIXELS", "lots")
+    with pytest.raises(ValueError, match=r"EDGEPORT_MAX_PIXELS must be a positive whole number of pixels; got 'lots'"):
+        runtime.read_picture(tmp_path / "small.png", (28, 28, 1), "dark")

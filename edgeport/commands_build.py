@@ -142,7 +142,8 @@ def run_export(args) -> int:
     from edgeport.export import ExportError, ValidationError, export_all, load_keras_model
     from edgeport.export.modelfacts import image_shape
 
-    shape = image_shape(load_keras_model(args.model))
+    model = load_keras_model(args.model)  # once: export_all takes it as it is
+    shape = image_shape(model)
     if args.data is None and shape != (28, 28, 1):
         raise CommandError(f"the model takes {'x'.join(map(str, shape))} images, and the default data, Fashion-MNIST, "
                            f"is 28x28x1: pass --data with the model's own labelled data (a folder of class folders, "
@@ -154,7 +155,8 @@ def run_export(args) -> int:
                                         class_names=plan.class_names) if args.calibration_data else None)
     try:
         with quiet_stderr():  # converter and delegate chatter; progress lines go to stdout
-            manifest = export_all(args.model, out, data, plan, calibration=calibration, progress=say)
+            manifest = export_all(args.model, out, data, plan, calibration=calibration, progress=say,
+                                  keras_model=model)
     except ExportError as e:
         raise CommandError(str(e)) from e
     except ValidationError as e:

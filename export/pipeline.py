@@ -59,7 +59,7 @@ NONSENSE_FACTOR = 1.5
 
 def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: Dataset,
                plan: ExportPlan | None = None, *, calibration: Dataset | None = None,
-               progress: Callable[[str], None] | None = None) -> Manifest:
+               progress: Callable[[str], None] | None = None, keras_model=None) -> Manifest:
     """Export a Keras model up the quantization ladder, validate each file, and recommend the smallest within budget.
 
     Files are built and validated in a staging folder inside out_dir, then renamed into place;
@@ -79,6 +79,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
             split is used, else a seeded sample of all of it (the manifest says so). The
             tuning images that choose between candidates come from the same side.
         progress: called with one line per finished step; None for silence.
+        keras_model: the model already loaded from model_path (load_keras_model), when the caller
+            has it: it is then not loaded a second time.
 
     Returns:
         The Manifest; manifest.recommended names the smallest file within budget, overall and per format.
@@ -93,7 +95,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
     plan = plan or ExportPlan()
     say = progress or (lambda line: None)
     model_path, out = Path(model_path), Path(out_dir)
-    model = load_keras_model(model_path)
+    model = keras_model if keras_model is not None else load_keras_model(model_path)
     info, reference, validation = _reference(model, data, plan, say)
     calibration_images, calibration_record, tuning = None, None, None
     if plan.calibrated:

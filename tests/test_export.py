@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
-from tests.conftest import EDGEPORT, ENV, FILES, assert_within_bars, edgeport
+from tests.conftest import EDGEPORT, ENV, FILES, assert_within_bars, edgeport, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -422,3 +422,39 @@ def test_a_full_disk_names_the_folder_and_the_cause_and_leaves_nothing(exported,
     assert result.stderr.strip().splitlines() == [
         f"edgeport export: error: {out}: No space left on device (while writing reference_probs.npy)"]
     assert result.stdout.splitlines()[-1].startswith("Keras reference:")  # and `ls -A` listed nothing: no debris
+
+
+def test_a_keras_archive_that_inflates_far_beyond_its_size_is_refused_before_keras_reads_it(exported, tmp_path):
+    import zipfile
+
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with zipfile.ZipFile(exported / "model.keras") as real:
+            for name in real.namelist():
+                if name != "config.json":
+                    archive.writestr(name, real.read(name))
+        with archive.open("config.json", "w") as config:  # 256 MiB of spaces: a few hundred KB zipped
+            for _ in range(256):
+                config.write(b" " * (1 << 20))
+    size = bomb.stat().st_size
+    assert size < 2_000_000
+    result = run_cli("export", bomb, "--out", tmp_path / "out", check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"edgeport export: error: {bomb} would inflate to ") and "(config.json: 268,435,456)" in line
+    assert line.endswith(f"for a {size:,}-byte file: refused as a compression bomb")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_h5_model_whose_datasets_inflate_far_beyond_its_size_is_refused(tmp_path):
+    import h5py
+
+    from edgeport import export
+
+    bomb = tmp_path / "bomb.h5"
+    with h5py.File(bomb, "w") as f:  # 256 MiB declared, nothing stored: the file stays a few KB
+        f.create_dataset("model_weights/dense/kernel", shape=(1 << 28,), dtype="u1", compression="gzip",
+                         chunks=(1 << 20,))
+    with pytest.raises(runtime.ModelFileError, match=r"bomb.h5 would inflate to 268,435,456 bytes "
+                                                     r"\(model_weights/dense/kernel: 268,435,456\), over"):
+        export.load_keras_model(bomb)

@@ -15,12 +15,15 @@ from edgeport.command import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     PROG,
+    STOP_SIGNALS,
     CommandError,
     Parser,
+    Stopped,
     describe_os_error,
     drop_stdout,
     example,
     fail,
+    stop_signals,
     warnings_as_lines,
 )
 from edgeport.runtime.errors import EdgeportError
@@ -58,12 +61,12 @@ def run(argv: list[str] | None = None) -> int:
     """Parse argv and run the command; every failure a person can cause is one line on stderr.
 
     Returns:
-        The exit status: 0 done, 1 failed, 2 bad usage or a missing extra, 130 interrupted,
-        141 the reader of stdout went away.
+        The exit status: 0 done, 1 failed, 2 bad usage or a missing extra, 130 interrupted (Ctrl-C),
+        143 terminated (SIGTERM), 129 hung up (SIGHUP), 141 the reader of stdout went away.
     """
     args = build_parser().parse_args(argv)
     prog = f"{PROG} {args.command}"
-    with warnings_as_lines(prog):
+    with warnings_as_lines(prog), stop_signals():
         try:
             return args.handler(args) or 0
         except BrokenPipeError:
@@ -72,6 +75,9 @@ def run(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except Stopped as e:  # SIGTERM, SIGHUP: the same clean-up as Ctrl-C, and the shell's status
+            print(f"{prog}: {STOP_SIGNALS[e.signum]}", file=sys.stderr)
+            return 128 + e.signum
         except CommandError as e:
             return fail(prog, str(e), e.exit_code)
         except EdgeportError as e:  # edgeport's own: data, model files, manifests, plans, converters

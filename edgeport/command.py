@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 
@@ -16,6 +18,8 @@ from edgeport.runtime.errors import EdgeportError
 
 PROG = "edgeport"
 EXIT_FAILED, EXIT_USAGE, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED = 1, 2, 141, 130
+# Signals that stop a command the way Ctrl-C does (clean-up runs), and what the command says.
+STOP_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 _EXAMPLE = "example:"
 
 
@@ -92,6 +96,33 @@ def add_command(commands, name: str, handler, summary: str, description: str, *e
     parser = commands.add_parser(name, help=summary, description=description, epilog=example(*examples))
     parser.set_defaults(handler=handler)
     return parser
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP (what timeout, CI runners, container stops and a closed terminal send), raised
+    where the process is, so that every finally and with block cleans up as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def stop_signals():
+    """For the block, SIGTERM and SIGHUP raise Stopped (in the main thread; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    saved = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
 
 
 def fail(prog: str, message: str, code: int = EXIT_FAILED) -> int:

@@ -50,6 +50,7 @@ from edgeport.runtime.manifest import (
 from edgeport.runtime.modelinfo import ModelInfo
 
 REFERENCE_NAME = "reference_probs.npy"
+STAGING_PREFIX = ".export-"  # the folder each export builds in, inside the output folder
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
 
 
@@ -105,7 +106,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
 
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out, model_path.name, plan.lock_timeout, say):
-        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+        _remove_stale_staging(out)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
             sources = Sources(model, staging / ".sources", plan.opset, info)
@@ -144,6 +146,13 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
     if plan.strict and failures:
         raise ValidationError(failures)
     return manifest
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Remove staging folders that killed exports left: the folder lock is held, so no live export owns one."""
+    for stale in out.glob(f"{STAGING_PREFIX}*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +17,7 @@ def atomic_path(path: str | os.PathLike):
     that names no file (a full disk) is raised again naming path.
     """
     path = Path(path)
+    remove_stale_temps(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
@@ -26,11 +29,35 @@ def atomic_path(path: str | os.PathLike):
         raise type(e)(e.errno, e.strerror or str(e), str(path)) from e
     finally:
         if tmp.is_dir():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove the temporary files that killed processes left while writing path (their pid is gone)."""
+    prefix, suffix = f".{path.stem}.", f".tmp{path.suffix}"
+    try:
+        siblings = list(path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"))
+    except OSError:
+        return
+    for stale in siblings:
+        pid = stale.name[len(prefix) : len(stale.name) - len(suffix)]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

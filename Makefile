@@ -31,7 +31,7 @@ setup: $(STAMP) dataset $(ORT_WEB_STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[train,export,scale,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[train,export,scale,sign,dev]'
 	touch $(STAMP)
 
 dataset:

@@ -125,6 +125,21 @@ def stop_signals():
             signal.signal(number, handler)
 
 
+def add_trust(parser) -> None:
+    """--trust PUB.pem: verify the export's signature (edgeport export --sign) before anything runs."""
+    parser.add_argument("--trust", default=None, metavar="PUB.pem",
+                        help="refuse the model unless its export folder's model.sig verifies with this EC public key "
+                             "(and the model is listed in the signed manifest.json); needs edgeport[sign]")
+
+
+def check_trust(args, model) -> None:
+    """With --trust, verify the signature of model's export folder (a SignatureError when it does not hold)."""
+    if args.trust is not None:
+        from edgeport.signing import verify_export
+
+        verify_export(model, args.trust)
+
+
 def fail(prog: str, message: str, code: int = EXIT_FAILED) -> int:
     print(f"{prog}: error: {' '.join(message.split())}", file=sys.stderr)
     return code

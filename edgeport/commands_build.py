@@ -88,6 +88,10 @@ def register(commands) -> None:
     export.add_argument("--mobile", action="store_true",
                         help="also write each ONNX file as a fixed-shape batch-1 .ort file for phones "
                              "(model_int8.mobile.ort), with onnxruntime's NNAPI and CoreML verdicts")
+    export.add_argument("--sign", default=None, metavar="KEY.pem",
+                        help="sign the manifest and every file it lists into model.sig with this EC private key "
+                             "(OpenSSF model signing, offline; needs edgeport[sign]); commands given --trust "
+                             "PUB.pem then refuse anything changed")
     export.add_argument("--opset", type=positive_int, default=17, help="ONNX opset, 13..18")
     export.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
 
@@ -137,6 +141,8 @@ def run_export(args) -> int:
     check_model_path(args.model)
     out = Path(args.out or os.path.dirname(args.model) or ".")
     check_writable_folder(out)
+    if args.sign is not None and not Path(args.sign).is_file():
+        raise CommandError(f"{args.sign}: no such private key for --sign (an elliptic-curve key in PEM)")
     import_tensorflow("keras", "tf2onnx", "onnx")
     from edgeport import runtime
     from edgeport.export import ExportError, ValidationError, export_all, load_keras_model
@@ -165,6 +171,10 @@ def run_export(args) -> int:
             print(f"  {failure}", file=sys.stderr)
         return 1
     say(_recommendation_line(manifest, out))
+    if args.sign is not None:
+        from edgeport.signing import sign_export
+
+        say(f"Signed {sign_export(out, args.sign)}: the manifest and every file it lists")
     return 0
 
 

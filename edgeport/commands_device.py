@@ -8,7 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeport.command import EXIT_USAGE, CommandError, add_command, describe_os_error, positive_int, quiet_stderr
+from edgeport.command import (
+    EXIT_USAGE,
+    CommandError,
+    add_command,
+    add_trust,
+    check_trust,
+    describe_os_error,
+    positive_int,
+    quiet_stderr,
+)
 
 
 def register(commands) -> None:
@@ -61,12 +70,15 @@ def _add_model(parser) -> None:
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the sha256 check against manifest.json (and ignore a malformed one)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_trust(parser)
 
 
 def load_model(args):
-    """runtime.load with the command's flags; the engines' start-up chatter is silenced."""
+    """runtime.load with the command's flags (the signature first, with --trust); the engines' start-up
+    chatter is silenced."""
     from edgeport import runtime
 
+    check_trust(args, args.model)
     with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
         return runtime.load(args.model, threads=args.threads, verify=not args.no_verify)
 

@@ -6,7 +6,16 @@ import importlib
 import json
 from pathlib import Path
 
-from edgeport.command import EXIT_FAILED, EXIT_USAGE, CommandError, add_command, positive_int, quiet_stderr
+from edgeport.command import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    add_command,
+    add_trust,
+    check_trust,
+    positive_int,
+    quiet_stderr,
+)
 
 
 def register(commands) -> None:
@@ -36,6 +45,7 @@ def register(commands) -> None:
     score.add_argument("--no-verify", action="store_true", help="skip the sha256 check against manifest.json")
     score.add_argument("--json", action="store_true", help="print the summary as JSON")
     score.add_argument("--verbose", action="store_true", help="let Ray's start-up and progress lines through")
+    add_trust(score)
 
 
 def run_score(args) -> int:
@@ -45,6 +55,7 @@ def run_score(args) -> int:
         importlib.import_module("pyarrow")  # the output is Parquet
     except ImportError:
         raise CommandError("needs pyarrow: pip install 'edgeport[score]'", exit_code=EXIT_USAGE) from None
+    check_trust(args, args.model)
     if args.ray is None:
         from edgeport import runtime
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeport.command import add_command, say
+from edgeport.command import add_command, add_trust, check_trust, say
 
 
 def register(commands) -> None:
@@ -23,6 +23,7 @@ def register(commands) -> None:
     web.add_argument("--serve", action="store_true", help="then serve the folder on 127.0.0.1 until Ctrl-C")
     web.add_argument("--port", type=port_number, default=8000, help="with --serve: the port (0: any free one)")
     web.add_argument("--no-verify", action="store_true", help="skip the sha256 check against manifest.json")
+    add_trust(web)
 
 
 def port_number(text: str) -> int:
@@ -40,6 +41,7 @@ def port_number(text: str) -> int:
 def run_web(args) -> int:
     from edgeport.web import choose_model, serve, write_page
 
+    check_trust(args, args.model)
     model = choose_model(args.model)  # an export folder's manifest is read once, here
     out = Path(args.out) if args.out else model.parent / "web"
     index = write_page(model, out, verify=not args.no_verify)

@@ -44,7 +44,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
         ScaleError: Ray is not installed or the cluster cannot be reached. DataError, ValueError
         and FileNotFoundError as runtime.score.
     """
-    from edgeport.runtime.manifest import manifest_entry
+    from edgeport.runtime.manifest import manifest_entry, published_path
     from edgeport.runtime.predictor import load
 
     predictor = load(model, verify=verify)  # refuses a bad file here, before any cluster starts
@@ -54,6 +54,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
         raise ValueError(f"actors must be a positive whole number; got {actors!r}")
     kind, stream, has_labels = scoring_stream(data, predictor)
     entry = manifest_entry(predictor.path) if verify else None
+    content = published_path(predictor.path.parent, predictor.path.name).read_bytes()  # the bytes load() checked
     ray = _start(address, num_cpus, verbose)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -65,7 +66,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
         scored = dataset.map_batches(
             _Scorer, batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=pool),
             fn_constructor_kwargs={
-                "name": predictor.path.name, "content": ray.put(predictor.path.read_bytes()), "entry": entry,
+                "name": predictor.path.name, "content": ray.put(content), "entry": entry,
                 "batch_size": batch_size, "top": top, "has_paths": stream.has_paths, "has_labels": has_labels,
             },
         )

@@ -33,6 +33,7 @@ from edgeport.export.modelfacts import (
 )
 from edgeport.export.onnx import input_quantization
 from edgeport.export.plan import ExportPlan, Target
+from edgeport.export.publish import finish_publish, publish
 from edgeport.export.validate import ValidationError, best_miss, recommend, validate_file, within_budget
 from edgeport.runtime.datasets import Dataset, Split
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
@@ -40,17 +41,18 @@ from edgeport.runtime.files import write_bytes_atomic, write_text_atomic
 from edgeport.runtime.images import fit_rule
 from edgeport.runtime.manifest import (
     MANIFEST_NAME,
+    STAGING_PREFIX,
     DataRecord,
     FileEntry,
     Manifest,
     ModelSource,
     PhoneEntry,
+    pending_publish,
     sha256_file,
 )
 from edgeport.runtime.modelinfo import ModelInfo
 
 REFERENCE_NAME = "reference_probs.npy"
-STAGING_PREFIX = ".export-"  # the folder each export builds in, inside the output folder
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
 
 
@@ -106,6 +108,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
 
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out, model_path.name, plan.lock_timeout, say):
+        finish_publish(out)  # an export killed while moving its files in: finish its move first
         _remove_stale_staging(out)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         try:
@@ -127,16 +130,15 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
                 skipped=skipped, recommended=recommend(files, plan.budget_pt, plan.integer_only))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
-            # Publish: files first, manifest last, each by rename.
-            for name in [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME, MANIFEST_NAME]:
-                os.replace(staging / name, out / name)
+            publish(staging, out, [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME])
         except OSError as e:
             if e.filename is None or str(staging) not in str(e.filename):
                 raise
             # A write in the staging folder failed (a full disk): name the folder the user asked for.
             raise type(e)(e.errno, f"{e.strerror} (while writing {Path(e.filename).name})", str(out)) from e
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            if pending_publish(out) is None:  # a move left part-way keeps its files for the next export
+                shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
     failures = [f for e in entries.values() for f in e.validation.failures]
     if manifest.recommended.overall is None:

@@ -21,6 +21,11 @@ MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 2
 MOBILE_TABLE = "mobile"  # the manifest's table of phone copies (.ort), beside "files"
 WEB_MARKER = ".edgeport-web"  # in a page folder that `edgeport web` wrote: which model it runs
+# While an export moves its files into place, this journal in the folder names the staging folder
+# and the files; if the export dies part-way, readers find the rest of the new export there and the
+# next export finishes the move (export/publish.py).
+PUBLISH_JOURNAL = ".edgeport-publish.json"
+STAGING_PREFIX = ".export-"
 
 
 def is_plain_name(name) -> bool:
@@ -401,13 +406,43 @@ class Manifest(Record):
         return (dims[0], dims[1], dims[2] if len(dims) == 3 else 1)
 
 
+def pending_publish(folder: str | Path) -> tuple[Path, tuple[str, ...]] | None:
+    """(staging folder, files in the order they are moved) of an export whose move into folder has not
+    finished (it is under way, or its process died part-way); None when there is none.
+
+    Raises:
+        ManifestError: a journal that names anything outside the folder.
+    """
+    journal = Path(folder) / PUBLISH_JOURNAL
+    if not journal.is_file():
+        return None
+    try:
+        value = json.loads(journal.read_text(encoding="utf-8"))
+        staging, names = value["staging"], tuple(value["files"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ManifestError(f"{journal} is unreadable ({e}): re-run 'edgeport export'") from e
+    if not (is_plain_name(staging) and staging.startswith(STAGING_PREFIX) and all(map(is_plain_name, names))):
+        raise ManifestError(f"{journal} names files outside {folder}: re-run 'edgeport export'")
+    return Path(folder) / staging, names
+
+
+def published_path(folder: str | Path, name: str) -> Path:
+    """Where the export in folder keeps file name: beside its manifest, or, while a move is pending, the
+    new version still in the staging folder. Either way the reader sees one whole export: the new one
+    once its move has begun, the old one before."""
+    pending = pending_publish(folder)
+    if pending is not None and name in pending[1] and (pending[0] / name).is_file():
+        return pending[0] / name
+    return Path(folder) / name
+
+
 def read_manifest(folder: str | Path) -> Manifest | None:
-    """The manifest in folder, or None when there is none.
+    """The manifest in folder (the new one while an export's move into folder is pending), or None.
 
     Raises:
         ManifestError: the manifest exists but is not valid JSON, lacks its tables, or is newer.
     """
-    path = Path(folder) / MANIFEST_NAME
+    path = published_path(folder, MANIFEST_NAME)
     if not path.is_file():
         return None
     try:

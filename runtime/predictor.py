@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from edgeport.runtime.errors import IntegrityError, ModelFileError
-from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, PhoneEntry, manifest_entry, sha256_bytes
+from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, PhoneEntry, manifest_entry, published_path, sha256_bytes
 from edgeport.runtime.modelinfo import LOGITS, METADATA_NAME, OUTPUT_KINDS, PROBABILITIES, Preprocessing, softmax
 
 DEFAULT_BATCH_SIZE = 1000
@@ -342,7 +342,8 @@ class OnnxPredictor(Predictor):
 
     format = "onnx"
 
-    def __init__(self, path: Path, size_bytes: int, entry: FileEntry | PhoneEntry | None, threads: int | None):
+    def __init__(self, path: Path, size_bytes: int, entry: FileEntry | PhoneEntry | None, threads: int | None,
+                 source: Path | None = None):
         import onnxruntime as ort
 
         self.format = "ort" if path.suffix.lower() == ".ort" else "onnx"
@@ -356,7 +357,7 @@ class OnnxPredictor(Predictor):
             # On some malformed files onnxruntime prints an "EP Error" banner to stdout before
             # retrying and raising; the caller gets our one-line error instead.
             with contextlib.redirect_stdout(io.StringIO()):
-                self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                self._session = ort.InferenceSession(str(source or path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own untyped exception classes
             if "External data path" in str(e):
                 raise ModelFileError(f"{path.name} refers to external data outside its own folder, which is refused: "
@@ -442,11 +443,15 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
         raise ModelFileError(f"expected a path ending in '.tflite', '.onnx' or '.ort'; got {str(path)!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive whole number or None; got {threads!r}")
-    if not path.exists():
+    try:
+        source = published_path(path.parent, path.name)  # the new file while an export's move is pending
+    except ValueError:  # a malformed journal: the manifest's check below says so, or ignores it
+        source = path
+    if not source.exists():
         raise FileNotFoundError(f"{path}: no such model file")
-    if not path.is_file():
+    if not source.is_file():
         raise ModelFileError(f"{path} is not a file")
-    content = path.read_bytes()
+    content = source.read_bytes()
     if len(content) < _MIN_MODEL_BYTES:
         raise ModelFileError(f"{path.name} is {'empty' if not content else f'only {len(content)} bytes'}: not a model file")
     try:
@@ -467,7 +472,7 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     else:
         if path.suffix.lower() == ".ort" and content[4:8] != _ORT_IDENTIFIER:
             raise ModelFileError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
-        predictor = OnnxPredictor(path, len(content), entry, threads)
+        predictor = OnnxPredictor(path, len(content), entry, threads, source)
     # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
     predictor.predict(np.zeros(predictor._single_shape, np.uint8))

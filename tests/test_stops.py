@@ -3,11 +3,15 @@ SIGKILL leaves behind is removed by the next run."""
 
 from __future__ import annotations
 
+import json
+import os
+import pathlib
 import signal
 import subprocess
 import time
 
 import numpy as np
+import pytest
 
 from tests.conftest import EDGEPORT, ENV, default_sigint, edgeport, stop
 
@@ -85,3 +89,74 @@ def test_sighup_during_a_score_leaves_no_temporary_file_and_a_killed_one_is_remo
     np.savez(tmp_path / "few.npz", x=images[:10])
     edgeport("score", exported / "model_int8.tflite", tmp_path / "few.npz", "--out", out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["few.npz", "many.npz", "scores.parquet"]
+
+
+class _Killed(BaseException):
+    """Stands for a SIGKILL between two renames: nothing after it runs in the publishing code."""
+
+
+def test_an_export_killed_while_moving_its_files_in_loads_whole_and_the_next_one_finishes(exported, tmp_path,
+                                                                                         monkeypatch):
+    import shutil
+
+    from edgeport import runtime
+    from edgeport.export import pipeline, publish
+
+    old = tmp_path / "old"
+    edgeport("export", exported / "model.keras", "--out", old, "--formats", "fp32,onnx")
+    # A second export's staging folder, caught at the moment it would be moved in.
+    caught = tmp_path / "caught"
+
+    def catch(staging, out, names):
+        shutil.copytree(staging, caught / staging.name)
+        (caught / "names.json").write_text(json.dumps(names))
+        raise _Killed
+
+    monkeypatch.setattr(pipeline, "publish", catch)
+    folder = tmp_path / "export"
+    shutil.copytree(old, folder)
+    with pytest.raises(_Killed):
+        edgeport("export", exported / "model.keras", "--out", folder, "--formats", "fp16,onnx-int8")
+    monkeypatch.undo()
+    staging_name = next(p.name for p in caught.iterdir() if p.is_dir())
+    names = json.loads((caught / "names.json").read_text())
+    old_files = set(runtime.read_manifest(old).files)
+    new_files = set(json.loads((caught / staging_name / "manifest.json").read_text())["files"])
+    assert old_files < new_files  # the new export keeps the old files and adds two
+
+    real_replace, moves = os.replace, len(names) + 1  # the files, then the manifest
+    for killed_after in range(-1, moves + 1):  # -1: before the journal; moves: just before the journal goes
+        folder = tmp_path / f"kill-{killed_after}"
+        shutil.copytree(old, folder)
+        shutil.copytree(caught / staging_name, folder / staging_name)
+        done = []
+
+        def replace(src, dst):  # os.replace, dying before the (killed_after + 1)th move out of the staging folder
+            if os.path.dirname(src) == str(folder / staging_name):
+                if len(done) == killed_after:
+                    raise _Killed
+                done.append(src)
+            real_replace(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace)
+        if killed_after == -1:  # before the journal is written
+            monkeypatch.setattr(publish, "write_text_atomic", lambda *a: (_ for _ in ()).throw(_Killed()))
+        if killed_after == moves:  # every file moved, the journal not yet removed
+            real_unlink = pathlib.Path.unlink
+            monkeypatch.setattr(pathlib.Path, "unlink", lambda self, *a, **k: (_ for _ in ()).throw(_Killed())
+                                if self.name == ".edgeport-publish.json" else real_unlink(self, *a, **k))
+        with pytest.raises(_Killed):
+            publish.publish(folder / staging_name, folder, names)
+        monkeypatch.undo()
+        # Whatever the moment, the folder loads as one whole export, with verification on.
+        manifest = runtime.read_manifest(folder)
+        assert set(manifest.files) == (old_files if killed_after == -1 else new_files), killed_after
+        for name in manifest.files:
+            runtime.load(folder / name)  # the sha256 of the bytes it reads matches the manifest it reads
+        # The next export into the folder finishes the move, then does its own work.
+        edgeport("export", exported / "model.keras", "--out", folder, "--formats", "fp32")
+        assert not list(folder.glob(".export-*")) and not (folder / ".edgeport-publish.json").exists()
+        expected = old_files if killed_after == -1 else new_files
+        assert set(runtime.read_manifest(folder).files) == expected, killed_after
+        for name in expected:
+            runtime.load(folder / name)

@@ -104,6 +104,8 @@ def register(commands) -> None:
     report.add_argument("--budget", type=points, default=DEFAULT_BUDGET_PT,
                         help="largest accuracy drop, in points, the recommended file may cost")
     report.add_argument("--no-bench", action="store_true", help="reuse bench.json instead of benchmarking again")
+    report.add_argument("--rounds", type=positive_int, default=5,
+                        help="interleaved benchmark rounds (more: steadier percentiles on a busy machine)")
     report.add_argument("--data", default=None, metavar="SPEC",
                         help="the data the files were validated on, if it has moved (default: the manifest's record)")
     report.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
@@ -255,6 +257,7 @@ def run_report(args) -> int:
 
     data = runtime.validation_data(manifest, args.data, args.data_dir, validation_only=True)
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
-        path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say)
+        path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say,
+                            rounds=args.rounds)
     say(f"Wrote {path}")
     return 0

@@ -43,7 +43,7 @@ def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT) -> str |
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
-                 progress: Callable[[str], None] | None = None) -> Path:
+                 progress: Callable[[str], None] | None = None, rounds: int = 5) -> Path:
     """Write folder/report.md and its plots from manifest.json and bench.json.
 
     Args:
@@ -53,6 +53,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
         data: the Dataset the manifest was validated on (default: loaded from the manifest's
             record), for the benchmark and the pictures of changed predictions.
         progress: called with progress lines; None for silence.
+        rounds: the benchmark's interleaved rounds (export.benchmark.run_benchmark).
 
     Raises:
         FileNotFoundError: no manifest.json in folder.
@@ -65,7 +66,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
     if bench:
         from edgeport.export.benchmark import run_benchmark
 
-        run_benchmark(folder, data=data, progress=progress)
+        run_benchmark(folder, rounds=rounds, data=data, progress=progress)
     latency = _latency_rows(folder, manifest)
     plots = _draw_plots(folder, manifest, latency, data.validation[1], budget_pt)
     text = render(manifest, latency, plots, budget_pt, folder)

@@ -202,7 +202,8 @@ def device_env(tmp_path_factory) -> dict:
 def test_tensorflow_commands_on_a_base_install_say_what_to_install(device_env, command, tmp_path):
     # What each command checks before TensorFlow loads is there: a model file (export), a manifest (report).
     (tmp_path / "artifacts").mkdir()
-    (tmp_path / "artifacts" / "model.keras").write_bytes(b"a model file")
+    with zipfile.ZipFile(tmp_path / "artifacts" / "model.keras", "w") as archive:  # a small, sane archive
+        archive.writestr("config.json", "{}")
     (tmp_path / "artifacts" / "manifest.json").write_text(runtime.Manifest().to_text())
     result = run_cli(command, env=device_env, check=False, cwd=tmp_path)
     assert result.returncode == 2

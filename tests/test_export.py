@@ -326,14 +326,14 @@ def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
 
 @pytest.fixture(scope="module")
 def cnn_export(cnn, fashion, tmp_path_factory):
-    """The one-epoch CNN's six standard files (fewer tuning and calibration images: the bars are what is tested)."""
+    """The one-epoch CNN's six standard files (few tuning and calibration images: the bars are what is tested)."""
     import shutil
 
     from edgeport import export
 
     out = tmp_path_factory.mktemp("cnn_export")
     shutil.copy(cnn[0] / "model.keras", out / "model.keras")
-    plan = export.ExportPlan.from_formats(export.STANDARD_FORMATS, calibration_samples=200, tuning_images=500)
+    plan = export.ExportPlan.from_formats(export.STANDARD_FORMATS, calibration_samples=100, tuning_images=200)
     return out, export.export_all(out / "model.keras", out, fashion, plan)
 
 

@@ -458,3 +458,13 @@ def test_an_h5_model_whose_datasets_inflate_far_beyond_its_size_is_refused(tmp_p
     with pytest.raises(runtime.ModelFileError, match=r"bomb.h5 would inflate to 268,435,456 bytes "
                                                      r"\(model_weights/dense/kernel: 268,435,456\), over"):
         export.load_keras_model(bomb)
+
+
+def test_an_export_loads_the_keras_model_once(exported, tmp_path, monkeypatch):
+    import keras
+
+    loads = []
+    real = keras.models.load_model
+    monkeypatch.setattr(keras.models, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
+    edgeport("export", exported / "model.keras", "--out", tmp_path, "--formats", "fp32")
+    assert len(loads) == 1 and (tmp_path / "model_fp32.tflite").is_file()

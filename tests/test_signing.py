@@ -54,15 +54,15 @@ def boot(test_set, tmp_path):
 def test_a_signed_export_runs_with_trust_and_files_added_later_do_not_break_it(signed, keys, boot, tmp_path):
     folder = _copy(signed, tmp_path / "export")
     trust = ("--trust", keys / "ours.pub.pem")
-    run_cli("web", folder, "--out", folder / "web", *trust)  # adds web/ beside the export
+    edgeport("web", folder, "--out", folder / "web", *trust)  # adds web/ beside the export
     (folder / "notes.md").write_text("added later")
     for model in ("model_fp32.tflite", "model_int8.onnx", "model_int8.mobile.ort"):  # every kind of file it lists
-        answer = run_cli("predict", folder / model, boot, *trust)
+        answer = edgeport("predict", folder / model, boot, *trust)
         assert ": Ankle boot (" in answer.stdout, model
-    assert json.loads(run_cli("evaluate", folder / "model_int8.onnx", "--json", *trust).stdout)["accuracy"] > 0.8
-    run_cli("bench", folder / "model_int8.onnx", "--runs", "5", "--warmup", "1", "--batch", "10", *trust)
+    assert json.loads(edgeport("evaluate", folder / "model_int8.onnx", "--json", *trust).stdout)["accuracy"] > 0.8
+    edgeport("bench", folder / "model_int8.onnx", "--runs", "5", "--warmup", "1", "--batch", "10", *trust)
     np.save(tmp_path / "one.npy", np.zeros((1, 28, 28), np.uint8))
-    run_cli("score", folder / "model_int8.onnx", tmp_path / "one.npy", "--out", tmp_path / "s.parquet", *trust)
+    edgeport("score", folder / "model_int8.onnx", tmp_path / "one.npy", "--out", tmp_path / "s.parquet", *trust)
 
 
 def _edit_class_names(folder):
@@ -94,7 +94,7 @@ def test_a_tampered_export_is_refused_with_trust(signed, keys, boot, tmp_path, t
                      ("web", folder, "--out", tmp_path / "page"),
                      ("score", folder / "model_int8.onnx", boot.parent, "--out", tmp_path / "s.parquet")]
     for command in commands:
-        result = run_cli(*command, "--trust", keys / "ours.pub.pem", check=False)
+        result = edgeport(*command, "--trust", keys / "ours.pub.pem", check=False)
         assert result.returncode == 1, command
         (line,) = result.stderr.strip().splitlines()
         assert line.startswith(f"edgeport {command[0]}: error: {folder} ") and message in line, line
@@ -104,17 +104,17 @@ def test_a_tampered_export_is_refused_with_trust(signed, keys, boot, tmp_path, t
 def test_without_trust_an_edited_manifest_is_believed_which_is_what_trust_is_for(signed, boot, tmp_path):
     folder = _copy(signed, tmp_path / "export")
     _edit_class_names(folder)
-    answer = run_cli("predict", folder / "model_int8.onnx", boot)
+    answer = edgeport("predict", folder / "model_int8.onnx", boot)
     assert ": T-shirt/top (" in answer.stdout  # an ankle boot, labelled by the edited manifest
 
 
 def test_an_unlisted_model_file_and_the_wrong_key_are_refused(signed, keys, boot, tmp_path):
     folder = _copy(signed, tmp_path / "export")
     shutil.copy(folder / "model_int8.onnx", folder / "extra.onnx")
-    result = run_cli("predict", folder / "extra.onnx", boot, "--trust", keys / "ours.pub.pem", check=False)
+    result = edgeport("predict", folder / "extra.onnx", boot, "--trust", keys / "ours.pub.pem", check=False)
     assert result.returncode == 1 and result.stderr.strip() == (
         f"edgeport predict: error: extra.onnx is not listed in the signed manifest.json of {folder}: refused")
-    wrong = run_cli("predict", folder / "model_int8.onnx", boot, "--trust", keys / "theirs.pub.pem", check=False)
+    wrong = edgeport("predict", folder / "model_int8.onnx", boot, "--trust", keys / "theirs.pub.pem", check=False)
     assert wrong.returncode == 1 and len(wrong.stderr.strip().splitlines()) == 1
     assert f"{folder} does not match its signature" in wrong.stderr
 

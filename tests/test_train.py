@@ -46,7 +46,7 @@ def test_seeded_training_is_repeatable(tmp_path):
 
     weights = []
     for run in ("a", "b"):
-        model, _ = train(epochs=1, out_dir=tmp_path / run, seed=3, train_limit=3000, plots=False)
+        model, _ = train(epochs=1, out_dir=tmp_path / run, seed=3, train_limit=1000, plots=False)
         weights.append(model.get_weights())
     for first, second in zip(*weights):
         np.testing.assert_array_equal(first, second)

@@ -252,9 +252,11 @@ def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
                                     f"{limit:,} ({MAX_PIXELS_ENV} sets it)")
                 picture = ImageOps.exif_transpose(opened)
                 factor = max(1, max(picture.size) // REDUCED_SIDE)
-                if factor > 1:
-                    picture = picture.reduce(factor)
                 picture = _eight_bit(picture)
+                if factor > 1:
+                    if picture.mode in ("P", "1"):  # modes Image.reduce does not take
+                        picture = picture.convert("RGBA" if _has_alpha(picture) else "RGB")
+                    picture = picture.reduce(factor)
                 if _has_alpha(picture):
                     rgba = picture.convert("RGBA")
                     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -223,7 +223,9 @@ def test_probes_rank_the_layers_around_the_outlier_first_and_mixed_keeps_them(de
 def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
     folder = outlier[0]
     model = folder / "model.keras"
-    integer = edgeport("export", model, "--integer-only", "--out", tmp_path / "integer")
+    # The integer rungs and the float files: enough to show the choice is among integer-only files.
+    integer = edgeport("export", model, "--integer-only", "--formats", "fp32,onnx,int8,onnx-int8,16x8,onnx-int16",
+                       "--out", tmp_path / "integer")
     manifest = runtime.read_manifest(tmp_path / "integer")
     chosen = manifest.recommended
     assert chosen.integer_only is True

@@ -145,11 +145,11 @@ def test_a_parquet_store_of_image_bytes_scores(exported, predictor, test_set, tm
 @pytest.mark.parametrize("kind", ["npz", "compressed npz", "parquet"])
 def test_the_one_process_path_reads_in_chunks(predictor, test_set, tmp_path, kind):
     images, labels = (np.concatenate([a] * 4) for a in test_set)  # 40,000 images, 31 MB of pixels
-    if kind == "parquet":  # 20,000 PNG rows (16 MB of pixels once decoded): 100 test images, repeated
-        images, labels = images[:20_000], labels[:20_000]
-        encoded = [_png(image) for image in images[:100]] * 200
+    if kind == "parquet":  # 12,000 PNG rows (9.4 MB of pixels once decoded): 100 test images, repeated
+        images, labels = images[:12_000], labels[:12_000]
+        encoded = [_png(image) for image in images[:100]] * 120
         path = tmp_path / "big.parquet"
-        pq.write_table(pa.table({"image": encoded}), path, row_group_size=5000)
+        pq.write_table(pa.table({"image": encoded}), path, row_group_size=4000)
     else:
         path = tmp_path / "big.npz"
         (np.savez_compressed if kind == "compressed npz" else np.savez)(path, x=images, y=labels)

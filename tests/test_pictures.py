@@ -194,7 +194,7 @@ def test_a_picture_bomb_is_refused_from_its_header_by_predict_score_and_evaluate
 def test_huge_pictures_are_reduced_as_they_are_decoded(exported, tmp_path):
     from tests.conftest import EDGEPORT
 
-    # A 48-megapixel JPEG (over the pixel limit, decoded at 1/4 scale) and a 36-megapixel PNG (reduced
+    # A 48-megapixel JPEG (over the pixel limit, decoded at 1/2 scale: 12 MP) and a 36-megapixel PNG (reduced
     # right after decoding): a dark boot-like block on white, which the model sees framed.
     for name, size in (("wide.jpg", (8000, 6000)), ("big.png", (6000, 6000))):
         picture = Image.new("RGB", size, (255, 255, 255))

@@ -64,6 +64,17 @@ def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     raise DataError(f"Fashion-MNIST not found (searched {searched}): {_HOW_TO_GET}")
 
 
+def load_fashion_mnist_labels(split: str, data_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """One split's labels alone, uint8 (N,): what opening the data set needs (its images are read later).
+
+    Raises:
+        ValueError: split is not "train" or "test". DataError: as load_fashion_mnist.
+    """
+    if split not in _FILES:
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    return _read_idx(find_data_dir(data_dir) / _FILES[split][1], _LABELS_MAGIC)
+
+
 def load_fashion_mnist(split: str, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read one split of Fashion-MNIST from the original IDX files.
 

@@ -236,12 +236,12 @@ def read_piece(piece: Piece, size: int, image_shape, background: str | None = No
 
 
 def _open_fashion_mnist(data_dir) -> Source:
-    from edgeport.runtime.fashion_mnist import CLASS_NAMES, find_data_dir
+    from edgeport.runtime.fashion_mnist import CLASS_NAMES, find_data_dir, load_fashion_mnist_labels
 
     folder = str(find_data_dir(data_dir))
     splits = {}
-    for split in (TRAIN, TEST):
-        _, labels = _fashion_split(folder, split)
+    for split in (TRAIN, TEST):  # the labels only: a split's images are read when it is (60,000 are 47 MB)
+        labels = load_fashion_mnist_labels(split, folder)
         splits[split] = Stream(FASHION, folder, len(labels), False, True, split=split, labels=labels.astype(np.int64))
     return Source(FASHION_MNIST, FASHION_MNIST, FASHION, splits, tuple(CLASS_NAMES))
 

@@ -41,7 +41,11 @@ def register(commands) -> None:
                        help="with --ray: actors in the pool (default: the cluster's CPUs)")
     score.add_argument("--batch-size", type=positive_int, default=1000, help="images per chunk")
     score.add_argument("--top", type=positive_int, default=3, help="classes listed per row")
-    score.add_argument("--threads", type=positive_int, default=None, help="engine threads (one process)")
+    score.add_argument("--workers", type=positive_int, default=None,
+                       help="processes that decode and predict pictures (default: every CPU this process may use; "
+                            "1: all in this process); arrays are scored in this process")
+    score.add_argument("--threads", type=positive_int, default=None,
+                       help="engine threads (default: the engine's choice in one process, 1 per worker)")
     score.add_argument("--no-verify", action="store_true", help="skip the sha256 check against manifest.json")
     score.add_argument("--json", action="store_true", help="print the summary as JSON")
     score.add_argument("--verbose", action="store_true", help="let Ray's start-up and progress lines through")
@@ -51,6 +55,8 @@ def register(commands) -> None:
 def run_score(args) -> int:
     if args.actors is not None and args.ray is None:
         raise CommandError("--actors needs --ray", exit_code=EXIT_USAGE)
+    if args.workers is not None and args.ray is not None:
+        raise CommandError("--workers is for one machine; with --ray, --actors sets the pool", exit_code=EXIT_USAGE)
     try:
         importlib.import_module("pyarrow")  # the output is Parquet
     except ImportError:
@@ -61,7 +67,8 @@ def run_score(args) -> int:
 
         with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
             predictor = runtime.load(args.model, threads=args.threads, verify=not args.no_verify)
-        summary = runtime.score(predictor, args.data, args.out, batch_size=args.batch_size, top=args.top)
+        summary = runtime.score(predictor, args.data, args.out, batch_size=args.batch_size, top=args.top,
+                                threads=args.threads, workers=args.workers)
     else:
         from edgeport.scale import ScaleError, score_on_ray
 
@@ -78,8 +85,10 @@ def run_score(args) -> int:
         return 0
     accuracy = "" if summary["accuracy"] is None else \
         f", accuracy {summary['accuracy']:.4f} on {summary['labelled']:,} labelled"
-    where = "" if "ray" not in summary else \
-        f" on Ray ({summary['ray']['actors']} actors, {summary['ray']['nodes']} node(s))"
+    if "ray" in summary:
+        where = f" on Ray ({summary['ray']['actors']} actors, {summary['ray']['nodes']} node(s))"
+    else:
+        where = "" if summary["workers"] == 1 else f" with {summary['workers']} workers"
     print(f"Scored {summary['images']:,} images{where}: {summary['errors']:,} errors{accuracy}, "
           f"{summary['images_per_second']:,.0f} images/s. Wrote {Path(summary['out'])}")
     return 0

@@ -95,12 +95,29 @@ def find_inputs(names) -> list[Path]:
         if not path.is_dir():
             found.append(path)
             continue
-        inside = sorted(
-            p for p in path.rglob("*")
-            if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        )
+        inside = [path.joinpath(*parts) for parts in pictures_under(path)]
         found.extend(inside if inside else [path])  # an empty folder is reported as such
+    return found
+
+
+def pictures_under(folder: str | os.PathLike) -> list[tuple[str, ...]]:
+    """The pictures in a folder and its sub-folders, as path parts relative to it, sorted as Paths sort.
+
+    Hidden files and folders are skipped; symbolic links to files are followed, to folders not
+    (as Path.rglob does). One scandir per folder: a million pictures cost no stat calls.
+    """
+    found, folders = [], [()]
+    while folders:
+        parts = folders.pop()
+        with os.scandir(os.path.join(folder, *parts)) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((*parts, entry.name))
+                elif os.path.splitext(entry.name)[1].lower() in PICTURE_SUFFIXES and entry.is_file():
+                    found.append((*parts, entry.name))
+    found.sort()
     return found
 
 
@@ -154,6 +171,29 @@ def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], backgroun
     if background == DARK:
         return _frame_on_dark(pixels, height, width)
     return Picture(_resize(pixels, height, width), False)
+
+
+def fit_pictures(pictures: list, image_shape, background: str | None = None) -> np.ndarray:
+    """Decoded pictures, each (H, W, C) uint8 at its own size with the model's channels, fitted by
+    fit_picture's rule into one batch (N, height, width, channels).
+
+    The common case costs no float work: pictures already at the model's size that the rule leaves
+    as they are (all of them for "resize"; for "frame" those whose border is dark, the borders of
+    all measured at once) are copied into the batch untouched. The others are fitted one by one.
+    """
+    image_shape = tuple(image_shape)
+    batch = np.empty((len(pictures), *image_shape), np.uint8)
+    fitted = [i for i, pixels in enumerate(pictures) if pixels.shape == image_shape]
+    if fitted:
+        batch[fitted] = np.stack([pictures[i] for i in fitted])
+        if background == DARK:  # a light border is inverted, so it is framed like any other picture
+            light = _border_levels(batch[fitted]) > 127.5
+            fitted = [i for i, skip in zip(fitted, light) if not skip]
+    done = set(fitted)
+    for i, pixels in enumerate(pictures):
+        if i not in done:
+            batch[i] = fit_picture(pixels, image_shape, background).pixels
+    return batch
 
 
 def fit_images(images: np.ndarray, image_shape, background: str | None = None) -> np.ndarray:
@@ -236,7 +276,7 @@ def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
         ValueError: not a readable picture, or one with too many pixels (the file is named).
     """
     if isinstance(path, (str, os.PathLike)):
-        path = Path(path)
+        path = os.fspath(path)  # Pillow opens a str faster than a Path
     name = name or str(path)
     limit = max_pixels()
     from PIL import Image, ImageOps
@@ -250,6 +290,12 @@ def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
                 if opened.size[0] * opened.size[1] > limit:
                     raise _TooLarge(f"{name} is {opened.size[0]}x{opened.size[1]} pixels, over the limit of "
                                     f"{limit:,} ({MAX_PIXELS_ENV} sets it)")
+                target = "L" if channels == 1 else "RGB"
+                opened.load()
+                if _plain(opened):  # the common case: nothing to turn, scale, reduce or lay on white
+                    picture = opened if opened.mode == target else opened.convert(target)
+                    pixels = np.asarray(picture, dtype=np.uint8)
+                    return pixels.reshape((*pixels.shape[:2], channels))
                 picture = ImageOps.exif_transpose(opened)
                 factor = max(1, max(picture.size) // REDUCED_SIDE)
                 picture = _eight_bit(picture)
@@ -261,15 +307,29 @@ def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
                     rgba = picture.convert("RGBA")
                     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                     picture = Image.alpha_composite(white, rgba)
-                pixels = np.asarray(picture.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+                pixels = np.asarray(picture.convert(target), dtype=np.uint8)
     except _TooLarge as e:
         raise ValueError(str(e)) from None
     except Image.DecompressionBombError as e:  # Pillow's hard limit, past ours
         raise ValueError(f"{name} is over the limit of {limit:,} pixels ({MAX_PIXELS_ENV} sets it): "
                          f"{' '.join(str(e).split())}") from None
     except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... on bad files
-        raise ValueError(f"{name} is not a readable picture: {' '.join(str(e).split()) or type(e).__name__}") from e
+        reason = " ".join(str(e).replace(f" {path!r}", "").split())  # not "<_io.BytesIO object at 0x...>"
+        raise ValueError(f"{name} is not a readable picture: {reason or type(e).__name__}") from e
     return pixels.reshape((*pixels.shape[:2], channels))
+
+
+# Where Pillow finds an orientation (Image.getexif): EXIF bytes, a PNG text chunk of them, XMP, TIFF tags.
+_ORIENTATION_KEYS = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
+
+
+def _plain(picture) -> bool:
+    """Whether a loaded picture decodes as it is: 8-bit grey or RGB, upright (no EXIF, XMP or TIFF
+    tags that could turn it), opaque and small enough not to be reduced. decode_picture's slow path
+    gives the same pixels for such a picture, at several times the cost."""
+    return (picture.mode in ("L", "RGB") and max(picture.size) <= REDUCED_SIDE
+            and "transparency" not in picture.info and not hasattr(picture, "tag_v2")
+            and not any(key in picture.info for key in _ORIENTATION_KEYS))
 
 
 class _TooLarge(Exception):
@@ -321,7 +381,7 @@ def _frame_on_dark(pixels: np.ndarray, height: int, width: int) -> Picture:
     Works in uint8 on the picture and in float only on a few rows at a time, so a large picture
     costs about one more copy of its cropped part.
     """
-    level = float(np.median(_ring_luminance(pixels)))
+    level = _border_level(pixels)
     inverted = level > 127.5
     if not inverted and pixels.shape[:2] == (height, width):
         return Picture(pixels, False)  # already a training-style image: leave it exactly as it is
@@ -344,10 +404,26 @@ def _frame_on_dark(pixels: np.ndarray, height: int, width: int) -> Picture:
     return Picture(_resize(canvas, height, width, antialias=True), inverted)
 
 
-def _ring_luminance(pixels: np.ndarray) -> np.ndarray:
-    """The border's luminance (mean over channels), row by row and column by column: no full-size copy."""
-    return np.concatenate([pixels[0].mean(axis=-1), pixels[-1].mean(axis=-1), pixels[:, 0].mean(axis=-1),
-                           pixels[:, -1].mean(axis=-1)])
+def _border_level(pixels: np.ndarray) -> float:
+    """The median luminance (mean over channels) of one picture's border pixels (see _border_levels)."""
+    return float(_border_levels(pixels[None])[0])
+
+
+def _border_levels(batch: np.ndarray) -> np.ndarray:
+    """Each picture's median border luminance (mean over channels), as np.median of the float means
+    gives it, found in integers: the border's channel sums partitioned, then two divisions.
+
+    Args:
+        batch: uint8 pictures (N, H, W, C) of one size.
+    """
+    ring = np.concatenate([batch[:, 0], batch[:, -1], batch[:, :, 0], batch[:, :, -1]], axis=1)
+    channels = ring.shape[2]
+    sums = ring[..., 0] if channels == 1 else ring.sum(axis=2, dtype=np.uint32)
+    middle = sums.shape[1] // 2
+    if sums.shape[1] % 2:
+        return np.partition(sums, middle, axis=1)[:, middle] / channels
+    parted = np.partition(sums, (middle - 1, middle), axis=1)
+    return (parted[:, middle - 1] / channels + parted[:, middle] / channels) / 2
 
 
 def _object_box(pixels: np.ndarray, threshold: float, inverted: bool) -> tuple[int, int, int, int]:

@@ -54,6 +54,7 @@ class Predictor:
     """
 
     fixed_batch: int | None = None
+    verified = True  # whether load() checked the file against its manifest (False: verify=False)
 
     format = ""
 
@@ -473,6 +474,7 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
         if path.suffix.lower() == ".ort" and content[4:8] != _ORT_IDENTIFIER:
             raise ModelFileError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
         predictor = OnnxPredictor(path, len(content), entry, threads, source)
+    predictor.verified = verify  # how a copy of it is loaded elsewhere (score's workers)
     # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
     predictor.predict(np.zeros(predictor._single_shape, np.uint8))

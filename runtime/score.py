@@ -6,16 +6,27 @@ The rows (one per image) and the summary are the same whether the job runs here 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+import signal
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from edgeport.runtime.files import atomic_path
-from edgeport.runtime.sources import Chunk, Stream, open_source, pyarrow_parquet
+from edgeport.runtime.sources import (
+    FOLDER,
+    PARQUET,
+    Chunk,
+    Piece,
+    Stream,
+    open_source,
+    pyarrow_parquet,
+    read_piece,
+)
 
 DEFAULT_CHUNK = 1000
 DEFAULT_TOP = 3
@@ -61,10 +72,15 @@ def rows_table(chunk: Chunk, probabilities: np.ndarray, class_names, top: int, h
     labels[ok] = best
     confidence = np.zeros(n, np.float32)
     confidence[ok] = probabilities[np.arange(len(best)), best]
-    top_labels, top_conf = [None] * n, [None] * n
-    for row, k in zip(np.flatnonzero(ok), range(len(order))):
-        top_labels[row] = order[k].tolist()
-        top_conf[row] = probabilities[k, order[k]].tolist()
+    # The top classes as list columns built from flat values and offsets: a row that could not be
+    # read is a null list, one that could has `top` entries.
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(np.where(ok, order.shape[1], 0), out=offsets[1:])
+    mask = pa.array(~ok)
+    top_labels = pa.ListArray.from_arrays(pa.array(offsets), pa.array(order.reshape(-1), pa.int32()), mask=mask)
+    top_conf = pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(np.take_along_axis(probabilities, order, axis=1).reshape(-1), pa.float32()),
+        mask=mask)
     names = np.asarray(class_names, dtype=object)
     columns = {"index": pa.array(chunk.index, pa.int64())}
     if has_paths:
@@ -73,8 +89,8 @@ def rows_table(chunk: Chunk, probabilities: np.ndarray, class_names, top: int, h
         label=pa.array(labels, pa.int32(), mask=~ok),
         class_name=pa.array(np.where(ok, names[np.maximum(labels, 0)], None), pa.string()),
         confidence=pa.array(confidence, pa.float32(), mask=~ok),
-        top_labels=pa.array(top_labels, pa.list_(pa.int32())),
-        top_confidences=pa.array(top_conf, pa.list_(pa.float32())),
+        top_labels=top_labels,
+        top_confidences=top_conf,
     )
     if has_labels:
         true = chunk.true_labels if chunk.true_labels is not None else np.full(n, -1, np.int64)
@@ -116,12 +132,18 @@ class Tally:
 
 
 def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, top: int = DEFAULT_TOP,
-          threads: int | None = None, verify: bool = True, progress: Callable[[dict], None] | None = None) -> dict:
+          threads: int | None = None, verify: bool = True, progress: Callable[[dict], None] | None = None,
+          workers: int | None = None) -> dict:
     """Predict every image of a data set with one exported file, streaming, and write one Parquet row per image.
 
     Memory stays bounded by batch_size: the data are read, decoded and predicted one chunk at a
     time and each chunk's rows are appended to the file. A picture that cannot be read is a row
     with an error, never a failed job. The file appears whole at the end, or not at all.
+
+    Pictures (a folder, Parquet) are decoded by `workers` processes, each with its own copy of the
+    model, a few chunks ahead of the writer; the rows come out in the source's order and are the
+    same whatever the number of workers. Arrays need no decoding: this process scores them, with
+    the engine's own threads.
 
     Args:
         model: a Predictor, or a .tflite / .onnx path (runtime.load with threads and verify).
@@ -132,11 +154,14 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
         out: the .parquet file to write.
         batch_size: images per chunk (read, decode, predict, write).
         top: classes listed per row in top_labels / top_confidences.
+        threads: engine threads (with workers, each worker's; default 1 there).
         progress: called after each chunk with {"images", "errors", "chunk"} so far.
+        workers: processes that decode pictures (default: the CPUs this process may use; 1 scores
+            everything in this process).
 
     Returns:
         The summary: images, errors, seconds, images_per_second, labelled, accuracy (None without
-        labels), out, model, chunks, batch_size.
+        labels), out, model, chunks, batch_size, workers (the processes that scored).
 
     Raises:
         DataError (a ValueError): the data cannot be opened (or an array chunk is malformed). ValueError: bad
@@ -144,21 +169,151 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
     """
     from edgeport.runtime.predictor import Predictor, load
 
+    check_workers(workers)
     predictor = model if isinstance(model, Predictor) else load(model, threads=threads, verify=verify)
     check_options(batch_size, top, predictor.num_classes)
     out = check_out(out, (data, predictor.path))
     kind, stream, has_labels = scoring_stream(data, predictor)
+    job = _Job(batch_size, top, stream.has_paths, has_labels)
+    processes = _processes(stream, batch_size, default_workers() if workers is None else workers)
+    _warm_up(predictor, job)  # once here, not once per worker: forked workers inherit it
     tally = Tally()
+    if processes > 1:
+        tables = _in_pool(predictor, stream, job, processes, threads, verify)
+    else:
+        tables = (table for piece in stream.pieces(batch_size) for table in score_piece(predictor, piece, job))
     with parquet_writer(out, stream.has_paths, has_labels) as write:
-        for chunk in stream.chunks(batch_size, predictor.image_shape, predictor.background):
-            probabilities = predictor.predict(chunk.images, batch_size=batch_size)
-            table = rows_table(chunk, probabilities, predictor.class_names, top, stream.has_paths, has_labels)
+        for table in tables:
             write(table)
             tally.add(table)
             if progress is not None:
-                progress({"images": tally.images, "errors": tally.errors, "chunk": len(chunk)})
+                progress({"images": tally.images, "errors": tally.errors, "chunk": table.num_rows})
     return tally.summary(out=str(out), model=str(predictor.path), chunks=tally.chunks, batch_size=batch_size,
-                         source=kind, split=stream.split)
+                         source=kind, split=stream.split, workers=processes)
+
+
+class _Job(NamedTuple):
+    """What every chunk of a scoring job is read and written with."""
+
+    batch_size: int
+    top: int
+    has_paths: bool
+    has_labels: bool
+
+
+def score_piece(predictor, piece: Piece, job: _Job) -> list:
+    """One piece of a stream read, fitted, predicted and turned into rows: a table per chunk."""
+    tables = []
+    for chunk in read_piece(piece, job.batch_size, predictor.image_shape, predictor.background):
+        probabilities = predictor.predict(chunk.images, batch_size=job.batch_size)
+        tables.append(rows_table(chunk, probabilities, predictor.class_names, job.top, job.has_paths,
+                                 job.has_labels))
+    return tables
+
+
+def _warm_up(predictor, job: _Job) -> None:
+    """Pay the libraries' first-call costs before the clock starts: pyarrow's first array built from
+    numpy (about 0.3 s: it looks for pandas) and Pillow's format plugins."""
+    from PIL import Image
+
+    Image.preinit()
+    empty = Chunk(np.empty(0, np.int64), np.empty((0, *predictor.image_shape), np.uint8), np.empty(0, bool), [],
+                  [] if job.has_paths else None, np.empty(0, np.int64) if job.has_labels else None)
+    rows_table(empty, np.empty((0, predictor.num_classes), np.float32), predictor.class_names, job.top,
+               job.has_paths, job.has_labels)
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on (its affinity, which a container or taskset may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_workers(workers) -> None:
+    if workers is not None and (not isinstance(workers, (int, np.integer)) or isinstance(workers, bool)
+                                or workers < 1):
+        raise ValueError(f"workers must be a positive whole number; got {workers!r}")
+
+
+def _processes(stream: Stream, batch_size: int, workers: int) -> int:
+    """How many processes score a stream: pictures are decoded by up to `workers`, one piece each at a
+    time; arrays, and a stream of one piece, in this process."""
+    if stream.kind not in (FOLDER, PARQUET):
+        return 1
+    pieces = len(stream.row_groups) if stream.kind == PARQUET else -(-stream.count // batch_size)
+    return max(1, min(workers, pieces))
+
+
+# The worker's model, loaded once by _start_worker; or why it could not be.
+_worker: dict = {}
+
+
+def _in_pool(predictor, stream: Stream, job: _Job, processes: int, threads: int | None, verify: bool):
+    """Each piece's tables, in order, scored by a pool of processes that each load the model once.
+
+    At most two pieces per process are in flight, so memory stays flat however long the stream.
+    Workers are forked (where the system can): they start in milliseconds, and each loads its own
+    engine, never the parent's. They ignore SIGINT; the parent ends them when it stops.
+    """
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    verify = getattr(predictor, "verified", verify)
+    with context.Pool(processes, _start_worker, (str(predictor.path), threads or 1, verify, job)) as pool:
+        window = collections.deque()
+        for piece in stream.pieces(job.batch_size):
+            window.append(pool.apply_async(_score_in_worker, (piece,)))
+            if len(window) >= 2 * processes:
+                yield from _tables(window.popleft())
+        while window:
+            yield from _tables(window.popleft())
+
+
+def _start_worker(path: str, threads: int, verify: bool, job: _Job) -> None:
+    for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if number is not None:
+            signal.signal(number, signal.SIG_DFL)  # not the parent's handlers, inherited by fork
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends the pool
+    from edgeport.runtime.predictor import load
+
+    _worker.clear()
+    try:
+        _worker.update(predictor=load(path, threads=threads, verify=verify), job=job)
+    except Exception as e:  # a worker that dies in its initializer would be restarted forever
+        _worker.update(error=_portable(e))
+
+
+def _score_in_worker(piece: Piece):
+    if "error" in _worker:
+        return _worker["error"]
+    try:
+        return "tables", score_piece(_worker["predictor"], piece, _worker["job"])
+    except Exception as e:
+        return _portable(e)
+
+
+def _portable(error: Exception) -> tuple:
+    """An error as (kind, message): what crosses the process boundary (not every class pickles)."""
+    from edgeport.runtime.errors import DataError, ModelFileError
+
+    for kind in (DataError, ModelFileError, FileNotFoundError, ValueError):
+        if isinstance(error, kind):
+            return "error", kind.__name__, str(error)
+    return "error", "RuntimeError", f"a scoring worker failed: {type(error).__name__}: {error}"
+
+
+def _tables(result) -> list:
+    from edgeport.runtime.errors import DataError, ModelFileError
+
+    status, *payload = result.get()
+    if status == "tables":
+        return payload[0]
+    kind, message = payload
+    raise {"DataError": DataError, "ModelFileError": ModelFileError, "FileNotFoundError": FileNotFoundError,
+           "ValueError": ValueError}.get(kind, RuntimeError)(message)
 
 
 def scoring_stream(data, predictor) -> tuple[str, Stream, bool]:

@@ -32,7 +32,7 @@ from typing import Iterator
 import numpy as np
 
 from edgeport.runtime.errors import DataError
-from edgeport.runtime.images import PICTURE_SUFFIXES, as_pixels, decode_picture, find_inputs, fit_images, fit_picture
+from edgeport.runtime.images import PICTURE_SUFFIXES, as_pixels, decode_picture, fit_images, fit_pictures, pictures_under
 
 FASHION_MNIST = "fashion-mnist"
 TRAIN, TEST, ALL = "train", "test", "all"
@@ -283,15 +283,15 @@ def _open_folder(spec: str, root: Path, class_names) -> Source:
 
 
 def _subfolders(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    with os.scandir(folder) as entries:  # file types from the listing: no stat per picture
+        return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
 
 
 def _folder_stream(root: Path, class_names, split: str) -> tuple[Stream, tuple[str, ...] | None]:
     """The pictures under root, labelled by class folder when every picture is in one."""
-    pictures = [p for p in find_inputs([root]) if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file()]
-    if not pictures:
+    parts = pictures_under(root)
+    if not parts:
         raise DataError(f"{root}: no pictures ({', '.join(PICTURE_SUFFIXES)}) in it or its sub-folders")
-    parts = [p.relative_to(root).parts for p in pictures]
     folders = sorted({part[0] for part in parts if len(part) > 1})
     labels, names = None, None
     if folders and all(len(part) > 1 for part in parts):
@@ -300,22 +300,23 @@ def _folder_stream(root: Path, class_names, split: str) -> tuple[Stream, tuple[s
                   else {name: i for i, name in enumerate(folders)})
         labels = np.array([lookup[part[0]] for part in parts], np.int64)
         names = tuple(folders)
-    stream = Stream(FOLDER, str(root), len(pictures), True, labels is not None, split=split,
-                    paths=tuple(str(p) for p in pictures), labels=labels)
+    stream = Stream(FOLDER, str(root), len(parts), True, labels is not None, split=split,
+                    paths=tuple(os.path.join(root, *part) for part in parts), labels=labels)
     return stream, names
 
 
 def _read_pictures(piece: Piece, image_shape, background) -> Chunk:
     images, ok, errors = [], [], []
+    channels = _channels(image_shape)
     for path in piece.paths:
         try:
-            images.append(_fit_one(decode_picture(path, _channels(image_shape)), image_shape, background))
+            images.append(decode_picture(path, channels))
             ok.append(True)
             errors.append(None)
         except (OSError, ValueError) as e:
             ok.append(False)
             errors.append(" ".join(str(e).split()))
-    return Chunk(np.arange(piece.start, piece.stop, dtype=np.int64), _stack(images, image_shape),
+    return Chunk(np.arange(piece.start, piece.stop, dtype=np.int64), _fitted(images, image_shape, background),
                  np.array(ok, bool), errors, list(piece.paths),
                  np.array(piece.labels, np.int64) if piece.labels else None)
 
@@ -325,14 +326,9 @@ def _channels(image_shape) -> int:
     return image_shape[2] if image_shape is not None else 3
 
 
-def _fit_one(pixels: np.ndarray, image_shape, background) -> np.ndarray:
-    return pixels if image_shape is None else fit_picture(pixels, image_shape, background).pixels
-
-
-def _stack(images: list, image_shape):
-    if image_shape is None:
-        return images
-    return np.stack(images) if images else np.empty((0, *image_shape), np.uint8)
+def _fitted(pictures: list, image_shape, background):
+    """Decoded pictures fitted to the model as one batch; image_shape None keeps the list as it is."""
+    return pictures if image_shape is None else fit_pictures(pictures, image_shape, background)
 
 
 # --- arrays: .npz and .npy --------------------------------------------------------------------
@@ -498,8 +494,7 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
             try:
                 if encoded is None:
                     raise ValueError(f"{name}: no image bytes")
-                pixels = decode_picture(io.BytesIO(encoded), _channels(image_shape), name=name)
-                images.append(_fit_one(pixels, image_shape, background))
+                images.append(decode_picture(io.BytesIO(encoded), _channels(image_shape), name=name))
                 ok.append(True)
                 errors.append(None)
             except ValueError as e:
@@ -509,7 +504,7 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
         if "label" in piece.columns:
             labels = np.array([-1 if v is None else v for v in table["label"]], np.int64)
         index = np.arange(start, start + batch.num_rows, dtype=np.int64)
-        yield Chunk(index, _stack(images, image_shape), np.array(ok, bool), errors, table.get("path"), labels)
+        yield Chunk(index, _fitted(images, image_shape, background), np.array(ok, bool), errors, table.get("path"), labels)
         start += batch.num_rows
 
 

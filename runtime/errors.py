@@ -34,9 +34,12 @@ class IntegrityError(EdgeportError, ValueError):
     def __init__(self, path, actual: str, expected: str | None):
         from edgeport.runtime.manifest import MANIFEST_NAME
 
-        self.path = path
+        self.path, self.actual, self.expected = path, actual, expected
         self._what = f"{path.name} does not match {MANIFEST_NAME}: sha256 {actual} expected {expected}; re-export it"
         super().__init__(f"{self._what}, or load it with verify=False to run it anyway")
+
+    def __reduce__(self):  # raised in a worker process, re-raised in the parent
+        return type(self), (self.path, self.actual, self.expected)
 
     def for_command_line(self) -> str:
         return f"{self._what}, or pass --no-verify to run it anyway"

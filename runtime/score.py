@@ -6,7 +6,6 @@ The rows (one per image) and the summary are the same whether the job runs here 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import signal
@@ -246,74 +245,113 @@ def _processes(stream: Stream, batch_size: int, workers: int) -> int:
     return max(1, min(workers, pieces))
 
 
-# The worker's model, loaded once by _start_worker; or why it could not be.
-_worker: dict = {}
-
-
 def _in_pool(predictor, stream: Stream, job: _Job, processes: int, threads: int | None, verify: bool):
-    """Each piece's tables, in order, scored by a pool of processes that each load the model once.
+    """Each piece's tables, in the stream's order, scored by worker processes that each load the model once.
 
-    At most two pieces per process are in flight, so memory stays flat however long the stream.
-    Workers are forked (where the system can): they start in milliseconds, and each loads its own
-    engine, never the parent's. They ignore SIGINT; the parent ends them when it stops.
+    Pieces go out on one queue, a few per worker ahead of the writer, so memory stays flat however
+    long the stream; results come back tagged with their piece's number and are put back in order.
+    Workers are forked where the system can (they start in milliseconds) and load their own engine,
+    never the parent's. They ignore SIGINT: the parent ends them, however it stops. A worker that
+    dies (a decoder crash, the OOM killer) ends the job with an error, never a hang.
     """
+    import itertools
     import multiprocessing
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
+    tasks, results = context.Queue(), context.Queue()
     verify = getattr(predictor, "verified", verify)
-    with context.Pool(processes, _start_worker, (str(predictor.path), threads or 1, verify, job)) as pool:
-        window = collections.deque()
-        for piece in stream.pieces(job.batch_size):
-            window.append(pool.apply_async(_score_in_worker, (piece,)))
-            if len(window) >= 2 * processes:
-                yield from _tables(window.popleft())
-        while window:
-            yield from _tables(window.popleft())
+    workers = [context.Process(target=_worker, args=(str(predictor.path), threads or 1, verify, job, tasks, results),
+                               name=f"edgeport-score-{i}", daemon=True) for i in range(processes)]
+    pieces = enumerate(stream.pieces(job.batch_size))
+    finished = False
+    try:
+        for worker in workers:
+            worker.start()
+        sent = 0
+        for number, piece in itertools.islice(pieces, 2 * processes):
+            tasks.put((number, piece))
+            sent += 1
+        done, waiting = 0, {}
+        while done < sent:
+            while done not in waiting:
+                number, result = _next_result(results, workers)
+                waiting[number] = result
+            yield from _tables(waiting.pop(done))
+            done += 1
+            for number, piece in itertools.islice(pieces, 1):
+                tasks.put((number, piece))
+                sent += 1
+        for _ in workers:
+            tasks.put(None)  # no more pieces: each worker returns
+        finished = True
+    finally:
+        for worker in workers:
+            if worker.pid is not None:  # started
+                worker.join(timeout=5 if finished else 0)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+        tasks.cancel_join_thread()  # pieces still queued for workers that are gone are dropped
+        tasks.close()
+        results.close()
 
 
-def _start_worker(path: str, threads: int, verify: bool, job: _Job) -> None:
+def _next_result(results, workers) -> tuple:
+    """The next (piece number, result) from any worker; an error if a worker died before sending it."""
+    import queue
+
+    while True:
+        try:
+            return results.get(timeout=0.5)
+        except queue.Empty:
+            for worker in workers:
+                if worker.exitcode not in (None, 0):
+                    how = f"signal {-worker.exitcode}" if worker.exitcode < 0 else f"exit status {worker.exitcode}"
+                    raise RuntimeError(f"a scoring worker process died ({how}); nothing was written. "
+                                       f"Run with --workers 1 to find the picture it stopped on") from None
+
+
+def _worker(path: str, threads: int, verify: bool, job: _Job, tasks, results) -> None:
+    """A worker process: load the model once, then score pieces until told to stop (None)."""
     for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if number is not None:
             signal.signal(number, signal.SIG_DFL)  # not the parent's handlers, inherited by fork
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends the pool
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends the workers
     from edgeport.runtime.predictor import load
 
-    _worker.clear()
     try:
-        _worker.update(predictor=load(path, threads=threads, verify=verify), job=job)
-    except Exception as e:  # a worker that dies in its initializer would be restarted forever
-        _worker.update(error=_portable(e))
-
-
-def _score_in_worker(piece: Piece):
-    if "error" in _worker:
-        return _worker["error"]
-    try:
-        return "tables", score_piece(_worker["predictor"], piece, _worker["job"])
-    except Exception as e:
-        return _portable(e)
+        predictor, failed = load(path, threads=threads, verify=verify), None
+    except Exception as e:  # said for every piece, so the parent raises it at the first
+        predictor, failed = None, _portable(e)
+    while (task := tasks.get()) is not None:
+        number, piece = task
+        if failed is not None:
+            results.put((number, failed))
+            continue
+        try:
+            results.put((number, ("tables", score_piece(predictor, piece, job))))
+        except Exception as e:
+            results.put((number, _portable(e)))
 
 
 def _portable(error: Exception) -> tuple:
-    """An error as (kind, message): what crosses the process boundary (not every class pickles)."""
-    from edgeport.runtime.errors import DataError, ModelFileError
+    """An error as it crosses back to the parent: itself when it survives pickling (edgeport's errors
+    do), else a RuntimeError naming it."""
+    import pickle
 
-    for kind in (DataError, ModelFileError, FileNotFoundError, ValueError):
-        if isinstance(error, kind):
-            return "error", kind.__name__, str(error)
-    return "error", "RuntimeError", f"a scoring worker failed: {type(error).__name__}: {error}"
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        error = RuntimeError(f"a scoring worker failed: {type(error).__name__}: {error}")
+    return "error", error
 
 
-def _tables(result) -> list:
-    from edgeport.runtime.errors import DataError, ModelFileError
-
-    status, *payload = result.get()
-    if status == "tables":
-        return payload[0]
-    kind, message = payload
-    raise {"DataError": DataError, "ModelFileError": ModelFileError, "FileNotFoundError": FileNotFoundError,
-           "ValueError": ValueError}.get(kind, RuntimeError)(message)
+def _tables(result: tuple) -> list:
+    status, payload = result
+    if status == "error":
+        raise payload
+    return payload
 
 
 def scoring_stream(data, predictor) -> tuple[str, Stream, bool]:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
+import os
+import signal
 import tracemalloc
 
 import numpy as np
@@ -17,7 +20,7 @@ import pytest
 from PIL import Image
 
 from edgeport import runtime
-from tests.conftest import ENV, run_cli
+from tests.conftest import ENV, edgeport, run_cli
 
 MODEL = "model_int8.tflite"
 
@@ -228,3 +231,93 @@ def _png(image) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _assorted_pictures(images, labels, root, count):
+    """count pictures in class folders as people keep them: the model's size, larger, light-backed, RGB,
+    JPEG; and one file that is not a picture."""
+    paths = []
+    for i in range(count):
+        picture = Image.fromarray(images[i])
+        kind = i % 4
+        if kind == 1:
+            picture = picture.resize((56, 48))
+        elif kind == 2:
+            picture = Image.fromarray(255 - images[i]).convert("RGB").resize((40, 40))
+        path = root / runtime.CLASS_NAMES[labels[i]].replace("/", "-") / f"{i:03d}{'.jpg' if kind == 3 else '.png'}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        picture.save(path)
+        paths.append(path)
+    (root / "Bag" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    return paths
+
+
+def test_workers_give_the_rows_of_one_process_in_order(exported, predictor, test_set, tmp_path):
+    images, labels = test_set
+    root = tmp_path / "pictures"
+    _assorted_pictures(images, labels, root, 120)
+    seen = []  # worker processes alive while the job runs: the pool is real
+    one = runtime.score(predictor, root, tmp_path / "one.parquet", batch_size=25, workers=1)
+    three = runtime.score(predictor, root, tmp_path / "three.parquet", batch_size=25, workers=3,
+                          progress=lambda _: seen.append(len(multiprocessing.active_children())))
+    assert one["workers"] == 1 and three["workers"] == 3 and max(seen) == 3
+    assert pq.read_table(tmp_path / "three.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+    rows = _rows(tmp_path / "three.parquet")
+    assert len(rows["path"]) == 121 and rows["error"].count(None) == 120
+    # Each row is the model's answer on that picture fitted by itself, whatever chunk it was in.
+    good = [i for i, error in enumerate(rows["error"]) if error is None]
+    fitted = np.stack([runtime.read_picture(rows["path"][i], predictor.image_shape, predictor.background).pixels
+                       for i in good])
+    assert [rows["label"][i] for i in good] == predictor.predict(fitted).argmax(1).tolist()
+    # By default, every CPU this process may use, and no more workers than pieces.
+    default = runtime.score(predictor, root, tmp_path / "default.parquet", batch_size=25)
+    assert default["workers"] == min(len(os.sched_getaffinity(0)), 5)
+    few = runtime.score(predictor, root, tmp_path / "few.parquet", batch_size=100, workers=8)
+    assert few["workers"] == 2 and pq.read_table(tmp_path / "few.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+
+
+def test_workers_score_a_parquet_store_by_row_groups(exported, predictor, test_set, tmp_path):
+    images, labels = test_set
+    encoded = [_png(image) for image in images[:300]]
+    encoded[7] = b"junk"
+    pq.write_table(pa.table({"image": encoded, "label": labels[:300].astype(np.int64)}), tmp_path / "store.parquet",
+                   row_group_size=60)
+    summary = runtime.score(predictor, tmp_path / "store.parquet", tmp_path / "two.parquet", batch_size=25, workers=2)
+    runtime.score(predictor, tmp_path / "store.parquet", tmp_path / "one.parquet", batch_size=25, workers=1)
+    assert summary["workers"] == 2 and summary["chunks"] == 15 and summary["errors"] == 1
+    assert pq.read_table(tmp_path / "two.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+    rows = _rows(tmp_path / "two.parquet")
+    keep = [i for i in range(300) if i != 7]
+    assert [rows["label"][i] for i in keep] == predictor.predict(images[keep]).argmax(1).tolist()
+
+
+def test_a_model_replaced_under_the_workers_is_refused_and_nothing_is_written(exported, test_set, tmp_path):
+    """The parent checked the file; a worker loads it again and checks it again against the manifest."""
+    images, labels = test_set
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name in (MODEL, "model_fp32.tflite", "manifest.json"):
+        (folder / name).write_bytes((exported / name).read_bytes())
+    checked = runtime.load(folder / MODEL)
+    (folder / MODEL).write_bytes((exported / "model_fp32.tflite").read_bytes())
+    root = tmp_path / "pictures"
+    _pictures(images[:60], root)
+    with pytest.raises(runtime.IntegrityError, match=f"{MODEL} does not match manifest.json: sha256"):
+        runtime.score(checked, root, tmp_path / "scores.parquet", batch_size=20, workers=2)
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".parquet" or ".tmp" in p.name]
+    assert edgeport("score", folder / MODEL, root, "--out", tmp_path / "s.parquet", "--workers", "0",
+                    check=False).returncode == 2
+
+
+def test_a_worker_that_dies_ends_the_job_with_an_error_not_a_hang(predictor, test_set, tmp_path):
+    images, _ = test_set
+    _pictures(images[:60], tmp_path / "pictures")
+
+    def kill_the_workers(_):  # as the OOM killer would, while pieces are still out
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    with pytest.raises(RuntimeError, match=r"a scoring worker process died \(signal 9\); nothing was written"):
+        runtime.score(predictor, tmp_path / "pictures", tmp_path / "s.parquet", batch_size=5, workers=2,
+                      progress=kill_the_workers)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"] and not multiprocessing.active_children()

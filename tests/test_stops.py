@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.conftest import EDGEPORT, ENV, default_sigint, edgeport, stop
 
@@ -164,3 +165,38 @@ def test_an_export_killed_while_moving_its_files_in_loads_whole_and_the_next_one
         assert set(runtime.read_manifest(folder).files) == expected, killed_after
         for name in expected:
             runtime.load(folder / name)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is pid (from /proc)."""
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_sigterm_while_workers_score_ends_them_and_writes_nothing(exported, test_set, tmp_path):
+    images, _ = test_set
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    Image.fromarray(images[0]).resize((1500, 1500)).save(folder / "000.png")  # a few ms each to decode and frame
+    for i in range(1, 300):
+        os.link(folder / "000.png", folder / f"{i:03d}.png")
+    score = _start("score", exported / "model_int8.tflite", folder, "--out", tmp_path / "s.parquet",
+                   "--workers", "2", "--batch-size", "10")
+    try:
+        _wait_for(lambda: len(_children(score.pid)) == 2, score)
+        workers = _children(score.pid)
+        time.sleep(0.3)
+        score.send_signal(signal.SIGTERM)
+        _, stderr = score.communicate(timeout=60)
+    finally:
+        stop(score)
+    assert score.returncode == 143 and stderr.strip() == "edgeport score: terminated", stderr
+    assert not [pid for pid in workers if pathlib.Path(f"/proc/{pid}").exists()]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"]

@@ -430,11 +430,14 @@ def _object_box(pixels: np.ndarray, threshold: float, inverted: bool) -> tuple[i
     """(top, bottom, left, right) of the pixels whose luminance (after inversion) exceeds threshold; the
     whole picture when none does. Measured a few rows at a time: no full-size float or index arrays."""
     rows, columns = np.zeros(len(pixels), bool), np.zeros(pixels.shape[1], bool)
+    grey = pixels.shape[2] == 1
     for start in range(0, len(pixels), _FIT_ROWS):
-        luminance = pixels[start : start + _FIT_ROWS].mean(axis=2, dtype=np.float64)
-        if inverted:
-            luminance = 255.0 - luminance
-        above = luminance > threshold
+        block = pixels[start : start + _FIT_ROWS]
+        if grey:  # compared as they are: 255 - v > t is v < 255 - t, exact for these whole and half values
+            above = block[..., 0] < 255.0 - threshold if inverted else block[..., 0] > threshold
+        else:
+            luminance = block.mean(axis=2, dtype=np.float64)
+            above = (255.0 - luminance if inverted else luminance) > threshold
         rows[start : start + _FIT_ROWS] = above.any(axis=1)
         columns |= above.any(axis=0)
     if not rows.any():

@@ -86,7 +86,11 @@ class Predictor:
         scale, offset = (np.asarray(v, np.float32) for v in (self.preprocessing.scale, self.preprocessing.offset))
         self._scale = scale if scale.size > 1 else scale[0]
         self._offset = offset if offset.size > 1 else offset[0]
+        self._has_offset = bool(np.any(offset))  # decided once: np.any costs more than the multiply
         self._unit = self.preprocessing.is_unit
+        if not self._has_offset:  # the common encoder in one call: predict_one's cost is mostly Python's
+            scale_ = self._scale
+            self._encode_pixels = lambda pixels: np.multiply(pixels, scale_, dtype=np.float32)
         output = _first(entry, metadata, "output")
         # Files before edgeport 0.2 described the output tensor under "output": not a kind.
         self.output = output if isinstance(output, str) else PROBABILITIES
@@ -131,10 +135,17 @@ class Predictor:
         return softmax(out) if self._logits else out
 
     def predict_one(self, image) -> Prediction:
-        """The prediction for a single image (a batch of one is accepted too)."""
-        batch, encode = self._prepare(image)
-        if len(batch) != 1:
-            raise ValueError(f"predict_one takes one image; got a batch of {len(batch)}: use predict() for batches")
+        """The prediction for a single image (a batch of one is accepted too).
+
+        The call a device makes per frame: uint8 pixels in the model's own layout go straight to the
+        engine's encoding, a few microseconds over the bare engine call.
+        """
+        if type(image) is np.ndarray and image.dtype == np.uint8 and image.shape == self._single_shape:
+            batch, encode = image[None], self._encode_pixels
+        else:
+            batch, encode = self._prepare(image)
+            if len(batch) != 1:
+                raise ValueError(f"predict_one takes one image; got a batch of {len(batch)}: use predict() for batches")
         probabilities = self._infer(encode(batch))[0]
         if self._logits:
             probabilities = softmax(probabilities)
@@ -179,7 +190,7 @@ class Predictor:
     def _preprocess(self, pixels: np.ndarray) -> np.ndarray:
         """Pixel values 0..255 -> the model's float32 input: pixels * scale + offset."""
         out = np.multiply(pixels, self._scale, dtype=np.float32)
-        return out + self._offset if np.any(self._offset) else out
+        return out + self._offset if self._has_offset else out
 
     # Float engines take the preprocessed float32 input; integer models override these two.
     def _encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
@@ -256,8 +267,11 @@ class TFLitePredictor(Predictor):
         self.num_classes = int(self._output["shape"][-1])
         self._batch = int(self._input["shape"][0])
         self._lock = threading.Lock()  # one interpreter is not safe to call from two threads
-        self._set, self._invoke, self._get = (self._interpreter.set_tensor, self._interpreter.invoke,
-                                              self._interpreter.get_tensor)
+        # The engine's own calls, under LiteRT's Python wrapper when it has the known layout: the wrapper's
+        # frames and its check for numpy views of the engine's buffers (edgeport makes none) cost as much as a
+        # small model's whole invoke. No reference to it is kept: the public calls count references.
+        self._native = all(hasattr(getattr(self._interpreter, "_interpreter", None), name)
+                           for name in ("SetTensor", "Invoke", "GetTensor"))
         self._in_index, self._out_index = self._input["index"], self._output["index"]
         super().__init__(path, len(content), entry, _tflite_metadata(path, content))
         # Scale and zero point live on the integer path only; a scale of 0 means a float tensor.
@@ -274,7 +288,9 @@ class TFLitePredictor(Predictor):
                 # top bit does that in one pass, five times faster than a table lookup.
                 flipped = (np.arange(256, dtype=np.uint8) ^ 0x80).view(np.int8)
                 self._pixels_flip = pixels.dtype == np.int8 and np.array_equal(pixels, flipped)
-            self._encode_pixels = self._quantized_pixels
+            top_bit = np.uint8(0x80)
+            self._encode_pixels = (lambda p: (p ^ top_bit).view(np.int8)) if self._pixels_flip else \
+                self._quantized_pixels
         if out_scale:
             scale, zero = np.float32(out_scale), np.float32(out_zero)
             if np.dtype(self._output["dtype"]).itemsize == 1:  # 8-bit codes: a 256-entry table
@@ -283,10 +299,10 @@ class TFLitePredictor(Predictor):
                 self._decode = self._dequantize_output
             else:  # 16-bit codes (16x8 files): arithmetic
                 self._decode = lambda out: (out.astype(np.float32) - zero) * scale
+        elif np.dtype(self._output["dtype"]) != np.float32:
+            self._decode = lambda out: out.astype(np.float32)
 
     def _quantized_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        if self._pixels_flip:
-            return (pixels ^ np.uint8(0x80)).view(np.int8)
         if self._pixel_table is None:  # per-channel preprocessing
             return self._quantize_input(self._preprocess(pixels))
         return np.take(self._pixel_table, pixels)
@@ -294,8 +310,7 @@ class TFLitePredictor(Predictor):
     def _dequantize_output(self, out: np.ndarray) -> np.ndarray:
         return self._output_table[out.view(np.uint8)]
 
-    def _decode(self, out: np.ndarray) -> np.ndarray:
-        return out if out.dtype == np.float32 else out.astype(np.float32)
+    _decode = None  # float32 outputs are returned as the engine gives them
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
@@ -304,12 +319,19 @@ class TFLitePredictor(Predictor):
                     self._interpreter.resize_tensor_input(self._in_index, [len(batch), *self._sample_shape])
                     self._interpreter.allocate_tensors()
                     self._batch = len(batch)
-                self._set(self._in_index, batch)
-                self._invoke()
-                out = self._get(self._out_index)
+                if self._native:
+                    engine = self._interpreter._interpreter
+                    engine.SetTensor(self._in_index, batch)
+                    engine.Invoke()
+                    out = engine.GetTensor(self._out_index, 0)
+                    del engine
+                else:
+                    self._interpreter.set_tensor(self._in_index, batch)
+                    self._interpreter.invoke()
+                    out = self._interpreter.get_tensor(self._out_index)
             except RuntimeError as e:  # a malformed model can load and still fail to run
                 raise ModelFileError(f"{self.path.name}: LiteRT could not run this model: {_one_line(e)}") from e
-        return self._decode(out)
+        return out if self._decode is None else self._decode(out)
 
     def describe(self) -> dict:
         def tensor(details):

@@ -77,6 +77,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
                     write(table)
                     tally.add(table)
         facts = {"address": address, "gcs_address": ray.get_runtime_context().gcs_address, "cpus": cpus,
+                 "authentication": "token" if os.environ.get(AUTH_MODE_VARIABLE, "").lower() == "token" else "none",
                  "nodes": len([n for n in ray.nodes() if n.get("Alive")]), "actors": pool, "pieces": len(pieces)}
     finally:
         ray.shutdown()
@@ -96,17 +97,79 @@ def _start(address: str, num_cpus: int | None, verbose: bool):
     os.environ.setdefault("RAY_DEDUP_LOGS", "0" if verbose else "1")
     options = {"logging_level": level, "log_to_driver": verbose, "include_dashboard": False,
                "configure_logging": True}
+    token = None if address == LOCAL else _use_cluster_token()
     try:
         if address == LOCAL:
             ray.init(num_cpus=num_cpus or os.cpu_count(), **options)
         else:
             ray.init(address=address, **options)
-    except (ConnectionError, RuntimeError, ValueError) as e:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
+        if _refused_for_authentication(e):
+            raise ScaleError(_authentication_failed(address, token)) from e
         raise ScaleError(f"cannot reach the Ray cluster at {address}: {' '.join(str(e).split())}") from e
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = verbose
     context.execution_options.preserve_order = True  # rows come back in the source's order
     return ray
+
+
+# Where Ray looks for a cluster's token, in its own order (docs.ray.io, "Ray token authentication").
+TOKEN_VARIABLE, TOKEN_PATH_VARIABLE, AUTH_MODE_VARIABLE = "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"
+DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
+
+
+def token_source() -> str | None:
+    """Where Ray would read this user's token from: $RAY_AUTH_TOKEN, the file $RAY_AUTH_TOKEN_PATH names, or
+    ~/.ray/auth_token (written by `ray start` and `ray get-auth-token --generate`); None when there is none."""
+    if os.environ.get(TOKEN_VARIABLE):
+        return f"${TOKEN_VARIABLE}"
+    if os.environ.get(TOKEN_PATH_VARIABLE):
+        return os.environ[TOKEN_PATH_VARIABLE]
+    if DEFAULT_TOKEN_FILE.expanduser().is_file():
+        return str(DEFAULT_TOKEN_FILE)
+    return None
+
+
+def _use_cluster_token() -> str | None:
+    """Join a cluster with the token Ray already keeps, as `ray start` does.
+
+    `ray start --head` turns token authentication on when a token exists (Ray 2.59 and later) and
+    leaves it off otherwise, but a driver joining with ray.init(address=...) does so only when
+    RAY_AUTH_MODE=token is set. With RAY_AUTH_MODE unset and a token at hand, this process turns it
+    on the way `ray start` does. An explicit RAY_AUTH_MODE is left as it is.
+
+    Returns:
+        Where the token comes from, when authentication is on; else None.
+    """
+    source = token_source()
+    if os.environ.get(AUTH_MODE_VARIABLE) is None and source is not None:
+        try:
+            from ray._private.authentication.authentication_token_setup import (
+                maybe_enable_token_auth_if_token_available,
+            )
+        except ImportError:  # another Ray layout: the variable alone, read when Ray configures itself
+            os.environ[AUTH_MODE_VARIABLE] = "token"
+        else:
+            maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    return source if os.environ.get(AUTH_MODE_VARIABLE, "").lower() == "token" else None
+
+
+def _refused_for_authentication(error: BaseException) -> bool:
+    """Whether ray.init failed because the cluster refused this process's token (or its lack of one)."""
+    while error is not None:
+        if type(error).__name__ == "AuthenticationError" or any(
+                word in str(error) for word in ("InvalidAuthToken", "Unauthenticated")):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _authentication_failed(address: str, token: str | None) -> str:
+    where = f"set {TOKEN_VARIABLE} or {TOKEN_PATH_VARIABLE}, or copy the cluster's token to {DEFAULT_TOKEN_FILE}"
+    if token is None:
+        return (f"the Ray cluster at {address} requires token authentication and no token was found: "
+                f"run `ray get-auth-token` on its head node, then {where}")
+    return f"the Ray cluster at {address} refused the authentication token from {token}: {where}"
 
 
 class _Scorer:

@@ -6,12 +6,21 @@ Every expectation comes from runtime.load(...).predict on the same images, read 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import multiprocessing
 import os
+import secrets
+import shutil
 import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -321,3 +330,80 @@ def test_a_worker_that_dies_ends_the_job_with_an_error_not_a_hang(predictor, tes
         runtime.score(predictor, tmp_path / "pictures", tmp_path / "s.parquet", batch_size=5, workers=2,
                       progress=kill_the_workers)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"] and not multiprocessing.active_children()
+
+
+@pytest.fixture
+def ray_cluster(tmp_path):
+    """A real two-node Ray cluster started with `ray start`, as its docs show: a head, then a second node
+    joining it, one CPU each. Its user's HOME holds a token, so `ray start --head` turns token authentication on
+    by itself (Ray 2.59 and later)."""
+    home = tmp_path / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
+    env = {k: v for k, v in ENV.items() if not k.startswith("RAY_AUTH")} | {"HOME": str(home)}
+    ray = str(Path(sys.executable).with_name("ray"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    temp = tempfile.mkdtemp(prefix="ep-ray-", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
+    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    try:
+        head = subprocess.run([ray, "start", "--head", f"--port={port}", "--include-dashboard=false",
+                               f"--temp-dir={temp}", *common], env=env, capture_output=True, text=True, timeout=120)
+        assert head.returncode == 0, head.stderr
+        assert "Token authentication is enabled" in head.stderr + head.stdout
+        # A joining node turns authentication on only when told (Ray's docs: the same RAY_AUTH_MODE on every node).
+        node = subprocess.run([ray, "start", f"--address=127.0.0.1:{port}", *common], env=env | {"RAY_AUTH_MODE": "token"},
+                              capture_output=True, text=True, timeout=120)
+        assert node.returncode == 0, node.stderr
+        yield f"127.0.0.1:{port}", env
+    finally:
+        _kill_processes_of(temp)  # this cluster's alone (`ray stop` ends every Ray process, and takes 7 s)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _kill_processes_of(temp: str) -> None:
+    """SIGKILL the processes whose command line names the folder, and their descendants; wait until gone."""
+    parents, command = {}, {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command[int(entry.name)] = (entry / "cmdline").read_bytes()
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+    doomed = {pid for pid, line in command.items() if temp.encode() in line}
+    while grown := {pid for pid, parent in parents.items() if parent in doomed} - doomed:
+        doomed |= grown
+    for pid in doomed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in doomed) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def test_ray_address_joins_a_token_authenticated_cluster_with_the_users_token(exported, predictor, npz, ray_cluster,
+                                                                              tmp_path):
+    address, env = ray_cluster
+    out = tmp_path / "cluster.parquet"
+    result = run_cli("score", exported / MODEL, npz, "--out", out, "--ray", address, "--batch-size", "500", "--json",
+                     env=env)
+    facts = json.loads(result.stdout)["ray"]
+    # Two nodes of one CPU each, an actor per CPU: each node scored.
+    assert facts["authentication"] == "token" and facts["nodes"] == 2 and facts["cpus"] == 2 and facts["actors"] == 2
+    runtime.score(predictor, npz, tmp_path / "one.parquet", batch_size=500)
+    assert pq.read_table(out).equals(pq.read_table(tmp_path / "one.parquet"))
+    # Another token: refused by the cluster, said in one line that names authentication; nothing written.
+    wrong = run_cli("score", exported / MODEL, npz, "--out", tmp_path / "no.parquet", "--ray", address, check=False,
+                    env=env | {"RAY_AUTH_TOKEN": "not-the-clusters-token", "RAY_gcs_server_port_wait_time_s": "1"})
+    assert wrong.returncode == 1 and wrong.stderr.strip() == (
+        f"edgeport score: error: the Ray cluster at {address} refused the authentication token from $RAY_AUTH_TOKEN: "
+        f"set RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH, or copy the cluster's token to ~/.ray/auth_token")
+    assert not (tmp_path / "no.parquet").exists()

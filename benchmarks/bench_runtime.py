@@ -10,12 +10,12 @@ For every .tflite, .onnx and .ort file in ARTIFACTS (export --formats with every
 - "by hand": what a caller writes without the runtime for the same uint8 image: encode it, call
   the engine, take the argmax (predict_one's answer is the class; the engine's is an array).
 
-Both sides run on one engine thread and cycle through 256 different test images (engines run measurably faster on an input
-they saw the call before). Then predict on the 10,000 test images against one raw engine call on
-the whole batch (files that take any batch). Each round runs every side in turn; a ratio is the median of the rounds' own ratios,
-so the machine's drift hits both sides alike. Last, a fresh process that
-imports the runtime, loads model_int8.tflite and predicts one image, against one that only
-imports onnxruntime and ai_edge_litert: time and peak memory.
+Every side runs on one engine thread and cycles through 256 different test images (engines run
+measurably faster on an input they saw the call before). Then predict on the 10,000 test images
+against one raw engine call on the whole batch (files that take any batch). Each round runs every
+side in turn; a ratio is the median of the rounds' own ratios, so the machine's drift hits both
+sides alike. Last, a fresh process that imports the runtime, loads model_int8.tflite and predicts
+one image, against one that only imports onnxruntime and ai_edge_litert: time and peak memory.
 Targets: predict_one <= 1.3x by hand, predict <= 1.15x, cold start <= 1.3x and < 80 MiB.
 """
 

@@ -190,19 +190,20 @@ class _Scorer:
             table = "files" if isinstance(entry, FileEntry) else "mobile"
             (folder / MANIFEST_NAME).write_text(Manifest(**{table: {name: entry}}).to_text())
         self._predictor = load(folder / name, verify=entry is not None)
-        self._options = batch_size, top, has_paths, has_labels
+        from edgeport.runtime.score import Job
+
+        self._job = Job(batch_size, top, has_paths, has_labels)
 
     def __call__(self, batch):
         import pyarrow as pa
 
-        from edgeport.runtime.score import output_schema, rows_table
-        from edgeport.runtime.sources import read_piece
+        from edgeport.runtime.score import output_schema, rows_table, score_piece
 
-        batch_size, top, has_paths, has_labels = self._options
+        job = self._job
         predictor = self._predictor
         tables = []
         for piece in map(pickle.loads, batch.column("piece").to_pylist()):
-            for chunk in read_piece(piece, batch_size, predictor.image_shape, predictor.background):
-                probabilities = predictor.predict(chunk.images, batch_size=batch_size)
-                tables.append(rows_table(chunk, probabilities, predictor.class_names, top, has_paths, has_labels))
-        return pa.concat_tables(tables) if tables else output_schema(has_paths, has_labels).empty_table()
+            for chunk, probabilities in score_piece(predictor, piece, job):
+                tables.append(rows_table(chunk, probabilities, predictor.class_names, job.top, job.has_paths,
+                                         job.has_labels))
+        return pa.concat_tables(tables) if tables else output_schema(job.has_paths, job.has_labels).empty_table()

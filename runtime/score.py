@@ -173,16 +173,19 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
     check_options(batch_size, top, predictor.num_classes)
     out = check_out(out, (data, predictor.path))
     kind, stream, has_labels = scoring_stream(data, predictor)
-    job = _Job(batch_size, top, stream.has_paths, has_labels)
+    job = Job(batch_size, top, stream.has_paths, has_labels)
     processes = _processes(stream, batch_size, default_workers() if workers is None else workers)
-    _warm_up(predictor, job)  # once here, not once per worker: forked workers inherit it
-    tally = Tally()
     if processes > 1:
-        tables = _in_pool(predictor, stream, job, processes, threads, verify)
+        tally = Tally()
+        # The libraries' first calls are paid here while the workers decode their first pieces.
+        scored = _in_pool(predictor, stream, job, processes, threads, verify, lambda: _warm_up(predictor, job))
     else:
-        tables = (table for piece in stream.pieces(batch_size) for table in score_piece(predictor, piece, job))
+        _warm_up(predictor, job)
+        tally = Tally()
+        scored = (item for piece in stream.pieces(batch_size) for item in score_piece(predictor, piece, job))
     with parquet_writer(out, stream.has_paths, has_labels) as write:
-        for table in tables:
+        for chunk, probabilities in scored:
+            table = rows_table(chunk, probabilities, predictor.class_names, top, stream.has_paths, has_labels)
             write(table)
             tally.add(table)
             if progress is not None:
@@ -191,7 +194,7 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
                          source=kind, split=stream.split, workers=processes)
 
 
-class _Job(NamedTuple):
+class Job(NamedTuple):
     """What every chunk of a scoring job is read and written with."""
 
     batch_size: int
@@ -200,19 +203,20 @@ class _Job(NamedTuple):
     has_labels: bool
 
 
-def score_piece(predictor, piece: Piece, job: _Job) -> list:
-    """One piece of a stream read, fitted, predicted and turned into rows: a table per chunk."""
-    tables = []
+def score_piece(predictor, piece: Piece, job: Job) -> list[tuple[Chunk, np.ndarray]]:
+    """One piece of a stream read, fitted and predicted: each chunk (its pixels dropped) with its probabilities,
+    what rows_table turns into rows."""
+    scored = []
     for chunk in read_piece(piece, job.batch_size, predictor.image_shape, predictor.background):
         probabilities = predictor.predict(chunk.images, batch_size=job.batch_size)
-        tables.append(rows_table(chunk, probabilities, predictor.class_names, job.top, job.has_paths,
-                                 job.has_labels))
-    return tables
+        chunk.images = None  # not carried to the writer (nor across processes)
+        scored.append((chunk, probabilities))
+    return scored
 
 
-def _warm_up(predictor, job: _Job) -> None:
-    """Pay the libraries' first-call costs before the clock starts: pyarrow's first array built from
-    numpy (about 0.3 s: it looks for pandas) and Pillow's format plugins."""
+def _warm_up(predictor, job: Job) -> None:
+    """Pay the libraries' first-call costs once, up front: pyarrow's first array (about 0.3 s: it
+    looks for pandas) and Pillow's format plugins."""
     from PIL import Image
 
     Image.preinit()
@@ -245,8 +249,10 @@ def _processes(stream: Stream, batch_size: int, workers: int) -> int:
     return max(1, min(workers, pieces))
 
 
-def _in_pool(predictor, stream: Stream, job: _Job, processes: int, threads: int | None, verify: bool):
-    """Each piece's tables, in the stream's order, scored by worker processes that each load the model once.
+def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int | None, verify: bool,
+             meanwhile: Callable[[], None]):
+    """Each piece's chunks and probabilities, in the stream's order, scored by worker processes that each load
+    the model once; meanwhile() runs in this process once the first pieces are out.
 
     Pieces go out on one queue, a few per worker ahead of the writer, so memory stays flat however
     long the stream; results come back tagged with their piece's number and are put back in order.
@@ -272,12 +278,13 @@ def _in_pool(predictor, stream: Stream, job: _Job, processes: int, threads: int 
         for number, piece in itertools.islice(pieces, 2 * processes):
             tasks.put((number, piece))
             sent += 1
+        meanwhile()
         done, waiting = 0, {}
         while done < sent:
             while done not in waiting:
                 number, result = _next_result(results, workers)
                 waiting[number] = result
-            yield from _tables(waiting.pop(done))
+            yield from _scored(waiting.pop(done))
             done += 1
             for number, piece in itertools.islice(pieces, 1):
                 tasks.put((number, piece))
@@ -312,7 +319,7 @@ def _next_result(results, workers) -> tuple:
                                        f"Run with --workers 1 to find the picture it stopped on") from None
 
 
-def _worker(path: str, threads: int, verify: bool, job: _Job, tasks, results) -> None:
+def _worker(path: str, threads: int, verify: bool, job: Job, tasks, results) -> None:
     """A worker process: load the model once, then score pieces until told to stop (None)."""
     for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if number is not None:
@@ -330,7 +337,7 @@ def _worker(path: str, threads: int, verify: bool, job: _Job, tasks, results) ->
             results.put((number, failed))
             continue
         try:
-            results.put((number, ("tables", score_piece(predictor, piece, job))))
+            results.put((number, ("scored", score_piece(predictor, piece, job))))
         except Exception as e:
             results.put((number, _portable(e)))
 
@@ -347,7 +354,7 @@ def _portable(error: Exception) -> tuple:
     return "error", error
 
 
-def _tables(result: tuple) -> list:
+def _scored(result: tuple) -> list:
     status, payload = result
     if status == "error":
         raise payload

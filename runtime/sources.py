@@ -32,7 +32,14 @@ from typing import Iterator
 import numpy as np
 
 from edgeport.runtime.errors import DataError
-from edgeport.runtime.images import PICTURE_SUFFIXES, as_pixels, decode_picture, fit_images, fit_pictures, pictures_under
+from edgeport.runtime.images import (
+    PICTURE_SUFFIXES,
+    as_pixels,
+    decode_picture,
+    fit_images,
+    fit_pictures,
+    pictures_under,
+)
 
 FASHION_MNIST = "fashion-mnist"
 TRAIN, TEST, ALL = "train", "test", "all"
@@ -80,7 +87,8 @@ class Chunk:
 
     Attributes:
         index: source row of each image (int64, n).
-        images: uint8 (n_ok, H, W, C) pixels of the images that could be read (rows where ok).
+        images: uint8 (n_ok, H, W, C) pixels of the images that could be read (rows where ok); score
+            drops them (None) once they are predicted.
         ok: whether each row was read. errors: None, or why a row could not be read.
         paths: each image's path, when the source has paths. true_labels: int64 (n) with -1 for
             unknown, when the source has labels.
@@ -504,7 +512,8 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
         if "label" in piece.columns:
             labels = np.array([-1 if v is None else v for v in table["label"]], np.int64)
         index = np.arange(start, start + batch.num_rows, dtype=np.int64)
-        yield Chunk(index, _fitted(images, image_shape, background), np.array(ok, bool), errors, table.get("path"), labels)
+        yield Chunk(index, _fitted(images, image_shape, background), np.array(ok, bool), errors, table.get("path"),
+                    labels)
         start += batch.num_rows
 
 

@@ -282,7 +282,8 @@ def test_workers_give_the_rows_of_one_process_in_order(exported, predictor, test
     default = runtime.score(predictor, root, tmp_path / "default.parquet", batch_size=25)
     assert default["workers"] == min(len(os.sched_getaffinity(0)), 5)
     few = runtime.score(predictor, root, tmp_path / "few.parquet", batch_size=100, workers=8)
-    assert few["workers"] == 2 and pq.read_table(tmp_path / "few.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+    assert few["workers"] == 2
+    assert pq.read_table(tmp_path / "few.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
 
 
 def test_workers_score_a_parquet_store_by_row_groups(exported, predictor, test_set, tmp_path):
@@ -353,8 +354,8 @@ def ray_cluster(tmp_path):
         assert head.returncode == 0, head.stderr
         assert "Token authentication is enabled" in head.stderr + head.stdout
         # A joining node turns authentication on only when told (Ray's docs: the same RAY_AUTH_MODE on every node).
-        node = subprocess.run([ray, "start", f"--address=127.0.0.1:{port}", *common], env=env | {"RAY_AUTH_MODE": "token"},
-                              capture_output=True, text=True, timeout=120)
+        node = subprocess.run([ray, "start", f"--address=127.0.0.1:{port}", *common],
+                              env=env | {"RAY_AUTH_MODE": "token"}, capture_output=True, text=True, timeout=120)
         assert node.returncode == 0, node.stderr
         yield f"127.0.0.1:{port}", env
     finally:
@@ -378,11 +379,12 @@ def _kill_processes_of(temp: str) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in doomed) and time.monotonic() < deadline:
+    while any(_state(pid) != "Z" for pid in doomed) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
 def _state(pid: int) -> str:
+    """A process's state letter; "Z" (a zombie, as good as gone) when it no longer exists."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:

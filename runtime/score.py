@@ -59,43 +59,77 @@ def output_schema(has_paths: bool, has_labels: bool):
 def rows_table(chunk: Chunk, probabilities: np.ndarray, class_names, top: int, has_paths: bool, has_labels: bool):
     """One chunk's rows as a pyarrow Table of output_schema.
 
+    Every column is made from numpy buffers (pyarrow.Array.from_buffers): pyarrow's array() from
+    Python or numpy objects imports pandas on its first call, 0.3 s of every scoring command's start.
+
     Args:
         probabilities: (number of readable images, classes), in the order of chunk.ok's True rows.
     """
     import pyarrow as pa
 
-    n, ok = len(chunk), chunk.ok
-    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top]
-    best = order[:, 0] if len(order) else np.empty(0, np.int64)
-    labels = np.full(n, -1, np.int64)
+    n, ok = len(chunk), np.asarray(chunk.ok, bool)
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top].astype(np.int32)
+    best = order[:, 0] if len(order) else np.empty(0, np.int32)
+    labels = np.zeros(n, np.int32)
     labels[ok] = best
     confidence = np.zeros(n, np.float32)
     confidence[ok] = probabilities[np.arange(len(best)), best]
-    # The top classes as list columns built from flat values and offsets: a row that could not be
-    # read is a null list, one that could has `top` entries.
+    # The top classes as list columns over flat values: a row that could not be read is a null list,
+    # one that could has `top` entries.
     offsets = np.zeros(n + 1, np.int32)
     np.cumsum(np.where(ok, order.shape[1], 0), out=offsets[1:])
-    mask = pa.array(~ok)
-    top_labels = pa.ListArray.from_arrays(pa.array(offsets), pa.array(order.reshape(-1), pa.int32()), mask=mask)
-    top_conf = pa.ListArray.from_arrays(
-        pa.array(offsets), pa.array(np.take_along_axis(probabilities, order, axis=1).reshape(-1), pa.float32()),
-        mask=mask)
-    names = np.asarray(class_names, dtype=object)
-    columns = {"index": pa.array(chunk.index, pa.int64())}
+    top_conf = np.take_along_axis(probabilities, order, axis=1).astype(np.float32)
+    columns = {"index": _numbers(np.asarray(chunk.index, np.int64), pa.int64())}
     if has_paths:
-        columns["path"] = pa.array(chunk.paths if chunk.paths is not None else [None] * n, pa.string())
+        columns["path"] = _strings(chunk.paths if chunk.paths is not None else [None] * n)
+    names = [str(name) for name in class_names]
     columns.update(
-        label=pa.array(labels, pa.int32(), mask=~ok),
-        class_name=pa.array(np.where(ok, names[np.maximum(labels, 0)], None), pa.string()),
-        confidence=pa.array(confidence, pa.float32(), mask=~ok),
-        top_labels=top_labels,
-        top_confidences=top_conf,
+        label=_numbers(labels, pa.int32(), ok),
+        class_name=_strings([names[label] if good else None for label, good in zip(labels.tolist(), ok.tolist())]),
+        confidence=_numbers(confidence, pa.float32(), ok),
+        top_labels=_lists(offsets, _numbers(order.reshape(-1), pa.int32()), ok),
+        top_confidences=_lists(offsets, _numbers(top_conf.reshape(-1), pa.float32()), ok),
     )
     if has_labels:
-        true = chunk.true_labels if chunk.true_labels is not None else np.full(n, -1, np.int64)
-        columns["true_label"] = pa.array(true, pa.int32(), mask=true < 0)
-    columns["error"] = pa.array(chunk.errors, pa.string())
+        true = np.asarray(chunk.true_labels if chunk.true_labels is not None else np.full(n, -1), np.int64)
+        columns["true_label"] = _numbers(np.where(true < 0, 0, true).astype(np.int32), pa.int32(), true >= 0)
+    columns["error"] = _strings(chunk.errors)
     return pa.table(columns, schema=output_schema(has_paths, has_labels))
+
+
+def _validity(valid: np.ndarray | None):
+    """An Arrow validity bitmap (None: every value is there)."""
+    import pyarrow as pa
+
+    if valid is None or valid.all():
+        return None
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
+def _numbers(values: np.ndarray, kind, valid: np.ndarray | None = None):
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(kind, len(values), [_validity(valid), pa.py_buffer(values)])
+
+
+def _strings(texts: list):
+    """A string column; None is a null."""
+    import pyarrow as pa
+
+    encoded = [b"" if text is None else text.encode() for text in texts]
+    offsets = np.zeros(len(encoded) + 1, np.int32)
+    np.cumsum(np.fromiter(map(len, encoded), np.int32, len(encoded)), out=offsets[1:])
+    valid = np.fromiter((text is not None for text in texts), bool, len(texts))
+    return pa.Array.from_buffers(pa.string(), len(encoded),
+                                 [_validity(valid), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+
+
+def _lists(offsets: np.ndarray, values, valid: np.ndarray):
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.list_(values.type), len(offsets) - 1, [_validity(valid), pa.py_buffer(offsets)],
+                                 children=[values])
 
 
 class Tally:
@@ -112,11 +146,9 @@ class Tally:
         self.images += table.num_rows
         self.errors += table.num_rows - table.column("error").null_count
         if "true_label" in table.column_names:
-            label = pc.fill_null(table.column("label"), -1).to_numpy()
-            true = pc.fill_null(table.column("true_label"), -1).to_numpy()
-            known = (true >= 0) & (label >= 0)
-            self.labelled += int(known.sum())
-            self.correct += int((label[known] == true[known]).sum())
+            label, true = table.column("label"), table.column("true_label")
+            self.labelled += pc.sum(pc.and_(pc.is_valid(label), pc.is_valid(true))).as_py() or 0
+            self.correct += pc.sum(pc.equal(label, true)).as_py() or 0
         self.chunks += 1
 
     def summary(self, **facts) -> dict:

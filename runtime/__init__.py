@@ -15,6 +15,7 @@ from edgeport.runtime.errors import (
     ScaleError,
     ValidationError,
     WebError,
+    WorkerError,
 )
 from edgeport.runtime.evaluate import evaluate
 from edgeport.runtime.fashion_mnist import CLASS_NAMES, load_fashion_mnist
@@ -42,6 +43,7 @@ __all__ = [
     "Stream",
     "ValidationError",
     "WebError",
+    "WorkerError",
     "ModelInfo",
     "Picture",
     "Prediction",

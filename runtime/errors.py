@@ -68,3 +68,17 @@ class WebError(EdgeportError, ValueError):
 
 class ScaleError(EdgeportError, RuntimeError):
     """Ray is missing, or the cluster cannot be reached."""
+
+
+class WorkerError(EdgeportError, RuntimeError):
+    """A process that scored part of a job died, or failed in a way that cannot be told back as it was."""
+
+    def __init__(self, message: str):
+        super().__init__(f"{message}; nothing was written. Score with workers=1 to find the picture it stopped on")
+        self._message = message
+
+    def __reduce__(self):
+        return type(self), (self._message,)
+
+    def for_command_line(self) -> str:
+        return f"{self._message}; nothing was written. Run with --workers 1 to find the picture it stopped on"

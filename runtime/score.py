@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from edgeport.runtime.errors import WorkerError
 from edgeport.runtime.files import atomic_path
 from edgeport.runtime.sources import (
     FOLDER,
@@ -207,13 +208,11 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
     kind, stream, has_labels = scoring_stream(data, predictor)
     job = Job(batch_size, top, stream.has_paths, has_labels)
     processes = _processes(stream, batch_size, default_workers() if workers is None else workers)
+    _warm_up(predictor, job)  # here, once: forked workers inherit it
+    tally = Tally()
     if processes > 1:
-        tally = Tally()
-        # The libraries' first calls are paid here while the workers decode their first pieces.
-        scored = _in_pool(predictor, stream, job, processes, threads, verify, lambda: _warm_up(predictor, job))
+        scored = _in_pool(predictor, stream, job, processes, threads, verify)
     else:
-        _warm_up(predictor, job)
-        tally = Tally()
         scored = (item for piece in stream.pieces(batch_size) for item in score_piece(predictor, piece, job))
     with parquet_writer(out, stream.has_paths, has_labels) as write:
         for chunk, probabilities in scored:
@@ -247,8 +246,8 @@ def score_piece(predictor, piece: Piece, job: Job) -> list[tuple[Chunk, np.ndarr
 
 
 def _warm_up(predictor, job: Job) -> None:
-    """Pay the libraries' first-call costs once, up front: pyarrow's first array (about 0.3 s: it
-    looks for pandas) and Pillow's format plugins."""
+    """Pay the libraries' first-call costs once, before the clock starts: pyarrow's import and first
+    table, Pillow's format plugins (about 0.06 s)."""
     from PIL import Image
 
     Image.preinit()
@@ -281,10 +280,9 @@ def _processes(stream: Stream, batch_size: int, workers: int) -> int:
     return max(1, min(workers, pieces))
 
 
-def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int | None, verify: bool,
-             meanwhile: Callable[[], None]):
+def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int | None, verify: bool):
     """Each piece's chunks and probabilities, in the stream's order, scored by worker processes that each load
-    the model once; meanwhile() runs in this process once the first pieces are out.
+    the model once.
 
     Pieces go out on one queue, a few per worker ahead of the writer, so memory stays flat however
     long the stream; results come back tagged with their piece's number and are put back in order.
@@ -310,7 +308,6 @@ def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int |
         for number, piece in itertools.islice(pieces, 2 * processes):
             tasks.put((number, piece))
             sent += 1
-        meanwhile()
         done, waiting = 0, {}
         while done < sent:
             while done not in waiting:
@@ -347,8 +344,7 @@ def _next_result(results, workers) -> tuple:
             for worker in workers:
                 if worker.exitcode not in (None, 0):
                     how = f"signal {-worker.exitcode}" if worker.exitcode < 0 else f"exit status {worker.exitcode}"
-                    raise RuntimeError(f"a scoring worker process died ({how}); nothing was written. "
-                                       f"Run with --workers 1 to find the picture it stopped on") from None
+                    raise WorkerError(f"a scoring worker process died ({how})") from None
 
 
 def _worker(path: str, threads: int, verify: bool, job: Job, tasks, results) -> None:
@@ -376,13 +372,13 @@ def _worker(path: str, threads: int, verify: bool, job: Job, tasks, results) -> 
 
 def _portable(error: Exception) -> tuple:
     """An error as it crosses back to the parent: itself when it survives pickling (edgeport's errors
-    do), else a RuntimeError naming it."""
+    do), else a WorkerError naming it."""
     import pickle
 
     try:
         pickle.loads(pickle.dumps(error))
     except Exception:
-        error = RuntimeError(f"a scoring worker failed: {type(error).__name__}: {error}")
+        error = WorkerError(f"a scoring worker failed: {type(error).__name__}: {' '.join(str(error).split())}")
     return "error", error
 
 

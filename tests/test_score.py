@@ -327,7 +327,7 @@ def test_a_worker_that_dies_ends_the_job_with_an_error_not_a_hang(predictor, tes
         for child in multiprocessing.active_children():
             os.kill(child.pid, signal.SIGKILL)
 
-    with pytest.raises(RuntimeError, match=r"a scoring worker process died \(signal 9\); nothing was written"):
+    with pytest.raises(runtime.WorkerError, match=r"a scoring worker process died \(signal 9\); nothing was written"):
         runtime.score(predictor, tmp_path / "pictures", tmp_path / "s.parquet", batch_size=5, workers=2,
                       progress=kill_the_workers)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"] and not multiprocessing.active_children()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from edgeport import runtime
-from edgeport.runtime.images import DARK, MIXED, fit_picture
+from edgeport.runtime.images import DARK, MIXED, _border_levels, fit_picture, fit_pictures
 from tests.conftest import run_cli
 
 
@@ -220,3 +220,32 @@ def test_the_pixel_limit_is_configurable(exported, tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEPORT_MAX_PIXELS", "lots")
     with pytest.raises(ValueError, match=r"EDGEPORT_MAX_PIXELS must be a positive whole number of pixels; got 'lots'"):
         runtime.read_picture(tmp_path / "small.png", (28, 28, 1), "dark")
+
+
+@pytest.mark.parametrize("background", [DARK, MIXED])
+def test_a_chunk_of_pictures_is_fitted_as_each_picture_alone(test_set, background):
+    """fit_pictures (score's batched path) against fit_picture one by one: pictures at the model's size with a
+    dark border and with a light one (inverted and framed), larger and smaller ones, grey and RGB."""
+    images, _ = test_set
+    rng = np.random.default_rng(0)
+    for channels in (1, 3):
+        pictures = []
+        for i, image in enumerate(images[:24]):
+            picture = image if i % 4 else 255 - image  # every fourth on a light background
+            size = [(28, 28), (28, 28), (41, 33), (19, 26)][i % 4]
+            picture = np.asarray(Image.fromarray(picture).resize(size[::-1]))
+            picture = np.repeat(picture[..., None], channels, axis=2)
+            if channels == 3:  # colour that is not grey, so luminance is the mean over channels
+                picture = np.clip(picture.astype(int) + rng.integers(-20, 20, (1, 1, 3)), 0, 255).astype(np.uint8)
+            pictures.append(picture)
+        batch = fit_pictures(pictures, (28, 28, channels), background)
+        expected = np.stack([fit_picture(p, (28, 28, channels), background).pixels for p in pictures])
+        np.testing.assert_array_equal(batch, expected)
+        assert np.array_equal(batch[1], pictures[1])  # a dark one at the model's size passes as it is
+        # A light one at the model's size is inverted and framed anew by the framing rule, left by the resize rule.
+        assert np.array_equal(batch[0], pictures[0]) == (background == MIXED)
+        # The borders' median, found in integers, is numpy's median of the float means over channels.
+        same = np.stack(pictures[:2] + pictures[4:6])
+        means = same.mean(axis=3)
+        rings = np.concatenate([means[:, 0], means[:, -1], means[:, :, 0], means[:, :, -1]], axis=1)
+        np.testing.assert_array_equal(_border_levels(same), np.median(rings, axis=1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
-
 
 from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
 from edgeport.export.modelfacts import model_info
@@ -16,6 +16,7 @@ from edgeport.runtime.files import write_bytes_atomic
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
 MIN_OPSET, MAX_OPSET = 13, 18  # what tf2onnx 1.17 and onnxruntime 1.32 both take
+_CALL_SCOPE = re.compile(r"^.*StatefulPartitionedCall(?:_\d+)?/")
 
 
 def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | None = None) -> Path:
@@ -52,14 +53,58 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
     output = CapturedOutput()
     try:
         with output.capture():
-            proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=opset)
-        _rename_output(proto.graph, OUTPUT_NAME)
+            graph, inputs, outputs = _frozen(function)
+            proto, _ = tf2onnx.convert.from_graph_def(graph, input_names=inputs, output_names=outputs, opset=opset,
+                                                      tensors_to_rename={inputs[0]: INPUT_NAME,
+                                                                         outputs[0]: OUTPUT_NAME})
+        _check_single(proto.graph)
+        _drop_call_scopes(proto.graph)
         set_metadata(proto, metadata)
         onnx.checker.check_model(proto)
     except Exception as e:  # tf2onnx and the checker raise many unrelated types
         raise ExportError(f"ONNX conversion (opset {opset}) of model {model.name!r} failed: {e}{output.tail()}") from e
     write_bytes_atomic(path, proto.SerializeToString())
     return path
+
+
+def _frozen(function) -> tuple:
+    """The graph of a tf.function with every captured value as a constant: (GraphDef, input names, output names).
+
+    tf2onnx freezes captured variables but turns captured tensors into extra graph inputs:
+    Keras 3's Normalization holds its mean and variance as tensors, and every model with one got
+    three inputs. TensorFlow's own freezing makes all of them constants.
+    """
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
+    inputs = [t.name for t in frozen.inputs]
+    return frozen.graph.as_graph_def(), inputs, [t.name for t in frozen.outputs]
+
+
+def _check_single(graph) -> None:
+    """Refuse a converted graph that does not take one input and give one output (they would not be the model's)."""
+    if len(graph.input) != 1 or len(graph.output) != 1:
+        raise ValueError(f"the graph has inputs {', '.join(i.name for i in graph.input)} and outputs "
+                         f"{', '.join(o.name for o in graph.output)}; expected one input and one output")
+
+
+def _drop_call_scopes(graph) -> None:
+    """Name nodes and tensors by the model's own layers, without the function calls around them.
+
+    A SavedModel's signature reaches its layers through StatefulPartitionedCall functions, and
+    tf2onnx prefixes every name with them ('saved/tfsm_layer/StatefulPartitionedCall/
+    StatefulPartitionedCall/mlp/dense/MatMul'): names as long as the weights of a small model,
+    and no longer the layer names the TFLite file and the report use.
+    """
+    def short(name: str) -> str:
+        return _CALL_SCOPE.sub("", name)
+
+    for node in graph.node:
+        node.name = short(node.name)
+        node.input[:] = [short(name) for name in node.input]
+        node.output[:] = [short(name) for name in node.output]
+    for tensor in [*graph.initializer, *graph.value_info]:
+        tensor.name = short(tensor.name)
 
 
 def check_opset(opset) -> None:
@@ -88,14 +133,6 @@ def quantized_op_types(path: str | os.PathLike) -> set[str]:
     import onnx
 
     return {node.op_type for node in onnx.load(str(path)).graph.node}
-
-
-def _rename_output(graph, name: str) -> None:
-    old = graph.output[0].name
-    for node in graph.node:
-        node.output[:] = [name if out == old else out for out in node.output]
-        node.input[:] = [name if inp == old else inp for inp in node.input]
-    graph.output[0].name = name
 
 
 def set_metadata(proto, values: dict, encoded: bool = False) -> None:

@@ -55,6 +55,7 @@ from edgeport.runtime.modelinfo import ModelInfo
 REFERENCE_NAME = "reference_probs.npy"
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
 
+_BATCH_1 = "  (validated one image per call: its answers depend on the batch)"
 
 # A Keras model that scores at most this many times chance on its own data is being fed wrong.
 NONSENSE_FACTOR = 1.5
@@ -349,4 +350,4 @@ def _progress_line(entry: FileEntry, name: str, seconds: float) -> str:
     verdict = "pass" if v.passed else "FAIL: " + "; ".join(v.failures)
     return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
-            f"max diff {v.max_abs_diff:.1e}  {verdict}  ({seconds:.1f} s)")
+            f"max diff {v.max_abs_diff:.1e}  {verdict}{_BATCH_1 if v.batch == 1 else ''}  ({seconds:.1f} s)")

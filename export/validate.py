@@ -29,7 +29,8 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
 
     Returns:
         The file's Validation: accuracy, agreement, max difference, per class, the images whose
-        class changed, size against float32, the bar, every failure as a readable string, passed.
+        class changed, size against float32, the bar, every failure as a readable string, passed,
+        and the batch size the figures hold for.
     """
     plan = plan or ExportPlan()
     predictor = path if isinstance(path, runtime.Predictor) else runtime.load(path, verify=False)
@@ -46,9 +47,15 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
         per_class_accuracy=result["per_class_accuracy"], confusion_matrix=result["confusion_matrix"],
         changed=Changed(changed, result["predictions"][changed].tolist()), bytes=size,
         size_ratio=size / float32_bytes if float32_bytes else None, size_limit_bytes=limit,
-        bar=plan.bar_for(mode), failures=[], passed=True)
+        bar=plan.bar_for(mode), failures=[], passed=True, batch=figures_batch(predictor))
     failures = check_bar(path.name, figures, figures.bar, plan.size_ratio, plan.size_allowance_bytes)
     return replace(figures, failures=failures, passed=not failures)
+
+
+def figures_batch(predictor: runtime.Predictor) -> int | str:
+    """The batch size a file's figures hold for: 1 when its answers depend on the batch (the runtime then runs it
+    one image at a time, as a phone does), else "any"."""
+    return 1 if predictor.batch_dependent else "any"
 
 
 def check_bar(name: str, figures, bar: Bar, size_ratio: float | None = None, allowance: int = 0) -> list[str]:

@@ -150,6 +150,7 @@ class Validation(Record):
     bar: Bar
     failures: list
     passed: bool
+    batch: int | str = "any"  # the batch size the figures hold for: 1 for a file whose answers depend on it
 
 
 def _info_from(value: dict, where: str) -> ModelInfo:

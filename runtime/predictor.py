@@ -50,10 +50,14 @@ class Predictor:
         image_shape (height, width, channels), num_classes, class_names, preprocessing (a
         Preprocessing), output ("probabilities" | "logits": what the file computes; predict always
         returns probabilities), background ("dark" | "mixed" | None when the file does not say),
-        fixed_batch (the one batch size the file takes, e.g. 1 for a phone's .ort file; None when any).
+        fixed_batch (the one batch size the file takes, e.g. 1 for a phone's .ort file; None when any),
+        batch_dependent (whether the file's answer for an image depends on the other images of its
+        batch: then each engine call gets one image, and every answer is the batch-1 answer its
+        manifest figures are for).
     """
 
     fixed_batch: int | None = None
+    batch_dependent = False
     verified = True  # whether load() checked the file against its manifest (False: verify=False)
 
     format = ""
@@ -400,6 +404,8 @@ class OnnxPredictor(Predictor):
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.num_classes = int(outputs[0].shape[-1])
         super().__init__(path, size_bytes, entry, self._metadata(path))
+        # Dynamic quantization scales activations by the whole batch's range (DynamicQuantizeLinear is per tensor).
+        self.batch_dependent = self.quantization == "dynamic"
 
     def _metadata(self, path: Path) -> dict:
         """Class names, preprocessing and quantization from the file's metadata_props (JSON values)."""
@@ -410,7 +416,7 @@ class OnnxPredictor(Predictor):
             raise ModelFileError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
-        step = self.fixed_batch
+        step = 1 if self.batch_dependent else self.fixed_batch
         if step is None or len(batch) == step:
             return self._run(batch)
         out = np.empty((len(batch), self.num_classes), np.float32)

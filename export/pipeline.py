@@ -126,7 +126,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 source=_model_source(model_path, source_sha256, model, reference, validation.labels),
                 data=DataRecord(data.source, data.kind, data.validation[0], int(len(validation)), REFERENCE_NAME,
-                                fit_rule(data.background)),
+                                fit_rule(data.background), data.unreadable),
                 calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
                 skipped=skipped, recommended=recommend(files, plan.budget_pt, plan.integer_only))
@@ -185,6 +185,7 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
         raise ValueError(f"{data.source}: images are {'x'.join(map(str, data.image_shape))} but the model takes "
                          f"{'x'.join(map(str, shape))}: load the data at the model's input size")
     data.check_classes(count)
+    _warn_about_class_order(plan.class_names, data)
     split, validation = data.validation
     started = time.perf_counter()
     preprocessing = preprocessing_for(model, plan.preprocessing)
@@ -206,6 +207,17 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
             f"rescales its input itself takes raw pixels) and the labels (class order "
             f"{', '.join(info.class_names[:5])}{', ...' if count > 5 else ''})")
     return info, reference, validation
+
+
+def _warn_about_class_order(given, data: Dataset) -> None:
+    """Warn when the class names given are the data's own names in another order: a likely mix-up, since
+    output i is named after the i-th name given whatever the data calls its classes."""
+    own = data.class_names
+    if given is None or own is None or tuple(given) == tuple(own) or sorted(given) != sorted(own):
+        return
+    warnings.warn(f"the class names given ({', '.join(given)}) are the data's ({', '.join(own)}) in another order: "
+                  f"output i of the model is named after the i-th name given; check that this is the order it "
+                  f"was trained in", stacklevel=4)
 
 
 def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: ModelInfo, calibration, tuning,

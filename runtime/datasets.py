@@ -8,6 +8,7 @@ so that a device can evaluate too.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,10 +24,11 @@ _BACKGROUND_SAMPLE = 200
 
 @dataclass(frozen=True)
 class Split:
-    """Images uint8 (N, H, W, C) and their labels int64 (N,)."""
+    """Images uint8 (N, H, W, C) and their labels int64 (N,); unreadable: pictures skipped, each one's error."""
 
     images: np.ndarray
     labels: np.ndarray
+    unreadable: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -62,6 +64,11 @@ class Dataset:
         """(split name, split) that calibrates quantized files: the train split, else the only one there is."""
         name = TRAIN if TRAIN in self.splits else next(iter(self.splits))
         return name, self.splits[name]
+
+    @property
+    def unreadable(self) -> int:
+        """How many unreadable pictures the splits read left out."""
+        return sum(len(split.unreadable) for split in self.splits.values())
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -139,14 +146,17 @@ def _own_shape(pixels: np.ndarray) -> tuple[int, int, int]:
 def _read_split(source: Source, stream: Stream, image_shape, background) -> Split:
     if not stream.has_labels:
         raise DataError(f"{source.spec}: no labels in it ({_HOW_TO_LABEL.get(source.kind, _HOW_TO_LABEL[''])})")
-    images, labels = [], []
+    images, labels, unreadable = [], [], []
     for chunk in stream.chunks(_READ_CHUNK, image_shape, background):
-        failed = np.flatnonzero(~chunk.ok)
-        if len(failed):
-            raise DataError(chunk.errors[failed[0]])
+        for i in np.flatnonzero(~chunk.ok):  # skipped, as score makes them error rows
+            unreadable.append(chunk.errors[i])
+            warnings.warn(f"{chunk.errors[i]}: skipped", stacklevel=3)
         images.append(chunk.images)
-        labels.append(chunk.true_labels)
-    return Split(np.concatenate(images), np.concatenate(labels))
+        labels.append(chunk.true_labels[chunk.ok])
+    if unreadable and len(unreadable) == stream.count:
+        raise DataError(f"{source.spec} ({stream.split}): none of its {stream.count:,} pictures is readable; the first: "
+                        f"{unreadable[0]}")
+    return Split(np.concatenate(images), np.concatenate(labels), tuple(unreadable))
 
 
 _HOW_TO_LABEL = {

@@ -297,6 +297,7 @@ class DataRecord(Record):
     images: int
     reference: str = "reference_probs.npy"
     fit: str | None = None  # "frame" or "resize": the picture rule (runtime.images.fit_rule)
+    unreadable: int = 0  # pictures of the data (any split) left out because they could not be read
 
 
 @dataclass(frozen=True)

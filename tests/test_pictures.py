@@ -13,7 +13,6 @@ from PIL import Image
 
 from edgeport import runtime
 from edgeport.runtime.images import DARK, MIXED, _border_levels, fit_picture, fit_pictures
-from tests.conftest import run_cli
 
 
 def test_fashion_mnist_has_a_dark_background_and_photos_do_not(test_set):
@@ -187,8 +186,10 @@ def test_a_picture_bomb_is_refused_from_its_header_by_predict_score_and_evaluate
     peak, scored = _with_peak(EDGEPORT, "score", exported / "model_int8.tflite", tmp_path / "shelf", "--out",
                               tmp_path / "s.parquet", "--json")
     assert scored.returncode == 0 and json.loads(scored.stdout)["errors"] == 1 and peak < 1024, peak
-    evaluated = run_cli("evaluate", exported / "model_int8.tflite", "--data", tmp_path / "shelf", check=False)
-    assert evaluated.returncode == 1 and evaluated.stderr.strip() == f"edgeport evaluate: error: {line}"
+    # Labelled data skips an unreadable picture with a warning, as export's --data does.
+    peak, evaluated = _with_peak(EDGEPORT, "evaluate", exported / "model_int8.tflite", "--data", tmp_path / "shelf")
+    assert evaluated.stderr.strip().splitlines()[0] == f"edgeport evaluate: warning: {line}: skipped"
+    assert peak < 1024, f"evaluate peaked at {peak:.0f} MiB"
 
 
 def test_huge_pictures_are_reduced_as_they_are_decoded(exported, tmp_path):

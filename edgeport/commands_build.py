@@ -54,7 +54,9 @@ def register(commands) -> None:
         "and background inside itself. Exit status 1 names any file that missed its bars.",
         "edgeport export artifacts/model.keras",
         "edgeport export my_model.keras --data photos/ --out exported --class-names cat,dog")
-    export.add_argument("model", nargs="?", default=f"{DEFAULT_ARTIFACTS}/model.keras", help="the .keras file")
+    export.add_argument("model", nargs="?", default=f"{DEFAULT_ARTIFACTS}/model.keras",
+                        help="the Keras model: a .keras or .h5 file, or a SavedModel folder")
+    add_model_flags(export)
     export.add_argument("--out", default=None, help="output folder (default: the model's folder)")
     export.add_argument("--data", default=None, metavar="SPEC",
                         help=f"labelled data: '{FASHION_MNIST}', a folder of class folders (or with train/ and test/ "
@@ -109,6 +111,16 @@ def register(commands) -> None:
     report.add_argument("--data", default=None, metavar="SPEC",
                         help="the data the files were validated on, if it has moved (default: the manifest's record)")
     report.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
+    add_model_flags(report, "the one the manifest names")
+
+
+def add_model_flags(parser, default: str = "its only output") -> None:
+    """--output and --custom-objects: how to read a Keras model with several outputs or custom classes."""
+    parser.add_argument("--output", default=None, metavar="NAME|INDEX",
+                        help=f"the Keras model's classifier head, when it has several outputs (default: {default})")
+    parser.add_argument("--custom-objects", action="append", default=[], metavar="FILE.py",
+                        help="a Python file defining (and registering) custom Keras classes the model uses; "
+                             "imported before the model loads; repeatable")
 
 
 def run_train(args) -> int:
@@ -138,9 +150,10 @@ def run_export(args) -> int:
             class_names=class_names_flag(args.class_names), preprocessing=preprocessing_flags(args))
     except ValueError as e:
         raise CommandError(f"{e}", exit_code=EXIT_USAGE) from None
-    from edgeport.export.modelfacts import check_model_path
+    from edgeport.export.loading import check_model_path
 
     check_model_path(args.model)
+    check_custom_objects(args.custom_objects)
     out = Path(args.out or os.path.dirname(args.model) or ".")
     check_writable_folder(out)
     if args.sign is not None and not Path(args.sign).is_file():
@@ -150,7 +163,7 @@ def run_export(args) -> int:
     from edgeport.export import ExportError, ValidationError, export_all, load_keras_model
     from edgeport.export.modelfacts import image_shape
 
-    model = load_keras_model(args.model)  # once: export_all takes it as it is
+    model = load_keras_model(args.model, args.output, args.custom_objects)  # once: export_all takes it as it is
     shape = image_shape(model)
     if args.data is None and shape != (28, 28, 1):
         raise CommandError(f"the model takes {'x'.join(map(str, shape))} images, and the default data, Fashion-MNIST, "
@@ -178,6 +191,13 @@ def run_export(args) -> int:
 
         say(f"Signed {sign_export(out, args.sign)}: the manifest and every file it lists")
     return 0
+
+
+def check_custom_objects(files) -> None:
+    """Refuse a --custom-objects file that is not there, before TensorFlow loads."""
+    for file in files:
+        if not Path(file).is_file():
+            raise FileNotFoundError(f"{file}: no such Python file for --custom-objects")
 
 
 def check_writable_folder(folder: Path) -> None:
@@ -252,12 +272,13 @@ def run_report(args) -> int:
     if manifest is None:
         raise FileNotFoundError(f"{Path(args.artifacts) / MANIFEST_NAME}: nothing to report on (run 'edgeport export' "
                                 f"first)")
+    check_custom_objects(args.custom_objects)
     import_tensorflow("keras", "matplotlib")
     from edgeport.export.report import build_report
 
     data = runtime.validation_data(manifest, args.data, args.data_dir, validation_only=True)
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
         path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say,
-                            rounds=args.rounds)
+                            rounds=args.rounds, output=args.output, custom_objects=args.custom_objects)
     say(f"Wrote {path}")
     return 0

@@ -6,7 +6,8 @@ TensorFlow, tf2onnx and onnx are imported inside the functions that need them.
 from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample
 from edgeport.export.common import Quantization
 from edgeport.export.litert import TFLitePlan, quantize_tflite
-from edgeport.export.modelfacts import load_keras_model, model_info, preprocessing_for
+from edgeport.export.loading import load_keras_model
+from edgeport.export.modelfacts import model_info, preprocessing_for
 from edgeport.export.onnx import to_onnx
 from edgeport.export.onnx_quant import OnnxPlan, quantize_onnx
 from edgeport.export.pipeline import export_all

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from edgeport import runtime
+from edgeport.export.loading import load_keras_model
 from edgeport.export.pipeline import keras_model_path, package_versions
 from edgeport.runtime.bench import summarize, time_calls
 from edgeport.runtime.files import write_text_atomic
@@ -24,14 +25,12 @@ from edgeport.runtime.manifest import Manifest, validation_data
 BENCH_NAME = "bench.json"
 
 
-def _rows(folder: Path, manifest: Manifest, images: np.ndarray):
+def _rows(folder: Path, manifest: Manifest, images: np.ndarray, output: str | None, custom_objects):
     """(name, file, single-image call, whole-set call, calls per round) for every row."""
-    import keras
-
     rows = []
     source = keras_model_path(folder, manifest)
     if source is not None:  # a model exported from elsewhere that has since moved gets no Keras rows
-        model = keras.models.load_model(source, compile=False)
+        model = load_keras_model(source, output or manifest.source.output, custom_objects)
         preprocessing = manifest.info.preprocessing
         x = preprocessing.apply(images).reshape((-1, *model.input_shape[1:]))
         one = x[:1]
@@ -47,7 +46,8 @@ def _rows(folder: Path, manifest: Manifest, images: np.ndarray):
 
 
 def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, data=None,
-                  progress: Callable[[str], None] | None = None) -> dict:
+                  progress: Callable[[str], None] | None = None, output: str | None = None,
+                  custom_objects=()) -> dict:
     """Benchmark every row and write folder/bench.json.
 
     Args:
@@ -57,6 +57,8 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, 
         warmup: untimed single-image calls per row, plus one untimed pass, before round one.
         data: the Dataset to time on (default: the one the manifest was validated on).
         progress: called with one line per finished round and per row; None for silence.
+        output: the Keras model's output to time (default: the one the manifest names).
+        custom_objects: Python files defining the Keras model's custom classes (export.load_keras_model).
 
     Returns:
         The bench dict: machine, versions, settings and one row per model/file with
@@ -69,7 +71,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, 
         raise FileNotFoundError(f"{folder}/manifest.json: nothing to benchmark (run 'edgeport export' first)")
     data = data or validation_data(manifest, validation_only=True)
     images = data.validation[1].images
-    rows = _rows(folder, manifest, images)
+    rows = _rows(folder, manifest, images, output, custom_objects)
     singles = {name: [] for name, *_ in rows}
     batches = {name: [] for name, *_ in rows}
     for _, _, single, batch, _ in rows:

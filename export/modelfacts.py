@@ -1,93 +1,16 @@
-"""What export needs to know about a Keras model: its input, its preprocessing, its outputs."""
+"""What export needs to know about a Keras model: its input, its preprocessing, its outputs
+(reading one from its file or folder: export/loading.py)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 
 from edgeport import runtime
-from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind
 
 # First layers that make a model take raw pixels: it rescales or normalizes them itself.
 _SELF_SCALING = ("Rescaling", "Normalization")
 _PROBE_IMAGES = 8
-# A model file may inflate to at most this many bytes plus ARCHIVE_RATIO times its own size: weights
-# barely compress, a config compresses about tenfold, a compression bomb a thousandfold.
-ARCHIVE_ALLOWANCE = 64 * 1024 * 1024
-ARCHIVE_RATIO = 20
-
-
-def check_model_path(path: str | os.PathLike) -> Path:
-    """A Keras model file's path, refused before anything is loaded when it cannot be one.
-
-    Raises:
-        FileNotFoundError: no such file. ModelFileError: not a .keras or .h5 file, or one that would
-            inflate far beyond its size (check_archive).
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such Keras model (train one with 'edgeport train')")
-    if path.suffix not in (".keras", ".h5"):
-        raise ModelFileError(f"expected a Keras model file ending in '.keras' or '.h5'; got {str(path)!r}")
-    check_archive(path)
-    return path
-
-
-def check_archive(path: Path) -> None:
-    """Refuse a model file that would inflate far beyond its own size before Keras reads it.
-
-    A .keras file is a zip archive: each member's declared size (which bounds what zipfile
-    reads) must stay within the limit. An .h5 file's datasets may be compressed: their
-    uncompressed sizes must too. The limit is ARCHIVE_ALLOWANCE plus ARCHIVE_RATIO times the
-    file's size, for any member and for the sum.
-
-    Raises:
-        ModelFileError: the file inflates past the limit, or is not a readable archive (named).
-    """
-    limit = ARCHIVE_ALLOWANCE + ARCHIVE_RATIO * path.stat().st_size
-    if path.suffix == ".keras":
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(path) as archive:
-                sizes = [(info.filename, info.file_size) for info in archive.infolist()]
-        except (zipfile.BadZipFile, OSError) as e:
-            raise ModelFileError(f"{path} is not a loadable Keras model: not a zip archive ({e})") from e
-    else:
-        sizes = _h5_sizes(path)
-    largest = max(sizes, key=lambda item: item[1], default=("", 0))
-    total = sum(size for _, size in sizes)
-    if total > limit:
-        raise ModelFileError(f"{path} would inflate to {total:,} bytes ({largest[0]}: {largest[1]:,}), over "
-                             f"{limit:,} for a {path.stat().st_size:,}-byte file: refused as a compression bomb")
-
-
-def _h5_sizes(path: Path) -> list[tuple[str, int]]:
-    import h5py
-
-    sizes = []
-    try:
-        with h5py.File(path, "r") as f:
-            f.visititems(lambda name, item: sizes.append((name, int(item.size) * item.dtype.itemsize))
-                         if isinstance(item, h5py.Dataset) else None)
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{path} is not a loadable Keras model: not an HDF5 file ({e})") from e
-    return sizes
-
-
-def load_keras_model(path: str | os.PathLike):
-    """Load a .keras (or .h5) file, or say clearly why it is not one; archives that inflate far beyond
-    their own size are refused before Keras reads them (check_archive)."""
-    path = check_model_path(path)
-    import keras
-
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as e:  # Keras raises ValueError, OSError, zipfile errors, ...
-        raise ModelFileError(f"{path} is not a loadable Keras model: {' '.join(str(e).split())[:300]}") from e
 
 
 def image_shape(model) -> tuple[int, int, int]:

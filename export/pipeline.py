@@ -21,11 +21,11 @@ from edgeport.export.calibration import calibration_sample, seeded_choice
 from edgeport.export.common import ExportError, Quantization
 from edgeport.export.folderlock import folder_lock
 from edgeport.export.ladder import Sources, Tuning, build_target, integer_only
+from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha256, output_name
 from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.modelfacts import (
     image_shape,
     keras_outputs,
-    load_keras_model,
     model_info,
     num_classes,
     preprocessing_for,
@@ -72,7 +72,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
     at a time writes to a folder: another one waits for it (plan.lock_timeout).
 
     Args:
-        model_path: a .keras (or .h5) file.
+        model_path: a .keras or .h5 file or a SavedModel folder (export.load_keras_model).
         out_dir: where the files, reference_probs.npy and manifest.json go.
         data: the labelled data, at the model's input size (runtime.load_dataset); validation
             runs on its test split, or on all of it when it has no splits.
@@ -119,7 +119,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                                       reference, say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
             phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
-            source_sha256 = sha256_file(model_path)
+            source_sha256 = model_sha256(model_path)
             kept_files, kept_phones = _kept_entries(out, source_sha256, entries, phones)
             files = kept_files | entries
             manifest = Manifest(
@@ -204,8 +204,8 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
             f"the Keras model scores {accuracy:.4f} on {data.source} ({split}), no better than chance ({chance:.4f} "
             f"for {count} classes): the usual causes are the preprocessing (it gave x * "
             f"{info.preprocessing.to_json()['scale']} + {info.preprocessing.to_json()['offset']}; a model that "
-            f"rescales its input itself takes raw pixels) and the labels (class order "
-            f"{', '.join(info.class_names[:5])}{', ...' if count > 5 else ''})")
+            f"rescales its input itself takes raw pixels: --scale 1; a SavedModel's layers cannot be seen) and the "
+            f"labels (class order {', '.join(info.class_names[:5])}{', ...' if count > 5 else ''})")
     return info, reference, validation
 
 
@@ -334,14 +334,14 @@ def _model_source(model_path: Path, sha256: str, model, reference: np.ndarray, l
     matrix = confusion_matrix(labels, reference.argmax(1), reference.shape[1])
     return ModelSource(model_path.name, sha256, str(model_path.resolve()), model.name, int(model.count_params()),
                        list(model.input_shape), float(np.mean(reference.argmax(1) == labels)),
-                       per_class_accuracy(matrix), matrix.tolist())
+                       per_class_accuracy(matrix), matrix.tolist(), output_name(model))
 
 
 def keras_model_path(folder: str | os.PathLike, manifest: Manifest) -> Path | None:
     """The Keras model a manifest was exported from, when it is beside it (a manifest names nothing outside
     its folder: source.path only records where the model was), else None."""
     path = Path(folder) / manifest.source.file
-    return path if path.is_file() else None
+    return path if path.is_file() or is_savedmodel(path) else None
 
 
 def package_versions() -> dict:

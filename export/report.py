@@ -15,6 +15,7 @@ import numpy as np
 
 from edgeport import runtime
 from edgeport.export import report_plots as rp
+from edgeport.export.loading import model_bytes
 from edgeport.export.mobile import ACCELERATORS
 from edgeport.export.pipeline import keras_model_path
 from edgeport.export.plan import DEFAULT_BUDGET_PT
@@ -43,7 +44,8 @@ def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT) -> str |
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
-                 progress: Callable[[str], None] | None = None, rounds: int = 5) -> Path:
+                 progress: Callable[[str], None] | None = None, rounds: int = 5, output: str | None = None,
+                 custom_objects=()) -> Path:
     """Write folder/report.md and its plots from manifest.json and bench.json.
 
     Args:
@@ -54,6 +56,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
             record), for the benchmark and the pictures of changed predictions.
         progress: called with progress lines; None for silence.
         rounds: the benchmark's interleaved rounds (export.benchmark.run_benchmark).
+        output, custom_objects: how to read the Keras model for its benchmark rows (run_benchmark).
 
     Raises:
         FileNotFoundError: no manifest.json in folder.
@@ -66,7 +69,8 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
     if bench:
         from edgeport.export.benchmark import run_benchmark
 
-        run_benchmark(folder, rounds=rounds, data=data, progress=progress)
+        run_benchmark(folder, rounds=rounds, data=data, progress=progress, output=output,
+                      custom_objects=custom_objects)
     latency = _latency_rows(folder, manifest)
     plots = _draw_plots(folder, manifest, latency, data.validation[1], budget_pt)
     text = render(manifest, latency, plots, budget_pt, folder)
@@ -255,7 +259,7 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder:
 
 def _source_bytes(folder: Path, manifest: Manifest) -> int | None:
     path = keras_model_path(folder, manifest)
-    return path.stat().st_size if path else None
+    return model_bytes(path) if path else None
 
 
 def _float32_bytes(files: dict[str, FileEntry], fmt: str) -> int | None:

@@ -283,6 +283,7 @@ class ModelSource(Record):
     accuracy: float | None = None
     per_class_accuracy: list | None = None
     confusion_matrix: list | None = None
+    output: str | None = None  # the output (classifier head) the files were made from
 
 
 @dataclass(frozen=True)

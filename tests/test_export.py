@@ -227,7 +227,8 @@ def test_onnx_file_is_named_checked_and_carries_its_labels(exported):
 def test_missing_model_is_a_clear_error(tmp_path, fashion):
     from edgeport import export
 
-    with pytest.raises(FileNotFoundError, match=r"nothing.keras: no such Keras model \(train one with 'edgeport train'\)"):
+    with pytest.raises(FileNotFoundError, match=r"nothing.keras: no such model; expected a Keras model: a .keras or .h5 "
+                                                r"file, or a SavedModel folder \(train one with 'edgeport train'\)"):
         export.export_all(tmp_path / "nothing.keras", tmp_path, fashion)
 
 
@@ -317,7 +318,8 @@ def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
     assert "unknown format 'tflite9'" in bad.stderr
     missing = edgeport("export", str(tmp_path / "none.keras"), check=False)
     assert missing.returncode == 1 and missing.stderr.strip().splitlines() == [
-        f"edgeport export: error: {tmp_path / 'none.keras'}: no such Keras model (train one with 'edgeport train')"
+        f"edgeport export: error: {tmp_path / 'none.keras'}: no such model; expected a Keras model: a .keras or .h5 "
+        f"file, or a SavedModel folder (train one with 'edgeport train')"
     ]
 
 

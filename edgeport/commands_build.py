@@ -154,7 +154,7 @@ def run_export(args) -> int:
 
     check_model_path(args.model)
     check_custom_objects(args.custom_objects)
-    out = Path(args.out or os.path.dirname(args.model) or ".")
+    out = Path(args.out) if args.out else Path(args.model).parent  # a SavedModel given as dir/ is still beside it
     check_writable_folder(out)
     if args.sign is not None and not Path(args.sign).is_file():
         raise CommandError(f"{args.sign}: no such private key for --sign (an elliptic-curve key in PEM)")

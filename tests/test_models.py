@@ -5,6 +5,7 @@ The models are built here and fitted for a second on the generated pictures of t
 """
 
 import json
+import shutil
 import textwrap
 
 import numpy as np
@@ -187,9 +188,12 @@ def test_a_savedmodel_folder_exports_from_its_serving_signature(two_heads, data,
     unchosen = edgeport("export", saved, "--data", data["npz"], "--out", out, check=False)
     assert _error(unchosen) == (f"edgeport export: error: {saved}: the model has 2 outputs (output_0, output_1): "
                                 f"choose the classifier head with --output NAME or INDEX")
-    edgeport("export", saved, "--data", data["npz"], "--out", out, "--output", "output_1", "--scale", "1",
+    # Given as "folder/" and no --out, the files go beside the folder, as they go beside a .keras file.
+    shutil.copytree(saved, out / "saved")
+    edgeport("export", f"{out / 'saved'}/", "--data", data["npz"], "--output", "output_1", "--scale", "1",
              "--formats", "fp32,onnx")
     manifest = runtime.read_manifest(out)
+    assert not (out / "saved" / "manifest.json").exists()
     assert (manifest.source.file, manifest.source.output) == ("saved", "output_1")
     _agrees_with_keras(out, ["model.onnx", "model_fp32.tflite"], two_heads["probabilities"], data["x_test"])
     import onnx

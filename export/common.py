@@ -46,6 +46,22 @@ class Quantization(str, Enum):
             raise ValueError(f"quantization must be one of {allowed} (or None); got {value!r}") from None
 
 
+def frozen_function(model):
+    """The Keras model's inference call as a TensorFlow function with every weight and captured value a constant.
+
+    Its input is 'images', float32 with an open batch dimension. Both converters start from it:
+    tf2onnx would turn captured tensors (Normalization's mean and variance) into graph inputs,
+    and TFLiteConverter.from_keras_model takes three times as long (it saves a SavedModel first:
+    10.6 s against 3.5 s for EfficientNetB0, the same file to the byte in its outputs).
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images")
+    function = tf.function(lambda images: model(images, training=False), input_signature=(spec,))
+    return convert_variables_to_constants_v2(function.get_concrete_function())
+
+
 def check_suffix(path: str | os.PathLike, suffix: str) -> Path:
     path = Path(path)
     if path.suffix.lower() != suffix:

@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
+from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, frozen_function
 from edgeport.export.modelfacts import model_info
 from edgeport.runtime.errors import PlanError
 from edgeport.runtime.modelinfo import ModelInfo
@@ -22,8 +22,8 @@ _CALL_SCOPE = re.compile(r"^.*StatefulPartitionedCall(?:_\d+)?/")
 def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | None = None) -> Path:
     """Convert a Keras model to a float32 .onnx file.
 
-    tf2onnx.convert.from_keras fails on Keras 3 models, so this converts a tf.function of the
-    model with an explicit input signature whose batch dimension is None.
+    tf2onnx.convert.from_keras fails on Keras 3 models, so this converts the GraphDef of the
+    model's frozen inference function (export.common.frozen_function), batch dimension None.
 
     Args:
         model: a Keras classifier.
@@ -44,17 +44,16 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
     check_opset(opset)
     info = info or model_info(model)
     import onnx
-    import tensorflow as tf
     import tf2onnx
 
-    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
-    function = tf.function(lambda images: model(images, training=False), input_signature=spec)
     metadata = {**info.to_json(), "quantization": Quantization.NONE.value}
     output = CapturedOutput()
     try:
         with output.capture():
-            graph, inputs, outputs = _frozen(function)
-            proto, _ = tf2onnx.convert.from_graph_def(graph, input_names=inputs, output_names=outputs, opset=opset,
+            frozen = frozen_function(model)
+            inputs, outputs = [t.name for t in frozen.inputs], [t.name for t in frozen.outputs]
+            proto, _ = tf2onnx.convert.from_graph_def(frozen.graph.as_graph_def(), input_names=inputs,
+                                                      output_names=outputs, opset=opset,
                                                       tensors_to_rename={inputs[0]: INPUT_NAME,
                                                                          outputs[0]: OUTPUT_NAME})
         _check_single(proto.graph)
@@ -65,20 +64,6 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
         raise ExportError(f"ONNX conversion (opset {opset}) of model {model.name!r} failed: {e}{output.tail()}") from e
     write_bytes_atomic(path, proto.SerializeToString())
     return path
-
-
-def _frozen(function) -> tuple:
-    """The graph of a tf.function with every captured value as a constant: (GraphDef, input names, output names).
-
-    tf2onnx freezes captured variables but turns captured tensors into extra graph inputs:
-    Keras 3's Normalization holds its mean and variance as tensors, and every model with one got
-    three inputs. TensorFlow's own freezing makes all of them constants.
-    """
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
-    inputs = [t.name for t in frozen.inputs]
-    return frozen.graph.as_graph_def(), inputs, [t.name for t in frozen.outputs]
 
 
 def _check_single(graph) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from edgeport.export import logits
 from edgeport.export.calibration import calibration_batch
-from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix
+from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, frozen_function
 from edgeport.export.modelfacts import model_info
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import METADATA_NAME, ModelInfo
@@ -53,7 +53,7 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     info = info or model_info(model)
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function(model)])
     if mode is not Quantization.NONE:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode is Quantization.FLOAT16:
@@ -82,7 +82,8 @@ def file_facts(info: ModelInfo, quantization: Quantization) -> bytes:
 
 
 def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> bytes:
-    """The .tflite flatbuffer with a named metadata buffer holding data (replacing one of that name).
+    """The .tflite flatbuffer with a named metadata buffer holding data (replacing one of that name), and a
+    serving signature if it has none.
 
     Uses the schema that ai-edge-litert ships, so the runtime reads it back without TensorFlow.
     """
@@ -102,7 +103,22 @@ def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> 
     entry = schema.MetadataT()
     entry.name, entry.buffer = name, len(model.buffers) - 1
     model.metadata = [m for m in (model.metadata or []) if m.name not in (name, name.encode())] + [entry]
+    if not model.signatureDefs:  # converted from a function: LiteRT Quantizer and signature runners need one
+        model.signatureDefs = [_serving_signature(schema, model.subgraphs[0])]
     return _pack(model, len(flatbuffer) + len(data))
+
+
+def _serving_signature(schema, graph):
+    """The 'serving_default' signature TFLiteConverter.from_keras_model would have written: images in, output_0 out."""
+    def tensor(name: str, index: int):
+        mapping = schema.TensorMapT()
+        mapping.name, mapping.tensorIndex = name, index
+        return mapping
+
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = "serving_default", 0
+    signature.inputs, signature.outputs = [tensor("images", graph.inputs[0])], [tensor("output_0", graph.outputs[0])]
+    return signature
 
 
 def _narrow_logits(flatbuffer: bytes, samples) -> bytes:

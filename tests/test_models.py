@@ -251,8 +251,11 @@ def test_unreadable_pictures_in_the_data_are_skipped_and_counted(two_heads, data
     nothing.mkdir(parents=True)
     (nothing / "a.png").write_bytes(b"junk")
     (nothing / "b.png").write_bytes(b"junk")
-    with pytest.raises(DataError, match="none of its 2 pictures is readable; the first: .*a.png is not a readable"):
+    with pytest.raises(DataError, match="none of its 2 pictures is readable; the first: .*a.png is not a readable"), \
+            pytest.warns(UserWarning) as skipped:
         runtime.load_dataset(nothing.parent, (32, 32, 3), background="dark")
+    assert [str(w.message).endswith(f"{name} is not a readable picture: cannot identify image file: skipped")
+            for w, name in zip(skipped, ("a.png", "b.png"))] == [True, True]
     with pytest.raises(DataError, match="a.png is not a readable picture"):  # export tells the background first
         runtime.load_dataset(nothing.parent, (32, 32, 3))
 

@@ -275,3 +275,20 @@ def test_efficientnet_b0_at_its_smallest_input_exports_to_tflite_and_onnx(tmp_pa
     assert manifest.source.params == model.count_params()
     _agrees_with_keras(tmp_path, ["model.onnx", "model_fp32.tflite"], probabilities, images, atol=1e-4)
     assert sorted(manifest.files) == ["model.onnx", "model_dynamic.onnx", "model_fp32.tflite"]
+
+
+def test_models_that_are_not_image_classifiers_are_refused_in_one_line(tmp_path):
+    import keras
+
+    features = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3, activation="softmax")], name="tabular")
+    features.save(tmp_path / "tabular.keras")
+    image, extra = keras.Input((8, 8, 1)), keras.Input((4,))
+    joined = keras.layers.Concatenate()([keras.layers.Flatten()(image), extra])
+    keras.Model([image, extra], keras.layers.Dense(3)(joined)).save(tmp_path / "two_inputs.keras")
+    tabular = edgeport("export", tmp_path / "tabular.keras", "--data", tmp_path, check=False)
+    assert _error(tabular) == ("edgeport export: error: model 'tabular' takes input (None, 20); expected images "
+                               "(N, H, W) or (N, H, W, C)")
+    two = edgeport("export", tmp_path / "two_inputs.keras", "--data", tmp_path, check=False)
+    assert _error(two) == (f"edgeport export: error: {tmp_path / 'two_inputs.keras'}: the model takes 2 inputs; "
+                           f"edgeport exports classifiers of one image")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tabular.keras", "two_inputs.keras"]  # nothing written

@@ -52,7 +52,7 @@ def frozen_function(model):
     Its input is 'images', float32 with an open batch dimension. Both converters start from it:
     tf2onnx would turn captured tensors (Normalization's mean and variance) into graph inputs,
     and TFLiteConverter.from_keras_model takes three times as long (it saves a SavedModel first:
-    10.6 s against 3.5 s for EfficientNetB0, the same file to the byte in its outputs).
+    10.6 s against 3.5 s for EfficientNetB0, for a file with the same outputs).
     """
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2

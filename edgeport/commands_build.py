@@ -150,7 +150,7 @@ def run_export(args) -> int:
             class_names=class_names_flag(args.class_names), preprocessing=preprocessing_flags(args))
     except ValueError as e:
         raise CommandError(f"{e}", exit_code=EXIT_USAGE) from None
-    from edgeport.export.loading import check_model_path
+    from edgeport.export.loading import check_custom_objects, check_model_path
 
     check_model_path(args.model)
     check_custom_objects(args.custom_objects)
@@ -191,13 +191,6 @@ def run_export(args) -> int:
 
         say(f"Signed {sign_export(out, args.sign)}: the manifest and every file it lists")
     return 0
-
-
-def check_custom_objects(files) -> None:
-    """Refuse a --custom-objects file that is not there, before TensorFlow loads."""
-    for file in files:
-        if not Path(file).is_file():
-            raise FileNotFoundError(f"{file}: no such Python file for --custom-objects")
 
 
 def check_writable_folder(folder: Path) -> None:
@@ -272,6 +265,8 @@ def run_report(args) -> int:
     if manifest is None:
         raise FileNotFoundError(f"{Path(args.artifacts) / MANIFEST_NAME}: nothing to report on (run 'edgeport export' "
                                 f"first)")
+    from edgeport.export.loading import check_custom_objects
+
     check_custom_objects(args.custom_objects)
     import_tensorflow("keras", "matplotlib")
     from edgeport.export.report import build_report

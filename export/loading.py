@@ -132,16 +132,26 @@ def import_custom_objects(files) -> dict:
     Raises:
         FileNotFoundError: no such file. ModelFileError: the module failed to import (its own error quoted).
     """
+    check_custom_objects(files)
     classes = {}
     for file in files:
         path = Path(file)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such Python file for --custom-objects")
         name = "edgeport_custom_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
         module = _import(path, name)  # again each time: its classes register themselves as it runs
         classes.update({key: value for key, value in vars(module).items()
                         if isinstance(value, type) and value.__module__ == name})
     return classes
+
+
+def check_custom_objects(files) -> None:
+    """Refuse a custom-objects file that is not there (the command line asks before TensorFlow loads).
+
+    Raises:
+        FileNotFoundError: naming the file.
+    """
+    for file in files:
+        if not Path(file).is_file():
+            raise FileNotFoundError(f"{file}: no such Python file for --custom-objects")
 
 
 def _import(path: Path, name: str):

@@ -9,6 +9,7 @@ validation images that the manifest's figures come from.
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +18,7 @@ import numpy as np
 
 from edgeport import runtime
 from edgeport.export import litert, onnx_quant
-from edgeport.export.common import Quantization
+from edgeport.export.common import Quantization, frozen_function
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
 from edgeport.export.plan import ExportPlan, Target
@@ -29,6 +30,9 @@ Q = Quantization
 # A layer whose probe reaches this signal-to-noise ratio costs nothing worth keeping it wide for.
 MAX_USEFUL_SQNR_DB = 60.0
 ONNX_W4_BLOCKS = (128, 64, 32, 16)  # largest block (smallest file) first
+# A quick search probes a rung's layers one by one only when the probes, each timed like the rung's first
+# build, fit in this many seconds: a small network's few layers always do, a deep one's are left out.
+QUICK_PROBE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,17 @@ def sqnr_db(reference: np.ndarray, output: np.ndarray) -> float:
 
 
 class Sources:
-    """The float32 files every quantized rung starts from, built once per export in a scratch folder,
-    and what rungs share about them (the int8 probes and calibration method serve int8 and mixed)."""
+    """What the rungs of one export share, built once in a scratch folder: the model's frozen function, the
+    float32 file of each format, and what the searches learn (probes, the ONNX calibration method).
 
-    def __init__(self, model, folder: Path, opset: int, info: ModelInfo):
+    Attributes:
+        thorough: search every candidate and probe every int8 file (plan.search == "thorough").
+        say: the export's progress callback.
+    """
+
+    def __init__(self, model, folder: Path, opset: int, info: ModelInfo, search: str = "quick", say=None):
         self._model, self._folder, self._opset, self._info = model, folder, opset, info
+        self.thorough, self.say = search == "thorough", say or (lambda line: None)
         self._paths: dict[str, Path] = {}
         self._known: dict = {}
 
@@ -76,16 +86,63 @@ class Sources:
             self._known[key] = compute()
         return self._known[key]
 
+    def frozen(self):
+        """The model's frozen inference function, traced once for every conversion of the export."""
+        return self.once("frozen", lambda: frozen_function(self._model))
+
     def float32(self, fmt: str) -> Path:
         if fmt not in self._paths:
             self._folder.mkdir(exist_ok=True)
             path = self._folder / f"float32.{fmt}"
             if fmt == "tflite":
-                to_tflite(self._model, path, Quantization.NONE, None, self._info)
+                to_tflite(self._model, path, Quantization.NONE, None, self._info, frozen=self.frozen())
             else:
-                to_onnx(self._model, path, self._opset, self._info)
+                to_onnx(self._model, path, self._opset, self._info, frozen=self.frozen())
             self._paths[fmt] = path
         return self._paths[fmt]
+
+
+class Steps:
+    """Progress of a long search: a line at most every few seconds, with an estimate of the time left."""
+
+    EVERY_S = 10.0
+
+    def __init__(self, say, what: str, total: int):
+        self._say, self._what, self._total = say, what, total
+        self._started = self._last = time.perf_counter()
+
+    def done(self, count: int) -> None:
+        now = time.perf_counter()
+        if count >= self._total or now - self._last < self.EVERY_S:
+            return
+        self._last = now
+        left = (now - self._started) / count * (self._total - count)
+        self._say(f"  {self._what}: {count} of {self._total} done, about {left:.0f} s left")
+
+
+def cannot_shrink(target: Target, sources: Sources, plan: ExportPlan) -> str | None:
+    """Why target's file could not meet the size bar, estimated before it is built; None when it could.
+
+    The estimate keeps everything outside the weighted layers (Conv, Dense...) as float32 and
+    narrows those layers' weights to the rung's bits; ONNX's 4-bit blocks (MatMulNBits, for a
+    network without convolutions) take MatMul weights alone.
+    """
+    mode = target.quantization
+    if mode.bits > 8:
+        return None
+    src = sources.float32(target.format)
+    weights = (litert.layer_weights if target.format == "tflite" else onnx_quant.layer_weights)(src)
+    narrowed = sum(w.nbytes for w in weights.values())
+    if target.format == "onnx" and mode is Q.INT4 and not onnx_quant.has_conv(src):
+        narrowed = sum(w.nbytes for name, w in onnx_quant.matmul_weights(src).items())
+    total = src.stat().st_size
+    estimate = total - narrowed * (1 - mode.bits / 32)
+    limit = plan.size_ratio * total + plan.size_allowance_bytes
+    if estimate <= limit:
+        return None
+    return (f"cannot shrink below the size bar: {100 * narrowed / total:.0f} % of the float32 file is weights it "
+            f"narrows to {mode.bits} bits, which leaves about {100 * estimate / total:.0f} % "
+            f"(bar {100 * plan.size_ratio:.0f} % + {plan.size_allowance_bytes // 1024} KiB)")
 
 
 def build_target(target: Target, path: Path, model, sources: Sources, info: ModelInfo, calibration,
@@ -101,8 +158,8 @@ def build_target(target: Target, path: Path, model, sources: Sources, info: Mode
         shutil.copyfile(sources.float32(target.format), path)
         return {}
     if target.format == "tflite" and mode in (Q.FLOAT16, Q.DYNAMIC, Q.INT8):
-        to_tflite(model, path, mode, calibration if mode is Q.INT8 else None, info)
-        if mode is not Q.INT8:
+        to_tflite(model, path, mode, calibration if mode is Q.INT8 else None, info, frozen=sources.frozen())
+        if mode is not Q.INT8 or not sources.thorough:
             return {}
         # Per-layer error of int8, probed with LiteRT Quantizer (TFLiteConverter cannot quantize one layer alone).
         return {"layers": _tflite_probes(Q.INT8, path, sources, info, calibration, tuning)}
@@ -114,11 +171,13 @@ def build_target(target: Target, path: Path, model, sources: Sources, info: Mode
 def _tflite_probes(mode, path, sources, info, calibration, tuning) -> list[dict]:
     """Per-layer SQNR with only that layer quantized (mode INT8 or INT4), once per export."""
     src = sources.float32("tflite")
+    names = list(litert.layers(src))
 
     def probe(layer, dst):
         return litert.quantize_tflite(src, dst, litert.TFLitePlan(mode, only_layers=(layer,)), info, calibration)
 
-    return sources.once(("tflite probes", mode), lambda: rank_layers(list(litert.layers(src)), probe, path, tuning))
+    steps = Steps(sources.say, f"{path.name}: {mode.value} layer probes", len(names))
+    return sources.once(("tflite probes", mode), lambda: rank_layers(names, probe, path, tuning, steps))
 
 
 def _tflite_rung(mode, path, sources, info, calibration, tuning) -> dict:
@@ -130,12 +189,24 @@ def _tflite_rung(mode, path, sources, info, calibration, tuning) -> dict:
     if mode is Q.INT16:
         build(litert.TFLitePlan(Q.INT16))
         return {}
-    ranked = _tflite_probes(Q.INT4 if mode is Q.INT4 else Q.INT8, path, sources, info, calibration, tuning)
-    if mode is Q.INT4:
-        keep = greedy(ranked, lambda kept: build(litert.TFLitePlan(Q.INT4, wide_layers=kept)), mode, tuning, start=0)
-        return {"layers": ranked, "wide_layers": list(keep["kept"]), "search": keep["search"]}
-    keep = greedy(ranked, lambda kept: build(litert.TFLitePlan(Q.MIXED, float_layers=kept)), mode, tuning, start=1)
-    return {"layers": ranked, "float_layers": list(keep["kept"]), "search": keep["search"]}
+    # The layers kept wider (8 bits for int4, float for mixed) are searched only when the file misses the
+    # budget on the tuning images.
+    probe_mode, field = (Q.INT4, "wide_layers") if mode is Q.INT4 else (Q.INT8, "float_layers")
+    keep = greedy(lambda: _tflite_probes(probe_mode, path, sources, info, calibration, tuning),
+                  lambda kept: build(litert.TFLitePlan(mode, **{field: kept})), mode, tuning,
+                  **_search_options(sources, len(litert.layers(src)), mode, path))
+    return {"layers": keep["layers"], field: list(keep["kept"]), "search": keep["search"]}
+
+
+def _search_options(sources: Sources, layers: int, mode: Quantization, path: Path) -> dict:
+    """How greedy searches a rung. Thorough: probes, then one more layer kept at a time (a mixed file
+    keeps at least one layer in float). Quick: every layer narrow first, probes only when they fit in
+    QUICK_PROBE_SECONDS, then a bisection over how many layers to keep."""
+    kind = "in 8 bits" if mode is Q.INT4 else "in float"
+    options = {"say": sources.say, "what": f"{path.name}: layers kept {kind}"}
+    if sources.thorough:
+        return options | {"start": 0 if mode is Q.INT4 else 1}
+    return options | {"start": 0, "bisect": True, "probe_budget": (layers, QUICK_PROBE_SECONDS)}
 
 
 def _onnx_rung(mode, path, sources, calibration, tuning) -> dict:
@@ -147,33 +218,56 @@ def _onnx_rung(mode, path, sources, calibration, tuning) -> dict:
     if mode in (Q.DYNAMIC, Q.INT16):
         build(onnx_quant.OnnxPlan(mode))
         return {}
+    if mode is Q.INT4 and onnx_quant.has_conv(src):  # MatMulNBits would leave every Conv in float
+        plan = onnx_quant.OnnxPlan(Q.INT4, per_channel_4bit=True)
+        names = list(onnx_quant.layers(src))
+
+        def probes():
+            return sources.once("onnx int4 probes", lambda: rank_layers(
+                names, lambda layer, dst: build(replace(plan, only_layers=(layer,)), dst), path, tuning,
+                Steps(sources.say, f"{path.name}: int4 layer probes", len(names))))
+
+        keep = greedy(probes, lambda kept: build(replace(plan, float_layers=kept)), mode, tuning,
+                      **(_search_options(sources, len(names), mode, path) | {"what": f"{path.name}: layers kept "
+                                                                                     f"in float"}))
+        return {"layers": keep["layers"], "float_layers": list(keep["kept"]), "search": keep["search"]}
     if mode is Q.INT4:
         plans = [onnx_quant.OnnxPlan(Q.INT4, block_size=b) for b in ONNX_W4_BLOCKS]
         chosen, search = first_within(plans, build, mode, tuning)
         return {"block_size": chosen.block_size, "search": search}
-    # The int8 rung and the mixed rung share the calibration method and the probes.
+    # The int8 rung and the mixed rung share the calibration method and the probes. A quick search takes
+    # the first method within budget on the tuning images (minmax, the cheapest, first).
     methods = [onnx_quant.OnnxPlan(Q.INT8, method=m) for m in onnx_quant.CALIBRATION_METHODS]
-    chosen, search = sources.once("onnx calibration", lambda: best_of(methods, build, tuning))
+    pick = best_of if sources.thorough else (lambda plans, build_one, tune: first_within(plans, build_one, Q.INT8,
+                                                                                         tune))
+    chosen, search = sources.once("onnx calibration", lambda: pick(methods, build, tuning))
     names = list(onnx_quant.layers(src))
-    ranked = sources.once("onnx probes", lambda: rank_layers(
-        names, lambda layer, dst: build(replace(chosen, only_layers=(layer,)), dst), path, tuning))
+
+    def ranked():
+        return sources.once("onnx probes", lambda: rank_layers(
+            names, lambda layer, dst: build(replace(chosen, only_layers=(layer,)), dst), path, tuning,
+            Steps(sources.say, f"{path.name}: int8 layer probes", len(names))))
+
     if mode is Q.INT8:
         if not path.exists():  # the mixed rung ran the search first: its file went to the mixed path
             build(chosen)
-        return {"calibration_method": chosen.method, "search": search, "layers": ranked}
+        record = {"calibration_method": chosen.method, "search": search}
+        return record | ({"layers": ranked()} if sources.thorough else {})
     keep = greedy(ranked, lambda kept: build(replace(chosen, quantization=Q.MIXED, float_layers=kept)), mode, tuning,
-                  start=1)
-    return {"layers": ranked, "float_layers": list(keep["kept"]), "calibration_method": chosen.method,
+                  **_search_options(sources, len(names), mode, path))
+    return {"layers": keep["layers"], "float_layers": list(keep["kept"]), "calibration_method": chosen.method,
             "search": keep["search"]}
 
 
-def rank_layers(names: list[str], build_probe, path: Path, tuning: Tuning | None) -> list[dict]:
+def rank_layers(names: list[str], build_probe, path: Path, tuning: Tuning | None, steps: Steps | None = None
+                ) -> list[dict]:
     """Per-layer sensitivity: the output SQNR when each layer alone is quantized, lowest (most sensitive) first.
 
     Args:
         names: the file's weighted layers.
         build_probe: (layer, path) -> writes a file in which only that layer is quantized.
         path: where the rung will go; probes are written beside it and removed.
+        steps: told of each probe done (progress with the time left).
     """
     if tuning is None:
         return []
@@ -183,39 +277,107 @@ def rank_layers(names: list[str], build_probe, path: Path, tuning: Tuning | None
         for order, layer in enumerate(names):
             build_probe(layer, probe)
             scores.append({"layer": layer, "order": order, "sqnr_db": round(tuning.figures(probe)["sqnr_db"], 2)})
+            if steps is not None:
+                steps.done(order + 1)
     finally:
         probe.unlink(missing_ok=True)
     return sorted(scores, key=lambda s: (s["sqnr_db"], s["order"]))
 
 
-def greedy(ranked: list[dict], build, mode: Quantization, tuning: Tuning | None, start: int) -> dict:
-    """Keep the most sensitive layers out of the narrow type one more at a time, until the file is within budget.
+def greedy(rank, build, mode: Quantization, tuning: Tuning | None, start: int, bisect: bool = False, say=None,
+           what: str = "", probe_budget: tuple[int, float] | None = None) -> dict:
+    """Keep the most sensitive layers out of the narrow type, as few as put the file within budget.
 
-    Stops at the first count whose tuning figures are within the bar; when none is, keeps the
-    count with the best agreement. At most all layers but one are kept (all of them would be
-    the float file again), and a layer whose probe costs nothing (SQNR >= 60 dB) is not kept.
+    Takes the smallest count of kept layers whose tuning figures are within the bar: trying one more
+    at a time, or by bisection (a few builds whatever the depth, taking the error to shrink as
+    layers are kept). When none is within, keeps the count with the best agreement. At most all
+    layers but one are kept (all of them would be the float file again), and a layer whose probe
+    costs nothing (SQNR >= 60 dB) is not kept.
+
+    Args:
+        rank: () -> the layers, most sensitive first ({"layer", "sqnr_db"}), called only when a layer
+            must be kept: a file within budget with none kept (start=0) needs no ranking.
+        build: (kept layers) -> the path of the file built with them.
+        start: the fewest layers to keep (0: try the file with every layer narrow first).
+        probe_budget: (layers, seconds): with start=0, rank only when that many probes, each timed
+            like the first build, fit in the seconds; else the first file is the rung's.
 
     Returns:
-        {"kept": layers kept, "search": [{"kept", tuning figures}]} (the file at the rung's path
-        is the chosen one).
+        {"kept": layers kept, "search": [{"kept", tuning figures}], "layers": the ranking, [] when
+        none was needed} (the file at the rung's path is the chosen one).
     """
-    useful = [s["layer"] for s in ranked if s["sqnr_db"] < MAX_USEFUL_SQNR_DB]
-    counts = range(start, max(start, min(len(useful), len(ranked) - 1)) + 1)
-    search, best = [], None
-    for count in counts:
-        kept = tuple(useful[:count])
-        path = build(kept)
-        if tuning is None:
-            return {"kept": kept, "search": []}
+    search, built = [], [None]
+
+    def attempt(kept: tuple) -> tuple[bool, float]:
+        path, built[0] = build(kept), kept
         figures = tuning.figures(path)
         search.append({"kept": list(kept), **_rounded(figures)})
-        if tuning.within(figures, mode):
-            return {"kept": kept, "search": search}
-        if best is None or figures["agreement"] > best[1]:
-            best = (kept, figures["agreement"])
-    if best[0] != tuple(search[-1]["kept"]):
-        build(best[0])
-    return {"kept": best[0], "search": search}
+        return tuning.within(figures, mode), figures["agreement"]
+
+    best = None
+    if start == 0:
+        if tuning is None:
+            build(())
+            return {"kept": (), "search": [], "layers": []}
+        started = time.perf_counter()
+        within, agreement = attempt(())
+        if within:
+            return {"kept": (), "search": search, "layers": []}
+        best = ((), agreement)
+        if probe_budget is not None:
+            layers, seconds = probe_budget
+            estimate = layers * (time.perf_counter() - started)
+            if estimate > seconds:
+                (say or (lambda line: None))(
+                    f"  {what.split(':')[0]}: missed the budget on the tuning images with no layer kept; {layers} "
+                    f"layer probes would take about {estimate:.0f} s: not run (--search thorough runs them)")
+                return {"kept": (), "search": search, "layers": []}
+    ranked = rank()
+    useful = [s["layer"] for s in ranked if s["sqnr_db"] < MAX_USEFUL_SQNR_DB]
+    counts = list(range(max(start, 1), max(start, min(len(useful), len(ranked) - 1)) + 1))
+    if tuning is None:
+        kept = tuple(useful[:counts[0]]) if counts else ()
+        build(kept)
+        return {"kept": kept, "search": [], "layers": ranked}
+    order = _bisection(len(counts)) if bisect else iter(range(len(counts)))
+    steps = Steps(say or (lambda line: None), what, max(1, len(counts).bit_length() if bisect else len(counts)))
+    chosen, index, done = None, next(order, None), 0
+    while index is not None:
+        kept = tuple(useful[:counts[index]])
+        within, agreement = attempt(kept)
+        if within and (chosen is None or len(kept) < len(chosen)):
+            chosen = kept
+        if best is None or agreement > best[1]:
+            best = (kept, agreement)
+        done += 1
+        steps.done(done)
+        if within and not bisect:
+            break
+        index = _tell(order, within) if bisect else next(order, None)
+    chosen = chosen if chosen is not None else best[0]
+    if built[0] != chosen:
+        build(chosen)
+    return {"kept": chosen, "search": search, "layers": ranked}
+
+
+def _bisection(count: int):
+    """Indices 0..count-1 to try, bisecting for the first that is within; send() each result."""
+    low, high = 0, count - 1
+    while low <= high:
+        middle = (low + high) // 2
+        within = yield middle
+        if within:
+            high = middle - 1
+        else:
+            low = middle + 1
+
+
+def _tell(order, within: bool):
+    """The bisection's next index after telling it the last result; None when it is done."""
+    try:
+        return order.send(within)
+    except StopIteration:
+        return None
 
 
 def first_within(plans: list, build, mode: Quantization, tuning: Tuning | None):

@@ -63,6 +63,31 @@ def layers(path: str | os.PathLike) -> dict[str, str]:
     return found
 
 
+def layer_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Each weighted layer's float weights, output channels first: {layer name (as layers()): array}."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
+    ops = schema.BuiltinOperator
+    codes = {getattr(ops, name) for name in WEIGHTED_OPS if hasattr(ops, name)}
+    graph, found = model.subgraphs[0], {}
+    for op in graph.operators:
+        opcode = model.operatorCodes[op.opcodeIndex]
+        code = max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
+        if code not in codes or len(op.inputs) < 2:
+            continue
+        tensor = graph.tensors[op.inputs[1]]
+        data = model.buffers[tensor.buffer].data
+        if tensor.type != schema.TensorType.FLOAT32 or data is None or not len(data):
+            continue
+        weights = np.frombuffer(bytes(data), np.float32).reshape(tensor.shape)
+        # DEPTHWISE_CONV_2D keeps its channels last ([1, h, w, channels]); the others first.
+        channels_last = code == ops.DEPTHWISE_CONV_2D
+        found[layer_name(graph.tensors[op.outputs[0]].name.decode())] = np.moveaxis(weights, -1, 0) \
+            if channels_last else weights
+    return found
+
+
 def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLitePlan, info: ModelInfo,
                     calibration_images=None) -> Path:
     """Quantize a float32 .tflite file with LiteRT Quantizer according to plan.

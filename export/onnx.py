@@ -19,7 +19,7 @@ MIN_OPSET, MAX_OPSET = 13, 18  # what tf2onnx 1.17 and onnxruntime 1.32 both tak
 _CALL_SCOPE = re.compile(r"^.*StatefulPartitionedCall(?:_\d+)?/")
 
 
-def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | None = None) -> Path:
+def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | None = None, frozen=None) -> Path:
     """Convert a Keras model to a float32 .onnx file.
 
     tf2onnx.convert.from_keras fails on Keras 3 models, so this converts the GraphDef of the
@@ -32,6 +32,7 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
         info: class names, preprocessing, output kind and background, stored in
             metadata_props so that a lone copy of the file still predicts with the right labels
             (default: export.model_info(model)).
+        frozen: the model's frozen_function, when the caller already has it.
 
     Returns:
         The path written. The input is named 'images', the output 'probabilities'; class
@@ -50,7 +51,7 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
     output = CapturedOutput()
     try:
         with output.capture():
-            frozen = frozen_function(model)
+            frozen = frozen or frozen_function(model)
             inputs, outputs = [t.name for t in frozen.inputs], [t.name for t in frozen.outputs]
             proto, _ = tf2onnx.convert.from_graph_def(frozen.graph.as_graph_def(), input_names=inputs,
                                                       output_names=outputs, opset=opset,

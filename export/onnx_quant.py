@@ -28,8 +28,10 @@ class OnnxPlan:
 
     Attributes:
         quantization: DYNAMIC, INT8 (static QDQ, uint8 activations), INT16 (static QDQ, int16
-            activations, com.microsoft Q/DQ ops), INT4 (MatMulNBits weights) or MIXED (INT8
-            with float_layers left in float).
+            activations, com.microsoft Q/DQ ops), INT4 (4-bit weights, float activations) or MIXED
+            (INT8 with float_layers left in float).
+        per_channel_4bit: for INT4, per-channel 4-bit weights on Conv, Gemm and MatMul (QDQ); False:
+            MatMulNBits blocks, which take MatMul alone (a conv net's Conv would stay float).
         method: how static activation ranges are calibrated: minmax, entropy or percentile.
         block_size, symmetric: INT4 weight blocks.
         float_layers: layers (names from layers()) left in float.
@@ -42,6 +44,7 @@ class OnnxPlan:
     method: str = "minmax"
     block_size: int = 32
     symmetric: bool = False
+    per_channel_4bit: bool = False
     float_layers: tuple[str, ...] = ()
     only_layers: tuple[str, ...] | None = None
     logit_floor: bool = True
@@ -87,7 +90,7 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
     if not src.is_file():
         raise FileNotFoundError(f"{src}: no such ONNX file to quantize")
     plan = plan or OnnxPlan(Quantization.INT8 if calibration_images is not None else Quantization.DYNAMIC)
-    if plan.quantization.calibrated and calibration_images is None:
+    if (plan.quantization.calibrated or plan.per_channel_4bit) and calibration_images is None:
         raise ValueError(f"{plan.quantization.value} quantization needs calibration images to measure activation ranges")
     try:
         source = onnx.load(str(src))
@@ -102,14 +105,14 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
         quantized = Path(tmp) / "quantized.onnx"
         try:
             with output.capture():
-                if plan.quantization is Quantization.INT4:
+                if plan.quantization is Quantization.INT4 and not plan.per_channel_4bit:
                     _weights_4bit(source, quantized, plan)
                 else:
                     prepared = Path(tmp) / "prepared.onnx"
                     from onnxruntime.quantization.shape_inference import quant_pre_process
 
                     quant_pre_process(str(src), str(prepared))
-                    _quantize_8_16(prepared, quantized, source, calibration_images, plan)
+                    _quantize_static(prepared, quantized, source, calibration_images, plan)
             result = onnx.load(str(quantized))
             metadata = {p.key: p.value for p in source.metadata_props}
             metadata["quantization"] = json.dumps(plan.quantization.value)
@@ -122,7 +125,7 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
     return dst
 
 
-def _quantize_8_16(prepared: Path, quantized: Path, source, images, plan: OnnxPlan) -> None:
+def _quantize_static(prepared: Path, quantized: Path, source, images, plan: OnnxPlan) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -155,7 +158,8 @@ def _quantize_8_16(prepared: Path, quantized: Path, source, images, plan: OnnxPl
             return None if chunk is None else {input_name: chunk}
 
     wide = plan.quantization is Quantization.INT16
-    extra = {"UseQDQContribOps": True} if wide else {}
+    four = plan.quantization is Quantization.INT4
+    extra = {"UseQDQContribOps": True} if wide or four else {}
     if plan.quantization is Quantization.INT8 and plan.logit_floor and plan.only_layers is None:
         import onnx
 
@@ -164,11 +168,43 @@ def _quantize_8_16(prepared: Path, quantized: Path, source, images, plan: OnnxPl
               "percentile": CalibrationMethod.Percentile}[plan.method]
     quantize_static(
         str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-        activation_type=QuantType.QInt16 if wide else QuantType.QUInt8, weight_type=QuantType.QInt8,
+        activation_type=QuantType.QInt16 if wide else QuantType.QUInt8,
+        weight_type=QuantType.QInt4 if four else QuantType.QInt8,
+        op_types_to_quantize=list(WEIGHTED_OPS) if four else None,
         calibrate_method=method, nodes_to_exclude=excluded, nodes_to_quantize=only,
-        # opsets below 21 have no 16-bit QuantizeLinear: onnxruntime's own com.microsoft ops carry it
+        # opsets below 21 have no 16-bit or 4-bit QuantizeLinear: onnxruntime's own com.microsoft ops carry them
         extra_options=extra,
     )
+    if four:
+        _float_activations(quantized)
+
+
+def _float_activations(path: Path) -> None:
+    """Drop the activations' QuantizeLinear -> DequantizeLinear pairs: weights stay 4-bit, activations float.
+
+    quantize_static quantizes activations as well as weights; a 4-bit weight file is weight-only,
+    like LiteRT's, so its consumers read the float tensor that each activation QuantizeLinear took.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    constants = {t.name for t in graph.initializer}
+    quantized = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "QuantizeLinear"
+                 and n.input[0] not in constants}
+    restored = {n.output[0]: quantized[n.input[0]] for n in graph.node
+                if n.op_type == "DequantizeLinear" and n.input[0] in quantized}
+    kept = [n for n in graph.node if not (n.op_type == "QuantizeLinear" and n.output[0] in quantized)
+            and not (n.op_type == "DequantizeLinear" and n.output[0] in restored)]
+    outputs = {o.name for o in graph.output}
+    for node in kept:
+        node.input[:] = [restored.get(name, name) for name in node.input]
+    for name, source in restored.items():  # a graph output that was a DequantizeLinear's: keep its name
+        if name in outputs:
+            kept.append(onnx.helper.make_node("Identity", [source], [name]))
+    del graph.node[:]
+    graph.node.extend(kept)
+    onnx.save(model, str(path))
 
 
 def _weights_4bit(source, quantized: Path, plan: OnnxPlan) -> None:
@@ -181,6 +217,41 @@ def _weights_4bit(source, quantized: Path, plan: OnnxPlan) -> None:
     quantizer = MatMulNBitsQuantizer(source, nodes_to_exclude=excluded, algo_config=config)
     quantizer.process()
     quantizer.model.save_model_to_file(str(quantized))
+
+
+def has_conv(path: str | os.PathLike) -> bool:
+    """Whether an .onnx file convolves (Conv or ConvTranspose): then its 4-bit rung is per-channel QDQ."""
+    import onnx
+
+    return any(n.op_type in ("Conv", "ConvTranspose") for n in onnx.load(str(path), load_external_data=False).graph.node)
+
+
+def layer_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Each weighted layer's float weights, output channels first: {layer name (as layers()): array}."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    constants = {t.name: t for t in model.graph.initializer}
+    found = {}
+    for node in model.graph.node:
+        if node.op_type not in WEIGHTED_OPS or len(node.input) < 2 or node.input[1] not in constants:
+            continue
+        weights = numpy_helper.to_array(constants[node.input[1]])
+        transposed = any(a.name == "transB" and a.i for a in node.attribute)
+        # MatMul (and Gemm without transB) keeps output channels last; Conv and ConvTranspose's first axis.
+        last = node.op_type == "MatMul" or (node.op_type == "Gemm" and not transposed)
+        found[layer_name(node.name)] = np.moveaxis(weights, -1, 0) if last else weights
+    return found
+
+
+def matmul_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The weights of MatMul nodes alone (what MatMulNBits quantizes), by layer."""
+    import onnx
+
+    matmuls = {layer_name(n.name) for n in onnx.load(str(path), load_external_data=False).graph.node
+               if n.op_type == "MatMul"}
+    return {name: w for name, w in layer_weights(path).items() if name in matmuls}
 
 
 def layers_of(model) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ from edgeport import runtime
 from edgeport.export.calibration import calibration_sample, seeded_choice
 from edgeport.export.common import ExportError, Quantization
 from edgeport.export.folderlock import folder_lock
-from edgeport.export.ladder import Sources, Tuning, build_target, integer_only
+from edgeport.export.ladder import Sources, Tuning, build_target, cannot_shrink, integer_only
 from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha256, output_name
 from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.modelfacts import (
@@ -114,7 +114,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
-            sources = Sources(model, staging / ".sources", plan.opset, info)
+            sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
             entries, skipped = _build(model, plan, staging, sources, info, calibration_images, tuning, validation,
                                       reference, say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
@@ -229,11 +229,12 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
     """
     entries, skipped = {}, {}
     for target in plan.targets:
-        if plan.ladder and not target.standard:
-            winner = _smaller_winner(entries, target, plan)
-            if winner:
-                skipped[target.filename] = f"{winner} is within budget and no larger"
-                say(f"{target.filename:<22} skipped: {skipped[target.filename]}")
+        if not target.standard:
+            winner = _smaller_winner(entries, target, plan) if plan.ladder else None
+            why = f"{winner} is within budget and no larger" if winner else cannot_shrink(target, sources, plan)
+            if why:
+                skipped[target.filename] = why
+                say(f"{target.filename:<22} skipped: {why}")
                 continue
         started = time.perf_counter()
         path = staging / target.filename

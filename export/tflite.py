@@ -18,7 +18,7 @@ CONVERTER_MODES = (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC
 
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
-              info: ModelInfo | None = None, logit_floor: bool = True) -> Path:
+              info: ModelInfo | None = None, logit_floor: bool = True, frozen=None) -> Path:
     """Convert a Keras model to a .tflite file with tf.lite.TFLiteConverter.
 
     Args:
@@ -32,6 +32,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             "edgeport" metadata buffer (default: export.model_info(model)).
         logit_floor: for "int8", narrow the range of the logits feeding the final softmax to
             what can change the output (export/logits.py); False keeps the calibrated range.
+        frozen: the model's export.common.frozen_function, when the caller already has it
+            (an export converts it up to five times).
 
     Returns:
         The path written.
@@ -53,7 +55,7 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     info = info or model_info(model)
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function(model)])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen or frozen_function(model)])
     if mode is not Quantization.NONE:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode is Quantization.FLOAT16:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from edgeport import runtime
+from edgeport.export import intervals
 from edgeport.export.common import Quantization
 from edgeport.export.plan import DEFAULT_BUDGET_PT, ExportPlan
 from edgeport.runtime.errors import ValidationError  # noqa: F401 (part of this module's API)
@@ -41,15 +44,57 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
     size = path.stat().st_size
     limit = (int(plan.size_ratio * float32_bytes) + plan.size_allowance_bytes
              if float32_bytes and mode.bits <= 8 else None)
+    agreeing, gained, lost = intervals.paired_counts(result["predictions"], np.asarray(reference).argmax(1), labels)
+    count = len(labels)
     figures = Validation(
         accuracy=result["accuracy"], reference_accuracy=result["reference_accuracy"],
         accuracy_change=result["accuracy_change"], agreement=result["agreement"], max_abs_diff=result["max_abs_diff"],
         per_class_accuracy=result["per_class_accuracy"], confusion_matrix=result["confusion_matrix"],
         changed=Changed(changed, result["predictions"][changed].tolist()), bytes=size,
         size_ratio=size / float32_bytes if float32_bytes else None, size_limit_bytes=limit,
-        bar=plan.bar_for(mode), failures=[], passed=True, batch=figures_batch(predictor))
-    failures = check_bar(path.name, figures, figures.bar, plan.size_ratio, plan.size_allowance_bytes)
-    return replace(figures, failures=failures, passed=not failures)
+        bar=plan.bar_for(mode), failures=[], passed=True, batch=figures_batch(predictor),
+        agreement_interval=_rounded(intervals.agreement_interval(agreeing, count)),
+        accuracy_change_interval=_rounded(intervals.accuracy_change_interval(gained, lost, count)))
+    misses = _misses(path.name, figures, figures.bar, plan.size_ratio, plan.size_allowance_bytes)
+    evident = [text for kind, text in misses if not _unsettled(kind, figures)]
+    unresolved = [text for kind, text in misses if _unsettled(kind, figures)]
+    return replace(figures, failures=evident, passed=not evident, unresolved=unresolved,
+                   images_to_settle=_images_to_settle(figures, gained, lost, count))
+
+
+def _rounded(interval) -> list:
+    return [round(float(v), 6) for v in interval]
+
+
+def _unsettled(kind: str, figures: Validation) -> bool:
+    """Whether a bar the point estimate misses is one its interval still reaches (the images cannot tell)."""
+    bar = figures.bar
+    if kind == "agreement":
+        return figures.agreement_interval[1] >= bar.min_agreement
+    if kind == "accuracy":
+        low, high = figures.accuracy_change_interval
+        limit = bar.max_accuracy_change
+        return (low <= limit and high >= -limit) if bar.two_sided else high >= -limit
+    return False
+
+
+def _images_to_settle(figures: Validation, gained: int, lost: int, count: int) -> int | None:
+    """Validation images that would settle each bar whose interval straddles it, at the figures seen (the
+    largest); None when every interval is clear of its bar."""
+    bar, needed = figures.bar, []
+    low, high = figures.agreement_interval
+    if low < bar.min_agreement <= high:
+        needed.append(intervals.images_to_settle(intervals.agreement_variance(figures.agreement, count),
+                                                 abs(figures.agreement - bar.min_agreement)))
+    low, high = figures.accuracy_change_interval
+    limits = (-bar.max_accuracy_change, bar.max_accuracy_change) if bar.two_sided else (-bar.max_accuracy_change,)
+    for limit in limits:
+        if low < limit < high:
+            needed.append(intervals.images_to_settle(intervals.change_variance(gained, lost, count),
+                                                     abs(figures.accuracy_change - limit)))
+    if not needed:
+        return None
+    return None if None in needed else max(needed)
 
 
 def figures_batch(predictor: runtime.Predictor) -> int | str:
@@ -59,54 +104,115 @@ def figures_batch(predictor: runtime.Predictor) -> int | str:
 
 
 def check_bar(name: str, figures, bar: Bar, size_ratio: float | None = None, allowance: int = 0) -> list[str]:
-    """Every way figures (a Validation, or anything with agreement, accuracy_change, max_abs_diff and
-    optionally bytes, size_limit_bytes) miss bar, as readable strings."""
-    failures = []
+    """Every way the point estimates of figures (a Validation, or anything with agreement, accuracy_change,
+    max_abs_diff and optionally bytes, size_limit_bytes) miss bar, as readable strings."""
+    return [text for _, text in _misses(name, figures, bar, size_ratio, allowance)]
+
+
+def _misses(name: str, figures, bar: Bar, size_ratio: float | None, allowance: int) -> list[tuple[str, str]]:
+    """check_bar's misses as (which bar: agreement, accuracy, difference or size; readable string)."""
+    misses = []
+    interval = getattr(figures, "agreement_interval", None)
     if figures.agreement < bar.min_agreement:
-        failures.append(f"{name}: agreement {100 * figures.agreement:.2f} % < {100 * bar.min_agreement:.2f} %")
+        misses.append(("agreement", f"{name}: agreement {100 * figures.agreement:.2f} %{_ci(interval, '%')} < "
+                                    f"{100 * bar.min_agreement:.2f} %"))
     change = figures.accuracy_change
     missed = abs(change) > bar.max_accuracy_change if bar.two_sided else change < -bar.max_accuracy_change
     if missed:
-        failures.append(
-            f"{name}: accuracy change {100 * change:+.2f} pt beyond {'±' if bar.two_sided else '-'}"
-            f"{100 * bar.max_accuracy_change:.2f} pt"
-        )
+        interval = getattr(figures, "accuracy_change_interval", None)
+        misses.append(("accuracy", f"{name}: accuracy change {100 * change:+.2f} pt{_ci(interval, 'pt')} beyond "
+                                   f"{'±' if bar.two_sided else '-'}{100 * bar.max_accuracy_change:.2f} pt"))
     if bar.max_abs_diff is not None and figures.max_abs_diff > bar.max_abs_diff:
-        failures.append(f"{name}: max abs probability difference {figures.max_abs_diff:.2e} > {bar.max_abs_diff:.0e}")
+        misses.append(("difference", f"{name}: max abs probability difference {figures.max_abs_diff:.2e} > "
+                                     f"{bar.max_abs_diff:.0e}"))
     limit = getattr(figures, "size_limit_bytes", None)
     if limit is not None and figures.bytes > limit:
-        failures.append(f"{name}: {100 * figures.size_ratio:.1f} % of the float32 size, over "
-                        f"{100 * size_ratio:.0f} % + {allowance // 1024} KiB ({limit:,} bytes)")
-    return failures
+        misses.append(("size", f"{name}: {100 * figures.size_ratio:.1f} % of the float32 size, over "
+                               f"{100 * size_ratio:.0f} % + {allowance // 1024} KiB ({limit:,} bytes)"))
+    return misses
+
+
+def _ci(interval, unit: str) -> str:
+    """' (95 % a to b unit)' for an interval given as fractions; '' when there is none."""
+    if interval is None:
+        return ""
+    sign = "+" if unit == "pt" else ""
+    return f" (95 % {100 * interval[0]:{sign}.2f} to {100 * interval[1]:{sign}.2f} {unit})"
 
 
 def within_budget(entry: FileEntry, budget_pt: float = DEFAULT_BUDGET_PT) -> bool:
-    """Whether a manifest entry is within its bar with this budget.
+    """Whether a manifest entry's point estimates are within its bar with this budget.
 
-    The stored verdict stands for every bar that the budget does not move (agreement, size,
-    float files' bars); a quantized file's accuracy change is re-checked against budget_pt.
+    The recommendation goes by the point estimates (the intervals say how sure they are): the
+    agreement, the max difference and the size against the bar the file was judged by, and a
+    accuracy change against budget_pt (a float file's also against its fixed two-sided bar).
     """
-    figures = entry.validation
+    figures, bar = entry.validation, entry.validation.bar
     if not figures.passed and not all("accuracy change" in f for f in figures.failures or [""]):
+        return False  # a failure the budget does not move
+    if figures.agreement < bar.min_agreement:
         return False
-    if figures.bar.two_sided and not figures.passed:
+    if bar.max_abs_diff is not None and figures.max_abs_diff > bar.max_abs_diff:
+        return False
+    if figures.size_limit_bytes is not None and figures.bytes > figures.size_limit_bytes:
+        return False
+    if bar.two_sided and abs(figures.accuracy_change) > bar.max_accuracy_change + 1e-12:
         return False
     return -figures.accuracy_change <= budget_pt / 100 + 1e-12  # no file may lose more than the budget
 
 
-def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT,
-              integer_only: bool = False) -> Recommendation:
-    """The smallest file within budget, overall and per format (None where none qualifies).
+def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT, integer_only: bool = False,
+              objective: str = "size") -> Recommendation:
+    """The smallest (objective "size") or fastest ("speed") file within budget, overall and per format
+    (None where none qualifies), and the choice of either objective.
 
     Args:
         files: the manifest's files.
         budget_pt: the accuracy points a quantized file may lose.
         integer_only: choose only among files whose arithmetic is all integer.
+        objective: size, or speed: the lowest single-image latency measured at export (files
+            without one are not candidates).
     """
-    within = sorted((entry.bytes, name, entry.format) for name, entry in files.items()
-                    if within_budget(entry, budget_pt) and (entry.integer_only or not integer_only))
-    per_format = {fmt: next((name for _, name, f in within if f == fmt), None) for fmt in ("tflite", "onnx")}
-    return Recommendation(budget_pt, integer_only, within[0][1] if within else None, **per_format)
+    within = [(name, entry) for name, entry in files.items()
+              if within_budget(entry, budget_pt) and (entry.integer_only or not integer_only)]
+
+    def best(key, fmt=None):
+        candidates = sorted((key(entry), name) for name, entry in within
+                            if key(entry) is not None and fmt in (None, entry.format))
+        return candidates[0][1] if candidates else None
+
+    size, speed = (lambda e: e.bytes), (lambda e: e.latency_us)
+    key = speed if objective == "speed" else size
+    return Recommendation(budget_pt, integer_only, best(key), best(key, "tflite"), best(key, "onnx"), objective,
+                          best(size), best(speed))
+
+
+def settle_line(files: dict[str, FileEntry], recommended: str | None, budget_pt: float, images: int) -> str | None:
+    """One line when the validation images are too few to settle the budget, with how many would; else None.
+
+    It names the files whose point estimate misses a bar that their interval still reaches (neither
+    failed nor recommended), and the recommended file when its accuracy-change interval reaches past
+    the budget.
+    """
+    names = [name for name, entry in files.items() if entry.validation.unresolved]
+    chosen = files.get(recommended) if recommended else None
+    interval = chosen.validation.accuracy_change_interval if chosen else None
+    if interval is not None and not chosen.validation.bar.two_sided and interval[0] < -budget_pt / 100:
+        names.append(recommended)
+    if not names:
+        return None
+    needed = [files[name].validation.images_to_settle for name in names]
+    would = ("no number of images would: an estimate sits on its bar" if None in needed
+             else f"about {max(needed):,} would")
+    return (f"{images:,} validation images cannot settle {', '.join(dict.fromkeys(names))} against "
+            f"{'its bars' if len(names) == 1 else 'their bars'} and the {budget_pt:g} pt budget: {would}")
+
+
+def interval_text(entry: FileEntry) -> str:
+    """A file's figures with their 95 % intervals, for a sentence: 'accuracy change -0.10 pt (95 % ...), agreement ...'."""
+    v = entry.validation
+    return (f"accuracy change {100 * v.accuracy_change:+.2f} pt{_ci(v.accuracy_change_interval, 'pt')}, "
+            f"agreement {100 * v.agreement:.2f} %{_ci(v.agreement_interval, '%')}")
 
 
 def best_miss(files: dict[str, FileEntry], integer_only: bool = False) -> str | None:

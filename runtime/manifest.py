@@ -135,6 +135,7 @@ class Validation(Record):
     """One file's figures on the validation images against the Keras reference, and its verdict."""
 
     NESTED: ClassVar[dict] = {"changed": Changed, "bar": Bar}
+    OMIT_NONE: ClassVar[tuple] = ("agreement_interval", "accuracy_change_interval", "unresolved", "images_to_settle")
 
     accuracy: float
     reference_accuracy: float
@@ -148,9 +149,16 @@ class Validation(Record):
     size_ratio: float | None
     size_limit_bytes: int | None
     bar: Bar
-    failures: list
+    failures: list  # the bars the evidence says the file misses (its interval lies beyond the bar)
     passed: bool
     batch: int | str = "any"  # the batch size the figures hold for: 1 for a file whose answers depend on it
+    # 95 % intervals (paired with the Keras model on the same images): [low, high]
+    agreement_interval: list | None = None
+    accuracy_change_interval: list | None = None
+    # the bars whose point estimate the file misses but whose interval still reaches: the images cannot tell
+    unresolved: list | None = None
+    # validation images that would settle every bar the interval straddles, at the figures seen
+    images_to_settle: int | None = None
 
 
 def _info_from(value: dict, where: str) -> ModelInfo:
@@ -175,12 +183,13 @@ class FileEntry(Record):
         format, quantization, bytes, sha256, tensors (input and output: name, shape, dtype,
         quantization), integer_only, info (class names, preprocessing, output kind, background:
         flat keys in the JSON), validation, and how the file was built where a rung searched:
-        layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, block_size.
+        layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, block_size;
+        latency_us, one image's median latency at export.
     """
 
     NESTED: ClassVar[dict] = {"validation": Validation}
     OMIT_NONE: ClassVar[tuple] = ("validation", "integer_only", "tensors", "layers", "search", "float_layers",
-                                  "wide_layers", "calibration_method", "block_size")
+                                  "wide_layers", "calibration_method", "block_size", "latency_us")
 
     format: str
     quantization: str
@@ -196,6 +205,7 @@ class FileEntry(Record):
     wide_layers: list | None = None
     calibration_method: str | None = None
     block_size: int | None = None
+    latency_us: float | None = None  # one image, median, on the machine that exported it (the speed objective's)
 
     def to_json(self) -> dict:
         record = super().to_json()
@@ -317,13 +327,22 @@ class CalibrationRecord(Record):
 
 @dataclass(frozen=True)
 class Recommendation(Record):
-    """The smallest (or fastest) file within its bar and the budget, overall and per format."""
+    """The smallest (or fastest) file within its bar and the budget, overall and per format.
+
+    overall, tflite and onnx follow the objective ("size" or "speed"); smallest and fastest name
+    the choice of each objective, so a reader sees what the other would have been.
+    """
+
+    OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest")
 
     budget_pt: float
     integer_only: bool = False
     overall: str | None = None
     tflite: str | None = None
     onnx: str | None = None
+    objective: str = "size"
+    smallest: str | None = None
+    fastest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,7 +404,7 @@ class Manifest(Record):
                 raise ManifestError(f"{where}: {what} {name!r} is not a file name inside the manifest's folder; "
                                     f"re-run 'edgeport export' to rewrite it")
         chosen = self.recommended
-        for key in ("overall", "tflite", "onnx") if chosen is not None else ():
+        for key in ("overall", "tflite", "onnx", "smallest", "fastest") if chosen is not None else ():
             name = getattr(chosen, key)
             if name is not None and name not in self.files:
                 raise ManifestError(f"{where}: recommended.{key} {name!r} is not one of its files; re-run "

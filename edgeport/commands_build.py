@@ -44,7 +44,7 @@ def register(commands) -> None:
                        "(default: $FASHION_MNIST_DIR, then /usr/share/datasets/fashion-mnist)")
     train.add_argument("--no-plots", action="store_true", help="skip the tutorial's pictures")
 
-    from edgeport.export.plan import ALL_FORMATS, DEFAULT_BUDGET_PT, DEFAULT_CALIBRATION_SAMPLES
+    from edgeport.export.plan import ALL_FORMATS, DEFAULT_BUDGET_PT, DEFAULT_CALIBRATION_SAMPLES, OBJECTIVES, SEARCHES
     from edgeport.runtime.sources import FASHION_MNIST
 
     export = add_command(
@@ -87,6 +87,12 @@ def register(commands) -> None:
                         help="recommend only files whose arithmetic is all integer (NPUs, microcontrollers)")
     export.add_argument("--strict", action="store_true",
                         help="exit 1 when any file misses its bar, even if one is recommended")
+    export.add_argument("--objective", choices=OBJECTIVES, default="size",
+                        help="what the recommendation optimises within budget: size, or speed (the lowest "
+                             "single-image latency measured on this machine)")
+    export.add_argument("--search", choices=SEARCHES, default="quick",
+                        help="quick: each rung's first candidate, searching further only when it misses the budget; "
+                             "thorough: every calibration method and a per-layer probe of every int8 file")
     export.add_argument("--mobile", action="store_true",
                         help="also write each ONNX file as a fixed-shape batch-1 .ort file for phones "
                              "(model_int8.mobile.ort), with onnxruntime's NNAPI and CoreML verdicts")
@@ -146,6 +152,7 @@ def run_export(args) -> int:
     try:
         plan = ExportPlan.from_formats(
             args.formats, budget_pt=args.budget, integer_only=args.integer_only, strict=args.strict,
+            objective=args.objective, search=args.search,
             mobile=args.mobile, opset=args.opset, calibration_samples=args.calibration_samples,
             class_names=class_names_flag(args.class_names), preprocessing=preprocessing_flags(args))
     except ValueError as e:
@@ -214,14 +221,27 @@ def check_writable_folder(folder: Path) -> None:
 
 
 def _recommendation_line(manifest, out) -> str:
+    from edgeport.export.validate import interval_text, settle_line
+
     chosen = manifest.recommended
     files = manifest.files
     overall = files[chosen.overall]
     missed = sorted(name for name, entry in files.items() if not entry.validation.passed)
-    return (f"Recommended within {chosen.budget_pt:g} pt{' (integer only)' if chosen.integer_only else ''}: "
-            f"{chosen.overall} ({overall.bytes / 1024:.1f} KB, {100 * overall.validation.agreement:.2f} % "
-            f"agreement); TFLite {chosen.tflite or 'none'}, ONNX {chosen.onnx or 'none'}. "
-            f"Wrote {out}/manifest.json" + (f"; missed their bars: {', '.join(missed)}" if missed else ""))
+    other = "fastest" if chosen.objective == "size" else "smallest"
+    alternative = getattr(chosen, other)
+    line = (f"Recommended within {chosen.budget_pt:g} pt{' (integer only)' if chosen.integer_only else ''}: "
+            f"{chosen.overall} (the {'smallest' if chosen.objective == 'size' else 'fastest'}; "
+            f"{overall.bytes / 1024:.1f} KB{_latency(overall)}; {interval_text(overall)})"
+            + (f"; {other}: {alternative} ({files[alternative].bytes / 1024:.1f} KB{_latency(files[alternative])})"
+               if alternative and alternative != chosen.overall else "")
+            + f"; TFLite {chosen.tflite or 'none'}, ONNX {chosen.onnx or 'none'}. Wrote {out}/manifest.json"
+            + (f"; missed their bars: {', '.join(missed)}" if missed else ""))
+    settle = settle_line(files, chosen.overall, chosen.budget_pt, manifest.data.images)
+    return line + (f"\n{settle}" if settle else "")
+
+
+def _latency(entry) -> str:
+    return f", {entry.latency_us:,.0f} µs per image" if entry.latency_us is not None else ""
 
 
 def preprocessing_flags(args):

@@ -57,6 +57,10 @@ VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-ed
 
 _BATCH_1 = "  (validated one image per call: its answers depend on the batch)"
 
+# Each file's single-image latency (the speed objective's figure): the median of this many calls, or
+# of what fits in this many seconds.
+LATENCY_CALLS, LATENCY_SECONDS = 200, 0.5
+
 # A Keras model that scores at most this many times chance on its own data is being fed wrong.
 NONSENSE_FACTOR = 1.5
 
@@ -129,7 +133,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                                 fit_rule(data.background), data.unreadable),
                 calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
-                skipped=skipped, recommended=recommend(files, plan.budget_pt, plan.integer_only))
+                skipped=skipped, recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
             publish(staging, out, [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME])
         except OSError as e:
@@ -243,9 +247,24 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
         predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
         figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
                                 float32 if target.quantization.bits <= 16 else None, plan)
-        entries[target.filename] = describe_file(predictor, target, info, figures, built)
+        latency = single_image_us(predictor, validation.images[0])
+        entries[target.filename] = describe_file(predictor, target, info, figures, built | {"latency_us": latency})
         say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started))
     return entries, skipped
+
+
+def single_image_us(predictor: runtime.Predictor, image, calls: int = LATENCY_CALLS,
+                    seconds: float = LATENCY_SECONDS) -> float:
+    """One image's latency through predict_one, the median of up to calls after warm-up, in microseconds
+    (at most about seconds of calls: a slow file is timed fewer times)."""
+    for _ in range(3):
+        predictor.predict_one(image)
+    times, started = [], time.perf_counter()
+    while len(times) < calls and (len(times) < 5 or time.perf_counter() - started < seconds):
+        begin = time.perf_counter()
+        predictor.predict_one(image)
+        times.append(time.perf_counter() - begin)
+    return round(float(np.median(times)) * 1e6, 1)
 
 
 def _build_mobile(entries: dict, staging: Path, validation, say) -> dict:
@@ -360,7 +379,8 @@ def package_versions() -> dict:
 
 def _progress_line(entry: FileEntry, name: str, seconds: float) -> str:
     v = entry.validation
-    verdict = "pass" if v.passed else "FAIL: " + "; ".join(v.failures)
+    verdict = ("FAIL: " + "; ".join(v.failures) if v.failures
+               else "cannot tell: " + "; ".join(v.unresolved) if v.unresolved else "pass")
     return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
             f"max diff {v.max_abs_diff:.1e}  {verdict}{_BATCH_1 if v.batch == 1 else ''}  ({seconds:.1f} s)")

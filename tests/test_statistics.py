@@ -1,0 +1,86 @@
+"""Bars as statistical tests: 95 % paired intervals on every validation, verdicts the evidence supports,
+and the images a small validation set would need."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgeport import runtime
+from edgeport.export import ExportPlan, intervals
+from edgeport.export.validate import validate_file
+from tests.conftest import edgeport
+
+
+@pytest.mark.parametrize("agreeing, images", [(360, 360), (359, 360), (355, 360), (197, 200), (9_950, 10_000)])
+def test_agreement_interval_is_wilsons_score_interval(agreeing, images):
+    from scipy.stats import binomtest
+
+    expected = binomtest(agreeing, images).proportion_ci(0.95, method="wilson")
+    low, high = intervals.agreement_interval(agreeing, images)
+    assert low == pytest.approx(expected.low, abs=1e-9) and high == pytest.approx(expected.high, abs=1e-9)
+
+
+@pytest.mark.parametrize("gained, lost", [(0.0, 0.0), (0.004, 0.012), (0.02, 0.01)])
+def test_accuracy_change_interval_covers_the_true_change_95_percent_of_the_time(gained, lost):
+    """Simulated validation sets of 300 images drawn with known discordance rates: the interval should hold
+    the true change in about 95 % of them (the rates of a good int8 file, a lossy one, one that gains)."""
+    rng = np.random.default_rng(0)
+    images, trials, truth = 300, 4000, gained - lost
+    counts = rng.multinomial(images, [gained, lost, 1 - gained - lost], size=trials)
+    covered = [low - 1e-12 <= truth <= high + 1e-12
+               for low, high in (intervals.accuracy_change_interval(b, c, images) for b, c, _ in counts)]
+    # Near 95 %; with no discordance at all the truth (0) is always inside, as it must be.
+    assert 0.93 <= np.mean(covered) <= (1.0 if gained == lost == 0 else 0.985)
+    # No discordant image still leaves an interval of some width: 300 images cannot prove "no change".
+    low, high = intervals.accuracy_change_interval(0, 0, images)
+    assert low < -0.005 and high > 0.005
+
+
+def test_a_missed_bar_fails_only_on_evidence(exported, test_set):
+    """The real int8 file judged against references that disagree with it on 4 and on 20 of 200 images."""
+    images, labels = test_set[0][:200], test_set[1][:200]
+    path = exported / "model_int8.tflite"
+    own = runtime.load(path, verify=False).predict(images)
+    plan = ExportPlan()
+    verdicts = {}
+    for flipped in (4, 20):
+        reference = own.copy()
+        reference[:flipped] = np.roll(own[:flipped], 1, axis=1)  # another top class on the first images
+        figures = validate_file(path, images, labels, reference, "int8", plan=plan)
+        assert figures.agreement == pytest.approx((200 - flipped) / 200)
+        from scipy.stats import binomtest
+
+        wilson = binomtest(200 - flipped, 200).proportion_ci(0.95, method="wilson")
+        assert figures.agreement_interval == pytest.approx([wilson.low, wilson.high], abs=1e-6)
+        low, high = figures.accuracy_change_interval
+        assert low <= figures.accuracy_change <= high
+        verdicts[flipped] = figures
+    # 98.0 % agreement misses the 98.5 % bar, but 200 images cannot tell (Wilson reaches 99.2 %): no failure.
+    unsure = verdicts[4]
+    assert unsure.passed and not unsure.failures and len(unsure.unresolved) == 1
+    assert "agreement 98.00 %" in unsure.unresolved[0]
+    assert unsure.images_to_settle > 200
+    # 90 %: the whole interval lies below the bar: a failure.
+    sure = verdicts[20]
+    assert not sure.passed and "agreement 90.00 %" in sure.failures[0] and not sure.unresolved
+
+
+def test_a_small_validation_set_says_it_cannot_settle_the_budget(exported, fashion, tmp_path):
+    """300 validation images cannot resolve 0.5 pt: the manifest carries intervals and the command says how
+    many images would."""
+    test, train = fashion.splits["test"], fashion.splits["train"]
+    npz = tmp_path / "small.npz"
+    np.savez(npz, x_test=test.images[:300, :, :, 0], y_test=test.labels[:300], x_train=train.images[:600, :, :, 0],
+             y_train=train.labels[:600])
+    result = edgeport("export", exported / "model.keras", "--data", npz, "--formats", "fp32,int8",
+                      "--out", tmp_path / "out")
+    manifest = runtime.read_manifest(tmp_path / "out")
+    int8 = manifest.files["model_int8.tflite"].validation
+    low, high = int8.accuracy_change_interval
+    assert low < -0.005 < high  # the interval reaches past the budget whatever the point estimate
+    settle = [line for line in result.stdout.splitlines() if "cannot settle" in line]
+    assert len(settle) == 1 and settle[0].startswith("300 validation images cannot settle model_int8.tflite")
+    needed = int(settle[0].split("about ")[1].split(" would")[0].replace(",", ""))
+    assert needed == int8.images_to_settle and needed > 300
+    assert f"95 % {100 * low:+.2f} to {100 * high:+.2f} pt" in result.stdout  # the recommendation names its interval

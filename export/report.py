@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +21,7 @@ from edgeport.export.mobile import ACCELERATORS
 from edgeport.export.pipeline import keras_model_path
 from edgeport.export.plan import DEFAULT_BUDGET_PT
 from edgeport.export.validate import recommend as choose
-from edgeport.export.validate import within_budget
+from edgeport.export.validate import interval_text, settle_line, within_budget
 from edgeport.runtime.evaluate import confusion_matrix
 from edgeport.runtime.files import write_text_atomic
 from edgeport.runtime.manifest import WEB_MARKER, FileEntry, Manifest, validation_data
@@ -102,9 +103,11 @@ def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, fol
     lines += ["## Every format at a glance", "", *_table(manifest, latency, folder), ""]
     lines += [
         f"Validation data: {_data_line(manifest)}. Agreement: share of images whose "
-        f"top class equals the Keras model's. Bars: DESIGN.md's fidelity bars (agreement, accuracy change, max "
-        f"difference; 8-bit files at most {100 * manifest.bars['max_int8_size_ratio']:.0f} % of float32 plus "
-        f"{manifest.bars['size_allowance_bytes'] // 1024} KiB). "
+        f"top class equals the Keras model's. Brackets: 95 % intervals, paired with the Keras model on the same "
+        f"images. Bars: each file's bar in manifest.json (agreement, accuracy change, max difference; 8-bit files at "
+        f"most {100 * manifest.bars['max_int8_size_ratio']:.0f} % of float32 plus "
+        f"{manifest.bars['size_allowance_bytes'] // 1024} KiB); a file FAILs a bar only when its interval lies beyond "
+        f"it, and \"cannot tell\" when its estimate misses but its interval still reaches. "
         f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process.", "",
     ]
     lines += _ladder_notes(manifest)
@@ -137,7 +140,7 @@ def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, fol
                       f"![{name} flips]({png})" if png else "No image changed class.", ""]
     tutorial = [(png, caption) for png, caption in TUTORIAL_PICTURES if (folder / png).is_file()]
     if tutorial:
-        lines += ["## The tutorial's model", ""]
+        lines += ["## How the Keras model was trained", ""]
         for png, caption in tutorial:
             lines += [f"{caption}:", "", f"![{caption}]({png})", ""]
     versions = ", ".join(f"{k} {v}" for k, v in manifest.versions.items() if v)
@@ -240,21 +243,41 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder:
     saves = [f"{float32 / entry.bytes:.1f}x smaller than the float32 {entry.format.upper() if entry.format == 'onnx' else 'TFLite'} file"]
     if keras_bytes:
         saves.append(f"{keras_bytes / entry.bytes:.1f}x smaller than `{source.file}` ({keras_bytes / 1024:,.0f} KB)")
+    objective = manifest.recommended.objective if manifest.recommended else "size"
+    adjective = "smallest" if objective == "size" else "fastest (single image, on the exporting machine)"
     text = (
-        f"**Ship `{choice}`.** It is the smallest file whose accuracy stays within the {budget_pt:g} pt budget: "
+        f"**Ship `{choice}`.** It is the {adjective} file whose accuracy stays within the {budget_pt:g} pt budget: "
         f"{entry.bytes / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v.accuracy:.2f} % on the validation data "
-        f"against {100 * source.accuracy:.2f} % for Keras ({100 * v.accuracy_change:+.2f} pt) and picks the same "
-        f"class as Keras on {100 * v.agreement:.2f} % of validation images."
+        f"against {100 * source.accuracy:.2f} % for Keras; {interval_text(entry)}."
     )
+    text += _other_objective(manifest, budget_pt)
+    settle = settle_line(files, choice, budget_pt, manifest.data.images)
+    if settle:
+        text += f" **{settle}.**"
     mine, keras_predict, keras_call = latency.get(choice), latency.get("Keras model.predict"), latency.get("Keras model(x)")
     if mine and keras_predict and keras_call:
         p50 = mine["single"]["p50_ms"]
         text += (
             f" One image takes {rp.format_ms(p50)} (p50) on this machine, against {rp.format_ms(keras_predict['single']['p50_ms'])} for "
-            f"the tutorial's `model.predict` ({keras_predict['single']['p50_ms'] / p50:,.0f}x slower) and "
+            f"Keras's `model.predict` ({keras_predict['single']['p50_ms'] / p50:,.0f}x slower) and "
             f"{rp.format_ms(keras_call['single']['p50_ms'])} for `model(x)`, and it needs no TensorFlow to run."
         )
     return text
+
+
+def _other_objective(manifest: Manifest, budget_pt: float) -> str:
+    """' Smallest: ..., fastest: ...' within the budget, when the two objectives choose different files."""
+    recorded = manifest.recommended
+    chosen = recorded if recorded is not None and recorded.budget_pt == budget_pt else choose(
+        manifest.files, budget_pt, recorded.integer_only if recorded else False)
+    smallest, fastest = chosen.smallest, chosen.fastest
+    if smallest is None or fastest is None or smallest == fastest:
+        return ""
+    files = manifest.files
+    return (f" Within the budget, smallest: `{smallest}` ({files[smallest].bytes / 1024:,.1f} KB, "
+            f"{files[smallest].latency_us:,.0f} µs per image), fastest: `{fastest}` "
+            f"({files[fastest].bytes / 1024:,.1f} KB, {files[fastest].latency_us:,.0f} µs), measured at export "
+            f"(`edgeport export --objective speed` recommends the fastest).")
 
 
 def _source_bytes(folder: Path, manifest: Manifest) -> int | None:
@@ -268,8 +291,8 @@ def _float32_bytes(files: dict[str, FileEntry], fmt: str) -> int | None:
 
 def _table(manifest: Manifest, latency: dict, folder: Path) -> list[str]:
     files, source = manifest.files, manifest.source
-    header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt)", "Agreement",
-              "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
+    header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt) [95 %]",
+              "Agreement [95 %]", "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
     rows = []
     keras_bytes = _source_bytes(folder, manifest)
     for name in ("Keras model.predict", "Keras model(x)"):
@@ -282,17 +305,73 @@ def _table(manifest: Manifest, latency: dict, folder: Path) -> list[str]:
         rows.append([
             f"`{name}`", entry.format, entry.quantization, f"{entry.bytes / 1024:,.1f}",
             f"{entry.bytes / float32:.2f}" if float32 else "—", f"{v.accuracy:.4f}",
-            f"{100 * v.accuracy_change:+.2f}", f"{100 * v.agreement:.2f} %", f"{v.max_abs_diff:.1e}",
-            *_speed(latency.get(name)), "pass" if v.passed else "**FAIL**",
+            f"{100 * v.accuracy_change:+.2f}{_bracket(v.accuracy_change_interval, '+')}",
+            f"{100 * v.agreement:.2f} %{_bracket(v.agreement_interval, '')}", f"{v.max_abs_diff:.1e}",
+            *_speed(latency.get(name)), "**FAIL**" if not v.passed else "cannot tell" if v.unresolved else "pass",
         ])
     return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def _bracket(interval, sign: str) -> str:
+    """' [a, b]' in points or percent for an interval of fractions; '' for a manifest without one."""
+    return "" if interval is None else f" [{100 * interval[0]:{sign}.2f}, {100 * interval[1]:{sign}.2f}]"
 
 
 def _speed(row: dict | None) -> list[str]:
     if row is None:
         return ["—", "—", "—"]
     return [f"{row['single']['p50_ms']:.3f}", f"{row['single']['p99_ms']:.3f}", f"{row['batch']['images_per_s']:,.0f}"]
+
+
+def _matched_layers(folder: Path, layer_errors: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The probes with each ONNX layer named as its TFLite twin, so that one row of the plot is one layer.
+
+    TFLite names a layer by its fused output (conv_bn/batchnorm, re_lu_3) and tf2onnx by its node, which
+    it may rename (Conv__327): the twins are found by their weights in the two float32 files (per-channel
+    sums, the same in both layouts), then, among the rest, by shape in graph order. Each pair takes the
+    ONNX node's name unless tf2onnx made it up.
+    """
+    tflite, onnx_file = folder / "model_fp32.tflite", folder / "model.onnx"
+    if not (tflite.is_file() and onnx_file.is_file()) or not any(n.endswith(".onnx") for n in layer_errors):
+        return layer_errors
+    from edgeport.export import litert, onnx_quant
+
+    try:
+        twins = layer_twins(litert.layer_weights(tflite), onnx_quant.layer_weights(onnx_file))
+    except Exception:  # an unreadable file: keep each format's own names
+        return layer_errors
+    onnx_names = {o: (o if not _MADE_UP.match(o.rsplit("/", 1)[-1]) else t) for t, o in twins.items()}
+    tflite_names = {t: onnx_names[o] for t, o in twins.items()}
+    return {file: [s | {"layer": (onnx_names if file.endswith(".onnx") else tflite_names).get(s["layer"], s["layer"])}
+                   for s in scores] for file, scores in layer_errors.items()}
+
+
+_MADE_UP = re.compile(r"^[A-Za-z]+__\d+$")  # tf2onnx's own node names: Conv__327
+
+
+def layer_twins(tflite: dict[str, np.ndarray], onnx: dict[str, np.ndarray]) -> dict[str, str]:
+    """{TFLite layer: ONNX layer} for the same layer in both files, from their weights (channels first)."""
+    def signature(w):
+        return (w.size, len(w))
+
+    def sums(w):
+        return np.abs(w.reshape(len(w), -1)).sum(1)
+
+    twins, left = {}, dict(onnx)
+    for name, w in tflite.items():
+        same = [o for o, v in left.items() if signature(v) == signature(w) and np.allclose(sums(v), sums(w), rtol=1e-4,
+                                                                                           atol=1e-6)]
+        if len(same) == 1:
+            twins[name] = same[0]
+            del left[same[0]]
+    for name, w in tflite.items():  # the rest (folded differently in the two files): by shape, in graph order
+        if name not in twins:
+            same = next((o for o, v in left.items() if signature(v) == signature(w)), None)
+            if same is not None:
+                twins[name] = same
+                del left[same]
+    return twins
 
 
 def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, budget_pt: float) -> dict[str, str]:
@@ -307,7 +386,7 @@ def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, bud
                                                                recommend(manifest, budget_pt))
     layer_errors = {n: e.layers for n, e in files.items() if e.layers}
     if layer_errors:
-        figures["layer_error"] = rp.plot_layer_error(layer_errors)
+        figures["layer_error"] = rp.plot_layer_error(_matched_layers(folder, layer_errors))
     if latency:
         rows = [{"name": name, "p50_ms": row["single"]["p50_ms"], "p99_ms": row["single"]["p99_ms"],
                  "format": files[row["file"]].format if row["file"] else "keras"} for name, row in latency.items()]

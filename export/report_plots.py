@@ -43,9 +43,7 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: 
         if p["name"] == recommended:
             ax.scatter(p["kb"], 100 * p["accuracy"], s=320, facecolors="none", edgecolors="tab:green", linewidths=2,
                        zorder=4, label=f"recommended: {p['name']}")
-        # TFLite labels above their point, ONNX below: files of equal size would overlap otherwise.
-        offset = (6, 6) if p["format"] == "tflite" else (6, -13)
-        ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points", xytext=offset, fontsize=8)
+
     ax.axhline(100 * keras_accuracy, color="tab:gray", linestyle="--", linewidth=1, label=f"Keras {100 * keras_accuracy:.2f} %")
     for fmt, colour in FORMAT_COLOURS.items():
         if fmt != "keras" and any(p["format"] == fmt for p in points):
@@ -60,6 +58,7 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: 
         ax.text(0.01, 0.02, "below the plot: " + ", ".join(below), transform=ax.transAxes, fontsize=7, color="tab:red")
     kbs = [p["kb"] for p in points]
     ax.set_xlim(min(kbs) / 1.5, max(kbs) * 2.5)
+    _label_points(fig, ax, [p for p in points if ax.get_ylim()[0] <= 100 * p["accuracy"]])
     ax.set_title("The frontier: size against accuracy (validation data)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower right", fontsize=8)
@@ -67,25 +66,59 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: 
     return fig
 
 
-def plot_layer_error(layers: dict[str, list[dict]]):
-    """Per-layer SQNR (dB) of each searched file's probes: one group of bars per file.
+LAYERS_SHOWN = 20
 
-    layers: {file name: [{"layer", "sqnr_db"}]} as the manifest records them.
+
+def plot_layer_error(layers: dict[str, list[dict]], shown: int = LAYERS_SHOWN):
+    """Per-layer SQNR (dB) of each searched file's probes, for the layers that cost the most.
+
+    One row per layer (the shown layers with the lowest SQNR in any file, most sensitive on top),
+    one bar per file, so the figure keeps its size whatever the network's depth.
+
+    layers: {file name: [{"layer", "sqnr_db"}]} as the manifest records them, the layer names
+    already matched across formats.
     """
-    names = sorted({s["layer"] for scores in layers.values() for s in scores})
-    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(names) * len(layers) / 2 + 3), 4.5))
-    width = 0.8 / len(layers)
+    lowest = {}
+    for scores in layers.values():
+        for s in scores:
+            lowest[s["layer"]] = min(lowest.get(s["layer"], np.inf), s["sqnr_db"])
+    names = sorted(lowest, key=lowest.get)[:shown]
+    prefix = os.path.commonprefix([n.rsplit("/", 1)[0] + "/" for n in names]) if len(names) > 1 else ""
+    prefix = prefix[:prefix.rfind("/") + 1]
+    height = 0.8 / len(layers)
+    fig, ax = plt.subplots(figsize=(10, min(26, 0.28 * len(names) * len(layers) + 1.8)))
     for k, (file, scores) in enumerate(layers.items()):
         by_layer = {s["layer"]: s["sqnr_db"] for s in scores}
-        x = np.arange(len(names)) + k * width
-        ax.bar(x, [by_layer.get(n, np.nan) for n in names], width, label=file)
-    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("Output SQNR with only this layer quantized (dB)")
-    ax.set_title("Per-layer error: the lowest bar costs the most accuracy")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
+        ax.barh(np.arange(len(names)) + k * height, [by_layer.get(n, np.nan) for n in names], height, label=file)
+    ax.set_yticks(np.arange(len(names)) + 0.4 - height / 2, [n[len(prefix):] for n in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("Output SQNR with only this layer quantized (dB)")
+    hidden = len(lowest) - len(names)
+    ax.set_title(f"Per-layer error: the {len(names)} most sensitive layers" + (f" of {len(lowest)}" if hidden else "")
+                 + (f"\n(names under {prefix})" if prefix else ""), fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def _label_points(fig, ax, points: list[dict]) -> None:
+    """Name each point beside it, moving a label down the candidate spots until it overlaps no other label."""
+    fig.canvas.draw()
+    placed = []
+    spots = [(6, 6), (6, -13), (-6, 6), (-6, -13), (6, 18), (6, -25), (-6, 18), (-6, -25), (6, 30), (6, -37)]
+    for p in sorted(points, key=lambda p: (p["kb"], p["accuracy"])):
+        for dx, dy in spots:
+            label = ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points", xytext=(dx, dy),
+                                fontsize=8, ha="left" if dx > 0 else "right")
+            box = label.get_window_extent(fig.canvas.get_renderer())
+            if not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+            label.remove()
+        else:
+            placed.append(ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points",
+                                      xytext=(6, 6), fontsize=8).get_window_extent(fig.canvas.get_renderer()))
 
 
 def plot_latency(rows: list[dict]):
@@ -142,7 +175,7 @@ def plot_changed_matrices(changed: dict[str, np.ndarray], class_names):
     for ax in list(axes.flat)[count:]:
         ax.axis("off")
     fig.suptitle("Changed predictions against the Keras model")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))  # the subplot titles stay below the overall one
     return fig
 
 

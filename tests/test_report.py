@@ -56,8 +56,14 @@ def test_table_numbers_are_the_manifests_and_the_benchmarks(reported):
         cells, v = rows[name], entry.validation
         assert float(cells[3].replace(",", "")) == pytest.approx(entry.bytes / 1024, abs=0.05)
         assert float(cells[5]) == pytest.approx(v.accuracy, abs=5e-5)
-        assert float(cells[6]) == pytest.approx(100 * v.accuracy_change, abs=5e-3)
-        assert float(cells[7].rstrip(" %")) == pytest.approx(100 * v.agreement, abs=5e-3)
+        change, change_interval = cells[6].split(" ", 1)
+        assert float(change) == pytest.approx(100 * v.accuracy_change, abs=5e-3)
+        low, high = v.accuracy_change_interval  # the 95 % intervals, in the table as in the manifest
+        assert low <= v.accuracy_change <= high and change_interval == f"[{100 * low:+.2f}, {100 * high:+.2f}]"
+        agreement, agreement_interval = cells[7].split(" % ", 1)
+        assert float(agreement) == pytest.approx(100 * v.agreement, abs=5e-3)
+        low, high = v.agreement_interval
+        assert low <= v.agreement <= high and agreement_interval == f"[{100 * low:.2f}, {100 * high:.2f}]"
         assert float(cells[8]) == pytest.approx(v.max_abs_diff, rel=0.05)
         assert float(cells[9]) == pytest.approx(latency[name]["single"]["p50_ms"], abs=5e-4)
         assert float(cells[11].replace(",", "")) == pytest.approx(latency[name]["batch"]["images_per_s"], abs=0.5)
@@ -114,7 +120,8 @@ def _constructed_manifest(drop: float | None = None) -> Manifest:
         two_sided = quantization in ("none", "float16")
         bar = Bar(0.999 if two_sided else 0.985, 0.001 if two_sided else 0.005, two_sided, None)
         change = change if drop is None else drop
-        validation = Validation(0.87 + change, 0.87, change, 0.99, 0.01, [0.87] * 10, [], Changed([], []), size,
+        agreement = 0.9996 if two_sided else 0.99  # within the bar: the verdict below is the figures'
+        validation = Validation(0.87 + change, 0.87, change, agreement, 0.01, [0.87] * 10, [], Changed([], []), size,
                                 None, None, bar, [] if passed else ["agreement 90 % < 98.5 %"], passed)
         return FileEntry(fmt, quantization, size, "0" * 64, ModelInfo(tuple("abcdefghij")), validation=validation)
 

@@ -1,27 +1,34 @@
-"""How long each rung of the quantization ladder takes to build and validate, and the whole ladder.
+"""What the quantization ladder costs: against the bare converters, rung by rung, on real architectures.
 
-    python benchmarks/bench_ladder.py MODEL.keras [MODEL.keras ...] [--repeats N]
-    python benchmarks/bench_ladder.py --architectures mobilenetv3small,mobilenetv2,efficientnetb0,resnet50
+    python benchmarks/bench_ladder.py MODEL.keras [...] [--architectures mobilenetv3small,...] [--repeats N]
+    python benchmarks/bench_ladder.py MODEL.keras [...] --every-rung [--repeats N]
 
-Exports every rung (no skipping) of each model on Fashion-MNIST into a scratch folder, N times,
-and prints the median seconds per rung (conversion, searches and validation) and for the whole
-export, with each rung's size and agreement. A model is exported N times in a row; the medians
-come from those runs, side by side in one process.
+By default, for each Fashion-MNIST model given and each keras.applications network named, the
+default export (`edgeport export`: the ladder, validation, the manifest) is timed side by side
+with the bare converters a user would run by hand: TFLiteConverter.from_keras_model to float32
+and to full int8 (500 calibration images), tf2onnx, and onnxruntime's quantize_static (500
+images, per-channel QDQ). Each round runs both, in turn; the medians and their ratio are printed,
+with each side's peak memory (a child process per side, so the peaks do not mix).
 
---architectures builds keras.applications networks (weights=None, at their smallest input,
-32x32x3, width reduced where the architecture allows), fits each for four epochs on 12,000 Fashion-MNIST images
-padded to 32x32 and made RGB, and times the default ladder (what `edgeport export` runs)
-on each, once: a real architecture's cost, not the suite's.
+--architectures builds keras.applications networks (weights=None, 32x32x3, width reduced where
+the architecture allows; efficientnetb0 at 64x64), fits each for four epochs on 12,000
+Fashion-MNIST images padded (and resized) to its input and made RGB, then times it as above.
+
+--every-rung exports every rung (no skipping) of each model N times and prints the median
+seconds per rung (conversion, searches and validation), with each rung's size and agreement.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -30,36 +37,198 @@ from edgeport.command import Parser, positive_int, quiet_stderr  # noqa: E402
 LINE = re.compile(r"^(model\S+)\s+([\d.]+) KB .* agreement\s+([\d.]+) % .*\(([\d.]+) s\)$")
 
 
-# keras.applications at their smallest input; alpha where the architecture has a width multiplier.
+# keras.applications at a small input; alpha where the architecture has a width multiplier.
 ARCHITECTURES = {
-    "mobilenetv3small": ("MobileNetV3Small", {"alpha": 0.75}),
-    "mobilenetv2": ("MobileNetV2", {"alpha": 0.35}),
-    "efficientnetb0": ("EfficientNetB0", {}),
-    "resnet50": ("ResNet50", {}),
+    "mobilenetv3small": ("MobileNetV3Small", {"alpha": 0.75}, 32),
+    "mobilenetv2": ("MobileNetV2", {"alpha": 0.35}, 32),
+    "efficientnetb0": ("EfficientNetB0", {}, 64),
+    "resnet50": ("ResNet50", {}, 32),
 }
 TRAIN_IMAGES, VALIDATION_IMAGES, EPOCHS = 12000, 1000, 4
+CALIBRATION_IMAGES = 500
 
 
 def main() -> int:
     parser = Parser(prog="benchmarks/bench_ladder.py", description=__doc__.strip().splitlines()[0])
-    parser.add_argument("models", nargs="*", help=".keras files (e.g. the seed model and `edgeport train --arch cnn`)")
-    parser.add_argument("--repeats", type=positive_int, default=3, help="exports per model")
+    parser.add_argument("models", nargs="*", help="Fashion-MNIST .keras files (e.g. the seed model and "
+                                                  "`edgeport train --arch cnn`)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="rounds per model")
     parser.add_argument("--architectures", default=None, metavar="a,b,...",
-                        help=f"time the default ladder on these keras.applications networks instead: "
-                             f"{','.join(ARCHITECTURES)}")
+                        help=f"also these keras.applications networks: {','.join(ARCHITECTURES)}")
+    parser.add_argument("--every-rung", action="store_true", help="time every rung of the models instead")
+    parser.add_argument("--child", nargs=3, default=None, metavar=("bare|export", "MODEL", "DATA"),
+                        help=argparse_hidden())
     args = parser.parse_args()
-    if args.architectures:
-        return architectures([name.strip() for name in args.architectures.split(",")])
-    if not args.models:
+    if args.child:
+        return child(*args.child)
+    if args.every_rung:
+        return every_rung(args.models, args.repeats) if args.models else parser.error("give .keras files")
+    names = [name.strip() for name in args.architectures.split(",")] if args.architectures else []
+    unknown = [name for name in names if name not in ARCHITECTURES]
+    if unknown:
+        parser.error(f"unknown architecture {', '.join(unknown)}; choose from {', '.join(ARCHITECTURES)}")
+    if not args.models and not names:
         parser.error("give .keras files or --architectures")
+    with tempfile.TemporaryDirectory() as scratch:
+        models = [(model, model, "fashion-mnist") for model in args.models]
+        models += [fit_architecture(name, scratch) for name in names]
+        rows = [compare(*model, args.repeats, scratch) for model in models]
+    print(f"\n{'model':<28} {'bare (s)':>9} {'export (s)':>11} {'ratio':>6} {'export peak':>12} {'bare peak':>10}")
+    for row in rows:
+        print(f"{row['name']:<28} {row['bare_s']:9.1f} {row['export_s']:11.1f} {row['ratio']:5.2f}x "
+              f"{row['export_peak_mb']:9.0f} MB {row['bare_peak_mb']:7.0f} MB")
+    return 0
+
+
+def argparse_hidden():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def compare(name: str, model: str, data: str, repeats: int, scratch: str) -> dict:
+    """Bare converters and the default export of one model, in turn, repeats times: medians and their ratio."""
+    times = {"bare": [], "export": []}
+    peaks = {"bare": [], "export": []}
+    for round_ in range(repeats):
+        for side in ("bare", "export"):
+            seconds, peak = run_child(side, model, data)
+            times[side].append(seconds)
+            peaks[side].append(peak)
+            print(f"{name}: round {round_ + 1} {side} {seconds:.1f} s, peak {peak:.0f} MB", flush=True)
+    bare, export = statistics.median(times["bare"]), statistics.median(times["export"])
+    return {"name": name, "bare_s": bare, "export_s": export, "ratio": export / bare,
+            "bare_peak_mb": max(peaks["bare"]), "export_peak_mb": max(peaks["export"])}
+
+
+def run_child(side: str, model: str, data: str) -> tuple[float, float]:
+    """(seconds of work after the imports, peak resident MB) of one child process."""
+    process = subprocess.Popen([sys.executable, __file__, "--child", side, model, data], stdout=subprocess.PIPE,
+                               text=True)
+    out, _ = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"{side} of {model} failed ({process.returncode}):\n{out[-2000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["seconds"], result["peak_mb"]
+
+
+def child(side: str, model: str, data_spec: str) -> int:
+    """One side, timed after the imports: the export as `edgeport export` runs it, or the bare converters."""
+    with quiet_stderr(), tempfile.TemporaryDirectory() as out:
+        import keras  # noqa: F401 (imported before the clock starts, on both sides)
+        import onnxruntime.quantization  # noqa: F401
+        import tensorflow as tf  # noqa: F401
+        import tf2onnx  # noqa: F401
+
+        from edgeport import runtime
+        from edgeport.export import ValidationError, export_all, load_keras_model
+        from edgeport.export.modelfacts import image_shape
+
+        started = time.perf_counter()
+        if side == "export":
+            loaded = load_keras_model(model)
+            data = runtime.load_dataset(data_spec, image_shape(loaded))
+            try:
+                export_all(model, out, data, keras_model=loaded)
+            except ValidationError:
+                pass  # no file within budget is a result here
+        else:
+            bare(model, data_spec, out)
+        seconds = time.perf_counter() - started
+    # The process's own high-water mark (VmHWM starts afresh at exec; a fork's ru_maxrss carries the parent's).
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_kb / 1024}))
+    return 0
+
+
+def bare(model_path: str, data_spec: str, out: str) -> None:
+    """What a user runs by hand: float32 and full-int8 TFLite, tf2onnx, onnxruntime's quantize_static."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    import tf2onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from edgeport import runtime
+    from edgeport.export.modelfacts import image_shape, preprocessing_for
+
+    model = keras.saving.load_model(model_path)
+    data = runtime.load_dataset(data_spec, image_shape(model))
+    images = preprocessing_for(model).apply(data.splits["train"].images[:CALIBRATION_IMAGES]).astype(np.float32)
+    images = images.reshape((-1, *model.input_shape[1:]))  # the seed model takes (28, 28)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    open(os.path.join(out, "fp32.tflite"), "wb").write(converter.convert())
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([image[None]] for image in images)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    open(os.path.join(out, "int8.tflite"), "wb").write(converter.convert())
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images"),)
+    function = tf.function(lambda x: model(x, training=False), input_signature=spec)
+    onnx_path = os.path.join(out, "model.onnx")
+    tf2onnx.convert.from_function(function, input_signature=spec, opset=17, output_path=onnx_path)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self._chunks = iter(np.array_split(images, 10))
+
+        def get_next(self):
+            chunk = next(self._chunks, None)
+            return None if chunk is None else {"images": chunk}
+
+    quantize_static(onnx_path, os.path.join(out, "int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def fit_architecture(name: str, scratch: str) -> tuple[str, str, str]:
+    """Fit a keras.applications network briefly on padded RGB Fashion-MNIST: (label, model path, data path)."""
+    builder, options, size = ARCHITECTURES[name]
+    with quiet_stderr(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy 2's copy keyword, once per batch of the fit
+        import keras
+        import numpy as np
+
+        from edgeport import runtime
+        from edgeport.export.modelfacts import preprocessing_for
+
+        fashion = runtime.load_dataset("fashion-mnist", (28, 28, 1))
+        splits = {}
+        for split, count in (("train", TRAIN_IMAGES), ("test", VALIDATION_IMAGES)):
+            images = np.pad(fashion.splits[split].images[:count], ((0, 0), (2, 2), (2, 2), (0, 0)))
+            if size != 32:
+                images = np.asarray(keras.ops.image.resize(images, (size, size))).round().clip(0, 255).astype(np.uint8)
+            splits[split] = (np.repeat(images, 3, axis=3), fashion.splits[split].labels[:count])
+        npz = os.path.join(scratch, f"fashion{size}.npz")
+        np.savez(npz, x_train=splits["train"][0], y_train=splits["train"][1], x_test=splits["test"][0],
+                 y_test=splits["test"][1], class_names=np.array(fashion.class_names))
+        keras.utils.set_random_seed(0)
+        model = getattr(keras.applications, builder)(weights=None, input_shape=(size, size, 3), classes=10, **options)
+        for layer in model.layers:  # keras.applications' 0.999 leaves the moving statistics unsettled by a short fit
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = 0.9
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        started = time.perf_counter()
+        x, y = splits["train"]
+        model.fit(preprocessing_for(model).apply(x).astype("float32"), y, epochs=EPOCHS, batch_size=64, verbose=0)
+        path = os.path.join(scratch, f"{name}.keras")
+        model.save(path)
+    label = f"{builder} {size}x{size}" + (f" a{options['alpha']}" if options else "")
+    print(f"{label}: {model.count_params():,} parameters, fitted in {time.perf_counter() - started:.0f} s", flush=True)
+    return label, path, npz
+
+
+def every_rung(models: list[str], repeats: int) -> int:
+    """Every rung of each model, exported repeats times: the median seconds per rung and for the whole export."""
     with quiet_stderr():
         from edgeport import runtime
         from edgeport.export import ALL_FORMATS, ExportPlan, ValidationError, export_all
 
         data = runtime.load_dataset("fashion-mnist", (28, 28, 1))
-        for model in args.models:
+        for model in models:
             rungs, totals = {}, []
-            for _ in range(args.repeats):
+            for _ in range(repeats):
                 lines = []
                 with tempfile.TemporaryDirectory() as out:
                     started = time.perf_counter()
@@ -73,64 +242,10 @@ def main() -> int:
                     if match:
                         name, kb, agreement, seconds = match.groups()
                         rungs.setdefault(name, []).append((float(seconds), float(kb), float(agreement)))
-            print(f"{model}: whole ladder median {statistics.median(totals):.1f} s over {args.repeats} exports")
+            print(f"{model}: whole ladder median {statistics.median(totals):.1f} s over {repeats} exports")
             for name, runs in rungs.items():
                 print(f"  {name:<22} {statistics.median(r[0] for r in runs):6.2f} s  {runs[0][1]:8.1f} KB  "
                       f"agreement {runs[0][2]:6.2f} %")
-    return 0
-
-
-def architectures(names: list[str]) -> int:
-    """Fit each network briefly on padded RGB Fashion-MNIST, then time `export_all` with the default plan."""
-    unknown = [name for name in names if name not in ARCHITECTURES]
-    if unknown:
-        print(f"unknown architecture {', '.join(unknown)}; choose from {', '.join(ARCHITECTURES)}", file=sys.stderr)
-        return 2
-    with quiet_stderr(), tempfile.TemporaryDirectory() as scratch:
-        import keras
-        import numpy as np
-
-        from edgeport import runtime
-        from edgeport.export import ValidationError, export_all
-        from edgeport.export.modelfacts import preprocessing_for
-
-        fashion = runtime.load_dataset("fashion-mnist", (28, 28, 1))
-        splits = {}
-        for split, count in (("train", TRAIN_IMAGES), ("test", VALIDATION_IMAGES)):
-            images = fashion.splits[split].images[:count]
-            splits[split] = (np.repeat(np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0))), 3, axis=3),
-                             fashion.splits[split].labels[:count])
-        npz = os.path.join(scratch, "fashion32.npz")
-        np.savez(npz, x_train=splits["train"][0], y_train=splits["train"][1], x_test=splits["test"][0],
-                 y_test=splits["test"][1], class_names=np.array(fashion.class_names))
-        data = runtime.load_dataset(npz, (32, 32, 3))
-        for name in names:
-            builder, options = ARCHITECTURES[name]
-            keras.utils.set_random_seed(0)
-            model = getattr(keras.applications, builder)(weights=None, input_shape=(32, 32, 3), classes=10, **options)
-            for layer in model.layers:  # keras.applications' 0.999 leaves the moving statistics unsettled by a short fit
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.momentum = 0.9
-            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-            started = time.perf_counter()
-            x, y = splits["train"]
-            model.fit(preprocessing_for(model).apply(x).astype("float32"), y, epochs=EPOCHS, batch_size=64, verbose=0)
-            fitted = time.perf_counter() - started
-            path = os.path.join(scratch, f"{name}.keras")
-            model.save(path)
-            print(f"{name}: fitted in {fitted:.0f} s; exporting", flush=True)
-            started = time.perf_counter()
-            try:
-                export_all(path, os.path.join(scratch, name), data,
-                           progress=lambda line: print(f"  {line}", flush=True))  # long: show it as it goes
-            except ValidationError:
-                pass  # no file within budget is a result here
-            except ValueError as e:  # a network the short fit left no better than chance
-                print(f"{name}: not exported: {e}")
-                continue
-            seconds = time.perf_counter() - started
-            print(f"{name} ({builder}{', alpha ' + str(options['alpha']) if options else ''}, "
-                  f"{model.count_params():,} parameters, fit {fitted:.0f} s): default ladder {seconds:.1f} s", flush=True)
     return 0
 
 

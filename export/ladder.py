@@ -33,6 +33,9 @@ ONNX_W4_BLOCKS = (128, 64, 32, 16)  # largest block (smallest file) first
 # A quick search probes a rung's layers one by one only when the probes, each timed like the rung's first
 # build, fit in this many seconds: a small network's few layers always do, a deep one's are left out.
 QUICK_PROBE_SECONDS = 30.0
+# Probes rank layers by output SQNR: a few hundred tuning images tell the order apart (the searches'
+# verdicts use all of them).
+PROBE_IMAGES = 500
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class Tuning:
         return {"agreement": float(np.mean(predicted == expected)),
                 "accuracy_change": float(np.mean(predicted == self.labels) - np.mean(expected == self.labels)),
                 "sqnr_db": sqnr_db(self.reference, probs)}
+
+    def head(self, count: int) -> "Tuning":
+        """The first count tuning images: enough to rank layers by SQNR, a fraction of the cost."""
+        return replace(self, images=self.images[:count], labels=self.labels[:count], reference=self.reference[:count])
 
     def within(self, figures: dict, mode: Quantization) -> bool:
         """Whether a candidate's tuning figures meet its bar and the budget."""
@@ -271,6 +278,7 @@ def rank_layers(names: list[str], build_probe, path: Path, tuning: Tuning | None
     """
     if tuning is None:
         return []
+    tuning = tuning.head(PROBE_IMAGES)
     probe = path.with_name(f".probe-{path.name}")
     scores = []
     try:

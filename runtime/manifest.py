@@ -184,7 +184,7 @@ class FileEntry(Record):
         quantization), integer_only, info (class names, preprocessing, output kind, background:
         flat keys in the JSON), validation, and how the file was built where a rung searched:
         layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, block_size;
-        latency_us, one image's median latency at export.
+        latency_us, one image's median latency at export (files within budget).
     """
 
     NESTED: ClassVar[dict] = {"validation": Validation}

@@ -470,3 +470,70 @@ def test_an_export_loads_the_keras_model_once(exported, tmp_path, monkeypatch):
     monkeypatch.setattr(keras.models, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
     edgeport("export", exported / "model.keras", "--out", tmp_path, "--formats", "fp32")
     assert len(loads) == 1 and (tmp_path / "model_fp32.tflite").is_file()
+
+
+def test_a_conv_net_gets_a_real_4_bit_onnx_file_and_the_speed_objective(cnn, fashion, test_set, tmp_path):
+    """MatMulNBits would leave every Conv in float: a conv net's model_w4.onnx holds per-channel int4 Conv
+    weights (QDQ) with float activations; --objective speed recommends by the latency measured at export."""
+    import shutil
+
+    import onnx
+    import onnxruntime as ort
+
+    from edgeport import export
+    from edgeport.export.validate import within_budget
+
+    shutil.copy(cnn[0] / "model.keras", tmp_path / "model.keras")
+    plan = export.ExportPlan.from_formats("onnx,onnx-w4", calibration_samples=100, tuning_images=200,
+                                          objective="speed")
+    manifest = export.export_all(tmp_path / "model.keras", tmp_path, fashion, plan)
+    w4, float32 = manifest.files["model_w4.onnx"], manifest.files["model.onnx"]
+    assert w4.quantization == "int4" and w4.bytes < 0.25 * float32.bytes
+    graph = onnx.load(str(tmp_path / "model_w4.onnx")).graph
+    int4 = {t.name for t in graph.initializer if t.data_type == onnx.TensorProto.INT4}
+    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in int4}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    assert convs and all(n.input[1] in dequantized for n in convs)  # every Conv reads 4-bit weights
+    assert not any(n.op_type == "QuantizeLinear" for n in graph.node)  # activations stay float
+    images = test_set[0][:200]
+    session = ort.InferenceSession(str(tmp_path / "model_w4.onnx"), providers=["CPUExecutionProvider"])
+    bare = session.run(None, {"images": images.astype(np.float32)[..., None] / 255})[0]
+    np.testing.assert_allclose(runtime.load(tmp_path / "model_w4.onnx").predict(images), bare, atol=1e-6)
+    # The speed objective: the fastest file within budget by its recorded latency; the smallest is named too.
+    chosen = manifest.recommended
+    within = {name: e for name, e in manifest.files.items() if within_budget(e, 0.5)}
+    assert chosen.objective == "speed" and within and all(e.latency_us > 0 for e in within.values())
+    assert chosen.overall == chosen.fastest == min(within, key=lambda n: within[n].latency_us)
+    assert chosen.smallest == min(within, key=lambda n: within[n].bytes)
+
+
+def test_a_rung_that_cannot_shrink_the_model_is_skipped_with_its_reason(cnn, fashion, tmp_path):
+    import shutil
+
+    from edgeport import export
+
+    shutil.copy(cnn[0] / "model.keras", tmp_path / "model.keras")
+    # A size bar of 10 % and no allowance: 4-bit weights leave about an eighth of the file, over it.
+    plan = export.ExportPlan.from_formats("onnx,onnx-w4", calibration_samples=100, tuning_images=200,
+                                          size_ratio=0.10, size_allowance_bytes=0)
+    manifest = export.export_all(tmp_path / "model.keras", tmp_path, fashion, plan)
+    assert set(manifest.files) == {"model.onnx"} and not (tmp_path / "model_w4.onnx").exists()
+    why = manifest.skipped["model_w4.onnx"]
+    assert why.startswith("cannot shrink below the size bar") and "(bar 10 % + 0 KiB)" in why
+
+
+def test_layers_are_matched_across_formats_by_their_weights(cnn_export):
+    """The report names each ONNX layer as its TFLite twin: the CNN's conv and dense layers pair one to one,
+    each pair holding the same weights (per output channel, whatever the layout)."""
+    from edgeport.export import litert, onnx_quant
+    from edgeport.export.report import layer_twins
+
+    out, _ = cnn_export
+    tflite, onnx_layers = litert.layer_weights(out / "model_fp32.tflite"), onnx_quant.layer_weights(out / "model.onnx")
+    twins = layer_twins(tflite, onnx_layers)
+    assert len(tflite) == len(onnx_layers) >= 3 and set(twins) == set(tflite)
+    assert sorted(twins.values()) == sorted(onnx_layers)
+    for name, twin in twins.items():
+        a, b = tflite[name], onnx_layers[twin]
+        assert a.shape[0] == b.shape[0] and a.size == b.size
+        np.testing.assert_allclose(np.sort(a.ravel()), np.sort(b.ravel()), rtol=1e-5, atol=1e-6)

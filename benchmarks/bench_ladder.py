@@ -151,6 +151,7 @@ def bare(model_path: str, data_spec: str, out: str) -> None:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     from edgeport import runtime
+    from edgeport.export.common import frozen_function
     from edgeport.export.modelfacts import image_shape, preprocessing_for
 
     model = keras.saving.load_model(model_path)
@@ -165,10 +166,13 @@ def bare(model_path: str, data_spec: str, out: str) -> None:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = converter.inference_output_type = tf.int8
     open(os.path.join(out, "int8.tflite"), "wb").write(converter.convert())
-    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images"),)
-    function = tf.function(lambda x: model(x, training=False), input_signature=spec)
+    # tf2onnx turns captured tensors (Normalization's mean and variance, in EfficientNet) into graph inputs:
+    # the bare path converts the frozen function's graph, as any user of such a model must.
+    frozen = frozen_function(model)
     onnx_path = os.path.join(out, "model.onnx")
-    tf2onnx.convert.from_function(function, input_signature=spec, opset=17, output_path=onnx_path)
+    tf2onnx.convert.from_graph_def(frozen.graph.as_graph_def(), input_names=[t.name for t in frozen.inputs],
+                                   output_names=[t.name for t in frozen.outputs], opset=17, output_path=onnx_path)
+    feed = frozen.inputs[0].name.split(":")[0] + ":0"
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -176,7 +180,7 @@ def bare(model_path: str, data_spec: str, out: str) -> None:
 
         def get_next(self):
             chunk = next(self._chunks, None)
-            return None if chunk is None else {"images": chunk}
+            return None if chunk is None else {feed: chunk}
 
     quantize_static(onnx_path, os.path.join(out, "int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)

@@ -56,6 +56,8 @@ def main() -> int:
     parser.add_argument("--architectures", default=None, metavar="a,b,...",
                         help=f"also these keras.applications networks: {','.join(ARCHITECTURES)}")
     parser.add_argument("--every-rung", action="store_true", help="time every rung of the models instead")
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="keep the fitted networks and their data in DIR, and reuse them from there")
     parser.add_argument("--child", nargs=3, default=None, metavar=("bare|export", "MODEL", "DATA"),
                         help=argparse_hidden())
     args = parser.parse_args()
@@ -71,7 +73,7 @@ def main() -> int:
         parser.error("give .keras files or --architectures")
     with tempfile.TemporaryDirectory() as scratch:
         models = [(model, model, "fashion-mnist") for model in args.models]
-        models += [fit_architecture(name, scratch) for name in names]
+        models += [fit_architecture(name, args.keep or scratch) for name in names]
         rows = [compare(*model, args.repeats, scratch) for model in models]
     print(f"\n{'model':<28} {'bare (s)':>9} {'export (s)':>11} {'ratio':>6} {'export peak':>12} {'bare peak':>10}")
     for row in rows:
@@ -189,6 +191,11 @@ def bare(model_path: str, data_spec: str, out: str) -> None:
 def fit_architecture(name: str, scratch: str) -> tuple[str, str, str]:
     """Fit a keras.applications network briefly on padded RGB Fashion-MNIST: (label, model path, data path)."""
     builder, options, size = ARCHITECTURES[name]
+    label = f"{builder} {size}x{size}" + (f" a{options['alpha']}" if options else "")
+    path, npz = os.path.join(scratch, f"{name}.keras"), os.path.join(scratch, f"fashion{size}.npz")
+    if os.path.isfile(path) and os.path.isfile(npz):  # kept by an earlier run (--keep)
+        return label, path, npz
+    os.makedirs(scratch, exist_ok=True)
     with quiet_stderr(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numpy 2's copy keyword, once per batch of the fit
         import keras
@@ -204,7 +211,6 @@ def fit_architecture(name: str, scratch: str) -> tuple[str, str, str]:
             if size != 32:
                 images = np.asarray(keras.ops.image.resize(images, (size, size))).round().clip(0, 255).astype(np.uint8)
             splits[split] = (np.repeat(images, 3, axis=3), fashion.splits[split].labels[:count])
-        npz = os.path.join(scratch, f"fashion{size}.npz")
         np.savez(npz, x_train=splits["train"][0], y_train=splits["train"][1], x_test=splits["test"][0],
                  y_test=splits["test"][1], class_names=np.array(fashion.class_names))
         keras.utils.set_random_seed(0)
@@ -216,9 +222,7 @@ def fit_architecture(name: str, scratch: str) -> tuple[str, str, str]:
         started = time.perf_counter()
         x, y = splits["train"]
         model.fit(preprocessing_for(model).apply(x).astype("float32"), y, epochs=EPOCHS, batch_size=64, verbose=0)
-        path = os.path.join(scratch, f"{name}.keras")
         model.save(path)
-    label = f"{builder} {size}x{size}" + (f" a{options['alpha']}" if options else "")
     print(f"{label}: {model.count_params():,} parameters, fitted in {time.perf_counter() - started:.0f} s", flush=True)
     return label, path, npz
 

@@ -18,6 +18,9 @@ from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import Preprocessing
 
 CALIBRATION_BATCH = 50
+# quantize_static keeps every activation of every calibration image until it computes the ranges: a
+# 4-bit weight-only file, whose activation ranges are dropped, calibrates on this many images only.
+WEIGHT_ONLY_CALIBRATION = 8
 WEIGHTED_OPS = ("Gemm", "MatMul", "Conv", "ConvTranspose")
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 
@@ -147,6 +150,9 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
     recorded = {p.key: p.value for p in source.metadata_props}.get("preprocessing")
     preprocessing = Preprocessing.from_json(json.loads(recorded)) if recorded else Preprocessing.unit()
     batch = calibration_batch(images, dims, preprocessing)
+    four = plan.quantization is Quantization.INT4
+    if four:  # the activations' ranges are dropped (_float_activations): a few images serve, at a fraction of the memory
+        batch = batch[:WEIGHT_ONLY_CALIBRATION]
     input_name = source.graph.input[0].name
 
     class Reader(CalibrationDataReader):
@@ -158,7 +164,6 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
             return None if chunk is None else {input_name: chunk}
 
     wide = plan.quantization is Quantization.INT16
-    four = plan.quantization is Quantization.INT4
     extra = {"UseQDQContribOps": True} if wide or four else {}
     if plan.quantization is Quantization.INT8 and plan.logit_floor and plan.only_layers is None:
         import onnx

@@ -117,7 +117,8 @@ def _misses(name: str, figures, bar: Bar, size_ratio: float | None, allowance: i
         misses.append(("agreement", f"{name}: agreement {100 * figures.agreement:.2f} %{_ci(interval, '%')} < "
                                     f"{100 * bar.min_agreement:.2f} %"))
     change = figures.accuracy_change
-    missed = abs(change) > bar.max_accuracy_change if bar.two_sided else change < -bar.max_accuracy_change
+    limit = bar.max_accuracy_change + 1e-12  # a change on the limit (up to rounding) meets it, as in within_budget
+    missed = abs(change) > limit if bar.two_sided else change < -limit
     if missed:
         interval = getattr(figures, "accuracy_change_interval", None)
         misses.append(("accuracy", f"{name}: accuracy change {100 * change:+.2f} pt{_ci(interval, 'pt')} beyond "
@@ -192,18 +193,18 @@ def settle_line(files: dict[str, FileEntry], recommended: str | None, budget_pt:
 
     It names the files whose point estimate misses a bar that their interval still reaches (neither
     failed nor recommended), and the recommended file when its accuracy-change interval reaches past
-    the budget.
+    the budget; the images are the most any of them needs (a file whose estimate sits on its bar
+    needs more than any number).
     """
-    names = [name for name, entry in files.items() if entry.validation.unresolved]
+    names = [name for name, entry in files.items() if entry.validation.unresolved and entry.validation.passed]
     chosen = files.get(recommended) if recommended else None
     interval = chosen.validation.accuracy_change_interval if chosen else None
     if interval is not None and not chosen.validation.bar.two_sided and interval[0] < -budget_pt / 100:
         names.append(recommended)
     if not names:
         return None
-    needed = [files[name].validation.images_to_settle for name in names]
-    would = ("no number of images would: an estimate sits on its bar" if None in needed
-             else f"about {max(needed):,} would")
+    needed = [n for n in (files[name].validation.images_to_settle for name in names) if n is not None]
+    would = f"about {max(needed):,} would" if needed else "no number of images would: the estimate sits on its bar"
     return (f"{images:,} validation images cannot settle {', '.join(dict.fromkeys(names))} against "
             f"{'its bars' if len(names) == 1 else 'their bars'} and the {budget_pt:g} pt budget: {would}")
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from edgeport import runtime
+from edgeport.runtime.predictor import DEFAULT_BATCH_SIZE
 from tests.conftest import FILES, run_cli, run_python
 
 @pytest.fixture(scope="module")
@@ -83,13 +84,14 @@ def test_tflite_resizes_only_when_the_batch_size_changes(exported, images):
     calls = []
     real = predictor._interpreter.resize_tensor_input
     predictor._interpreter.resize_tensor_input = lambda *a, **k: (calls.append(a[1]), real(*a, **k))
-    predictor.predict(images[:1000])
-    predictor.predict(images[1000:2000])
-    predictor.predict(images[:3000])  # three chunks of 1000: no resize at all
-    assert calls == [[1000, 28, 28]]
+    step = DEFAULT_BATCH_SIZE
+    predictor.predict(images[:step])
+    predictor.predict(images[step:2 * step])
+    predictor.predict(images[:3 * step])  # three chunks of one engine call each: no resize at all
+    assert calls == [[step, 28, 28]]
     predictor.predict_one(images[0])
     predictor.predict_one(images[1])
-    assert calls == [[1000, 28, 28], [1, 28, 28]]
+    assert calls == [[step, 28, 28], [1, 28, 28]]
 
 
 def test_integer_model_dequantizes_itself(exported, images):

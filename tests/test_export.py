@@ -507,6 +507,15 @@ def test_a_conv_net_gets_a_real_4_bit_onnx_file_and_the_speed_objective(cnn, fas
     assert chosen.smallest == min(within, key=lambda n: within[n].bytes)
 
 
+def _fewer(fashion, folder, count: int = 2000):
+    """Fashion-MNIST cut to count images per split, as an .npz data set: enough for a test of mechanics."""
+    path = folder / "fewer.npz"
+    train, test = fashion.splits["train"], fashion.splits["test"]
+    np.savez(path, x_train=train.images[:count, :, :, 0], y_train=train.labels[:count],
+             x_test=test.images[:count, :, :, 0], y_test=test.labels[:count], class_names=np.array(fashion.class_names))
+    return runtime.load_dataset(path, (28, 28, 1))
+
+
 def test_a_rung_that_cannot_shrink_the_model_is_skipped_with_its_reason(cnn, fashion, tmp_path):
     import shutil
 
@@ -516,7 +525,7 @@ def test_a_rung_that_cannot_shrink_the_model_is_skipped_with_its_reason(cnn, fas
     # A size bar of 10 % and no allowance: 4-bit weights leave about an eighth of the file, over it.
     plan = export.ExportPlan.from_formats("onnx,onnx-w4", calibration_samples=100, tuning_images=200,
                                           size_ratio=0.10, size_allowance_bytes=0)
-    manifest = export.export_all(tmp_path / "model.keras", tmp_path, fashion, plan)
+    manifest = export.export_all(tmp_path / "model.keras", tmp_path, _fewer(fashion, tmp_path), plan)
     assert set(manifest.files) == {"model.onnx"} and not (tmp_path / "model_w4.onnx").exists()
     why = manifest.skipped["model_w4.onnx"]
     assert why.startswith("cannot shrink below the size bar") and "(bar 10 % + 0 KiB)" in why

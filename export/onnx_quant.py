@@ -75,8 +75,9 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
     Static plans (INT8, INT16, MIXED) calibrate per-tensor activation ranges on the images,
     which go through the preprocessing recorded in src's metadata_props, and quantize weights
     per channel; the recommended pre-processing (shape inference, graph optimisation) runs
-    first. INT4 replaces MatMul weights by 4-bit blocks (MatMulNBits, round to nearest).
-    metadata_props are carried over, with the file's quantization.
+    first. INT4 replaces MatMul weights by 4-bit blocks (MatMulNBits, round to nearest), or with
+    per_channel_4bit stores Conv, Gemm and MatMul weights as per-channel int4 QDQ and leaves the
+    activations float. metadata_props are carried over, with the file's quantization.
 
     Args:
         src, dst: .onnx paths; dst is written whole or not at all.

@@ -141,10 +141,12 @@ def cannot_shrink(target: Target, sources: Sources, plan: ExportPlan) -> str | N
     if mode.bits > 8:
         return None
     src = sources.float32(target.format)
-    weights = (litert.layer_weights if target.format == "tflite" else onnx_quant.layer_weights)(src)
-    narrowed = sum(w.nbytes for w in weights.values())
-    if target.format == "onnx" and mode is Q.INT4 and not onnx_quant.has_conv(src):
-        narrowed = sum(w.nbytes for name, w in onnx_quant.matmul_weights(src).items())
+    blocks = target.format == "onnx" and mode is Q.INT4 and not sources.once("conv", lambda: onnx_quant.has_conv(src))
+    read = onnx_quant.matmul_weights if blocks else litert.layer_weights if target.format == "tflite" \
+        else onnx_quant.layer_weights
+    # Read once per export: every additional rung of a format asks.
+    narrowed = sources.once(("weight bytes", target.format, blocks),
+                            lambda: sum(w.nbytes for w in read(src).values()))
     total = src.stat().st_size
     estimate = total - narrowed * (1 - mode.bits / 32)
     limit = plan.size_ratio * total + plan.size_allowance_bytes

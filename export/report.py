@@ -38,10 +38,16 @@ def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT) -> str |
     Returns:
         The file name, or None when no file qualifies.
     """
+    return _choice(manifest, budget_pt).overall
+
+
+def _choice(manifest: Manifest, budget_pt: float):
+    """The manifest's Recommendation, or the same choice (integer-only, objective) remade for another budget."""
     recorded = manifest.recommended
     if recorded is not None and recorded.budget_pt == budget_pt:
-        return recorded.overall
-    return choose(manifest.files, budget_pt, recorded.integer_only if recorded else False).overall
+        return recorded
+    return choose(manifest.files, budget_pt, recorded.integer_only if recorded else False,
+                  recorded.objective if recorded else "size")
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
@@ -267,16 +273,18 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder:
 
 def _other_objective(manifest: Manifest, budget_pt: float) -> str:
     """' Smallest: ..., fastest: ...' within the budget, when the two objectives choose different files."""
-    recorded = manifest.recommended
-    chosen = recorded if recorded is not None and recorded.budget_pt == budget_pt else choose(
-        manifest.files, budget_pt, recorded.integer_only if recorded else False)
+    chosen = _choice(manifest, budget_pt)
     smallest, fastest = chosen.smallest, chosen.fastest
     if smallest is None or fastest is None or smallest == fastest:
         return ""
-    files = manifest.files
-    return (f" Within the budget, smallest: `{smallest}` ({files[smallest].bytes / 1024:,.1f} KB, "
-            f"{files[smallest].latency_us:,.0f} µs per image), fastest: `{fastest}` "
-            f"({files[fastest].bytes / 1024:,.1f} KB, {files[fastest].latency_us:,.0f} µs), measured at export "
+
+    def figures(name: str) -> str:
+        # Latency is measured at export for files within that export's budget: another budget may name one without.
+        entry = manifest.files[name]
+        speed = f", {entry.latency_us:,.0f} µs per image" if entry.latency_us is not None else ""
+        return f"`{name}` ({entry.bytes / 1024:,.1f} KB{speed})"
+
+    return (f" Within the budget, smallest: {figures(smallest)}, fastest: {figures(fastest)}, measured at export "
             f"(`edgeport export --objective speed` recommends the fastest).")
 
 

@@ -16,6 +16,7 @@ from edgeport.runtime.manifest import (
     FileEntry,
     Manifest,
     ModelSource,
+    Recommendation,
     Validation,
 )
 from edgeport.runtime.modelinfo import ModelInfo
@@ -189,3 +190,19 @@ def test_the_report_names_the_file_its_web_page_runs(reported, tmp_path):
     assert "`web/index.html` runs `model_int8.onnx`" in render(manifest, {}, {}, 0.5, folder)
     marker.write_text(json.dumps({"model": "model_int8.onnx", "sha256": "0" * 64}))  # a page for other bytes
     assert "holds a page for another file" in render(manifest, {}, {}, 0.5, folder)
+
+
+def test_another_budget_keeps_the_objective_and_names_files_measured_or_not(tmp_path):
+    """Latency is measured at export for files within that export's budget only; a report at another budget
+    keeps the export's objective and still names a smallest file that has no latency."""
+    from dataclasses import replace
+
+    manifest = _constructed_manifest()
+    files = dict(manifest.files)
+    files["big.tflite"] = replace(files["big.tflite"], latency_us=9.0)
+    files["small.tflite"] = replace(files["small.tflite"], latency_us=30.0)
+    manifest = replace(manifest, files=files, recommended=Recommendation(0.5, False, "big.tflite", "big.tflite", None,
+                                                                         "speed", "small.tflite", "big.tflite"))
+    assert recommend(manifest, 1.0) == "big.tflite"  # still the fastest, not the smallest (tiny.onnx)
+    headline = render(manifest, {}, {}, 1.0, tmp_path).splitlines()[2]
+    assert "smallest: `tiny.onnx` (87.9 KB), fastest: `big.tflite` (390.6 KB, 9 µs per image)" in headline

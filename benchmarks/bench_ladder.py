@@ -20,6 +20,7 @@ seconds per rung (conversion, searches and validation), with each rung's size an
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -59,7 +60,7 @@ def main() -> int:
     parser.add_argument("--keep", default=None, metavar="DIR",
                         help="keep the fitted networks and their data in DIR, and reuse them from there")
     parser.add_argument("--child", nargs=3, default=None, metavar=("bare|export", "MODEL", "DATA"),
-                        help=argparse_hidden())
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
@@ -80,12 +81,6 @@ def main() -> int:
         print(f"{row['name']:<28} {row['bare_s']:9.1f} {row['export_s']:11.1f} {row['ratio']:5.2f}x "
               f"{row['export_peak_mb']:9.0f} MB {row['bare_peak_mb']:7.0f} MB")
     return 0
-
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 def compare(name: str, model: str, data: str, repeats: int, scratch: str) -> dict:

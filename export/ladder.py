@@ -183,13 +183,16 @@ def build_target(target: Target, path: Path, model, sources: Sources, info: Mode
 def _tflite_probes(mode, path, sources, info, calibration, tuning) -> list[dict]:
     """Per-layer SQNR with only that layer quantized (mode INT8 or INT4), once per export."""
     src = sources.float32("tflite")
-    names = list(litert.layers(src))
 
     def probe(layer, dst):
         return litert.quantize_tflite(src, dst, litert.TFLitePlan(mode, only_layers=(layer,)), info, calibration)
 
-    steps = Steps(sources.say, f"{path.name}: {mode.value} layer probes", len(names))
-    return sources.once(("tflite probes", mode), lambda: rank_layers(names, probe, path, tuning, steps))
+    def probes():
+        names = list(litert.layers(src))
+        return rank_layers(names, probe, path, tuning, Steps(sources.say, f"{path.name}: {mode.value} layer probes",
+                                                             len(names)))
+
+    return sources.once(("tflite probes", mode), probes)
 
 
 def _tflite_rung(mode, path, sources, info, calibration, tuning) -> dict:

@@ -59,7 +59,7 @@ _BATCH_1 = "  (validated one image per call: its answers depend on the batch)"
 
 # Each file's single-image latency (the speed objective's figure): the median of this many calls, or
 # of what fits in this many seconds.
-LATENCY_CALLS, LATENCY_SECONDS = 200, 0.25
+LATENCY_CALLS, LATENCY_SECONDS = 100, 0.1
 
 # A Keras model that scores at most this many times chance on its own data is being fed wrong.
 NONSENSE_FACTOR = 1.5

@@ -13,6 +13,7 @@ import sys
 import threading
 import warnings
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from edgeport.runtime.errors import EdgeportError
 
@@ -126,18 +127,68 @@ def stop_signals():
 
 
 def add_trust(parser) -> None:
-    """--trust PUB.pem: verify the export's signature (edgeport export --sign) before anything runs."""
+    """--trust PUB.pem: run only the bytes of an export that its signature (edgeport export --sign) covers."""
     parser.add_argument("--trust", default=None, metavar="PUB.pem",
                         help="refuse the model unless its export folder's model.sig verifies with this EC public key "
-                             "(and the model is listed in the signed manifest.json); needs edgeport[sign]")
+                             "and the model is listed in the signed manifest.json; then run exactly the bytes that "
+                             "were verified (needs edgeport[sign])")
 
 
-def check_trust(args, model) -> None:
-    """With --trust, verify the signature of model's export folder (a SignatureError when it does not hold)."""
+class Opened(NamedTuple):
+    """A model as a command runs it.
+
+    Attributes:
+        predictor: the loaded Predictor.
+        manifest: the manifest beside the model (with --trust, the signed one), or None.
+        trusted: with --trust, the verified export (edgeport.signing.TrustedExport); else None.
+    """
+
+    predictor: object
+    manifest: object
+    trusted: object
+
+    def read(self, name: str) -> bytes | None:
+        """A file of the model's export folder: with --trust the bytes verified (None unless signed), else as on
+        disk (None when absent)."""
+        if self.trusted is not None:
+            return self.trusted.content(name)
+        path = self.predictor.path.with_name(name)
+        return path.read_bytes() if path.is_file() else None
+
+
+def check_trust_flags(args) -> None:
+    """--trust always checks: --no-verify beside it is refused rather than quietly widening what runs."""
+    if getattr(args, "trust", None) is not None and getattr(args, "no_verify", False):
+        raise CommandError("--no-verify cannot be combined with --trust: a trusted export is always verified",
+                           EXIT_USAGE)
+
+
+def open_model(args, threads: int | None = None) -> Opened:
+    """args.model loaded as the command's flags say: with --trust from the bytes its signature covers (and
+    the export's reference outputs kept), else runtime.load with --no-verify; engines' start-up chatter silenced.
+
+    Raises:
+        SignatureError, ModelFileError, IntegrityError, ManifestError (one line each), FileNotFoundError.
+    """
+    from pathlib import Path
+
+    from edgeport import runtime
+
+    check_trust_flags(args)
+    path = Path(args.model)
     if args.trust is not None:
-        from edgeport.signing import verify_export
+        from edgeport.signing import open_trusted
 
-        verify_export(model, args.trust)
+        trusted = open_trusted(path, args.trust, keep=lambda manifest: [manifest.data.reference] if manifest.data else [])
+        with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
+            return Opened(trusted.load(path.name, threads), trusted.manifest, trusted)
+    with quiet_stderr():
+        predictor = runtime.load(path, threads=threads, verify=not args.no_verify)
+    try:
+        manifest = runtime.read_manifest(path.parent)
+    except ValueError:  # malformed: load() already refused it, or warned under --no-verify
+        manifest = None
+    return Opened(predictor, manifest, None)
 
 
 def fail(prog: str, message: str, code: int = EXIT_FAILED) -> int:

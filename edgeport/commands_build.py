@@ -163,8 +163,10 @@ def run_export(args) -> int:
     check_custom_objects(args.custom_objects)
     out = Path(args.out) if args.out else Path(args.model).parent  # a SavedModel given as dir/ is still beside it
     check_writable_folder(out)
-    if args.sign is not None and not Path(args.sign).is_file():
-        raise CommandError(f"{args.sign}: no such private key for --sign (an elliptic-curve key in PEM)")
+    if args.sign is not None:  # a key that cannot sign is refused now, not after the export is published
+        from edgeport.signing import check_key
+
+        check_key(args.sign, private=True)
     import_tensorflow("keras", "tf2onnx", "onnx")
     from edgeport import runtime
     from edgeport.export import ExportError, ValidationError, export_all, load_keras_model

@@ -1,4 +1,5 @@
-"""predict, evaluate, bench: the commands a device runs, with the base install only (no TensorFlow)."""
+"""predict, evaluate, bench, verify: the commands a device runs, with the base install only (no TensorFlow;
+verify needs the sign extra)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from edgeport.command import (
     CommandError,
     add_command,
     add_trust,
-    check_trust,
     describe_os_error,
+    open_model,
     positive_int,
-    quiet_stderr,
 )
 
 
@@ -55,6 +55,18 @@ def register(commands) -> None:
     bench.add_argument("--warmup", type=positive_int, default=100, help="untimed calls first")
     bench.add_argument("--batch", type=positive_int, default=10_000, help="images in the throughput batch")
 
+    verify = add_command(
+        commands, "verify", run_verify, "check a signed export and say what its signature covers",
+        "Verify an export folder's model.sig with a public key, reading every signed file once, and list what "
+        "is signed (name, size, sha256), by which key, and what in the folder the signature does not cover. "
+        "Exit status 1, with one line, when the signature does not hold.",
+        "edgeport verify artifacts --trust pub.pem",
+        "edgeport verify artifacts --trust pub.pem --json")
+    verify.add_argument("folder", nargs="?", default="artifacts", help="an export folder signed with 'edgeport export --sign'")
+    verify.add_argument("--trust", required=True, metavar="PUB.pem",
+                        help="the EC public key (PEM) of the key the export was signed with")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+
 
 def _add_data(parser) -> None:
     parser.add_argument("--data", default=None, metavar="SPEC",
@@ -73,23 +85,14 @@ def _add_model(parser) -> None:
     add_trust(parser)
 
 
-def load_model(args):
-    """runtime.load with the command's flags (the signature first, with --trust); the engines' start-up
-    chatter is silenced."""
-    from edgeport import runtime
-
-    check_trust(args, args.model)
-    with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
-        return runtime.load(args.model, threads=args.threads, verify=not args.no_verify)
-
-
 def run_predict(args) -> int:
     from edgeport import runtime
 
     if not args.inputs and args.data is None:
         raise CommandError("nothing to classify: name pictures, folders or .npy files, or pass --data",
                            exit_code=EXIT_USAGE)
-    predictor = load_model(args)
+    opened = open_model(args, args.threads)
+    predictor = opened.predictor
     results, failed = [], 0
     for path in runtime.find_inputs(args.inputs):
         try:
@@ -100,7 +103,7 @@ def run_predict(args) -> int:
             rows, failed = [{"image": str(path), "error": message}], failed + 1
         _emit(rows, results, args.json)
     if args.data is not None:
-        data = data_for(predictor, args)
+        data = data_for(opened, args)
         _, split = data.validation
         probs = predictor.predict(split.images)
         rows = [{**_result(f"{data.source}[{i}]", row, predictor.class_names, args.top), "true_label": int(label),
@@ -120,27 +123,18 @@ def _emit(rows: list[dict], results: list[dict], as_json: bool) -> None:
                 print(_text_line(row), flush=True)
 
 
-def data_for(predictor, args):
+def data_for(opened, args):
     """The validation split of --data (default: the data of the manifest beside the model, else
     Fashion-MNIST), read through the data layer and fitted by the model's own picture rule, and
     checked against the model's classes."""
     from edgeport import runtime
 
-    manifest = _manifest_beside(args.model)
+    predictor, manifest = opened.predictor, opened.manifest
     spec = args.data or (manifest.data.source if manifest and manifest.data else runtime.FASHION_MNIST)
     data = runtime.load_dataset(spec, predictor.image_shape, args.data_dir, background=predictor.background,
                                 class_names=predictor.class_names, validation_only=True)
     data.check_classes(predictor.num_classes)
     return data
-
-
-def _manifest_beside(model: str) -> dict | None:
-    from edgeport import runtime
-
-    try:
-        return runtime.read_manifest(Path(model).parent)
-    except ValueError:  # malformed: load() already refused it, or warned under --no-verify
-        return None
 
 
 def predict_input(predictor, path: Path, top: int) -> list[dict]:
@@ -179,10 +173,11 @@ def _text_line(row: dict) -> str:
 def run_evaluate(args) -> int:
     from edgeport import runtime
 
-    predictor = load_model(args)
-    data = data_for(predictor, args)
+    opened = open_model(args, args.threads)
+    predictor = opened.predictor
+    data = data_for(opened, args)
     split_name, split = data.validation
-    reference = _reference_for(args.model, data, split)
+    reference = _reference_for(opened, data, split)
     result = runtime.evaluate(predictor, split.images, split.labels, reference=reference)
     result.pop("predictions")
     if args.json:
@@ -200,20 +195,28 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def _reference_for(model: str, data, split):
-    """The Keras probabilities beside the model, when they were measured on these very images."""
-    manifest = _manifest_beside(model)
-    path = Path(model).with_name("reference_probs.npy")
-    if manifest is None or manifest.data is None or not path.is_file() or manifest.data.source != data.source:
+def _reference_for(opened, data, split):
+    """The Keras probabilities beside the model (with --trust, the signed ones), when they were measured on
+    these very images."""
+    import io
+
+    manifest = opened.manifest
+    if manifest is None or manifest.data is None or manifest.data.source != data.source:
         return None
-    reference = np.load(path)
+    content = opened.read(manifest.data.reference)
+    if content is None:
+        return None
+    try:
+        reference = np.load(io.BytesIO(content), allow_pickle=False)
+    except ValueError:  # not an array file: the figures beside the model cannot be used
+        return None
     return reference if len(reference) == len(split) else None
 
 
 def run_bench(args) -> int:
     from edgeport.runtime.bench import bench_predictor
 
-    predictor = load_model(args)
+    predictor = open_model(args, args.threads).predictor
     # Random pixels of the model's own shape: latency does not depend on what the image shows.
     images = np.random.default_rng(0).integers(0, 256, (args.batch, *predictor.input_shape[1:]), dtype=np.uint8)
     result = bench_predictor(predictor, images, runs=args.runs, warmup=args.warmup)
@@ -225,4 +228,30 @@ def run_bench(args) -> int:
     print(f"  single image: p50 {single['p50_ms']:.3f} ms  p99 {single['p99_ms']:.3f} ms  "
           f"({single['runs']} runs after {args.warmup} warm-up)")
     print(f"  batch of {batch['images']:,}: {batch['seconds'] * 1e3:.1f} ms  ({batch['images_per_s']:,.0f} images/s)")
+    return 0
+
+
+def run_verify(args) -> int:
+    from edgeport.signing import SIGNATURE_NAME, covered, open_trusted
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise CommandError(f"{folder} is not a folder: name the export folder that holds {SIGNATURE_NAME}")
+    trusted = open_trusted(folder, args.trust)
+    signed, others = covered(trusted)
+    if args.json:
+        print(json.dumps({"folder": str(folder), "verified": True, "signer": trusted.signer,
+                          "signed": {name: trusted.digests[name] for name in signed}, "not_covered": others}))
+        return 0
+    print(f"{folder}: {SIGNATURE_NAME} holds, signed by the {trusted.signer} ({args.trust})")
+    print(f"Signed, and read whole just now ({len(signed)} files):")
+    width = max(map(len, signed))
+    for name in signed:
+        print(f"  {name:<{width}}  {(folder / name).stat().st_size:>12,} bytes  sha256 {trusted.digests[name]}")
+    if others:
+        print(f"Not covered, so a change to them goes unnoticed ({len(others)}): {', '.join(others)}")
+    else:
+        print("Nothing else is in the folder.")
+    print(f"A signature does not tell an old signed export from the newest: to refuse a rollback, pin "
+          f"manifest.json's sha256 ({trusted.digests['manifest.json'][:16]}...) where you deploy.")
     return 0

@@ -12,7 +12,7 @@ from edgeport.command import (
     CommandError,
     add_command,
     add_trust,
-    check_trust,
+    open_model,
     positive_int,
     quiet_stderr,
 )
@@ -61,12 +61,11 @@ def run_score(args) -> int:
         importlib.import_module("pyarrow")  # the output is Parquet
     except ImportError:
         raise CommandError("needs pyarrow: pip install 'edgeport[score]'", exit_code=EXIT_USAGE) from None
-    check_trust(args, args.model)
+    # Loaded (and with --trust, verified) here, before any worker or cluster starts; they run these bytes.
+    predictor = open_model(args, args.threads if args.ray is None else None).predictor
     if args.ray is None:
         from edgeport import runtime
 
-        with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
-            predictor = runtime.load(args.model, threads=args.threads, verify=not args.no_verify)
         summary = runtime.score(predictor, args.data, args.out, batch_size=args.batch_size, top=args.top,
                                 threads=args.threads, workers=args.workers)
     else:
@@ -74,10 +73,10 @@ def run_score(args) -> int:
 
         try:
             if args.verbose:
-                summary = _on_ray(args, score_on_ray)
+                summary = _on_ray(args, predictor, score_on_ray)
             else:
                 with quiet_stderr(keep_warnings=False):  # Ray: C++ core lines, deprecation warnings
-                    summary = _on_ray(args, score_on_ray)
+                    summary = _on_ray(args, predictor, score_on_ray)
         except ScaleError as e:
             raise CommandError(str(e), exit_code=EXIT_USAGE if "pip install" in str(e) else EXIT_FAILED) from None
     if args.json:
@@ -94,6 +93,6 @@ def run_score(args) -> int:
     return 0
 
 
-def _on_ray(args, score_on_ray) -> dict:
-    return score_on_ray(args.model, args.data, args.out, address=args.ray, batch_size=args.batch_size,
+def _on_ray(args, predictor, score_on_ray) -> dict:
+    return score_on_ray(predictor, args.data, args.out, address=args.ray, batch_size=args.batch_size,
                         top=args.top, actors=args.actors, verify=not args.no_verify, verbose=args.verbose)

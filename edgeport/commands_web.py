@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeport.command import add_command, add_trust, check_trust, say
+from edgeport.command import add_command, add_trust, check_trust_flags, quiet_stderr, say
 
 
 def register(commands) -> None:
@@ -41,10 +41,18 @@ def port_number(text: str) -> int:
 def run_web(args) -> int:
     from edgeport.web import choose_model, serve, write_page
 
-    check_trust(args, args.model)
-    model = choose_model(args.model)  # an export folder's manifest is read once, here
+    check_trust_flags(args)
+    if args.trust is not None:  # the page gets the bytes the signature covers, chosen by the signed manifest
+        from edgeport.signing import open_trusted
+
+        trusted = open_trusted(args.model, args.trust, keep=lambda manifest: [choose_model(args.model, manifest).name])
+        model = choose_model(args.model, trusted.manifest)
+        with quiet_stderr():
+            source = trusted.load(model.name)
+    else:
+        model = source = choose_model(args.model)  # an export folder's manifest is read once, here
     out = Path(args.out) if args.out else model.parent / "web"
-    index = write_page(model, out, verify=not args.no_verify)
+    index = write_page(source, out, verify=not args.no_verify)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     say(f"Wrote {out}/ for {model.name} ({size / 1e6:.1f} MB)")
     if not args.serve:

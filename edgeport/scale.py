@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from edgeport.runtime.errors import ScaleError
@@ -30,7 +29,8 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
     """runtime.score's job on Ray Data, with an actor pool where each actor loads the model once.
 
     Args:
-        model: a .tflite or .onnx path; its manifest entry (sha256, class names) travels with it.
+        model: a Predictor, or a .tflite or .onnx path (runtime.load with verify); its bytes and manifest entry
+            (sha256, class names) travel to the actors.
         data, out, batch_size, top: as runtime.score.
         address: "local" starts a cluster on this machine (num_cpus, default all cores); else the
             address of a running cluster ("ray://host:10001", "host:6379" or "auto").
@@ -44,17 +44,16 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
         ScaleError: Ray is not installed or the cluster cannot be reached. DataError, ValueError
         and FileNotFoundError as runtime.score.
     """
-    from edgeport.runtime.manifest import manifest_entry, published_path
-    from edgeport.runtime.predictor import load
+    from edgeport.runtime.predictor import Predictor, load
 
-    predictor = load(model, verify=verify)  # refuses a bad file here, before any cluster starts
+    # A bad file is refused here, before any cluster starts; the actors run the very bytes checked here.
+    predictor = model if isinstance(model, Predictor) else load(model, verify=verify)
     check_options(batch_size, top, predictor.num_classes)
     out = check_out(out, (data, predictor.path))
     if actors is not None and (not isinstance(actors, int) or actors < 1):
         raise ValueError(f"actors must be a positive whole number; got {actors!r}")
     kind, stream, has_labels = scoring_stream(data, predictor)
-    entry = manifest_entry(predictor.path) if verify else None
-    content = published_path(predictor.path.parent, predictor.path.name).read_bytes()  # the bytes load() checked
+    file = predictor.file
     ray = _start(address, num_cpus, verbose)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -66,7 +65,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
         scored = dataset.map_batches(
             _Scorer, batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=pool),
             fn_constructor_kwargs={
-                "name": predictor.path.name, "content": ray.put(content), "entry": entry,
+                "name": file.path.name, "content": ray.put(file.content), "entry": file.entry, "verified": file.verified,
                 "batch_size": batch_size, "top": top, "has_paths": stream.has_paths, "has_labels": has_labels,
             },
         )
@@ -175,21 +174,19 @@ def _authentication_failed(address: str, token: str | None) -> str:
 class _Scorer:
     """A Ray Data actor: loads the model once (sha256 checked), then reads, decodes and predicts pieces."""
 
-    def __init__(self, name, content, entry, batch_size, top, has_paths, has_labels):
+    def __init__(self, name, content, entry, verified, batch_size, top, has_paths, has_labels):
         import ray
 
-        from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, Manifest
-        from edgeport.runtime.predictor import load
+        from edgeport.runtime.errors import IntegrityError
+        from edgeport.runtime.manifest import sha256_bytes
+        from edgeport.runtime.predictor import ModelFile, from_file
 
-        # The actor's own copy of the file, with the manifest entry beside it, so that load()
-        # checks the sha256 and finds the class names exactly as on the machine that exported it.
-        self._folder = tempfile.TemporaryDirectory(prefix="edgeport-actor-")
-        folder = Path(self._folder.name)
-        (folder / name).write_bytes(ray.get(content) if isinstance(content, ray.ObjectRef) else content)
-        if entry is not None:
-            table = "files" if isinstance(entry, FileEntry) else "mobile"
-            (folder / MANIFEST_NAME).write_text(Manifest(**{table: {name: entry}}).to_text())
-        self._predictor = load(folder / name, verify=entry is not None)
+        # The driver's bytes, checked again here against the manifest entry that travels with them, so that
+        # the actor runs exactly what the driver checked, with the class names of the machine that exported it.
+        content = ray.get(content) if isinstance(content, ray.ObjectRef) else content
+        if verified and entry is not None and sha256_bytes(content) != entry.sha256:
+            raise IntegrityError(Path(name), sha256_bytes(content), entry.sha256)
+        self._predictor = from_file(ModelFile(Path(name), content, entry, None, verified))
         from edgeport.runtime.score import Job
 
         self._job = Job(batch_size, top, has_paths, has_labels)

@@ -2,10 +2,12 @@
 
 `edgeport export --sign KEY.pem` signs the manifest and every file it lists (model files, phone
 copies, reference outputs) into `model.sig` in the export folder, with an elliptic-curve private key
-(PEM). `--trust PUB.pem` on the commands that run a model verifies that signature before anything
-runs, and refuses an export whose manifest or any listed file was changed or removed, a model file
-the manifest does not list, and a model file with no manifest. Files added beside the export later
-(the report, its plots, the web page) are not signed and do not break the signature.
+(PEM). `--trust PUB.pem` on the commands that run a model opens the folder through open_trusted:
+the signature is checked, every signed file is read once and hashed, and what runs afterwards is
+those very bytes (the manifest parsed from them, the model engine started on them), never the path
+read again. A publish journal or staging folder is never followed, and only a file the signed
+manifest lists can run. Files added beside the export later (the report, its plots, the web page)
+are not signed and do not break the signature.
 
 model-signing and its dependencies are the `sign` extra, imported inside the functions here: a
 device that does not verify signatures never needs them.
@@ -13,19 +15,109 @@ device that does not verify signatures never needs them.
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import json
 import os
-import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeport.runtime.errors import EdgeportError
-from edgeport.runtime.manifest import MANIFEST_NAME, read_manifest
+from edgeport.runtime.manifest import (
+    MANIFEST_NAME,
+    PUBLISH_JOURNAL,
+    Manifest,
+    PhoneEntry,
+    is_plain_name,
+    read_manifest,
+    sha256_bytes,
+)
 
 SIGNATURE_NAME = "model.sig"
+MAX_SIGNATURE_BYTES = 1 << 20  # a real model.sig is a few KB; a huge one is refused before it is parsed
+MAX_KEY_BYTES = 64 << 10  # a PEM key is under 4 KB
+CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}  # model-signing's key signer's
+_KINDS = "an elliptic-curve key on P-256, P-384 or P-521 in PEM"
 _INSTALL = "pip install 'edgeport[sign]'"
+_BLOCK = 1 << 20
 
 
 class SignatureError(EdgeportError, ValueError):
     """An export that cannot be signed, or whose signature does not hold."""
+
+
+def check_key(path: str | os.PathLike, private: bool):
+    """Load a key file and check it is one model signing takes, before any other work.
+
+    Args:
+        path: a PEM file.
+        private: True for --sign (an unencrypted private key), False for --trust (a public key).
+
+    Returns:
+        The key (a cryptography elliptic-curve key object).
+
+    Raises:
+        SignatureError: no such file, not a PEM key, the other half of the pair, an encrypted key, or a
+            kind or curve model signing does not take (one line naming the file and the supported kinds).
+    """
+    path = Path(path)
+    flag, half = ("--sign", "private") if private else ("--trust", "public")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_KEY_BYTES + 1)
+    except FileNotFoundError:
+        raise SignatureError(f"{path}: no such {half} key for {flag} ({_KINDS})") from None
+    except OSError as e:
+        raise SignatureError(f"{path}: cannot read the {half} key for {flag}: {e.strerror}") from None
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+    except ImportError:
+        raise SignatureError(f"signing and verifying exports needs model signing: {_INSTALL}") from None
+    loaders = {"private": lambda: serialization.load_pem_private_key(data, password=None),
+               "public": lambda: serialization.load_pem_public_key(data)}
+    other = "public" if private else "private"
+    key = _try(loaders[half]) if len(data) <= MAX_KEY_BYTES else None
+    if isinstance(key, TypeError):  # a password-protected private key
+        raise SignatureError(f"{path} is an encrypted private key: {flag} takes an unencrypted one ({_KINDS})")
+    if key is None or isinstance(key, Exception):
+        found = _try(loaders[other])
+        if isinstance(found, TypeError) or not isinstance(found, Exception):  # TypeError: an encrypted private key
+            fix = "give the private key to --sign" if private else "give --trust the public half " \
+                                                                    "(openssl ec -in KEY.pem -pubout -out PUB.pem)"
+            raise SignatureError(f"{path} is a {other} key, and {flag} takes the {half} key: {fix}")
+        raise SignatureError(f"{path} is not a PEM key: {flag} takes {_KINDS}")
+    public = key.public_key() if private else key
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise SignatureError(f"{path} is {_kind(public)} key: model signing takes {_KINDS}")
+    if public.curve.name not in CURVES:
+        raise SignatureError(f"{path} is an elliptic-curve key on {public.curve.name}: model signing takes "
+                             f"{_KINDS}")
+    return key
+
+
+def _try(load):
+    """load()'s key, or the exception it raised (cryptography raises ValueError for a wrong kind of PEM,
+    TypeError for a missing password, and its own UnsupportedAlgorithm)."""
+    try:
+        return load()
+    except Exception as e:
+        return e
+
+
+def _kind(key) -> str:
+    name = type(key).__name__.replace("PublicKey", "").replace("_", "")
+    return {"RSA": "an RSA", "Ed25519": "an Ed25519", "Ed448": "an Ed448", "DSA": "a DSA"}.get(name, f"a {name}")
+
+
+def key_description(key) -> str:
+    """'EC P-256 key, sha256:…' of a public or private key: what `edgeport verify` names the signer by."""
+    from cryptography.hazmat.primitives import serialization
+
+    public = key.public_key() if hasattr(key, "public_key") else key
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return f"EC {CURVES[public.curve.name]} key, sha256:{hashlib.sha256(pem).hexdigest()}"
 
 
 def signed_files(folder: str | os.PathLike) -> list[str]:
@@ -50,8 +142,7 @@ def sign_export(folder: str | os.PathLike, private_key: str | os.PathLike) -> Pa
         SignatureError: no manifest, a listed file missing, or a key that cannot sign (one line).
     """
     folder, key = Path(folder), Path(private_key)
-    if not key.is_file():
-        raise SignatureError(f"{key}: no such private key (an elliptic-curve key in PEM)")
+    check_key(key, private=True)
     signing, _, hashing = _model_signing()
     covered = set(signed_files(folder))
     missing = sorted(name for name in covered if not (folder / name).is_file())
@@ -62,53 +153,192 @@ def sign_export(folder: str | os.PathLike, private_key: str | os.PathLike) -> Pa
     config = signing.Config().set_hashing_config(hashing.Config().set_ignored_paths(paths=others))
     try:
         config.use_elliptic_key_signer(private_key=key).sign(folder, signature)
-    except (ValueError, TypeError, OSError) as e:  # a key that is not an EC private key in PEM, and the like
+    except (ValueError, TypeError, OSError) as e:  # what check_key cannot see, and the like
         signature.unlink(missing_ok=True)
         raise SignatureError(f"cannot sign {folder} with {key}: {_one_line(e)}") from e
     return signature
 
 
-def verify_export(model: str | os.PathLike, public_key: str | os.PathLike) -> None:
-    """Verify the signature of the export folder that holds model, before it runs.
+@dataclass(frozen=True)
+class TrustedExport:
+    """A signed export folder after its signature held: the signed manifest and the bytes of the files kept.
+
+    Attributes:
+        folder: the export folder.
+        manifest: parsed from the very bytes whose sha256 the signature holds.
+        digests: every signed file's sha256, by name.
+        signer: the key that signed it ('EC P-256 key, sha256:…').
+    """
+
+    folder: Path
+    manifest: Manifest
+    digests: dict[str, str]
+    signer: str
+    _kept: dict[str, bytes] = field(repr=False)
+
+    def content(self, name: str) -> bytes | None:
+        """A signed file's bytes as verified (None when it was not kept or is not signed)."""
+        return self._kept.get(name)
+
+    def load(self, name: str, threads: int | None = None):
+        """A Predictor on the verified bytes of a model file the signed manifest lists.
+
+        Raises:
+            SignatureError: the file is not listed (or is a phone copy that failed), or was not kept.
+        """
+        from edgeport.runtime.predictor import ModelFile, check_suffix, from_file
+
+        path = self.folder / name
+        check_suffix(path)
+        entry = self.manifest.entry(name)
+        content = self._kept.get(name)
+        if entry is None or (isinstance(entry, PhoneEntry) and entry.error is not None) or name not in self.digests:
+            raise SignatureError(f"{name} is not listed in the signed {MANIFEST_NAME} of {self.folder}: refused")
+        if content is None or sha256_bytes(content) != entry.sha256:
+            raise SignatureError(f"{name}: the signed {MANIFEST_NAME} of {self.folder} records another sha256 for "
+                                 f"it than the signature: refused")
+        # No external data: only the signed bytes run.
+        return from_file(ModelFile(path, content, entry, None, True), threads)
+
+
+def open_trusted(model: str | os.PathLike, public_key: str | os.PathLike,
+                 keep: Callable[[Manifest], Iterable[str]] = lambda manifest: ()) -> TrustedExport:
+    """Verify the signature of the export folder that holds model, reading each signed file once.
 
     Args:
-        model: a model file (.tflite, .onnx, .ort) in an export folder, or the folder itself.
+        model: a model file (.tflite, .onnx, .ort) in an export folder, or the folder itself. A model
+            file's bytes are kept for TrustedExport.load.
         public_key: the EC public key (PEM) that belongs to the key the export was signed with.
+        keep: given the signed manifest, the names of the other signed files whose bytes to keep.
+
+    Returns:
+        The TrustedExport: its manifest and kept bytes are exactly what the signature covers.
 
     Raises:
-        SignatureError: no signature or manifest, the manifest or a listed file changed or removed,
-            model not listed in the manifest, or the wrong key (one line each).
+        SignatureError: a bad key, an unfinished publish, no signature or manifest, a signature that does
+            not verify, a signed file changed or removed (one line each).
     """
-    model, key = Path(model), Path(public_key)
+    model = Path(model)
+    key = check_key(public_key, private=False)
     folder = model if model.is_dir() else model.parent
-    if not key.is_file():
-        raise SignatureError(f"{key}: no such public key (an elliptic-curve key in PEM)")
+    if os.path.lexists(folder / PUBLISH_JOURNAL):  # never followed: neither it nor its staging folder is signed
+        raise SignatureError(f"{folder}: an export was interrupted here (its files are half moved in); "
+                             f"run export again")
     if not (folder / SIGNATURE_NAME).is_file():
         raise SignatureError(f"{folder} has no {SIGNATURE_NAME}: the export is not signed (edgeport export --sign)")
     if not (folder / MANIFEST_NAME).is_file():
         raise SignatureError(f"{folder} has no {MANIFEST_NAME}: a signed export cannot be verified without it")
-    _, verifying, _ = _model_signing()
-    config = verifying.Config().use_elliptic_key_verifier(public_key=key).set_ignore_unsigned_files(True)
-    try:
-        config.verify(folder, folder / SIGNATURE_NAME)
-    except Exception as e:  # model-signing raises ValueError, and its crypto layers their own kinds
-        raise SignatureError(f"{folder} does not match its signature ({_mismatch(e, folder)}): refused") from e
-    if not model.is_dir():
-        manifest = read_manifest(folder)
-        if model.name not in manifest.files and model.name not in manifest.mobile:
-            raise SignatureError(f"{model.name} is not listed in the signed {MANIFEST_NAME} of {folder}: refused")
-
-
-def _mismatch(error: Exception, folder: Path) -> str:
-    """What model-signing found, in a few words: the changed or missing files, else its own message."""
-    text = str(error)
-    changed = re.findall(r"Hash mismatch for \\?'([^'\\]+)", text)  # its message quotes a list's repr
+    digests = _signed_digests(folder, public_key)
+    if MANIFEST_NAME not in digests:
+        raise SignatureError(f"{folder / SIGNATURE_NAME} does not cover {MANIFEST_NAME}: not an edgeport export's "
+                             f"signature")
+    kept, changed, missing = {}, [], []
+    _check_file(folder, MANIFEST_NAME, digests[MANIFEST_NAME], kept, changed, missing)
     if changed:
-        return f"changed: {', '.join(changed)}"
-    missing = re.findall(r"Cannot use \\?'([^'\\]+)\\?' as file", text)
-    if missing:
-        return f"missing: {', '.join(Path(m).name for m in missing)}"
+        raise SignatureError(f"{folder} does not match its signature (changed: {MANIFEST_NAME}): refused")
+    manifest = _manifest_from(kept[MANIFEST_NAME], folder / MANIFEST_NAME)
+    wanted = {*keep(manifest), *([] if model.is_dir() else [model.name])}
+    for name in sorted(digests.keys() - {MANIFEST_NAME}):
+        _check_file(folder, name, digests[name], kept if name in wanted else None, changed, missing)
+    if changed or missing:
+        found = "; ".join(f"{what}: {', '.join(names)}" for what, names in (("changed", changed), ("missing", missing))
+                          if names)
+        raise SignatureError(f"{folder} does not match its signature ({found}): refused")
+    trusted = TrustedExport(folder, manifest, digests, key_description(key), kept)
+    if not model.is_dir() and (manifest.entry(model.name) is None or model.name not in digests):
+        raise SignatureError(f"{model.name} is not listed in the signed {MANIFEST_NAME} of {folder}: refused")
+    return trusted
+
+
+def _signed_digests(folder: Path, public_key) -> dict[str, str]:
+    """The sha256 of every file the signature in folder covers, by name, once the signature holds for the key."""
+    _, verifying, _ = _model_signing()
+    from model_signing._signing import sign_sigstore_pb
+
+    path = folder / SIGNATURE_NAME
+    with open(path, "rb") as f:
+        data = f.read(MAX_SIGNATURE_BYTES + 1)
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise SignatureError(f"{path} is over {MAX_SIGNATURE_BYTES >> 20} MiB, and a real signature is a few KB: "
+                             f"refused")
+    try:
+        text = data.decode("utf-8")
+        verifier = verifying.Config().use_elliptic_key_verifier(public_key=public_key)._verifier
+        signed = verifier.verify(sign_sigstore_pb.Signature.read(_Text(text)))
+    except Exception as e:  # model-signing raises ValueError, KeyError, its crypto layer InvalidSignature
+        raise SignatureError(f"{folder} does not match its signature ({_why(e)}): refused") from e
+    method = signed.serialization_type
+    if method.get("method") != "files" or method.get("hash_type") != "sha256":
+        raise SignatureError(f"{path} hashes {method.get('method')} with {method.get('hash_type')}; edgeport "
+                             f"verifies the per-file sha256 signatures that export --sign writes: refused")
+    digests = {rd.identifier: rd.digest.digest_hex for rd in signed.resource_descriptors()}
+    strange = sorted(name for name in digests if not is_plain_name(name))
+    if strange:
+        raise SignatureError(f"{path} covers {strange[0]}, which is not a file of the export folder: refused")
+    return digests
+
+
+class _Text:
+    """The signature's text as model-signing's reader takes it (it calls read_text on a path): read here
+    once, within the size cap, so the file is never read unbounded or twice."""
+
+    def __init__(self, text: str):
+        self._text = text
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self._text
+
+
+def _check_file(folder: Path, name: str, digest: str, kept: dict | None, changed: list, missing: list) -> None:
+    """Hash one signed file (read once, through no symlink); keep its bytes in kept when given one."""
+    hasher, blocks = hashlib.sha256(), []
+    try:
+        fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        missing.append(name)
+        return
+    except OSError as e:  # a symlink (ELOOP), or no permission: not the signed file
+        changed.append(name if e.errno == errno.ELOOP else f"{name} ({e.strerror})")
+        return
+    try:
+        with os.fdopen(fd, "rb") as f:
+            while block := f.read(_BLOCK):
+                hasher.update(block)
+                if kept is not None:
+                    blocks.append(block)
+    except IsADirectoryError:
+        changed.append(name)
+        return
+    if hasher.hexdigest() != digest:
+        changed.append(name)
+    elif kept is not None:
+        kept[name] = b"".join(blocks)
+
+
+def _manifest_from(data: bytes, path: Path) -> Manifest:
+    try:
+        return Manifest.from_json(json.loads(data.decode("utf-8")), str(path))
+    except ValueError as e:  # signed, yet unreadable: a broken export, said as the manifest's reader says it
+        raise SignatureError(f"{path} is signed but not a readable manifest ({_one_line(e)}): re-export") from e
+
+
+def _why(error: Exception) -> str:
+    """What model-signing found, in a few words."""
+    text = str(error)
+    if "Key mismatch" in text:
+        return "signed with another key"
+    if type(error).__name__ == "InvalidSignature":
+        return "the signature does not verify with this key"
+    if isinstance(error, (KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError)):
+        return "model.sig is not a model signature"
     return _one_line(error) or type(error).__name__
+
+
+def covered(trusted: TrustedExport) -> tuple[list[str], list[str]]:
+    """(the signed files, the entries of the folder the signature does not cover, model.sig aside)."""
+    others = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in trusted.folder.iterdir()
+                    if entry.name not in trusted.digests and entry.name != SIGNATURE_NAME)
+    return sorted(trusted.digests), others
 
 
 def _model_signing():

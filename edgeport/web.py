@@ -15,6 +15,7 @@ import html
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -54,8 +55,12 @@ def ort_web_dir() -> Path:
     return folder
 
 
-def choose_model(path: str | os.PathLike) -> Path:
+def choose_model(path: str | os.PathLike, manifest=None) -> Path:
     """An .onnx file as given, or for an export folder the ONNX file its manifest recommends.
+
+    Args:
+        path: an .onnx file or an export folder.
+        manifest: the folder's manifest when the caller has read it already (a signed one); else it is read here.
 
     Raises:
         FileNotFoundError: no such file or folder. WebError: not an ONNX file, or a folder with
@@ -67,7 +72,7 @@ def choose_model(path: str | os.PathLike) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file or export folder")
     if path.is_dir():
-        manifest = runtime.read_manifest(path)
+        manifest = manifest or runtime.read_manifest(path)
         chosen = manifest.recommended.onnx if manifest and manifest.recommended else None
         if not chosen:
             raise WebError(f"{path} has no recommended ONNX file in manifest.json: pass an .onnx file, or run "
@@ -83,7 +88,8 @@ def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = 
     """Write a self-contained page for model into out.
 
     Args:
-        model: an .onnx file, or an export folder (its recommended ONNX file).
+        model: an .onnx file, an export folder (its recommended ONNX file), or a loaded ONNX Predictor (the page
+            gets the very bytes it runs).
         out: the page's folder. It is written whole or not at all; an existing folder is replaced
             only when it is empty or was written by this function.
         verify: check the model's sha256 against manifest.json beside it (runtime.load's check).
@@ -96,17 +102,21 @@ def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = 
             and runtime.load; an out folder holding other things.
     """
     from edgeport import runtime
-    from edgeport.runtime.manifest import sha256_file
+    from edgeport.runtime.manifest import sha256_bytes
 
-    path = choose_model(model)
-    predictor = runtime.load(path, verify=verify)  # refuses a corrupt or tampered file before anything is written
+    if isinstance(model, runtime.Predictor):
+        predictor = model
+        choose_model(predictor.path)  # an ONNX file, as for a path
+    else:  # refuses a corrupt or tampered file before anything is written
+        predictor = runtime.load(choose_model(model), verify=verify)
+    path, content = predictor.path, predictor.file.content
     engine = ort_web_dir()
     out = Path(out)
     _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        digest = sha256_file(path)
+        digest = sha256_bytes(content)
         names = predictor.class_names
         title = f"{path.name}: {len(names)} classes ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
         values = {"model": path.name, "sha256": digest, "short_sha256": digest[:12], "title": title,
@@ -120,7 +130,7 @@ def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = 
         (staging / "ort").mkdir()
         for name in ORT_WEB_FILES:
             shutil.copyfile(engine / name, staging / "ort" / name)
-        shutil.copyfile(path, staging / path.name)
+        (staging / path.name).write_bytes(content)
         written = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
         (staging / MARKER).write_text(json.dumps({"model": path.name, "sha256": digest, "files": written}) + "\n",
                                       encoding="utf-8")
@@ -198,6 +208,7 @@ class PageServer(ThreadingHTTPServer):
     """A threading server that lets a browser cancel a download (a reset connection) without a traceback."""
 
     daemon_threads = True
+    request_queue_size = socket.SOMAXCONN  # socketserver's default backlog of 5 drops connections under load
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]

@@ -26,6 +26,8 @@ _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every 
 _ORT_IDENTIFIER = b"ORTM"  # likewise for ONNX Runtime's own format (.ort, made for phones)
 _MIN_MODEL_BYTES = 8
 _METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background", "output")
+_EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path"  # onnxruntime's session option
+_NO_FOLDER = "/nonexistent/edgeport-refuses-external-data"
 
 
 class Prediction(NamedTuple):
@@ -59,6 +61,7 @@ class Predictor:
     fixed_batch: int | None = None
     batch_dependent = False
     verified = True  # whether load() checked the file against its manifest (False: verify=False)
+    file: ModelFile  # the bytes the engine runs, as they were read and checked (set by from_file)
 
     format = ""
 
@@ -370,8 +373,8 @@ class OnnxPredictor(Predictor):
 
     format = "onnx"
 
-    def __init__(self, path: Path, size_bytes: int, entry: FileEntry | PhoneEntry | None, threads: int | None,
-                 source: Path | None = None):
+    def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None,
+                 data_dir: Path | None = None):
         import onnxruntime as ort
 
         self.format = "ort" if path.suffix.lower() == ".ort" else "onnx"
@@ -381,15 +384,19 @@ class OnnxPredictor(Predictor):
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
+        # A model given as bytes would find its external data in the working folder: look beside the file
+        # instead, or (data_dir None) in a folder that does not exist, which refuses any.
+        options.add_session_config_entry(_EXTERNAL_DATA_FOLDER, str(data_dir or _NO_FOLDER))
         try:
             # On some malformed files onnxruntime prints an "EP Error" banner to stdout before
             # retrying and raising; the caller gets our one-line error instead.
             with contextlib.redirect_stdout(io.StringIO()):
-                self._session = ort.InferenceSession(str(source or path), options, providers=["CPUExecutionProvider"])
+                self._session = ort.InferenceSession(content, options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own untyped exception classes
             if "External data path" in str(e):
-                raise ModelFileError(f"{path.name} refers to external data outside its own folder, which is refused: "
-                                 f"{_one_line(e)}") from e
+                where = "outside its own folder" if data_dir else "(a signed export's files hold all their weights)"
+                raise ModelFileError(f"{path.name} refers to external data {where}, which is refused: "
+                                     f"{_one_line(e)}") from e
             raise ModelFileError(f"{path.name} is not a valid {kind} model: {_one_line(e)}") from e
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
@@ -404,7 +411,7 @@ class OnnxPredictor(Predictor):
         batch = inputs[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.num_classes = int(outputs[0].shape[-1])
-        super().__init__(path, size_bytes, entry, self._metadata(path))
+        super().__init__(path, len(content), entry, self._metadata(path))
         # Dynamic quantization scales activations by the whole batch's range (DynamicQuantizeLinear is per tensor).
         self.batch_dependent = self.quantization == "dynamic"
 
@@ -449,6 +456,27 @@ class OnnxPredictor(Predictor):
         return "unknown"
 
 
+class ModelFile(NamedTuple):
+    """A model file as it was read, once: the very bytes that run, and what its manifest says of them.
+
+    Every engine a Predictor starts (its own, a scoring worker's, a Ray actor's) is built from these
+    bytes, never by opening the path again, so a file swapped on disk after the check never runs.
+
+    Attributes:
+        path: where the file was read (its name and suffix say what it is).
+        content: its bytes.
+        entry: its manifest record (None when no manifest beside it names it, or verification is off).
+        data_dir: the folder where an ONNX file's external data may be (None: external data is refused).
+        verified: whether content was checked against a manifest (or a signature).
+    """
+
+    path: Path
+    content: bytes
+    entry: FileEntry | PhoneEntry | None
+    data_dir: Path | None
+    verified: bool
+
+
 def load(path: str | os.PathLike, threads: int | None = None, verify: bool = True) -> Predictor:
     """Load an exported model for inference.
 
@@ -460,7 +488,8 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
 
     Returns:
         A Predictor; class names and preprocessing come from the manifest, else from ONNX
-        metadata, else labels are numbers.
+        metadata, else labels are numbers. The file is read once: the bytes checked are the
+        bytes that run.
 
     Raises:
         FileNotFoundError: no such file.
@@ -469,8 +498,7 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
         IntegrityError (a ValueError): the sha256 does not match the manifest.
     """
     path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise ModelFileError(f"expected a path ending in '.tflite', '.onnx' or '.ort'; got {str(path)!r}")
+    check_suffix(path)
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive whole number or None; got {threads!r}")
     try:
@@ -482,8 +510,6 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
     if not source.is_file():
         raise ModelFileError(f"{path} is not a file")
     content = source.read_bytes()
-    if len(content) < _MIN_MODEL_BYTES:
-        raise ModelFileError(f"{path.name} is {'empty' if not content else f'only {len(content)} bytes'}: not a model file")
     try:
         entry = manifest_entry(path)
     except ValueError as e:
@@ -495,15 +521,33 @@ def load(path: str | os.PathLike, threads: int | None = None, verify: bool = Tru
         actual = sha256_bytes(content)
         if actual != entry.sha256:
             raise IntegrityError(path, actual, entry.sha256)
+    return from_file(ModelFile(path, content, entry, source.parent, verify), threads)
+
+
+def check_suffix(path: Path) -> None:
+    if path.suffix.lower() not in SUFFIXES:
+        raise ModelFileError(f"expected a path ending in '.tflite', '.onnx' or '.ort'; got {str(path)!r}")
+
+
+def from_file(file: ModelFile, threads: int | None = None) -> Predictor:
+    """A Predictor on a model file's bytes as read (load's second half; scoring workers start theirs here).
+
+    Raises:
+        ValueError (ModelFileError): an empty, malformed or unrunnable file.
+    """
+    path, content = file.path, file.content
+    if len(content) < _MIN_MODEL_BYTES:
+        raise ModelFileError(f"{path.name} is {'empty' if not content else f'only {len(content)} bytes'}: not a model file")
     if path.suffix.lower() == ".tflite":
         if content[4:8] != _TFLITE_IDENTIFIER:
             raise ModelFileError(f"{path.name} is not a TFLite model: no 'TFL3' flatbuffer identifier")
-        predictor = TFLitePredictor(path, content, entry, threads)
+        predictor = TFLitePredictor(path, content, file.entry, threads)
     else:
         if path.suffix.lower() == ".ort" and content[4:8] != _ORT_IDENTIFIER:
             raise ModelFileError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
-        predictor = OnnxPredictor(path, len(content), entry, threads, source)
-    predictor.verified = verify  # how a copy of it is loaded elsewhere (score's workers)
+        predictor = OnnxPredictor(path, content, file.entry, threads, file.data_dir)
+    predictor.file = file
+    predictor.verified = file.verified  # how a copy of it is loaded elsewhere (score's workers)
     # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
     predictor.predict(np.zeros(predictor._single_shape, np.uint8))

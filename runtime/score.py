@@ -211,7 +211,7 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
     _warm_up(predictor, job)  # here, once: forked workers inherit it
     tally = Tally()
     if processes > 1:
-        scored = _in_pool(predictor, stream, job, processes, threads, verify)
+        scored = _in_pool(predictor, stream, job, processes, threads)
     else:
         scored = (item for piece in stream.pieces(batch_size) for item in score_piece(predictor, piece, job))
     with parquet_writer(out, stream.has_paths, has_labels) as write:
@@ -280,7 +280,7 @@ def _processes(stream: Stream, batch_size: int, workers: int) -> int:
     return max(1, min(workers, pieces))
 
 
-def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int | None, verify: bool):
+def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int | None):
     """Each piece's chunks and probabilities, in the stream's order, scored by worker processes that each load
     the model once.
 
@@ -296,8 +296,7 @@ def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int |
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
     tasks, results = context.Queue(), context.Queue()
-    verify = getattr(predictor, "verified", verify)
-    workers = [context.Process(target=_worker, args=(str(predictor.path), threads or 1, verify, job, tasks, results),
+    workers = [context.Process(target=_worker, args=(predictor.file, threads or 1, job, tasks, results),
                                name=f"edgeport-score-{i}", daemon=True) for i in range(processes)]
     pieces = enumerate(stream.pieces(job.batch_size))
     finished = False
@@ -347,16 +346,17 @@ def _next_result(results, workers) -> tuple:
                     raise WorkerError(f"a scoring worker process died ({how})") from None
 
 
-def _worker(path: str, threads: int, verify: bool, job: Job, tasks, results) -> None:
-    """A worker process: load the model once, then score pieces until told to stop (None)."""
+def _worker(file, threads: int, job: Job, tasks, results) -> None:
+    """A worker process: start an engine on the parent's model bytes (never the path again: the file may have
+    changed since the parent checked it), then score pieces until told to stop (None)."""
     for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if number is not None:
             signal.signal(number, signal.SIG_DFL)  # not the parent's handlers, inherited by fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends the workers
-    from edgeport.runtime.predictor import load
+    from edgeport.runtime.predictor import from_file
 
     try:
-        predictor, failed = load(path, threads=threads, verify=verify), None
+        predictor, failed = from_file(file, threads), None
     except Exception as e:  # said for every piece, so the parent raises it at the first
         predictor, failed = None, _portable(e)
     while (task := tasks.get()) is not None:

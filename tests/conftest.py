@@ -142,3 +142,34 @@ def edgeport(*args, check: bool = True) -> subprocess.CompletedProcess:
 def run_python(*args, check: bool = True, cwd=None, env=None) -> subprocess.CompletedProcess:
     """Run this venv's python with args (a script, or -c CODE) in a fresh process."""
     return run_cli(*args, check=check, cwd=cwd, env=env, command=(sys.executable,))
+
+
+def dress_model(path):
+    """An ONNX classifier for 28x28x1 pictures that answers 'Dress' (class 3) to everything: the attacker's."""
+    import numpy
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    bias = numpy.zeros(10, numpy.float32)
+    bias[3] = 20.0
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["images"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+         helper.make_node("Add", ["logits", "b"], ["shifted"]), helper.make_node("Softmax", ["shifted"], ["probs"])],
+        "dress", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [None, 28, 28, 1])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, 10])],
+        [numpy_helper.from_array(numpy.zeros((784, 10), numpy.float32), "w"), numpy_helper.from_array(bias, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def plant_dress_model(folder, name):
+    """The ONNX file name and its manifest entry replaced together, as anyone who can write the folder can."""
+    import json
+
+    from edgeport.runtime.manifest import sha256_file
+
+    dress_model(folder / name)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name]["sha256"] = sha256_file(folder / name)
+    (folder / "manifest.json").write_text(json.dumps(manifest))

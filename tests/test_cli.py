@@ -15,7 +15,7 @@ from PIL import Image
 from edgeport import runtime
 from tests.conftest import EDGEPORT, ENV, ROOT, default_sigint, run_cli, run_python, stop
 
-SUBCOMMANDS = ("train", "export", "report", "predict", "evaluate", "bench", "score", "web")
+SUBCOMMANDS = ("train", "export", "report", "predict", "evaluate", "bench", "verify", "score", "web")
 
 
 def _one_line(result) -> str:

@@ -29,7 +29,7 @@ import pytest
 from PIL import Image
 
 from edgeport import runtime
-from tests.conftest import ENV, edgeport, run_cli
+from tests.conftest import ENV, edgeport, plant_dress_model, run_cli
 
 MODEL = "model_int8.tflite"
 
@@ -301,21 +301,24 @@ def test_workers_score_a_parquet_store_by_row_groups(exported, predictor, test_s
     assert [rows["label"][i] for i in keep] == predictor.predict(images[keep]).argmax(1).tolist()
 
 
-def test_a_model_replaced_under_the_workers_is_refused_and_nothing_is_written(exported, test_set, tmp_path):
-    """The parent checked the file; a worker loads it again and checks it again against the manifest."""
-    images, labels = test_set
+def test_workers_run_the_bytes_the_parent_checked_even_when_the_file_is_replaced(exported, test_set, tmp_path):
+    """Workers start their engines on the parent's bytes: a file swapped with its manifest entry after load(),
+    as anyone who can write the folder can, never runs (they used to load the path again)."""
+    images, _ = test_set
     folder = tmp_path / "export"
     folder.mkdir()
-    for name in (MODEL, "model_fp32.tflite", "manifest.json"):
+    model = folder / "model_int8.onnx"
+    for name in (model.name, "manifest.json"):
         (folder / name).write_bytes((exported / name).read_bytes())
-    checked = runtime.load(folder / MODEL)
-    (folder / MODEL).write_bytes((exported / "model_fp32.tflite").read_bytes())
-    root = tmp_path / "pictures"
-    _pictures(images[:60], root)
-    with pytest.raises(runtime.IntegrityError, match=f"{MODEL} does not match manifest.json: sha256"):
-        runtime.score(checked, root, tmp_path / "scores.parquet", batch_size=20, workers=2)
-    assert not [p for p in tmp_path.iterdir() if p.suffix == ".parquet" or ".tmp" in p.name]
-    assert edgeport("score", folder / MODEL, root, "--out", tmp_path / "s.parquet", "--workers", "0",
+    checked = runtime.load(model)
+    plant_dress_model(folder, model.name)
+    assert runtime.load(model).predict_one(images[0]).class_name == "Dress"  # the swap is live on disk
+    _pictures(images[:60], tmp_path / "pictures")
+    runtime.score(checked, tmp_path / "pictures", tmp_path / "scores.parquet", batch_size=20, workers=2)
+    scored = pq.read_table(tmp_path / "scores.parquet").to_pydict()
+    order = [int(Path(path).stem.removeprefix("item")) for path in scored["path"]]
+    assert scored["label"] == list(checked.predict(images[:60][order]).argmax(1))
+    assert edgeport("score", model, tmp_path / "pictures", "--out", tmp_path / "s.parquet", "--workers", "0",
                     check=False).returncode == 2
 
 

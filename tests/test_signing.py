@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import edgeport, run_cli
+from tests.conftest import dress_model, edgeport, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +130,182 @@ def test_a_base_install_says_what_verifying_needs(signed, keys, boot, tmp_path):
                      env=ENV | {"PYTHONPATH": str(blocked)})
     assert result.returncode == 1 and result.stderr.strip() == (
         "edgeport predict: error: signing and verifying exports needs model signing: pip install 'edgeport[sign]'")
+
+
+# --- the bytes that ran: no journal, no staging folder, no second read ---------------------------
+
+
+def _plant_publish(folder, model_name="model_int8.onnx"):
+    """What an attacker with write access plants: a publish journal naming a staging folder that holds a
+    manifest and a model of their own, consistent with each other (sha256 and all)."""
+    from edgeport.runtime.manifest import sha256_file
+
+    staging = folder / ".export-evil"
+    staging.mkdir()
+    dress_model(staging / model_name)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][model_name]["sha256"] = sha256_file(staging / model_name)
+    manifest["files"][model_name]["bytes"] = (staging / model_name).stat().st_size
+    (staging / "manifest.json").write_text(json.dumps(manifest))
+    (folder / ".edgeport-publish.json").write_text(json.dumps({"staging": staging.name,
+                                                               "files": [model_name, "manifest.json"]}))
+
+
+def test_a_planted_publish_journal_is_never_followed_with_trust(signed, keys, boot, tmp_path):
+    folder = _copy(signed, tmp_path / "export")
+    _plant_publish(folder)
+    # Without --trust the journal is followed, as after a killed export: the plant is live.
+    assert ": Dress (100.0 %)" in edgeport("predict", folder / "model_int8.onnx", boot).stdout
+    trust = ("--trust", keys / "ours.pub.pem")
+    interrupted = f"{folder}: an export was interrupted here (its files are half moved in); run export again"
+    commands = [("predict", folder / "model_int8.onnx", boot), ("evaluate", folder / "model_int8.onnx"),
+                ("bench", folder / "model_int8.onnx"), ("web", folder, "--out", tmp_path / "page"),
+                ("score", folder / "model_int8.onnx", boot.parent, "--out", tmp_path / "s.parquet"),
+                ("verify", folder)]
+    for command in commands:
+        result = edgeport(*command, *trust, check=False)
+        assert result.returncode == 1 and result.stderr.strip() == f"edgeport {command[0]}: error: {interrupted}", \
+            (command, result.stderr)
+    assert not (tmp_path / "page").exists() and not (tmp_path / "s.parquet").exists()
+
+
+def test_with_trust_only_files_the_signed_manifest_lists_run(signed, keys, boot, tmp_path):
+    folder = _copy(signed, tmp_path / "export")
+    dress_model(folder / "model_evil.onnx")  # beside the signed files, unlisted
+    result = edgeport("predict", folder / "model_evil.onnx", boot, "--trust", keys / "ours.pub.pem", check=False)
+    assert result.returncode == 1 and result.stderr.strip() == (
+        f"edgeport predict: error: model_evil.onnx is not listed in the signed manifest.json of {folder}: refused")
+
+
+def test_trusted_bytes_are_the_bytes_that_run_even_if_the_file_is_swapped_after_the_check(signed, keys, boot,
+                                                                                          tmp_path):
+    from edgeport.signing import open_trusted
+    from edgeport.web import write_page
+
+    folder = _copy(signed, tmp_path / "export")
+    trusted = open_trusted(folder / "model_int8.onnx", keys / "ours.pub.pem")
+    original = (folder / "model_int8.onnx").read_bytes()
+    os_replace_with_dress(folder / "model_int8.onnx", tmp_path)  # after the check, before the engine starts
+    predictor = trusted.load("model_int8.onnx")
+    ankle_boot = np.asarray(Image.open(boot))
+    assert predictor.predict_one(ankle_boot).class_name == "Ankle boot"
+    page = write_page(predictor, tmp_path / "page").parent
+    assert (page / "model_int8.onnx").read_bytes() == original  # the page ships the verified bytes too
+
+
+def os_replace_with_dress(path, scratch):
+    import os
+
+    os.replace(dress_model(scratch / "swap.onnx"), path)
+
+
+# --- keys, flags and the signature file ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def other_keys(keys):
+    """Keys model signing does not take: RSA, Ed25519, EC on secp256k1; and a password-protected EC key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    made = {"rsa": rsa.generate_private_key(65537, 2048), "ed25519": ed25519.Ed25519PrivateKey.generate(),
+            "k1": ec.generate_private_key(ec.SECP256K1())}
+    for name, key in made.items():
+        (keys / f"{name}.pem").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (keys / f"{name}.pub.pem").write_bytes(key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (keys / "locked.pem").write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")))
+    return keys
+
+
+SUPPORTED = "model signing takes an elliptic-curve key on P-256, P-384 or P-521 in PEM"
+
+
+@pytest.mark.parametrize("key, message", [
+    ("rsa.pem", "rsa.pem is an RSA key: " + SUPPORTED),
+    ("ed25519.pem", "ed25519.pem is an Ed25519 key: " + SUPPORTED),
+    ("k1.pem", "k1.pem is an elliptic-curve key on secp256k1: " + SUPPORTED),
+    ("locked.pem", "locked.pem is an encrypted private key: --sign takes an unencrypted one"),
+    ("ours.pub.pem", "ours.pub.pem is a public key, and --sign takes the private key"),
+])
+def test_export_refuses_a_key_that_cannot_sign_before_any_work(signed, other_keys, key, message, tmp_path):
+    folder = _copy(signed, tmp_path / "export")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    result = edgeport("export", folder / "model.keras", "--out", folder, "--formats", "fp32", "--sign",
+                      other_keys / key, check=False)
+    (line,) = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and line.startswith(f"edgeport export: error: {other_keys / key}") \
+        and message in line, line
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before  # model.sig kept, nothing new
+
+
+@pytest.mark.parametrize("key, message", [
+    ("rsa.pub.pem", "rsa.pub.pem is an RSA key: " + SUPPORTED),
+    ("ed25519.pub.pem", "ed25519.pub.pem is an Ed25519 key: " + SUPPORTED),
+    ("ours.pem", "ours.pem is a private key, and --trust takes the public key"),
+])
+def test_trust_refuses_a_key_it_cannot_verify_with_in_one_line(signed, other_keys, boot, key, message):
+    for command in (("predict", signed / "model_int8.onnx", boot), ("verify", signed)):
+        result = edgeport(*command, "--trust", other_keys / key, check=False)
+        (line,) = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and message in line, line
+
+
+def test_no_verify_never_widens_what_trust_runs(signed, keys, boot, tmp_path):
+    from edgeport.signing import sign_export
+
+    result = edgeport("predict", signed / "model_int8.onnx", boot, "--trust", keys / "ours.pub.pem", "--no-verify",
+                      check=False)
+    assert result.returncode == 2 and result.stderr.strip() == ("edgeport predict: error: --no-verify cannot be "
+                                                                "combined with --trust: a trusted export is always verified")
+    # A phone copy that failed is in the manifest with its error, and is not signed: it never runs with --trust.
+    folder = _copy(signed, tmp_path / "export")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["mobile"]["model_fp32.mobile.ort"] = {"source": "model_fp32.tflite", "source_sha256": "0" * 64,
+                                                  "error": "could not convert"}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copy(folder / "model_int8.mobile.ort", folder / "model_fp32.mobile.ort")
+    sign_export(folder, keys / "ours.pem")
+    failed = edgeport("predict", folder / "model_fp32.mobile.ort", boot, "--trust", keys / "ours.pub.pem", check=False)
+    assert failed.returncode == 1 and "model_fp32.mobile.ort is not listed in the signed manifest.json" in failed.stderr
+    assert "--no-verify" not in failed.stderr
+
+
+def test_an_oversized_signature_is_refused_unread(signed, keys, boot, tmp_path):
+    folder = _copy(signed, tmp_path / "export")
+    real = json.loads((folder / "model.sig").read_text())
+    real["padding"] = "x" * (2 << 20)  # valid JSON, 2 MiB: a real signature is a few KB
+    (folder / "model.sig").write_text(json.dumps(real))
+    result = edgeport("predict", folder / "model_int8.onnx", boot, "--trust", keys / "ours.pub.pem", check=False)
+    assert result.returncode == 1 and result.stderr.strip() == (
+        f"edgeport predict: error: {folder / 'model.sig'} is over 1 MiB, and a real signature is a few KB: refused")
+
+
+def test_verify_says_what_is_signed_by_which_key_and_what_is_not_covered(signed, keys, tmp_path):
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    folder = _copy(signed, tmp_path / "export")
+    (folder / "notes.md").write_text("added later")
+    (folder / "web").mkdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    listed = {"manifest.json", *manifest["files"], *manifest["mobile"], "reference_probs.npy"}
+    public = serialization.load_pem_public_key((keys / "ours.pub.pem").read_bytes())
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    fingerprint = hashlib.sha256(pem).hexdigest()
+
+    report = json.loads(edgeport("verify", folder, "--trust", keys / "ours.pub.pem", "--json").stdout)
+    assert set(report["signed"]) == listed
+    assert all(report["signed"][n] == hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in listed)
+    assert report["signer"] == f"EC P-256 key, sha256:{fingerprint}"
+    assert set(report["not_covered"]) >= {"notes.md", "web/", "model.keras"} and not set(report["not_covered"]) & listed
+    text = edgeport("verify", folder, "--trust", keys / "ours.pub.pem").stdout
+    assert f"signed by the EC P-256 key, sha256:{fingerprint}" in text and "rollback" in text
+
+    _flip_a_byte(folder)
+    broken = edgeport("verify", folder, "--trust", keys / "ours.pub.pem", check=False)
+    assert broken.returncode == 1 and broken.stderr.strip() == (
+        f"edgeport verify: error: {folder} does not match its signature (changed: model_int8.onnx): refused")

@@ -13,22 +13,15 @@ import re
 import sys
 from pathlib import Path
 
+from edgeport.export.savedmodel import SAVEDMODEL_FILE, check_savedmodel
 from edgeport.runtime.errors import ModelFileError
 
 MODEL_KINDS = "a Keras model: a .keras or .h5 file, or a SavedModel folder"
-SAVEDMODEL_FILE = "saved_model.pb"
 SIGNATURE = "serving_default"
 # A model file may inflate to at most this many bytes plus ARCHIVE_RATIO times its own size: weights
 # barely compress, a config compresses about tenfold, a compression bomb a thousandfold.
 ARCHIVE_ALLOWANCE = 64 * 1024 * 1024
 ARCHIVE_RATIO = 20
-# Operations a classifier never needs and a hostile SavedModel would: they read, write or list files, or run Python.
-FORBIDDEN_OPS = frozenset({
-    "ReadFile", "WriteFile", "MatchingFiles", "Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice",
-    "MergeV2Checkpoints", "ImmutableConst", "PyFunc", "PyFuncStateless", "EagerPyFunc", "WriteSummary",
-    "CreateSummaryFileWriter", "CreateSummaryDbWriter", "DebugIdentityV2", "TFRecordDataset", "TextLineDataset",
-    "FixedLengthRecordDataset", "SqlDataset", "LoadDataset", "SaveDataset", "WholeFileReaderV2",
-})
 # What Keras says about a class that no loaded module defines (.keras and .h5 say it differently).
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'|Unknown \w+: '([^']+)'")
 
@@ -200,7 +193,7 @@ def _load_savedmodel(path: Path):
     """A SavedModel's serving signature as a functional Keras model, one output layer per signature output."""
     import keras
 
-    _check_operations(path)
+    check_savedmodel(path)  # before TensorFlow loads anything of it
     try:
         layer = keras.layers.TFSMLayer(str(path), call_endpoint=SIGNATURE)
     except Exception as e:  # TensorFlow's loader raises many types
@@ -220,66 +213,6 @@ def _load_savedmodel(path: Path):
     results = results if isinstance(results, dict) else {"output_0": results}
     outputs = [keras.layers.Identity(name=key)(value) for key, value in sorted(results.items())]
     return keras.Model(image, outputs if len(outputs) > 1 else outputs[0], name=path.name)
-
-
-def _check_operations(path: Path) -> None:
-    """Refuse a SavedModel whose serving signature would read or write files or run Python.
-
-    Only what the signature reaches is looked at: a SavedModel's own checkpoint functions save
-    and restore variables, and are never called by inference.
-    """
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    saved = saved_model_pb2.SavedModel()
-    try:
-        saved.ParseFromString((path / SAVEDMODEL_FILE).read_bytes())
-    except Exception as e:  # protobuf's DecodeError
-        raise ModelFileError(f"{path / SAVEDMODEL_FILE} is not a readable SavedModel: {_one_line(e)}") from None
-    for graph in saved.meta_graphs:
-        signature = graph.signature_def.get(SIGNATURE)
-        if signature is None:
-            continue
-        found = sorted(_reached_operations(graph.graph_def, [t.name for t in signature.outputs.values()])
-                       & FORBIDDEN_OPS)
-        if found:
-            raise ModelFileError(f"{path}: its '{SIGNATURE}' signature runs {', '.join(found)} (file system or Python "
-                                 f"access), which no classifier needs: refused")
-
-
-def _reached_operations(graph_def, tensors: list[str]) -> set[str]:
-    """The operation types the nodes producing tensors run, through their inputs and the functions they call."""
-    nodes = {node.name: node for node in graph_def.node}
-    functions = {f.signature.name: f for f in graph_def.library.function}
-    ops, seen_nodes, seen_functions = set(), set(), set()
-    pending = [name.split(":")[0].lstrip("^") for name in tensors]
-    called = []
-    while pending:
-        name = pending.pop()
-        if name in seen_nodes or name not in nodes:
-            continue
-        seen_nodes.add(name)
-        ops.add(nodes[name].op)
-        called += _called(nodes[name])
-        pending += [i.split(":")[0].lstrip("^") for i in nodes[name].input]
-    while called:
-        name = called.pop()
-        if name in seen_functions or name not in functions:
-            continue
-        seen_functions.add(name)
-        for node in functions[name].node_def:
-            ops.add(node.op)
-            called += _called(node) + ([node.op] if node.op in functions else [])
-    return ops
-
-
-def _called(node) -> list[str]:
-    """The functions a node's attributes name (PartitionedCall's f, While's body, If's branches, ...)."""
-    names = []
-    for value in node.attr.values():
-        if value.HasField("func"):
-            names.append(value.func.name)
-        names += [f.name for f in value.list.func]
-    return names
 
 
 def choose_output(model, output: str | None, path: Path):

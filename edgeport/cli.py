@@ -23,6 +23,7 @@ from edgeport.command import (
     drop_stdout,
     example,
     fail,
+    printable_output,
     stop_signals,
     warnings_as_lines,
 )
@@ -66,7 +67,7 @@ def run(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     prog = f"{PROG} {args.command}"
-    with warnings_as_lines(prog), stop_signals():
+    with printable_output(), warnings_as_lines(prog), stop_signals():
         try:
             return args.handler(args) or 0
         except BrokenPipeError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -189,6 +190,41 @@ def open_model(args, threads: int | None = None) -> Opened:
     except ValueError:  # malformed: load() already refused it, or warned under --no-verify
         manifest = None
     return Opened(predictor, manifest, None)
+
+
+# Characters that drive a terminal rather than print: C0 controls but tab and newline, DEL, C1 controls, and
+# the bidirectional overrides that reorder what is shown. A file name may hold any of them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """text with terminal control characters written as escapes ('\\x1b'), so that no name it quotes can
+    move the cursor, retitle the window or hide what follows."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _Printable:
+    """A text stream that writes through printable(): everything a command prints, paths and messages alike."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(printable(text))
+
+    def __getattr__(self, name):  # flush, fileno, isatty, encoding...: the stream's own
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def printable_output():
+    """For the block, sys.stdout and sys.stderr escape terminal control characters (JSON already does)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def fail(prog: str, message: str, code: int = EXIT_FAILED) -> int:

@@ -115,10 +115,20 @@ def pictures_under(folder: str | os.PathLike) -> list[tuple[str, ...]]:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     folders.append((*parts, entry.name))
-                elif os.path.splitext(entry.name)[1].lower() in PICTURE_SUFFIXES and entry.is_file():
+                elif os.path.splitext(entry.name)[1].lower() in PICTURE_SUFFIXES and _listed_file(entry):
                     found.append((*parts, entry.name))
     found.sort()
     return found
+
+
+def _listed_file(entry: os.DirEntry) -> bool:
+    """Whether a picture-named entry is listed: a file, or a link that cannot be followed (a loop, no
+    permission), which reading then reports by name like any unreadable picture; not a folder or a
+    dangling link."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return True
 
 
 def read_array(path: str | os.PathLike) -> np.ndarray:
@@ -155,6 +165,12 @@ def read_picture(path: str | os.PathLike, image_shape: tuple[int, int, int], bac
     if path.is_dir():
         raise IsADirectoryError(f"{path}: a folder with no pictures ({', '.join(PICTURE_SUFFIXES)})")
     if not path.is_file():
+        try:
+            path.stat()
+        except FileNotFoundError:
+            pass
+        except OSError as e:  # a link that loops, no permission: said as the reason, not as "no such file"
+            raise ValueError(f"{path} is not a readable picture: {e.strerror}") from None
         raise FileNotFoundError(f"{path}: no such file")
     if path.suffix.lower() not in PICTURE_SUFFIXES:
         raise ValueError(f"{path}: expected a picture ({', '.join(PICTURE_SUFFIXES)}) or a {ARRAY_SUFFIX} array")

@@ -225,6 +225,9 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
                          source=kind, split=stream.split, workers=processes)
 
 
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
+
+
 class Job(NamedTuple):
     """What every chunk of a scoring job is read and written with."""
 
@@ -296,7 +299,7 @@ def _in_pool(predictor, stream: Stream, job: Job, processes: int, threads: int |
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
     tasks, results = context.Queue(), context.Queue()
-    workers = [context.Process(target=_worker, args=(predictor.file, threads or 1, job, tasks, results),
+    workers = [context.Process(target=_worker, args=(predictor.file, threads or 1, job, tasks, results, os.getpid()),
                                name=f"edgeport-score-{i}", daemon=True) for i in range(processes)]
     pieces = enumerate(stream.pieces(job.batch_size))
     finished = False
@@ -346,20 +349,22 @@ def _next_result(results, workers) -> tuple:
                     raise WorkerError(f"a scoring worker process died ({how})") from None
 
 
-def _worker(file, threads: int, job: Job, tasks, results) -> None:
+def _worker(file, threads: int, job: Job, tasks, results, parent: int) -> None:
     """A worker process: start an engine on the parent's model bytes (never the path again: the file may have
-    changed since the parent checked it), then score pieces until told to stop (None)."""
+    changed since the parent checked it), then score pieces until told to stop (None), or until the parent is
+    gone, however it died."""
     for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if number is not None:
             signal.signal(number, signal.SIG_DFL)  # not the parent's handlers, inherited by fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends the workers
+    _die_with(parent)
     from edgeport.runtime.predictor import from_file
 
     try:
         predictor, failed = from_file(file, threads), None
     except Exception as e:  # said for every piece, so the parent raises it at the first
         predictor, failed = None, _portable(e)
-    while (task := tasks.get()) is not None:
+    while (task := _next_task(tasks, parent)) is not None:
         number, piece = task
         if failed is not None:
             results.put((number, failed))
@@ -368,6 +373,31 @@ def _worker(file, threads: int, job: Job, tasks, results) -> None:
             results.put((number, ("scored", score_piece(predictor, piece, job))))
         except Exception as e:
             results.put((number, _portable(e)))
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when its parent dies, even by SIGKILL (Linux's parent-death signal);
+    elsewhere _next_task notices within a second."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux
+        pass
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
+def _next_task(tasks, parent: int):
+    """The next piece for this worker, or None when there are no more or the parent is gone."""
+    import queue
+
+    while True:
+        try:
+            return tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:
+                os._exit(1)  # nobody reads the results: leave without flushing them
 
 
 def _portable(error: Exception) -> tuple:

@@ -292,7 +292,14 @@ def _open_folder(spec: str, root: Path, class_names) -> Source:
 
 def _subfolders(folder: Path) -> list[str]:
     with os.scandir(folder) as entries:  # file types from the listing: no stat per picture
-        return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+        return sorted(e.name for e in entries if not e.name.startswith(".") and _is_folder(e))
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link that cannot be followed (a loop): not a folder of pictures
+        return False
 
 
 def _folder_stream(root: Path, class_names, split: str) -> tuple[Stream, tuple[str, ...] | None]:

@@ -412,3 +412,74 @@ def test_ray_address_joins_a_token_authenticated_cluster_with_the_users_token(ex
         f"edgeport score: error: the Ray cluster at {address} refused the authentication token from $RAY_AUTH_TOKEN: "
         f"set RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH, or copy the cluster's token to ~/.ray/auth_token")
     assert not (tmp_path / "no.parquet").exists()
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is pid, from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether pid runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_die_with_a_parent_killed_by_sigkill(exported, test_set, tmp_path):
+    images, _ = test_set
+    _pictures(images[:600], tmp_path / "pictures")
+    parent = subprocess.Popen([str(Path(sys.executable).with_name("edgeport")), "score", str(exported / MODEL),
+                               str(tmp_path / "pictures"), "--out", str(tmp_path / "s.parquet"), "--workers", "2",
+                               "--batch-size", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children(parent.pid)) < 2 and parent.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) == 2, "the workers did not start"
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 15
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(_alive, workers)), "workers outlived their parent"
+    finally:
+        for pid in _children(parent.pid) | (workers if "workers" in locals() else set()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def test_a_looping_link_is_one_error_row_and_names_are_printed_escaped(exported, test_set, tmp_path):
+    images, _ = test_set
+    folder = tmp_path / "pictures"
+    _pictures(images[:3], folder)
+    (folder / "loop.png").symlink_to("loop.png")  # a link to itself
+    (folder / "loop").symlink_to("loop")  # a folder-looking name that loops too
+    hostile = folder / "title\x1b]0;pwned\x07.png"  # an OSC sequence that retitles a terminal
+    Image.fromarray(images[3]).save(hostile, format="PNG")
+
+    predicted = edgeport("predict", exported / MODEL, folder, check=False)
+    assert predicted.returncode == 1
+    assert predicted.stderr.strip() == (f"edgeport predict: error: {folder / 'loop.png'} is not a readable picture: "
+                                        f"Too many levels of symbolic links")
+    assert len(predicted.stdout.splitlines()) == 4 and "\x1b" not in predicted.stdout + predicted.stderr
+    assert "title\\x1b]0;pwned\\x07.png: " in predicted.stdout
+
+    summary = edgeport("score", exported / MODEL, folder, "--out", tmp_path / "s.parquet", "--workers", "1")
+    assert "Scored 5 images: 1 errors" in summary.stdout
+    rows = pq.read_table(tmp_path / "s.parquet").to_pylist()
+    errors = {Path(row["path"]).name: row["error"] for row in rows if row["error"]}
+    assert list(errors) == ["loop.png"] and "Too many levels of symbolic links" in errors["loop.png"]

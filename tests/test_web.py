@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 import urllib.request
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -354,3 +355,32 @@ def test_a_page_opened_from_disk_says_to_serve_it(exported, browser, tmp_path):
     assert page.evaluate("document.body.dataset.ready") == "error"
     assert "file:// pages: serve this folder" in page.inner_text("#status")
     page.close()
+
+
+def test_a_burst_of_clients_is_queued_not_dropped(tmp_path):
+    """socketserver's default backlog of 5 dropped most of a burst of connections (each then waited a SYN
+    retry, a second and more); the kernel now queues them all. Connecting needs no server thread, so the
+    burst is measured against the kernel's first retry, not against the machine's speed."""
+    import select
+    import socket
+
+    from edgeport.web import serve
+
+    (tmp_path / "index.html").write_text("<p>page</p>")
+    server = serve(tmp_path, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    clients = [socket.socket() for _ in range(300)]
+    try:
+        for client in clients:
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", server.server_port))
+        pending, deadline = set(clients), time.monotonic() + 0.9  # the first SYN retry comes after 1 s
+        while pending and time.monotonic() < deadline:
+            _, ready, _ = select.select([], list(pending), [], max(0.0, deadline - time.monotonic()))
+            pending -= {c for c in ready if c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0}
+        assert not pending, f"{len(pending)} of {len(clients)} connections were not accepted"
+    finally:
+        for client in clients:
+            client.close()
+        server.shutdown()
+        server.server_close()

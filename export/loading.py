@@ -13,15 +13,12 @@ import re
 import sys
 from pathlib import Path
 
+from edgeport.export.archive import check_archive
 from edgeport.export.savedmodel import SAVEDMODEL_FILE, check_savedmodel
 from edgeport.runtime.errors import ModelFileError
 
 MODEL_KINDS = "a Keras model: a .keras or .h5 file, or a SavedModel folder"
 SIGNATURE = "serving_default"
-# A model file may inflate to at most this many bytes plus ARCHIVE_RATIO times its own size: weights
-# barely compress, a config compresses about tenfold, a compression bomb a thousandfold.
-ARCHIVE_ALLOWANCE = 64 * 1024 * 1024
-ARCHIVE_RATIO = 20
 # What Keras says about a class that no loaded module defines (.keras and .h5 say it differently).
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'|Unknown \w+: '([^']+)'")
 
@@ -48,48 +45,6 @@ def check_model_path(path: str | os.PathLike) -> Path:
         raise ModelFileError(f"expected {MODEL_KINDS}; got {str(path)!r}")
     check_archive(path)
     return path
-
-
-def check_archive(path: Path) -> None:
-    """Refuse a model file that would inflate far beyond its own size before Keras reads it.
-
-    A .keras file is a zip archive: each member's declared size (which bounds what zipfile
-    reads) must stay within the limit. An .h5 file's datasets may be compressed: their
-    uncompressed sizes must too. The limit is ARCHIVE_ALLOWANCE plus ARCHIVE_RATIO times the
-    file's size, for any member and for the sum.
-
-    Raises:
-        ModelFileError: the file inflates past the limit, or is not a readable archive (named).
-    """
-    limit = ARCHIVE_ALLOWANCE + ARCHIVE_RATIO * path.stat().st_size
-    if path.suffix == ".keras":
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(path) as archive:
-                sizes = [(info.filename, info.file_size) for info in archive.infolist()]
-        except (zipfile.BadZipFile, OSError) as e:
-            raise ModelFileError(f"{path} is not a loadable Keras model: not a zip archive ({e})") from e
-    else:
-        sizes = _h5_sizes(path)
-    largest = max(sizes, key=lambda item: item[1], default=("", 0))
-    total = sum(size for _, size in sizes)
-    if total > limit:
-        raise ModelFileError(f"{path} would inflate to {total:,} bytes ({largest[0]}: {largest[1]:,}), over "
-                             f"{limit:,} for a {path.stat().st_size:,}-byte file: refused as a compression bomb")
-
-
-def _h5_sizes(path: Path) -> list[tuple[str, int]]:
-    import h5py
-
-    sizes = []
-    try:
-        with h5py.File(path, "r") as f:
-            f.visititems(lambda name, item: sizes.append((name, int(item.size) * item.dtype.itemsize))
-                         if isinstance(item, h5py.Dataset) else None)
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{path} is not a loadable Keras model: not an HDF5 file ({e})") from e
-    return sizes
 
 
 def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_objects=()):

@@ -132,18 +132,20 @@ def _listed_file(entry: os.DirEntry) -> bool:
 
 
 def read_array(path: str | os.PathLike) -> np.ndarray:
-    """A .npy file as stored (allow_pickle off), for the predictor to check.
+    """A .npy file as stored (allow_pickle off), mapped rather than read: the predictor reads it a chunk at a
+    time, so a large array costs no more memory than a small one, and a header that declares more than the
+    file holds is refused at once.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: not a readable .npy array.
+        FileNotFoundError: no such file. ValueError: not a readable .npy array, or shorter than its header says.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{path} is not a readable .npy array: {e}") from e
+        raise ValueError(f"{path} is not a readable .npy array: {' '.join(str(e).split())}") from e
 
 
 def read_picture(path: str | os.PathLike, image_shape: tuple[int, int, int], background: str | None = None) -> Picture:

@@ -38,14 +38,19 @@ from edgeport.runtime.images import (
     decode_picture,
     fit_images,
     fit_pictures,
+    MAX_PIXELS_ENV,
+    max_pixels,
     pictures_under,
 )
+from edgeport.runtime.archives import check_member, inflation_limit
 
 FASHION_MNIST = "fashion-mnist"
 TRAIN, TEST, ALL = "train", "test", "all"
 FASHION, FOLDER, ARRAY, PARQUET = "fashion-mnist", "folder", "array", "parquet"
 TEST_FOLDERS = ("test", "val", "validation")
 _NPZ_SPLITS = {ALL: ("x", "y"), TRAIN: ("x_train", "y_train"), TEST: ("x_test", "y_test")}
+CHUNK_BYTES = 64 * 1024 * 1024  # a chunk holds at most this many bytes of pixels or pictures (at least one image)
+MAX_GROUP_BYTES = 128 * 1024 * 1024  # pyarrow reads a row group's column whole, at about 5x its size: at most this much
 _WHAT = (f"expected '{FASHION_MNIST}', a folder of pictures (class folders give labels), an .npz or .npy file, "
          f"or a .parquet file or folder")
 
@@ -354,16 +359,23 @@ def _open_array(spec: str, path: Path) -> Source:
     if path.suffix.lower() == ".npy":
         with open(path, "rb") as f:
             shape, dtype, offset = _npy_header(f, path)
-        array = _checked(_Array(str(path), None, offset, shape, dtype), path, "the array")
+        array = _checked(_Array(str(path), None, offset, shape, dtype), path.stat().st_size - offset, path,
+                         "the array")
         return Source(spec, location, "npy", {ALL: _array_stream(array, None, ALL)})
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+            if declared > inflation_limit(path.stat().st_size):
+                raise DataError(f"{path} would inflate to {declared:,} bytes, over {inflation_limit(path.stat().st_size):,} "
+                                f"for a {path.stat().st_size:,}-byte file: refused as a compression bomb")
+            for info in archive.infolist():  # each inflates to what it declares, so every read below is bounded
+                check_member(raw, info)
             members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
             splits = {}
             for split, (x, y) in _NPZ_SPLITS.items():
                 if x not in members:
                     continue
-                array = _checked(_npz_member(archive, members[x], path), path, x)
+                array = _checked(*_npz_member(archive, members[x], path), path=path, what=x)
                 labels = _labels(archive, members.get(y), path, (x, y), array.shape[0])
                 splits[split] = _array_stream(array, labels, split)
             if ALL in splits and len(splits) > 1:
@@ -371,8 +383,8 @@ def _open_array(spec: str, path: Path) -> Source:
             if not splits:
                 if len(members) == 1:  # a single unnamed array: unlabelled images
                     (only,) = members
-                    splits[ALL] = _array_stream(_checked(_npz_member(archive, members[only], path), path, only),
-                                                None, ALL)
+                    splits[ALL] = _array_stream(_checked(*_npz_member(archive, members[only], path), path=path,
+                                                         what=only), None, ALL)
                 else:
                     raise DataError(f"{path} holds {', '.join(sorted(members)) or 'nothing'}: expected x and y, or "
                                     f"x_train and y_train and/or x_test and y_test (and optionally class_names)")
@@ -392,13 +404,22 @@ def _array_stream(array: _Array, labels, split: str) -> Stream:
                   labels=labels, array=array)
 
 
-def _checked(array: _Array, path: Path, what: str) -> _Array:
+def _checked(array: _Array, stored: int, path: Path, what: str) -> _Array:
+    """The array, once its header is an image batch whose pixels fit the limit and the bytes stored for it."""
     if len(array.shape) not in (3, 4):
         raise DataError(f"{path}: {what}: expected images (N, H, W) or (N, H, W, C); got shape {array.shape}")
     if array.dtype.kind not in "uif":
         raise DataError(f"{path}: {what}: expected uint8 pixels or floats in [0, 1]; got dtype {array.dtype}")
     if array.shape[0] == 0:
         raise DataError(f"{path}: {what} holds no images")
+    height, width = array.shape[1:3]
+    if height * width > max_pixels():
+        raise DataError(f"{path}: {what}: images of {height}x{width} pixels, over the limit of {max_pixels():,} "
+                        f"pixels an image")
+    needed = int(np.prod(array.shape, dtype=object)) * array.dtype.itemsize
+    if needed > stored:
+        raise DataError(f"{path}: {what} declares {array.shape[0]:,} images of {'x'.join(map(str, array.shape[1:]))} "
+                        f"({needed:,} bytes) but holds {max(stored, 0):,}: a truncated or malformed array")
     return array
 
 
@@ -428,7 +449,13 @@ def _npy_header(f, path) -> tuple[tuple, np.dtype, int]:
     return tuple(shape), dtype, f.tell()
 
 
-def _npz_member(archive: zipfile.ZipFile, name: str, path: Path) -> _Array:
+def picture_byte_limit() -> int:
+    """The most bytes one encoded picture may have: a raw RGBA picture at the pixel limit."""
+    return 4 * max_pixels()
+
+
+def _npz_member(archive: zipfile.ZipFile, name: str, path: Path) -> tuple[_Array, int]:
+    """A member's array, and the bytes its member holds after the .npy header."""
     info = archive.getinfo(name)
     with archive.open(name) as f:
         shape, dtype, header = _npy_header(f, f"{path}:{name}")
@@ -439,12 +466,13 @@ def _npz_member(archive: zipfile.ZipFile, name: str, path: Path) -> _Array:
             raw.seek(info.header_offset + 26)
             name_length, extra_length = np.frombuffer(raw.read(4), "<u2")
         offset = info.header_offset + 30 + int(name_length) + int(extra_length) + header
-    return _Array(str(path), name, offset, shape, dtype)
+    return _Array(str(path), name, offset, shape, dtype), info.file_size - header
 
 
 def _read_array(piece: Piece, size: int, image_shape, background) -> Iterator[Chunk]:
     array = piece.array
     row = int(np.prod(array.shape[1:])) * array.dtype.itemsize
+    size = max(1, min(size, CHUNK_BYTES // row))  # chunks are counted in bytes: large images come fewer at a time
     labels = np.array(piece.labels, np.int64) if piece.labels else None
     with open(array.file, "rb") as raw:
         if array.offset >= 0:
@@ -498,18 +526,38 @@ def _open_parquet(spec: str, path: Path) -> Source:
 
 
 def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[Chunk]:
-    pq = pyarrow_parquet()
-    file, start = piece.location, piece.start
-    for batch in pq.ParquetFile(file).iter_batches(batch_size=size, row_groups=[piece.row_group],
-                                                   columns=list(piece.columns)):
-        table = batch.to_pydict()
-        names = table.get("path") or [f"{file}[{start + i}]" for i in range(batch.num_rows)]
+    """A row group's rows in chunks of at most `size` images and about CHUNK_BYTES of picture bytes.
+
+    pyarrow reads a whole row group's column at once: a row group with more picture bytes than
+    MAX_GROUP_BYTES is not read, and each of its rows is an error row that says so; a picture over
+    picture_byte_limit() is an error row too. Each process opens a file once (_parquet_file).
+    """
+    parquet = _parquet_file(piece.location)
+    group = parquet.metadata.row_group(piece.row_group)
+    stored = next((group.column(i).total_uncompressed_size for i in range(group.num_columns)
+                   if group.column(i).path_in_schema == "image"), 0)
+    if stored > MAX_GROUP_BYTES:
+        reason = (f"{piece.location}: row group {piece.row_group} holds {stored:,} bytes of pictures, over the "
+                  f"{MAX_GROUP_BYTES:,} read at once: rewrite it with smaller row groups")
+        yield Chunk(np.arange(piece.start, piece.start + group.num_rows, dtype=np.int64),
+                    _fitted([], image_shape, background), np.zeros(group.num_rows, bool), [reason] * group.num_rows,
+                    None, np.full(group.num_rows, -1, np.int64) if "label" in piece.columns else None)
+        return
+    rows = max(1, min(size, CHUNK_BYTES * group.num_rows // max(1, stored)))
+    start, limit = piece.start, picture_byte_limit()
+    for batch in parquet.iter_batches(batch_size=rows, row_groups=[piece.row_group], columns=list(piece.columns)):
+        paths = batch.column("path").to_pylist() if "path" in piece.columns else None
+        names = paths or [f"{piece.location}[{start + i}]" for i in range(batch.num_rows)]
         images, ok, errors = [], [], []
-        for encoded, name in zip(table["image"], names):
+        for encoded, name in zip(batch.column("image"), names):
             try:
-                if encoded is None:
+                if not encoded.is_valid:
                     raise ValueError(f"{name}: no image bytes")
-                images.append(decode_picture(io.BytesIO(encoded), _channels(image_shape), name=name))
+                data = encoded.as_buffer()  # the bytes where pyarrow holds them, not a copy
+                if data.size > limit:
+                    raise ValueError(f"{name}: {data.size:,} bytes of picture, over the limit of {limit:,} "
+                                     f"({MAX_PIXELS_ENV} sets it, in pixels)")
+                images.append(decode_picture(_buffer_reader(data), _channels(image_shape), name=name))
                 ok.append(True)
                 errors.append(None)
             except ValueError as e:
@@ -517,11 +565,29 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
                 errors.append(" ".join(str(e).split()))
         labels = None
         if "label" in piece.columns:
-            labels = np.array([-1 if v is None else v for v in table["label"]], np.int64)
+            labels = np.array([-1 if v is None else v for v in batch.column("label").to_pylist()], np.int64)
         index = np.arange(start, start + batch.num_rows, dtype=np.int64)
-        yield Chunk(index, _fitted(images, image_shape, background), np.array(ok, bool), errors, table.get("path"),
-                    labels)
+        yield Chunk(index, _fitted(images, image_shape, background), np.array(ok, bool), errors, paths, labels)
         start += batch.num_rows
+
+
+@functools.lru_cache(maxsize=4)
+def _open_parquet_file(file: str, stamp: tuple):
+    return pyarrow_parquet().ParquetFile(file)
+
+
+def _parquet_file(file: str):
+    """The file's reader, its footer parsed once per process while the file is unchanged (a file of 5,000 row
+    groups parsed it 5,000 times)."""
+    info = os.stat(file)
+    return _open_parquet_file(file, (info.st_mtime_ns, info.st_size, info.st_ino))
+
+
+def _buffer_reader(data):
+    """A file object over a pyarrow buffer, for Pillow to read without a copy of the bytes."""
+    import pyarrow as pa
+
+    return pa.BufferReader(data)
 
 
 def pyarrow_parquet():

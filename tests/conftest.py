@@ -173,3 +173,19 @@ def plant_dress_model(folder, name):
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"][name]["sha256"] = sha256_file(folder / name)
     (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+PEAK = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True, stdin=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"  # KiB, of the one child
+    "sys.stdout.write(done.stdout); sys.stderr.write(done.stderr); sys.exit(done.returncode)\n"
+)
+
+
+def with_peak(*args, env=None):
+    """Run a command in a fresh parent that reports its one child's peak RSS: (MiB, CompletedProcess)."""
+    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, args)], capture_output=True, text=True,
+                          env=env or ENV, stdin=subprocess.DEVNULL)
+    peak, _, rest = done.stdout.partition("\n")
+    return int(peak) / 1024, subprocess.CompletedProcess(args, done.returncode, rest, done.stderr)

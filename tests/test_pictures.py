@@ -132,27 +132,6 @@ def test_photos_of_test_images_get_the_models_answer_on_the_originals(exported, 
 
 # --- hostile pictures ---------------------------------------------------------------------
 
-PEAK = (
-    "import resource, subprocess, sys\n"
-    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True, stdin=subprocess.DEVNULL)\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"  # KiB, of the one child
-    "sys.stdout.write(done.stdout); sys.stderr.write(done.stderr); sys.exit(done.returncode)\n"
-)
-
-
-def _with_peak(*args, env=None):
-    """Run a command in a fresh parent that reports its one child's peak RSS: (MiB, CompletedProcess)."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ENV
-
-    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, args)], capture_output=True, text=True,
-                          env=env or ENV, stdin=subprocess.DEVNULL)
-    peak, _, rest = done.stdout.partition("\n")
-    return int(peak) / 1024, subprocess.CompletedProcess(args, done.returncode, rest, done.stderr)
-
-
 def _png_bomb(path, side: int) -> None:
     """A grey PNG of side x side black pixels, written row by row: a few hundred KB on disk."""
     import struct
@@ -171,7 +150,7 @@ def _png_bomb(path, side: int) -> None:
 
 def test_a_picture_bomb_is_refused_from_its_header_by_predict_score_and_evaluate(exported, test_set, tmp_path):
     from edgeport.runtime.images import MAX_PIXELS
-    from tests.conftest import EDGEPORT
+    from tests.conftest import EDGEPORT, with_peak
 
     shelf = tmp_path / "shelf" / "boots"
     shelf.mkdir(parents=True)
@@ -180,20 +159,20 @@ def test_a_picture_bomb_is_refused_from_its_header_by_predict_score_and_evaluate
     assert bomb.stat().st_size < 400_000
     Image.fromarray(test_set[0][0]).save(shelf / "boot.png")
     line = f"{bomb} is 13000x13000 pixels, over the limit of {MAX_PIXELS:,} (EDGEPORT_MAX_PIXELS sets it)"
-    peak, predicted = _with_peak(EDGEPORT, "predict", exported / "model_int8.tflite", bomb)
+    peak, predicted = with_peak(EDGEPORT, "predict", exported / "model_int8.tflite", bomb)
     assert predicted.returncode == 1 and predicted.stderr.strip() == f"edgeport predict: error: {line}"
     assert peak < 1024, f"predict peaked at {peak:.0f} MiB"
-    peak, scored = _with_peak(EDGEPORT, "score", exported / "model_int8.tflite", tmp_path / "shelf", "--out",
+    peak, scored = with_peak(EDGEPORT, "score", exported / "model_int8.tflite", tmp_path / "shelf", "--out",
                               tmp_path / "s.parquet", "--json")
     assert scored.returncode == 0 and json.loads(scored.stdout)["errors"] == 1 and peak < 1024, peak
     # Labelled data skips an unreadable picture with a warning, as export's --data does.
-    peak, evaluated = _with_peak(EDGEPORT, "evaluate", exported / "model_int8.tflite", "--data", tmp_path / "shelf")
+    peak, evaluated = with_peak(EDGEPORT, "evaluate", exported / "model_int8.tflite", "--data", tmp_path / "shelf")
     assert evaluated.stderr.strip().splitlines()[0] == f"edgeport evaluate: warning: {line}: skipped"
     assert peak < 1024, f"evaluate peaked at {peak:.0f} MiB"
 
 
 def test_huge_pictures_are_reduced_as_they_are_decoded(exported, tmp_path):
-    from tests.conftest import EDGEPORT
+    from tests.conftest import EDGEPORT, with_peak
 
     # A 48-megapixel JPEG (over the pixel limit, decoded at 1/2 scale: 12 MP) and a 36-megapixel PNG (reduced
     # right after decoding): a dark boot-like block on white, which the model sees framed.
@@ -202,7 +181,7 @@ def test_huge_pictures_are_reduced_as_they_are_decoded(exported, tmp_path):
         picture.paste((40, 40, 60), (size[0] // 3, size[1] // 3, size[0] // 3 + 1500, size[1] // 3 + 900))
         picture.save(tmp_path / name)
         del picture
-        peak, result = _with_peak(EDGEPORT, "predict", exported / "model_int8.tflite", tmp_path / name, "--json")
+        peak, result = with_peak(EDGEPORT, "predict", exported / "model_int8.tflite", tmp_path / name, "--json")
         assert result.returncode == 0, result.stderr
         (row,) = json.loads(result.stdout)
         assert row["inverted"] is True and 0 <= row["confidence"] <= 1

@@ -394,7 +394,7 @@ class OnnxPredictor(Predictor):
                 self._session = ort.InferenceSession(content, options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own untyped exception classes
             if "External data path" in str(e):
-                where = "outside its own folder" if data_dir else "(a signed export's files hold all their weights)"
+                where = "outside its own folder" if data_dir else "(only the file's own checked bytes run here)"
                 raise ModelFileError(f"{path.name} refers to external data {where}, which is refused: "
                                      f"{_one_line(e)}") from e
             raise ModelFileError(f"{path.name} is not a valid {kind} model: {_one_line(e)}") from e

@@ -247,7 +247,7 @@ def run_verify(args) -> int:
     print(f"Signed, and read whole just now ({len(signed)} files):")
     width = max(map(len, signed))
     for name in signed:
-        print(f"  {name:<{width}}  {(folder / name).stat().st_size:>12,} bytes  sha256 {trusted.digests[name]}")
+        print(f"  {name:<{width}}  {trusted.sizes[name]:>12,} bytes  sha256 {trusted.digests[name]}")
     if others:
         print(f"Not covered, so a change to them goes unnoticed ({len(others)}): {', '.join(others)}")
     else:

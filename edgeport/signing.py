@@ -167,12 +167,14 @@ class TrustedExport:
         folder: the export folder.
         manifest: parsed from the very bytes whose sha256 the signature holds.
         digests: every signed file's sha256, by name.
+        sizes: every signed file's bytes as read when its digest was checked, by name.
         signer: the key that signed it ('EC P-256 key, sha256:…').
     """
 
     folder: Path
     manifest: Manifest
     digests: dict[str, str]
+    sizes: dict[str, int]
     signer: str
     _kept: dict[str, bytes] = field(repr=False)
 
@@ -232,19 +234,19 @@ def open_trusted(model: str | os.PathLike, public_key: str | os.PathLike,
     if MANIFEST_NAME not in digests:
         raise SignatureError(f"{folder / SIGNATURE_NAME} does not cover {MANIFEST_NAME}: not an edgeport export's "
                              f"signature")
-    kept, changed, missing = {}, [], []
-    _check_file(folder, MANIFEST_NAME, digests[MANIFEST_NAME], kept, changed, missing)
+    kept, sizes, changed, missing = {}, {}, [], []
+    _check_file(folder, MANIFEST_NAME, digests[MANIFEST_NAME], kept, sizes, changed, missing)
     if changed:
         raise SignatureError(f"{folder} does not match its signature (changed: {MANIFEST_NAME}): refused")
     manifest = _manifest_from(kept[MANIFEST_NAME], folder / MANIFEST_NAME)
     wanted = {*keep(manifest), *([] if model.is_dir() else [model.name])}
     for name in sorted(digests.keys() - {MANIFEST_NAME}):
-        _check_file(folder, name, digests[name], kept if name in wanted else None, changed, missing)
+        _check_file(folder, name, digests[name], kept if name in wanted else None, sizes, changed, missing)
     if changed or missing:
         found = "; ".join(f"{what}: {', '.join(names)}" for what, names in (("changed", changed), ("missing", missing))
                           if names)
         raise SignatureError(f"{folder} does not match its signature ({found}): refused")
-    trusted = TrustedExport(folder, manifest, digests, key_description(key), kept)
+    trusted = TrustedExport(folder, manifest, digests, sizes, key_description(key), kept)
     if not model.is_dir() and (manifest.entry(model.name) is None or model.name not in digests):
         raise SignatureError(f"{model.name} is not listed in the signed {MANIFEST_NAME} of {folder}: refused")
     return trusted
@@ -289,9 +291,11 @@ class _Text:
         return self._text
 
 
-def _check_file(folder: Path, name: str, digest: str, kept: dict | None, changed: list, missing: list) -> None:
-    """Hash one signed file (read once, through no symlink); keep its bytes in kept when given one."""
-    hasher, blocks = hashlib.sha256(), []
+def _check_file(folder: Path, name: str, digest: str, kept: dict | None, sizes: dict, changed: list,
+                missing: list) -> None:
+    """Hash one signed file (read once, through no symlink), record its size; keep its bytes in kept when given
+    one."""
+    hasher, blocks, size = hashlib.sha256(), [], 0
     try:
         fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
@@ -304,11 +308,13 @@ def _check_file(folder: Path, name: str, digest: str, kept: dict | None, changed
         with os.fdopen(fd, "rb") as f:
             while block := f.read(_BLOCK):
                 hasher.update(block)
+                size += len(block)
                 if kept is not None:
                     blocks.append(block)
     except IsADirectoryError:
         changed.append(name)
         return
+    sizes[name] = size
     if hasher.hexdigest() != digest:
         changed.append(name)
     elif kept is not None:

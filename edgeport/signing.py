@@ -246,10 +246,7 @@ def open_trusted(model: str | os.PathLike, public_key: str | os.PathLike,
         found = "; ".join(f"{what}: {', '.join(names)}" for what, names in (("changed", changed), ("missing", missing))
                           if names)
         raise SignatureError(f"{folder} does not match its signature ({found}): refused")
-    trusted = TrustedExport(folder, manifest, digests, sizes, key_description(key), kept)
-    if not model.is_dir() and (manifest.entry(model.name) is None or model.name not in digests):
-        raise SignatureError(f"{model.name} is not listed in the signed {MANIFEST_NAME} of {folder}: refused")
-    return trusted
+    return TrustedExport(folder, manifest, digests, sizes, key_description(key), kept)  # load() checks the listing
 
 
 def _signed_digests(folder: Path, public_key) -> dict[str, str]:

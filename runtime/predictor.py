@@ -60,8 +60,12 @@ class Predictor:
 
     fixed_batch: int | None = None
     batch_dependent = False
-    verified = True  # whether load() checked the file against its manifest (False: verify=False)
     file: ModelFile  # the bytes the engine runs, as they were read and checked (set by from_file)
+
+    @property
+    def verified(self) -> bool:
+        """Whether the file's bytes were checked against its manifest or signature (False: verify=False)."""
+        return self.file.verified
 
     format = ""
 
@@ -547,7 +551,6 @@ def from_file(file: ModelFile, threads: int | None = None) -> Predictor:
             raise ModelFileError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
         predictor = OnnxPredictor(path, content, file.entry, threads, file.data_dir)
     predictor.file = file
-    predictor.verified = file.verified  # how a copy of it is loaded elsewhere (score's workers)
     # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
     predictor.predict(np.zeros(predictor._single_shape, np.uint8))

@@ -34,7 +34,9 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
 
     Int8 kernels derive their multipliers from tensor scales when they are prepared, so
     changing the scale and zero point of the logits tensor is all it takes: the producing
-    operator saturates at the new bottom.
+    operator saturates at the new bottom. When shape-only operators (a Flatten's RESHAPE) sit
+    between that operator and the softmax, every tensor from the producer's output on gets the
+    new parameters, as TFLite's int8 rules ask of them; the range always holds 0.
 
     Args:
         model: the file as schema.ModelT (edited in place).
@@ -43,21 +45,21 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
 
     Returns:
         The new (rmin, rmax), or None when nothing was narrowed (no final softmax, per-axis
-        or non-int8 logits, or a range already tighter).
+        or non-int8 logits, logits that do not come from a rescaling operator, or a range
+        already tighter).
     """
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter
 
     graph = model.subgraphs[0]
-    softmax = [op for op in graph.operators
-               if model.operatorCodes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.SOFTMAX]
+    softmax = [op for op in graph.operators if _code(model, op) == schema.BuiltinOperator.SOFTMAX]
     if len(softmax) != 1 or softmax[0].outputs[0] not in graph.outputs:
         return None
     index = int(softmax[0].inputs[0])
-    tensor = graph.tensors[index]
-    params = tensor.quantization
-    if tensor.type != schema.TensorType.INT8 or params is None or params.scale is None or len(params.scale) != 1:
+    chain = _rescaled_chain(model, graph, index)
+    if chain is None:
         return None
+    params = graph.tensors[index].quantization
     scale, zero_point = float(params.scale[0]), int(params.zeroPoint[0])
 
     with warnings.catch_warnings():  # "intended for debugging purposes only": we read one tensor, once
@@ -73,13 +75,66 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
     logits = (interpreter.get_tensor(index).astype(np.float32) - zero_point) * scale
 
     rmin, rmax = (-128 - zero_point) * scale, (127 - zero_point) * scale
-    low = floor(logits)
-    if low <= rmin:
+    # An int8 range must hold 0 (its zero point is one of the 256 codes): logits that all sit far above 0
+    # keep the range from 0, still narrower than the calibrated one when that reached below 0.
+    low = min(floor(logits), 0.0)
+    if low <= rmin or rmax <= 0:
         return None
     new_scale = (rmax - low) / INT8_LEVELS
-    params.scale = np.array([new_scale], dtype=np.float32)
-    params.zeroPoint = np.array([int(round(-128 - low / new_scale))], dtype=np.int64)
+    new_zero = int(np.clip(round(-128 - low / new_scale), -128, 127))
+    for tensor in chain:  # the producer's output and every shape-only step after it keep equal parameters
+        graph.tensors[tensor].quantization.scale = np.array([new_scale], dtype=np.float32)
+        graph.tensors[tensor].quantization.zeroPoint = np.array([new_zero], dtype=np.int64)
     return low, rmax
+
+
+# Operators whose int8 output parameters are their own: the kernel requantizes into whatever scale the
+# output tensor has. Others (RESHAPE, pooling, CONCATENATION...) must keep their input's parameters.
+_RESCALING = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "BATCH_MATMUL", "ADD", "SUB",
+              "MUL", "MEAN", "SUM")
+# Operators that only move values: TFLite's int8 rules give their output the input's scale and zero point.
+_SHAPE_ONLY = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+
+def _code(model, op) -> int:
+    opcode = model.operatorCodes[op.opcodeIndex]
+    return max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
+
+
+def _rescaled_chain(model, graph, index: int) -> list[int] | None:
+    """The tensors from the softmax's input back through shape-only operators to the output of the operator that
+    rescales into them, or None when their parameters cannot be moved together.
+
+    They cannot when a tensor on the way is not per-tensor int8, is read by another operator or is a graph
+    output (its readers would see the narrowed range), or when the chain does not start at a rescaling
+    operator (its output must keep its input's parameters).
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    producers = {int(t): op for op in graph.operators for t in op.outputs}
+    readers: dict[int, int] = {}
+    for op in graph.operators:
+        if _code(model, op) == schema.BuiltinOperator.SHAPE:  # reads dimensions, not values
+            continue
+        for t in op.inputs:
+            readers[int(t)] = readers.get(int(t), 0) + 1
+    chain = [index]
+    while True:
+        tensor = graph.tensors[chain[-1]]
+        params = tensor.quantization
+        if (tensor.type != schema.TensorType.INT8 or params is None or params.scale is None
+                or len(params.scale) != 1):
+            return None
+        if len(chain) > 1 and (readers.get(chain[-1], 0) != 1 or chain[-1] in graph.outputs):
+            return None
+        producer = producers.get(chain[-1])
+        name = names.get(_code(model, producer)) if producer is not None else None
+        if name in _RESCALING:
+            return chain
+        if name not in _SHAPE_ONLY:
+            return None
+        chain.append(int(producer.inputs[0]))
 
 
 def onnx_overrides(prepared, batch: np.ndarray) -> dict:

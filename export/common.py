@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -105,6 +106,19 @@ class CapturedOutput:
         """The last lines of the captured text, to append to an error message ('' when empty)."""
         kept = [line for line in self.text.strip().splitlines() if line.strip()][-lines:]
         return f" (converter output: {' | '.join(kept)})" if kept else ""
+
+
+# MLIR's diagnostics: "<file>:<line>:<column>: error: <message>", then the Python lines and call stack it
+# points at.
+_MLIR_ERROR = re.compile(r"\berror: (.+)")
+
+
+def converter_error(error: BaseException) -> str:
+    """A converter's error in one line: the messages of MLIR's diagnostics without the source locations and
+    call stacks they quote, else the error's text with its whitespace folded."""
+    text = str(error)
+    messages = list(dict.fromkeys(m.strip() for m in _MLIR_ERROR.findall(text)))
+    return "; ".join(messages) if messages else " ".join(text.split())
 
 
 # TensorFlow op names that follow a Keras layer's scope in graph names and are not part of it.

@@ -18,7 +18,7 @@ import numpy as np
 
 from edgeport import runtime
 from edgeport.export import litert, onnx_quant
-from edgeport.export.common import Quantization, frozen_function
+from edgeport.export.common import ExportError, Quantization, frozen_function
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
 from edgeport.export.plan import ExportPlan, Target
@@ -101,14 +101,20 @@ class Sources:
         return self.once("frozen", lambda: frozen_function(self._model))
 
     def float32(self, fmt: str) -> Path:
+        """The float32 file of a format, converted once; a conversion that failed fails again at once."""
         if fmt not in self._paths:
             self._folder.mkdir(exist_ok=True)
             path = self._folder / f"float32.{fmt}"
-            if fmt == "tflite":
-                to_tflite(self._model, path, Quantization.NONE, None, self._info, frozen=self.frozen())
-            else:
-                to_onnx(self._model, path, self._opset, self._info, frozen=self.frozen())
-            self._paths[fmt] = path
+            try:
+                if fmt == "tflite":
+                    to_tflite(self._model, path, Quantization.NONE, None, self._info, frozen=self.frozen())
+                else:
+                    to_onnx(self._model, path, self._opset, self._info, frozen=self.frozen())
+                self._paths[fmt] = path
+            except ExportError as e:  # every rung of the format needs this file: say why once, fail each
+                self._paths[fmt] = e
+        if isinstance(self._paths[fmt], ExportError):
+            raise self._paths[fmt]
         return self._paths[fmt]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -47,6 +48,7 @@ def to_onnx(model, path: str | os.PathLike, opset: int = 17, info: ModelInfo | N
     import onnx
     import tf2onnx
 
+    _register_missing_ops()
     metadata = {**info.to_json(), "quantization": Quantization.NONE.value}
     output = CapturedOutput()
     try:
@@ -91,6 +93,29 @@ def _drop_call_scopes(graph) -> None:
         node.output[:] = [short(name) for name in node.output]
     for tensor in [*graph.initializer, *graph.value_info]:
         tensor.name = short(tensor.name)
+
+
+@functools.cache
+def _register_missing_ops() -> None:
+    """Teach tf2onnx the TensorFlow operators Keras models use that it has no handler for (once per process).
+
+    Erfc: Keras's exact GELU (approximate=False, ConvNeXt's and ViT's activation) computes
+    x * erfc(-x / sqrt 2) / 2; ONNX has Erf, and 1 - erf(x) is erfc(x) to float32 rounding
+    where GELU uses it (its tiny values for large x are multiplied by x and vanish).
+    """
+    import numpy as np
+    from tf2onnx import utils
+    from tf2onnx.handler import tf_op
+
+    @tf_op("Erfc")
+    class Erfc:
+        @classmethod
+        def version_9(cls, ctx, node, **kwargs):
+            dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+            one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype=dtype))
+            erf = ctx.make_node("Erf", [node.input[0]], op_name_scope=node.name)
+            ctx.replace_inputs(node, [one.output[0], erf.output[0]])
+            node.type = "Sub"
 
 
 def check_opset(opset) -> None:

@@ -215,6 +215,9 @@ def _ladder_notes(manifest: Manifest) -> list[str]:
             lines.append(f"- `{name}`: {'; '.join(kept)} (chosen on the tuning images)")
     for name, why in manifest.skipped.items():
         lines.append(f"- `{name}` was not built: {why}, so it could not be recommended")
+    for name, why in manifest.failed.items():
+        kept = " (the file of an earlier export of this model is kept)" if name in files else ""
+        lines.append(f"- `{name}` failed to build: {why}{kept}")
     chosen = manifest.recommended
     if chosen:
         lines.append(f"- Recommended per format within {chosen.budget_pt:g} pt"

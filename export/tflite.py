@@ -8,7 +8,14 @@ from pathlib import Path
 
 from edgeport.export import logits
 from edgeport.export.calibration import calibration_batch
-from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, frozen_function
+from edgeport.export.common import (
+    CapturedOutput,
+    ExportError,
+    Quantization,
+    check_suffix,
+    converter_error,
+    frozen_function,
+)
 from edgeport.export.modelfacts import model_info
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import METADATA_NAME, ModelInfo
@@ -73,7 +80,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
         if mode is Quantization.INT8 and logit_floor:
             flatbuffer = _narrow_logits(flatbuffer, samples)
     except Exception as e:  # the converter raises many unrelated types
-        raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {e}{output.tail()}") from e
+        raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {converter_error(e)}"
+                          f"{output.tail()}") from e
     write_bytes_atomic(path, with_metadata(flatbuffer, file_facts(info, mode)))
     return path
 

@@ -6,6 +6,7 @@ and a base install gets one line saying which extra to add.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -57,6 +58,9 @@ def register(commands) -> None:
     export.add_argument("model", nargs="?", default=f"{DEFAULT_ARTIFACTS}/model.keras",
                         help="the Keras model: a .keras or .h5 file, or a SavedModel folder")
     add_model_flags(export)
+    export.add_argument("--input-size", type=input_size, default=None, metavar="HxW",
+                        help="the image size to export at, for a model that takes any size (a Resizing layer "
+                             "inside); default: the model's own")
     export.add_argument("--out", default=None, help="output folder (default: the model's folder)")
     export.add_argument("--data", default=None, metavar="SPEC",
                         help=f"labelled data: '{FASHION_MNIST}', a folder of class folders (or with train/ and test/ "
@@ -172,7 +176,7 @@ def run_export(args) -> int:
     from edgeport.export import ExportError, ValidationError, export_all, load_keras_model
     from edgeport.export.modelfacts import image_shape
 
-    model = load_keras_model(args.model, args.output, args.custom_objects)  # once: export_all takes it as it is
+    model = load_keras_model(args.model, args.output, args.custom_objects, args.input_size)  # once: export_all takes it
     shape = image_shape(model)
     if args.data is None and shape != (28, 28, 1):
         raise CommandError(f"the model takes {'x'.join(map(str, shape))} images, and the default data, Fashion-MNIST, "
@@ -237,7 +241,8 @@ def _recommendation_line(manifest, out) -> str:
             + (f"; {other}: {alternative} ({files[alternative].bytes / 1024:.1f} KB{_latency(files[alternative])})"
                if alternative and alternative != chosen.overall else "")
             + f"; TFLite {chosen.tflite or 'none'}, ONNX {chosen.onnx or 'none'}. Wrote {out}/manifest.json"
-            + (f"; missed their bars: {', '.join(missed)}" if missed else ""))
+            + (f"; missed their bars: {', '.join(missed)}" if missed else "")
+            + (f"; failed to build (reasons in the manifest): {', '.join(manifest.failed)}" if manifest.failed else ""))
     settle = settle_line(files, chosen.overall, chosen.budget_pt, manifest.data.images)
     return line + (f"\n{settle}" if settle else "")
 
@@ -265,6 +270,18 @@ def preprocessing_flags(args):
     except ValueError as e:
         raise CommandError(str(e), exit_code=EXIT_USAGE) from None
     return None
+
+
+def input_size(value: str) -> tuple[int, int]:
+    """--input-size: HxW (e.g. 160x160), or one number for a square."""
+    parts = value.lower().split("x")
+    try:
+        size = tuple(int(p) for p in parts) * (2 if len(parts) == 1 else 1)
+    except ValueError:
+        size = ()
+    if len(size) != 2 or not all(0 < n <= 8192 for n in size):
+        raise argparse.ArgumentTypeError(f"expected HxW, two whole numbers from 1 to 8192 such as 160x160; got {value!r}")
+    return size
 
 
 def class_names_flag(value: str | None):

@@ -40,7 +40,8 @@ def register(commands) -> None:
     score.add_argument("--actors", type=positive_int, default=None,
                        help="with --ray: actors in the pool (default: the cluster's CPUs)")
     score.add_argument("--batch-size", type=positive_int, default=1000, help="images per chunk")
-    score.add_argument("--top", type=positive_int, default=3, help="classes listed per row")
+    score.add_argument("--top", type=positive_int, default=None,
+                       help="classes listed per row (default: 3, or every class of a model with fewer)")
     score.add_argument("--workers", type=positive_int, default=None,
                        help="processes that decode and predict pictures (default: every CPU this process may use; "
                             "1: all in this process); arrays are scored in this process")

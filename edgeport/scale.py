@@ -18,12 +18,20 @@ import pickle
 from pathlib import Path
 
 from edgeport.runtime.errors import ScaleError
-from edgeport.runtime.score import DEFAULT_CHUNK, DEFAULT_TOP, Tally, check_options, check_out, parquet_writer, scoring_stream
+from edgeport.runtime.score import (
+    DEFAULT_CHUNK,
+    Tally,
+    check_options,
+    check_out,
+    default_top,
+    parquet_writer,
+    scoring_stream,
+)
 
 LOCAL = "local"
 
 
-def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAULT_CHUNK, top: int = DEFAULT_TOP,
+def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAULT_CHUNK, top: int | None = None,
                  actors: int | None = None, num_cpus: int | None = None, verify: bool = True,
                  verbose: bool = False) -> dict:
     """runtime.score's job on Ray Data, with an actor pool where each actor loads the model once.
@@ -48,6 +56,7 @@ def score_on_ray(model, data, out, address: str = LOCAL, batch_size: int = DEFAU
 
     # A bad file is refused here, before any cluster starts; the actors run the very bytes checked here.
     predictor = model if isinstance(model, Predictor) else load(model, verify=verify)
+    top = default_top(top, predictor.num_classes)
     check_options(batch_size, top, predictor.num_classes)
     out = check_out(out, (data, predictor.path))
     if actors is not None and (not isinstance(actors, int) or actors < 1):

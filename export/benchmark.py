@@ -30,7 +30,8 @@ def _rows(folder: Path, manifest: Manifest, images: np.ndarray, output: str | No
     rows = []
     source = keras_model_path(folder, manifest)
     if source is not None:  # a model exported from elsewhere that has since moved gets no Keras rows
-        model = load_keras_model(source, output or manifest.source.output, custom_objects)
+        model = load_keras_model(source, output or manifest.source.output, custom_objects,
+                                 input_size=manifest.image_shape()[:2])
         preprocessing = manifest.info.preprocessing
         x = preprocessing.apply(images).reshape((-1, *model.input_shape[1:]))
         one = x[:1]

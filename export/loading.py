@@ -19,6 +19,7 @@ from edgeport.runtime.errors import ModelFileError
 
 MODEL_KINDS = "a Keras model: a .keras or .h5 file, or a SavedModel folder"
 SIGNATURE = "serving_default"
+TWO_CLASSES = "_as_two_classes"  # the suffix of the layer that makes a one-unit head a two-class classifier
 # What Keras says about a class that no loaded module defines (.keras and .h5 say it differently).
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'|Unknown \w+: '([^']+)'")
 
@@ -47,7 +48,8 @@ def check_model_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_objects=()):
+def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_objects=(),
+                     input_size: tuple[int, int] | None = None):
     """The classifier in a model file or folder, as a Keras model with one image input and one output.
 
     Args:
@@ -55,10 +57,13 @@ def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_
             serving_default signature, the one TensorFlow Serving calls).
         output: the classifier head of a model with several outputs: a name or an index.
         custom_objects: Python files whose Keras classes the model names (import_custom_objects).
+        input_size: (height, width) for a model that takes images of any size (a Resizing layer
+            inside): the view takes that size.
 
     Returns:
-        A Keras model; for a SavedModel or a chosen head, a functional view of it whose output
-        layer carries the head's name (output_name).
+        A Keras model; for a SavedModel, a chosen head, a fixed input size or a one-unit (binary)
+        head, a functional view of it whose output layer carries the head's name (output_name). A
+        mixed-precision model computes in float32 (as_float32).
 
     Raises:
         FileNotFoundError / ModelFileError: no model there, an unknown class, a module that fails to
@@ -67,8 +72,41 @@ def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_
     """
     path = check_model_path(path)
     classes = import_custom_objects(custom_objects)
-    model = _load_savedmodel(path) if path.is_dir() else _load_file(path, classes)
-    return choose_output(model, output, path)
+    model = _load_savedmodel(path) if path.is_dir() else as_float32(_load_file(path, classes), classes)
+    return choose_output(model, output, path, input_size)
+
+
+def as_float32(model, classes=None):
+    """The model with every layer computing in float32: a mixed-precision model (Keras's mixed_float16 or
+    mixed_bfloat16 policies) is rebuilt from its config with the float32 policy and given the same weights
+    (they are float32 variables already); any other model is returned as it is.
+
+    The converters see the half-precision casts otherwise: TFLite fails on them and ONNX files compute in
+    float16 where the bars compare against float32.
+    """
+    import keras
+
+    config = keras.saving.serialize_keras_object(model)
+    plain = _float32_policies(config)
+    if plain == config:
+        return model
+    clone = keras.saving.deserialize_keras_object(plain, custom_objects=classes or {})
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _float32_policies(value):
+    """A serialized Keras object with every mixed-precision dtype policy replaced by "float32"."""
+    if isinstance(value, dict):
+        if value.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and \
+                str((value.get("config") or {}).get("name", "")).startswith("mixed_"):
+            return "float32"
+        return {key: _float32_policies(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_float32_policies(item) for item in value]
+    if isinstance(value, str) and value.startswith("mixed_") and value.endswith(("float16", "bfloat16")):
+        return "float32"
+    return value
 
 
 def import_custom_objects(files) -> dict:
@@ -170,7 +208,7 @@ def _load_savedmodel(path: Path):
     return keras.Model(image, outputs if len(outputs) > 1 else outputs[0], name=path.name)
 
 
-def choose_output(model, output: str | None, path: Path):
+def choose_output(model, output: str | None, path: Path, input_size: tuple[int, int] | None = None):
     """The model itself when it has one output (and output, if given, names it), else a view of the chosen head.
 
     Raises:
@@ -188,11 +226,74 @@ def choose_output(model, output: str | None, path: Path):
                              f"head with --output NAME or INDEX")
     index = 0 if output is None else _output_index(names, str(output), path)
     chosen = model if len(names) == 1 else keras.Model(model.inputs[0], model.outputs[index], name=model.name)
+    chosen = _fixed_input(chosen, input_size, names[index], path)
     shape = tuple(chosen.output_shape)
-    if len(shape) != 2 or not isinstance(shape[1], int) or shape[1] < 2:
+    if len(shape) != 2 or not isinstance(shape[1], int):
         raise ModelFileError(f"{path}: output {names[index]!r} has shape {shape}; expected one score per class "
                              f"(N, classes), probabilities or logits, with at least 2 classes")
+    activation = _head_activation(chosen)
+    if shape[1] == 1:
+        return _two_classes(chosen, names[index], activation)
+    if activation == "sigmoid":
+        raise ModelFileError(f"{path}: output {names[index]!r} is {shape[1]} independent sigmoid scores, a "
+                             f"multi-label head; edgeport exports classifiers that give each image one class "
+                             f"(softmax or logits, or one sigmoid unit for two classes)")
     return chosen
+
+
+def _fixed_input(model, size: tuple[int, int] | None, name: str, path: Path):
+    """A view of model that takes (height, width) images, when size is given and the model's own size is not
+    fixed; the model itself when size is None or already its size.
+
+    Raises:
+        ModelFileError: a size for a model that does not take images, or that takes another fixed size.
+    """
+    if size is None:
+        return model
+    import keras
+
+    dims = tuple(model.input_shape[1:])
+    if len(dims) not in (2, 3):
+        raise ModelFileError(f"{path}: the model takes input {model.input_shape}, not images: --input-size does not "
+                             f"apply")
+    if tuple(dims[:2]) == tuple(size):
+        return model
+    if any(d is not None and d != s for d, s in zip(dims[:2], size)):
+        raise ModelFileError(f"{path}: the model takes {dims[0]}x{dims[1]} images; --input-size "
+                             f"{size[0]}x{size[1]} does not fit it (leave --input-size out)")
+    image = keras.Input((*size, *dims[2:]), name="images")
+    return keras.Model(image, keras.layers.Identity(name=name)(model(image)), name=model.name)
+
+
+def _head_activation(model) -> str | None:
+    """The name of the activation that makes the model's output ("sigmoid", "softmax", "linear"...), None
+    when the layer that makes it has none that can be read."""
+    outputs = getattr(model, "outputs", None) or []
+    producer = outputs[0]._keras_history.operation if outputs and hasattr(outputs[0], "_keras_history") else None
+    activation = getattr(producer, "activation", None)
+    return getattr(activation, "__name__", None)
+
+
+def _two_classes(model, name: str, activation: str | None):
+    """A view of a model with one output unit (Keras's binary classifiers) as a two-class classifier.
+
+    A sigmoid unit p gives the probabilities (1 - p, p); a unit without an activation is a logit z
+    (BinaryCrossentropy(from_logits=True)) and gives the logits (0, z), whose softmax is
+    (1 - sigmoid(z), sigmoid(z)). Class 1 is the positive class, as Keras's binary labels count it.
+    When the activation cannot be read (a SavedModel), outputs within [0, 1] on random pixels are
+    taken for probabilities.
+    """
+    import keras
+    import numpy as np
+
+    score = model.outputs[0]
+    if activation is None:
+        probe = np.random.default_rng(0).uniform(0, 255, (8, *model.input_shape[1:])).astype("float32")
+        outputs = np.asarray(model.predict(probe, verbose=0))
+        activation = "sigmoid" if outputs.min() >= 0 and outputs.max() <= 1 else "linear"
+    other = 1.0 - score if activation == "sigmoid" else keras.ops.zeros_like(score)
+    both = keras.layers.Concatenate(name=f"{name}{TWO_CLASSES}")([other, score])
+    return keras.Model(model.inputs[0], both, name=model.name)
 
 
 def output_names(model) -> list[str]:
@@ -203,8 +304,8 @@ def output_names(model) -> list[str]:
 
 
 def output_name(model) -> str:
-    """The name of the one output export works on."""
-    return output_names(model)[0]
+    """The name of the one output export works on (the model's own head, for a two-class view)."""
+    return output_names(model)[0].removesuffix(TWO_CLASSES)
 
 
 def _output_index(names: list[str], output: str, path: Path) -> int:

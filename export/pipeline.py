@@ -25,10 +25,12 @@ from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha25
 from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.modelfacts import (
     image_shape,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    find_preprocessing,
     keras_outputs,
     model_info,
     num_classes,
-    preprocessing_for,
     reference_probabilities,
 )
 from edgeport.export.onnx import input_quantization
@@ -50,7 +52,7 @@ from edgeport.runtime.manifest import (
     pending_publish,
     sha256_file,
 )
-from edgeport.runtime.modelinfo import ModelInfo
+from edgeport.runtime.modelinfo import ModelInfo, Preprocessing
 
 REFERENCE_NAME = "reference_probs.npy"
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
@@ -60,6 +62,9 @@ _BATCH_1 = "  (validated one image per call: its answers depend on the batch)"
 # Each file's single-image latency (the speed objective's figure): the median of this many calls, or
 # of what fits in this many seconds.
 LATENCY_CALLS, LATENCY_SECONDS = 100, 0.1
+
+# A failed rung's reason is kept to this many characters (a converter may quote a whole graph).
+FAILURE_CHARS = 600
 
 # A Keras model that scores at most this many times chance on its own data is being fed wrong.
 NONSENSE_FACTOR = 1.5
@@ -104,7 +109,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
     say = progress or (lambda line: None)
     model_path, out = Path(model_path), Path(out_dir)
     model = keras_model if keras_model is not None else load_keras_model(model_path)
-    info, reference, validation = _reference(model, data, plan, say)
+    info, reference, validation, found = _reference(model, data, plan, say)
     calibration_images, calibration_record, tuning = None, None, None
     if plan.calibrated:
         calibration_images, calibration_record = calibration_sample(calibration or data, plan.calibration_samples)
@@ -119,7 +124,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
             sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
-            entries, skipped = _build(model, plan, staging, sources, info, calibration_images, tuning, validation,
+            entries, skipped, failed = _build(model, plan, staging, sources, info, calibration_images, tuning, validation,
                                       reference, say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
             phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
@@ -128,12 +133,13 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
             files = kept_files | entries
             manifest = Manifest(
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                source=_model_source(model_path, source_sha256, model, reference, validation.labels),
+                source=replace(_model_source(model_path, source_sha256, model, reference, validation.labels),
+                               preprocessing_found=found),
                 data=DataRecord(data.source, data.kind, data.validation[0], int(len(validation)), REFERENCE_NAME,
                                 fit_rule(data.background), data.unreadable),
                 calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
-                skipped=skipped, recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective))
+                skipped=skipped, failed=failed, recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
             publish(staging, out, [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME])
         except OSError as e:
@@ -146,10 +152,12 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
     failures = [f for e in entries.values() for f in e.validation.failures]
+    failures += [f"{name}: failed to build: {why}" for name, why in failed.items()]
     if manifest.recommended.overall is None:
         miss = best_miss(manifest.files, plan.integer_only)
         raise ValidationError(failures, f"no {'integer-only ' if plan.integer_only else ''}file is within the budget "
-                                        f"of {plan.budget_pt:g} pt; the closest was {miss}")
+                                        f"of {plan.budget_pt:g} pt; " + (f"the closest was {miss}" if miss else
+                                                                         "no file was built"))
     if plan.strict and failures:
         raise ValidationError(failures)
     return manifest
@@ -178,11 +186,13 @@ def _tuning(model, data: Dataset, info: ModelInfo, plan: ExportPlan) -> Tuning:
     return Tuning(images, split.labels[chosen], reference_probabilities(outputs, info.output), plan)
 
 
-def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, np.ndarray, Split]:
-    """The facts every file will carry, and the Keras model's probabilities on the validation images.
+def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, np.ndarray, Split, str]:
+    """The facts every file will carry, the Keras model's probabilities on the validation images, and where
+    the preprocessing came from.
 
     Raises:
-        ValueError: data that does not fit the model, or a model that scores no better than chance on it.
+        ValueError: data that does not fit the model, or a model that scores no better than chance on it
+            under every usual preprocessing.
     """
     shape, count = image_shape(model), num_classes(model)
     if tuple(data.image_shape) != shape:
@@ -192,9 +202,16 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
     _warn_about_class_order(plan.class_names, data)
     split, validation = data.validation
     started = time.perf_counter()
-    preprocessing = preprocessing_for(model, plan.preprocessing)
+    if plan.preprocessing is not None:
+        preprocessing, found = plan.preprocessing, "given (--scale/--offset or --mean/--std)"
+    else:
+        preprocessing, found = find_preprocessing(model)
     preprocessing.check_channels(shape[2])
     outputs = keras_outputs(model, validation.images, preprocessing)
+    accuracy = float(np.mean(outputs.argmax(1) == validation.labels))
+    chance = 1.0 / count
+    if accuracy <= NONSENSE_FACTOR * chance and plan.preprocessing is None:
+        preprocessing, outputs, found = _try_preprocessing(model, validation, preprocessing, accuracy, chance, say)
     background = data.background or runtime.image_background(validation.images)
     info = model_info(model, plan.class_names if plan.class_names is not None else data.class_names, preprocessing,
                       runtime.output_kind(outputs), background)
@@ -202,15 +219,60 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
     accuracy = float(np.mean(reference.argmax(1) == validation.labels))
     say(f"Keras reference: accuracy {accuracy:.4f} on {len(validation):,} validation images ({split} split), "
         f"output {info.output} ({time.perf_counter() - started:.1f} s)")
-    chance = 1.0 / count
     if accuracy <= NONSENSE_FACTOR * chance:
         raise ValueError(
             f"the Keras model scores {accuracy:.4f} on {data.source} ({split}), no better than chance ({chance:.4f} "
             f"for {count} classes): the usual causes are the preprocessing (it gave x * "
-            f"{info.preprocessing.to_json()['scale']} + {info.preprocessing.to_json()['offset']}; a model that "
-            f"rescales its input itself takes raw pixels: --scale 1; a SavedModel's layers cannot be seen) and the "
-            f"labels (class order {', '.join(info.class_names[:5])}{', ...' if count > 5 else ''})")
-    return info, reference, validation
+            f"{info.preprocessing.to_json()['scale']} + {info.preprocessing.to_json()['offset']}"
+            f"{'' if plan.preprocessing is not None else ', and none of ' + ', '.join(USUAL_NAMES) + ' did better'}"
+            f"; a SavedModel's layers cannot be seen) and the labels (class order "
+            f"{', '.join(info.class_names[:5])}{', ...' if count > 5 else ''})")
+    return info, reference, validation, found
+
+
+def _try_preprocessing(model, validation: Split, tried: Preprocessing, accuracy: float, chance: float, say):
+    """The usual preprocessings tried on the validation images when the one read from the model scores near
+    chance: (the best, its outputs, why it was taken); the one read from the model when none does better."""
+    channels = image_shape(model)[2]
+    scores = {}
+    for name, candidate in usual_preprocessings(channels):
+        if candidate == tried:
+            continue
+        outputs = keras_outputs(model, validation.images, candidate)
+        scores[name] = (float(np.mean(outputs.argmax(1) == validation.labels)), candidate, outputs)
+    if not scores:
+        return tried, keras_outputs(model, validation.images, tried), "read from the model"
+    name, (best, candidate, outputs) = max(scores.items(), key=lambda item: item[1][0])
+    if best <= NONSENSE_FACTOR * chance:
+        return tried, keras_outputs(model, validation.images, tried), "read from the model"
+    own = preprocessing_name(tried)
+    found = (f"tried on the validation images: the model scored {accuracy:.4f} with {own} (chance {chance:.4f}) "
+             f"and {best:.4f} with {name}; " + ", ".join(f"{n} {a:.4f}" for n, (a, _, _) in scores.items()))
+    say(f"Preprocessing: the Keras model scores {accuracy:.4f} with {own}, near chance; with {name} it scores "
+        f"{best:.4f} on the validation images: taking {name} (--scale/--offset or --mean/--std choose another)")
+    return candidate, outputs, found
+
+
+def usual_preprocessings(channels: int) -> list[tuple[str, Preprocessing]]:
+    """What image models usually take, by name: raw pixels, x / 255, x / 127.5 - 1, and (RGB) ImageNet's
+    mean and std."""
+    usual = [("x", Preprocessing.raw()), ("x / 255", Preprocessing.unit()),
+             ("x / 127.5 - 1", Preprocessing((1 / 127.5,), (-1.0,)))]
+    if channels == 3:
+        usual.append(("ImageNet mean/std", Preprocessing.from_mean_std(IMAGENET_MEAN, IMAGENET_STD)))
+    return usual
+
+
+USUAL_NAMES = [name for name, _ in usual_preprocessings(3)]
+
+
+def preprocessing_name(preprocessing: Preprocessing) -> str:
+    """A preprocessing's usual name, else its formula."""
+    for name, candidate in usual_preprocessings(3):
+        if candidate == preprocessing:
+            return name
+    values = preprocessing.to_json()
+    return f"x * {values['scale']} + {values['offset']}"
 
 
 def _warn_about_class_order(given, data: Dataset) -> None:
@@ -228,31 +290,59 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
            validation: Split, reference, say) -> tuple[dict[str, FileEntry], dict[str, str]]:
     """Write, describe and validate every target of the plan in the staging folder.
 
+    A rung that fails to build or to run is recorded with its reason and the export goes on: one
+    converter's fault never throws away the files that did build.
+
     Returns:
-        (manifest entries by file name, {skipped file name: why}).
+        (manifest entries by file name, {skipped file name: why}, {failed file name: why}).
     """
-    entries, skipped = {}, {}
+    entries, skipped, failed = {}, {}, {}
     for target in plan.targets:
-        if not target.standard:
-            winner = _smaller_winner(entries, target, plan) if plan.ladder else None
-            why = f"{winner} is within budget and no larger" if winner else cannot_shrink(target, sources, plan)
-            if why:
-                skipped[target.filename] = why
-                say(f"{target.filename:<22} skipped: {why}")
-                continue
         started = time.perf_counter()
-        path = staging / target.filename
-        built = build_target(target, path, model, sources, info, calibration, tuning)
-        float32 = sources.float32(target.format).stat().st_size
-        predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
-        figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
-                                float32 if target.quantization.bits <= 16 else None, plan)
-        entry = describe_file(predictor, target, info, figures, built)
-        if within_budget(entry, plan.budget_pt):  # only a file within budget can be the fastest recommended
-            entry = replace(entry, latency_us=single_image_us(predictor, validation.images[0]))
-        entries[target.filename] = entry
-        say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started))
-    return entries, skipped
+        try:
+            if not target.standard:
+                winner = _smaller_winner(entries, target, plan) if plan.ladder else None
+                why = f"{winner} is within budget and no larger" if winner else cannot_shrink(target, sources, plan)
+                if why:
+                    skipped[target.filename] = why
+                    say(f"{target.filename:<22} skipped: {why}")
+                    continue
+            entries[target.filename] = _build_one(target, staging, model, sources, info, calibration, tuning,
+                                                  validation, reference, plan)
+        except OSError as e:
+            if e.filename is not None and str(staging) in str(e.filename):
+                raise  # the staging folder cannot be written (a full disk): no other rung can be either
+            failed[target.filename] = _failure(e)
+        except Exception as e:  # a converter, quantizer or engine failing on this rung: the others go on
+            failed[target.filename] = _failure(e)
+        if target.filename in failed:
+            (staging / target.filename).unlink(missing_ok=True)
+            say(f"{target.filename:<22} FAILED to build: {failed[target.filename]} "
+                f"({time.perf_counter() - started:.1f} s)")
+        else:
+            say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started))
+    return entries, skipped, failed
+
+
+def _build_one(target: Target, staging: Path, model, sources: Sources, info: ModelInfo, calibration, tuning,
+               validation: Split, reference, plan: ExportPlan) -> FileEntry:
+    """Write one target's file in the staging folder, validate it through the runtime, and describe it."""
+    path = staging / target.filename
+    float32 = sources.float32(target.format).stat().st_size  # first: a format whose float32 file fails fails fast
+    built = build_target(target, path, model, sources, info, calibration, tuning)
+    predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
+    figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
+                            float32 if target.quantization.bits <= 16 else None, plan)
+    entry = describe_file(predictor, target, info, figures, built)
+    if within_budget(entry, plan.budget_pt):  # only a file within budget can be the fastest recommended
+        entry = replace(entry, latency_us=single_image_us(predictor, validation.images[0]))
+    return entry
+
+
+def _failure(error: Exception) -> str:
+    """A failed rung's reason in one line: the error's own text, its type when it has none."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= FAILURE_CHARS else text[:FAILURE_CHARS - 3] + "..."
 
 
 def single_image_us(predictor: runtime.Predictor, image, calls: int = LATENCY_CALLS,

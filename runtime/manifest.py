@@ -294,6 +294,7 @@ class ModelSource(Record):
     per_class_accuracy: list | None = None
     confusion_matrix: list | None = None
     output: str | None = None  # the output (classifier head) the files were made from
+    preprocessing_found: str | None = None  # where the files' preprocessing came from, and why
 
 
 @dataclass(frozen=True)
@@ -353,7 +354,7 @@ class Manifest(Record):
         edgeport: the schema version. created: when (UTC, ISO 8601). source, data, calibration,
         onnx_opset, bars (each quantization's bar, and the size bar's ratio and allowance),
         versions (of every converter and engine), files, mobile (phone copies), skipped (rungs
-        not built, and why), recommended.
+        not built, and why), failed (rungs whose converter or engine failed, and its error), recommended.
     """
 
     NESTED: ClassVar[dict] = {"source": ModelSource, "data": DataRecord, "calibration": CalibrationRecord,
@@ -371,6 +372,7 @@ class Manifest(Record):
     files: dict = field(default_factory=dict)
     mobile: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
     recommended: Recommendation | None = None
 
     @classmethod
@@ -393,7 +395,7 @@ class Manifest(Record):
         Raises:
             ManifestError: naming the entry and the value.
         """
-        names = [("file", name) for name in (*self.files, *self.mobile, *self.skipped)]
+        names = [("file", name) for name in (*self.files, *self.mobile, *self.skipped, *self.failed)]
         names += [("source of phone copy", entry.source) for entry in self.mobile.values()]
         if self.data is not None:
             names.append(("data.reference", self.data.reference))

@@ -32,6 +32,11 @@ DEFAULT_CHUNK = 1000
 DEFAULT_TOP = 3
 
 
+def default_top(top: int | None, num_classes: int) -> int:
+    """top, or when None DEFAULT_TOP classes, fewer for a model with fewer classes (a two-class model lists 2)."""
+    return min(DEFAULT_TOP, num_classes) if top is None else top
+
+
 def check_options(batch_size, top, num_classes: int) -> None:
     """Refuse a batch size or top-k that is not a positive whole number (top at most the classes)."""
     for name, value in (("batch_size", batch_size), ("top", top)):
@@ -163,7 +168,7 @@ class Tally:
         }
 
 
-def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, top: int = DEFAULT_TOP,
+def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, top: int | None = None,
           threads: int | None = None, verify: bool = True, progress: Callable[[dict], None] | None = None,
           workers: int | None = None) -> dict:
     """Predict every image of a data set with one exported file, streaming, and write one Parquet row per image.
@@ -185,7 +190,8 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
             split when it has one, else all of it.
         out: the .parquet file to write.
         batch_size: images per chunk (read, decode, predict, write).
-        top: classes listed per row in top_labels / top_confidences.
+        top: classes listed per row in top_labels / top_confidences (default: 3, or every class of a
+            model with fewer).
         threads: engine threads (with workers, each worker's; default 1 there).
         progress: called after each chunk with {"images", "errors", "chunk"} so far.
         workers: processes that decode pictures (default: the CPUs this process may use; 1 scores
@@ -203,6 +209,7 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
 
     check_workers(workers)
     predictor = model if isinstance(model, Predictor) else load(model, threads=threads, verify=verify)
+    top = default_top(top, predictor.num_classes)
     check_options(batch_size, top, predictor.num_classes)
     out = check_out(out, (data, predictor.path))
     kind, stream, has_labels = scoring_stream(data, predictor)

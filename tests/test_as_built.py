@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from edgeport import export, runtime
+from edgeport.runtime.errors import ModelFileError
+from edgeport.runtime.modelinfo import Preprocessing
+from tests.conftest import edgeport
 
 PIXELS = np.random.default_rng(0).integers(0, 256, (200, 8, 8, 1), dtype=np.uint8)
 
@@ -87,3 +90,262 @@ def test_logits_flattened_before_softmax_keep_the_reshape_rule(tmp_path):
     probabilities = runtime.load(narrowed, verify=False).predict(PIXELS)
     assert np.mean(probabilities.argmax(1) == expected.argmax(1)) >= 0.95
     assert abs(probabilities.max(1).mean() - expected.max(1).mean()) < 0.01
+
+
+def _quadrants(count: int, seed: int, size: int = 8, channels: int = 1):
+    """Pictures of four classes: the class's quadrant is bright on a dim noisy ground."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, count)
+    images = (rng.integers(0, 256, (count, size, size, channels)) // 3).astype(np.uint8)
+    half = size // 2
+    for k in range(4):
+        row, column = divmod(k, 2)
+        images[labels == k, half * row:half * (row + 1), half * column:half * (column + 1)] += 150
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def quadrants(tmp_path_factory):
+    """An .npz of 8x8 grey quadrant pictures (train and test) and its arrays."""
+    root = tmp_path_factory.mktemp("quadrants")
+    (x_train, y_train), (x_test, y_test) = _quadrants(300, 1), _quadrants(200, 2)
+    np.savez(root / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+             class_names=np.array(["top left", "top right", "bottom left", "bottom right"]))
+    return {"root": root, "npz": root / "data.npz", "x_train": x_train, "y_train": y_train, "x_test": x_test,
+            "y_test": y_test}
+
+
+def _fit(model, data, epochs=30, scale=1 / 255):
+    """A few seconds of training on the quadrant pictures (inputs x * scale)."""
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(data["x_train"] * scale, data["y_train"], epochs=epochs, batch_size=32, verbose=0)
+    return model
+
+
+ERF_LAYER_PY = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="edgeport_as_built")
+class Erf(keras.layers.Layer):
+    def call(self, x):
+        return keras.ops.erf(x)
+'''
+
+
+def test_a_rung_that_fails_is_recorded_and_the_others_are_published(quadrants, tmp_path):
+    """TFLite has no builtin for tf.Erf: every TFLite rung fails, each with that one-line reason, and the ONNX
+    files are still validated, published and recommended (exit 0). The model's exact GELU (Erfc, which
+    tf2onnx had no handler for) converts to ONNX."""
+    import keras
+
+    layers = tmp_path / "layers.py"
+    layers.write_text(ERF_LAYER_PY)
+    namespace = {}
+    exec(compile(ERF_LAYER_PY, str(layers), "exec"), namespace)
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1))
+    x = keras.layers.Dense(16, activation="gelu")(keras.layers.Flatten()(image))
+    x = namespace["Erf"]()(x)
+    model = _fit(keras.Model(image, keras.layers.Dense(4, activation="softmax")(x)), quadrants)
+    model.save(tmp_path / "erf.keras")
+
+    out = tmp_path / "out"
+    result = edgeport("export", tmp_path / "erf.keras", "--data", quadrants["npz"], "--out", out,
+                      "--custom-objects", layers, "--formats", "fp32,int8,onnx")
+    manifest = runtime.read_manifest(out)
+    assert sorted(manifest.failed) == ["model_fp32.tflite", "model_int8.tflite"]
+    for why in manifest.failed.values():
+        assert why.startswith("TFLite conversion (none) of model") and "'tf.Erf' op is neither a custom op nor " \
+            "a flex op" in why and "\n" not in why and ".py:" not in why  # no quoted source lines
+    assert sorted(manifest.files) == ["model.onnx"]
+    assert manifest.recommended.overall == manifest.recommended.onnx == "model.onnx"
+    assert manifest.recommended.tflite is None
+    assert sorted(p.name for p in out.glob("*.tflite")) == []
+    assert "failed to build (reasons in the manifest): model_fp32.tflite, model_int8.tflite" in result.stdout
+    assert "model_int8.tflite      FAILED to build: TFLite conversion" in result.stdout
+    expected = model.predict(quadrants["x_test"] / 255.0, verbose=0)
+    np.testing.assert_allclose(runtime.load(out / "model.onnx").predict(quadrants["x_test"]), expected, atol=1e-5)
+
+    only_tflite = edgeport("export", tmp_path / "erf.keras", "--data", quadrants["npz"], "--out", tmp_path / "none",
+                           "--custom-objects", layers, "--formats", "fp32", check=False)
+    assert only_tflite.returncode == 1
+    assert only_tflite.stderr.splitlines()[0].startswith(
+        "edgeport export: error: no file is within the budget of 0.5 pt; no file was built")
+
+
+def _augmentation():
+    import keras
+
+    return keras.Sequential([keras.layers.RandomContrast(0.1), keras.layers.RandomRotation(0.02),
+                             keras.layers.RandomZoom(0.05)], name="data_augmentation")  # no flip: quadrants are classes
+
+
+def test_the_tutorial_model_with_augmentation_inside_exports_with_no_flags(quadrants, tmp_path):
+    """TensorFlow's "Image classification" tutorial: augmentation, then Rescaling(1/255), then the network,
+    logits out. Its Rescaling was missed (only a first layer counted), the model was fed x / 255 twice."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), _augmentation(), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.Flatten(),
+                              keras.layers.Dense(4)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(quadrants["x_train"], quadrants["y_train"], epochs=15, verbose=0)
+    model.save(tmp_path / "tutorial.keras")
+    edgeport("export", tmp_path / "tutorial.keras", "--data", quadrants["npz"], "--formats", "fp32,onnx")
+    manifest = runtime.read_manifest(tmp_path)
+    assert manifest.info.preprocessing == Preprocessing.raw() and manifest.info.output == "logits"
+    assert manifest.source.preprocessing_found == "the model's Rescaling layer 'rescaling' scales raw pixels itself"
+    expected = runtime.softmax(model.predict(quadrants["x_test"].astype("float32"), verbose=0))
+    assert manifest.source.accuracy > 0.9
+    for name in ("model_fp32.tflite", "model.onnx"):
+        np.testing.assert_allclose(runtime.load(tmp_path / name).predict(quadrants["x_test"]), expected, atol=1e-5)
+
+
+def test_preprocessing_is_read_past_resizing_nested_models_and_in_keras_applications():
+    import keras
+
+    from edgeport.export.modelfacts import find_preprocessing
+
+    image = keras.Input((None, None, 3))
+    x = keras.layers.Resizing(32, 32)(image)
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(_augmentation()(x))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(x))
+    resized = keras.Model(image, keras.layers.Dense(3)(x))
+    assert find_preprocessing(resized)[0] == Preprocessing.raw()
+
+    tf_mode, torch_mode = Preprocessing((1 / 127.5,), (-1.0,)), Preprocessing.from_mean_std(
+        (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    for build, expected in ((keras.applications.MobileNetV2, tf_mode), (keras.applications.DenseNet121, torch_mode)):
+        base = build(weights=None, include_top=False, input_shape=(32, 32, 3), **(
+            {"alpha": 0.35} if build is keras.applications.MobileNetV2 else {}))
+        image = keras.Input((32, 32, 3))
+        features = keras.layers.GlobalAveragePooling2D()(base(_augmentation()(image)))
+        preprocessing, why = find_preprocessing(keras.Model(image, keras.layers.Dense(3)(features)))
+        assert preprocessing == expected and why.startswith(f"keras.applications {base.name} takes preprocess_input")
+        # preprocess_input called inside the model: it takes raw pixels
+        inside = keras.Model(image, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(
+            base(keras.applications.resnet_v2.preprocess_input(image)))))
+        assert find_preprocessing(inside)[0] == Preprocessing.raw()
+    assert find_preprocessing(base)[0] == torch_mode  # the application itself, not nested
+
+
+def test_one_sigmoid_unit_is_a_two_class_classifier_named_by_the_data(quadrants, tmp_path):
+    """Keras's binary tutorials: Dense(1, sigmoid) gives p of the second class. The files give (1 - p, p) with
+    the data's two class names, and score lists both classes by default (--top 3 was refused)."""
+    import keras
+    import pyarrow.parquet as pq
+
+    binary = {"x_train": quadrants["x_train"], "y_train": (quadrants["y_train"] >= 2).astype(np.int64)}
+    x_test, y_test = quadrants["x_test"], (quadrants["y_test"] >= 2).astype(np.int64)
+    np.savez(tmp_path / "binary.npz", x_train=binary["x_train"], y_train=binary["y_train"], x_test=x_test,
+             y_test=y_test, class_names=np.array(["top", "bottom"]))
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1))
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(image))
+    model = keras.Model(image, keras.layers.Dense(1, activation="sigmoid", name="is_bottom")(hidden))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(binary["x_train"] / 255, binary["y_train"], epochs=20, verbose=0)
+    model.save(tmp_path / "binary.keras")
+
+    edgeport("export", tmp_path / "binary.keras", "--data", tmp_path / "binary.npz", "--formats", "fp32,int8,onnx")
+    manifest = runtime.read_manifest(tmp_path)
+    assert manifest.info.class_names == ("top", "bottom") and manifest.source.output == "is_bottom"
+    p = model.predict(x_test / 255, verbose=0)[:, 0]
+    expected = np.stack([1 - p, p], axis=1)
+    assert manifest.source.accuracy == pytest.approx(np.mean((p > 0.5) == y_test))
+    for name in ("model_fp32.tflite", "model.onnx"):
+        np.testing.assert_allclose(runtime.load(tmp_path / name).predict(x_test), expected, atol=1e-5)
+    assert manifest.files["model_int8.tflite"].validation.agreement >= 0.95
+
+    edgeport("score", tmp_path / "model.onnx", tmp_path / "binary.npz", "--out", tmp_path / "rows.parquet")
+    rows = pq.read_table(tmp_path / "rows.parquet").to_pylist()
+    assert len(rows) == len(y_test) and all(len(row["top_labels"]) == 2 for row in rows)
+    assert [row["class_name"] for row in rows[:20]] == [("top", "bottom")[int(q > 0.5)] for q in p[:20]]
+
+
+def test_a_logit_unit_and_a_multi_label_head(tmp_path):
+    """Dense(1) without an activation (BinaryCrossentropy(from_logits=True)) is a logit: its files give
+    (1 - sigmoid(z), sigmoid(z)). Several sigmoid units are a multi-label head: refused in one line."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1))
+    flat = keras.layers.Flatten()(image)
+    keras.Model(image, keras.layers.Dense(1)(flat)).save(tmp_path / "logit.keras")
+    model = export.load_keras_model(tmp_path / "logit.keras")
+    path = export.to_onnx(model, tmp_path / "logit.onnx")
+    z = keras.models.load_model(tmp_path / "logit.keras").predict(PIXELS / 255, verbose=0)[:, 0]
+    positive = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(runtime.load(path, verify=False).predict(PIXELS), np.stack([1 - positive, positive], 1),
+                               atol=1e-5)
+
+    keras.Model(image, keras.layers.Dense(3, activation="sigmoid", name="tags")(flat)).save(tmp_path / "tags.keras")
+    with pytest.raises(ModelFileError) as refused:
+        export.load_keras_model(tmp_path / "tags.keras")
+    assert str(refused.value) == (f"{tmp_path / 'tags.keras'}: output 'tags' is 3 independent sigmoid scores, a "
+                                  f"multi-label head; edgeport exports classifiers that give each image one class "
+                                  f"(softmax or logits, or one sigmoid unit for two classes)")
+
+
+def test_a_mixed_float16_model_exports_in_float32(quadrants, tmp_path):
+    """Keras's mixed-precision guide: mixed_float16 layers, a float32 softmax. TFLite conversion failed on the
+    half-precision casts (a 33,000-character line) and the ONNX file computed in float16."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        image = keras.Input((8, 8, 1))
+        x = keras.layers.Conv2D(8, 3, activation="relu")(image)
+        x = keras.layers.Dense(4)(keras.layers.Flatten()(x))
+        model = keras.Model(image, keras.layers.Activation("softmax", dtype="float32")(x))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    _fit(model, quadrants, epochs=10)
+    model.save(tmp_path / "mixed.keras")
+    loaded = export.load_keras_model(tmp_path / "mixed.keras")
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    assert not any(w.dtype != "float32" for w in loaded.weights)
+
+    edgeport("export", tmp_path / "mixed.keras", "--data", quadrants["npz"], "--formats", "fp32,onnx", "--strict")
+    manifest = runtime.read_manifest(tmp_path)
+    float16 = model.predict(quadrants["x_test"] / 255, verbose=0)  # the model as trained: float16 inside
+    for name in ("model_fp32.tflite", "model.onnx"):
+        assert manifest.files[name].validation.max_abs_diff <= 1e-5  # against the float32 reference
+        probabilities = runtime.load(tmp_path / name).predict(quadrants["x_test"])
+        assert np.mean(probabilities.argmax(1) == float16.argmax(1)) >= 0.99
+        np.testing.assert_allclose(probabilities, float16, atol=5e-3)
+
+
+def test_a_model_of_any_input_size_exports_at_the_size_given(quadrants, tmp_path):
+    """A None x None input with Resizing inside has no shape to convert: the refusal names --input-size, and
+    with it the files take that size."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((None, None, 1))
+    x = keras.layers.Rescaling(1 / 255)(keras.layers.Resizing(8, 8)(image))
+    x = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(x))
+    model = keras.Model(image, keras.layers.Dense(4, activation="softmax")(x), name="any_size")
+    _fit(model, quadrants, scale=1)
+    model.save(tmp_path / "any.keras")
+
+    refused = edgeport("export", tmp_path / "any.keras", "--data", quadrants["npz"], check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "edgeport export: error: model 'any_size' takes images of any size (None, None, None, 1): give the size "
+        "to export at with --input-size HxW (export.load_keras_model(..., input_size=(H, W)))")
+    bad = edgeport("export", tmp_path / "any.keras", "--input-size", "8x", check=False)
+    assert bad.returncode == 2 and "expected HxW, two whole numbers" in bad.stderr
+    edgeport("export", tmp_path / "any.keras", "--data", quadrants["npz"], "--input-size", "8x8", "--formats",
+             "fp32,onnx")
+    manifest = runtime.read_manifest(tmp_path)
+    assert manifest.source.input_shape == [None, 8, 8, 1] and manifest.source.accuracy > 0.9
+    expected = model.predict(quadrants["x_test"].astype("float32"), verbose=0)
+    for name in ("model_fp32.tflite", "model.onnx"):
+        predictor = runtime.load(tmp_path / name)
+        assert tuple(predictor.input_shape[1:]) == (8, 8, 1)
+        np.testing.assert_allclose(predictor.predict(quadrants["x_test"]), expected, atol=1e-5)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from edgeport import export, runtime
 from edgeport.runtime.errors import DataError, ModelFileError
+from edgeport.runtime.modelinfo import Preprocessing
 from tests.conftest import edgeport
 from tests.test_your_data import CLASSES, _pictures
 
@@ -185,15 +186,19 @@ def test_a_custom_module_that_fails_to_import_is_quoted_in_one_line(two_heads, t
 
 def test_a_savedmodel_folder_exports_from_its_serving_signature(two_heads, data, tmp_path):
     saved, out = two_heads["saved"], tmp_path / "out"
-    # The signature's outputs are named by Keras's export; this model rescales its pixels itself (--scale 1).
+    # The signature's outputs are named by Keras's export; its layers cannot be seen, so the preprocessing is
+    # found by trying the usual ones: this model rescales its pixels itself (raw pixels, not x / 255).
     unchosen = edgeport("export", saved, "--data", data["npz"], "--out", out, check=False)
     assert _error(unchosen) == (f"edgeport export: error: {saved}: the model has 2 outputs (output_0, output_1): "
                                 f"choose the classifier head with --output NAME or INDEX")
     # Given as "folder/" and no --out, the files go beside the folder, as they go beside a .keras file.
     shutil.copytree(saved, out / "saved")
-    edgeport("export", f"{out / 'saved'}/", "--data", data["npz"], "--output", "output_1", "--scale", "1",
-             "--formats", "fp32,onnx")
+    result = edgeport("export", f"{out / 'saved'}/", "--data", data["npz"], "--output", "output_1", "--formats",
+                      "fp32,onnx")
     manifest = runtime.read_manifest(out)
+    assert manifest.info.preprocessing == Preprocessing.raw()
+    assert manifest.source.preprocessing_found.startswith("tried on the validation images: the model scored ")
+    assert "Preprocessing: the Keras model scores " in result.stdout and "taking x (" in result.stdout
     assert not (out / "saved" / "manifest.json").exists()
     assert (manifest.source.file, manifest.source.output) == ("saved", "output_1")
     _agrees_with_keras(out, ["model.onnx", "model_fp32.tflite"], two_heads["probabilities"], data["x_test"])

@@ -473,6 +473,8 @@ def _progress_line(entry: FileEntry, name: str, seconds: float) -> str:
     v = entry.validation
     verdict = ("FAIL: " + "; ".join(v.failures) if v.failures
                else "cannot tell: " + "; ".join(v.unresolved) if v.unresolved else "pass")
+    if v.advisories and not v.failures:
+        verdict += f" ({'; '.join(v.advisories)})"
     return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
             f"max diff {v.max_abs_diff:.1e}  {verdict}{_BATCH_1 if v.batch == 1 else ''}  ({seconds:.1f} s)")

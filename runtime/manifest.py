@@ -135,7 +135,8 @@ class Validation(Record):
     """One file's figures on the validation images against the Keras reference, and its verdict."""
 
     NESTED: ClassVar[dict] = {"changed": Changed, "bar": Bar}
-    OMIT_NONE: ClassVar[tuple] = ("agreement_interval", "accuracy_change_interval", "unresolved", "images_to_settle")
+    OMIT_NONE: ClassVar[tuple] = ("agreement_interval", "accuracy_change_interval", "unresolved", "images_to_settle",
+                                  "advisories")
 
     accuracy: float
     reference_accuracy: float
@@ -159,6 +160,8 @@ class Validation(Record):
     unresolved: list | None = None
     # validation images that would settle every bar the interval straddles, at the figures seen
     images_to_settle: int | None = None
+    # a max-difference bar missed while agreement and accuracy meet theirs: said, not failed
+    advisories: list | None = None
 
 
 def _info_from(value: dict, where: str) -> ModelInfo:
@@ -330,8 +333,8 @@ class CalibrationRecord(Record):
 class Recommendation(Record):
     """The smallest (or fastest) file within its bar and the budget, overall and per format.
 
-    overall, tflite and onnx follow the objective ("size" or "speed"); smallest and fastest name
-    the choice of each objective, so a reader sees what the other would have been.
+    overall, tflite and onnx follow the objective ("balanced", "size" or "speed"); smallest and
+    fastest name the choice of the last two, so a reader sees what the trade was.
     """
 
     OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest")

@@ -349,3 +349,35 @@ def test_a_model_of_any_input_size_exports_at_the_size_given(quadrants, tmp_path
         predictor = runtime.load(tmp_path / name)
         assert tuple(predictor.input_shape[1:]) == (8, 8, 1)
         np.testing.assert_allclose(predictor.predict(quadrants["x_test"]), expected, atol=1e-5)
+
+
+def test_a_max_difference_miss_is_advice_while_every_answer_holds(tmp_path):
+    """A float file whose probabilities differ by more than its max-difference bar while its answers agree
+    (ConvNeXtTiny's float16 file: 5.16e-3 against 5e-3, 100 % agreement) passes with that said as advice;
+    with an answer changed past the agreement bar, the difference is a failure again."""
+    import keras
+
+    from edgeport.export.validate import validate_file
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1))
+    model = keras.Model(image, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(image)))
+    path = export.to_onnx(model, tmp_path / "model.onnx")
+    probabilities = runtime.load(path, verify=False).predict(PIXELS)
+    top = np.sort(probabilities, axis=1)
+    reference = probabilities.copy()
+    clear = np.flatnonzero(top[:, -1] - top[:, -2] > 0.05)  # answers a shift of 0.008 cannot change
+    order = probabilities.argsort(axis=1)
+    reference[clear, order[clear, -1]] -= 0.008
+    reference[clear, order[clear, -2]] += 0.008
+    labels = probabilities.argmax(1)
+
+    held = validate_file(path, PIXELS, labels, reference, "float16")
+    assert held.passed and held.failures == [] and held.agreement == 1.0
+    assert held.advisories == ["model.onnx: max abs probability difference 8.00e-03 > 5e-03 (advisory: agreement "
+                               "and accuracy meet their bars)"]
+    changed = reference.copy()
+    changed[clear[0]] = np.roll(changed[clear[0]], 1)  # one answer of 200 differs: 99.5 % < 99.9 %
+    missed = validate_file(path, PIXELS, labels, changed, "float16")
+    assert not missed.passed and missed.advisories is None
+    assert any("max abs probability difference" in failure for failure in missed.failures)

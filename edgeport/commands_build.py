@@ -91,9 +91,10 @@ def register(commands) -> None:
                         help="recommend only files whose arithmetic is all integer (NPUs, microcontrollers)")
     export.add_argument("--strict", action="store_true",
                         help="exit 1 when any file misses its bar, even if one is recommended")
-    export.add_argument("--objective", choices=OBJECTIVES, default="size",
-                        help="what the recommendation optimises within budget: size, or speed (the lowest "
-                             "single-image latency measured on this machine)")
+    export.add_argument("--objective", choices=OBJECTIVES, default="balanced",
+                        help="what the recommendation optimises within budget: balanced (the smallest file at most "
+                             "2x slower than the fastest), size, or speed (the lowest single-image latency measured "
+                             "on this machine)")
     export.add_argument("--search", choices=SEARCHES, default="quick",
                         help="quick: each rung's first candidate, searching further only when it misses the budget; "
                              "thorough: every calibration method and a per-layer probe of every int8 file")
@@ -227,19 +228,21 @@ def check_writable_folder(folder: Path) -> None:
 
 
 def _recommendation_line(manifest, out) -> str:
+    from edgeport.export.report import objective_words
     from edgeport.export.validate import interval_text, settle_line
 
     chosen = manifest.recommended
     files = manifest.files
     overall = files[chosen.overall]
     missed = sorted(name for name, entry in files.items() if not entry.validation.passed)
-    other = "fastest" if chosen.objective == "size" else "smallest"
-    alternative = getattr(chosen, other)
+    others = "; ".join(f"{kind}: {name} ({files[name].bytes / 1024:.1f} KB{_latency(files[name])}"
+                       f"{_slower(files[name], files.get(chosen.fastest))})"
+                       for kind, name in (("smallest", chosen.smallest), ("fastest", chosen.fastest))
+                       if name and name != chosen.overall)
     line = (f"Recommended within {chosen.budget_pt:g} pt{' (integer only)' if chosen.integer_only else ''}: "
-            f"{chosen.overall} (the {'smallest' if chosen.objective == 'size' else 'fastest'}; "
-            f"{overall.bytes / 1024:.1f} KB{_latency(overall)}; {interval_text(overall)})"
-            + (f"; {other}: {alternative} ({files[alternative].bytes / 1024:.1f} KB{_latency(files[alternative])})"
-               if alternative and alternative != chosen.overall else "")
+            f"{chosen.overall} (the {objective_words(chosen.objective)}; {overall.bytes / 1024:.1f} KB"
+            f"{_latency(overall)}{_slower(overall, files.get(chosen.fastest))}; {interval_text(overall)})"
+            + (f"; {others}" if others else "")
             + f"; TFLite {chosen.tflite or 'none'}, ONNX {chosen.onnx or 'none'}. Wrote {out}/manifest.json"
             + (f"; missed their bars: {', '.join(missed)}" if missed else "")
             + (f"; failed to build (reasons in the manifest): {', '.join(manifest.failed)}" if manifest.failed else ""))
@@ -249,6 +252,14 @@ def _recommendation_line(manifest, out) -> str:
 
 def _latency(entry) -> str:
     return f", {entry.latency_us:,.0f} µs per image" if entry.latency_us is not None else ""
+
+
+def _slower(entry, fastest) -> str:
+    """', Nx slower than the fastest' when entry was timed and is notably slower than the fastest file."""
+    if fastest is None or entry.latency_us is None or fastest.latency_us is None or entry is fastest:
+        return ""
+    ratio = entry.latency_us / fastest.latency_us
+    return f", {ratio:.1f}x slower than the fastest" if ratio >= 1.2 else ""
 
 
 def preprocessing_flags(args):

@@ -73,8 +73,11 @@ DEFAULT_TUNING_IMAGES = 2000
 # probes, layers kept wide) only when it misses the budget on the tuning images; thorough: every
 # candidate and every probe, for the per-layer error of each int8 file.
 SEARCHES = ("quick", "thorough")
-# size: the smallest file within budget; speed: the fastest by single-image latency on this machine.
-OBJECTIVES = ("size", "speed")
+# balanced: the smallest file within budget of those at most BALANCED_SLOWDOWN times slower than the fastest
+# (a 4-bit ONNX file can be 4-18x slower than int8 TFLite for under 2x smaller); size: the smallest file
+# within budget; speed: the fastest by single-image latency on this machine.
+OBJECTIVES = ("balanced", "size", "speed")
+BALANCED_SLOWDOWN = 2.0
 
 
 def parse_formats(formats) -> tuple[Target, ...]:
@@ -113,11 +116,11 @@ class ExportPlan:
         bars: the bar of each quantization (default: BARS).
         size_ratio, size_allowance_bytes: 8- and 4-bit files' size bar (share of float32 plus bytes).
         class_names: the classes' names (default: the data's, else "0".."N-1").
-        preprocessing: what the model wants from a pixel (default: raw pixels for a model whose first
-            layer is Rescaling or Normalization, else x / 255).
+        preprocessing: what the model wants from a pixel (default: read from the model's layers,
+            export.find_preprocessing, and the usual ones tried when that scores near chance).
         lock_timeout: seconds to wait for another export to the same folder; None: as long as it takes.
         search: "quick" or "thorough" (SEARCHES).
-        objective: what the recommendation optimises within budget, "size" or "speed" (OBJECTIVES).
+        objective: what the recommendation optimises within budget: "balanced", "size" or "speed" (OBJECTIVES).
     """
 
     targets: tuple[Target, ...] = TARGETS
@@ -136,7 +139,7 @@ class ExportPlan:
     preprocessing: Preprocessing | None = None
     lock_timeout: float | None = None
     search: str = "quick"
-    objective: str = "size"
+    objective: str = "balanced"
 
     def __post_init__(self):
         if not self.targets or not all(isinstance(t, Target) for t in self.targets):

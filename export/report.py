@@ -19,7 +19,7 @@ from edgeport.export import report_plots as rp
 from edgeport.export.loading import model_bytes
 from edgeport.export.mobile import ACCELERATORS
 from edgeport.export.pipeline import keras_model_path
-from edgeport.export.plan import DEFAULT_BUDGET_PT
+from edgeport.export.plan import BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT
 from edgeport.export.validate import recommend as choose
 from edgeport.export.validate import interval_text, settle_line, within_budget
 from edgeport.runtime.evaluate import confusion_matrix
@@ -253,9 +253,9 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder:
     if keras_bytes:
         saves.append(f"{keras_bytes / entry.bytes:.1f}x smaller than `{source.file}` ({keras_bytes / 1024:,.0f} KB)")
     objective = manifest.recommended.objective if manifest.recommended else "size"
-    adjective = "smallest" if objective == "size" else "fastest (single image, on the exporting machine)"
     text = (
-        f"**Ship `{choice}`.** It is the {adjective} file whose accuracy stays within the {budget_pt:g} pt budget: "
+        f"**Ship `{choice}`.** Of the files whose accuracy stays within the {budget_pt:g} pt budget, it is the "
+        f"{objective_words(objective)}: "
         f"{entry.bytes / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v.accuracy:.2f} % on the validation data "
         f"against {100 * source.accuracy:.2f} % for Keras; {interval_text(entry)}."
     )
@@ -274,21 +274,34 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder:
     return text
 
 
+def objective_words(objective: str) -> str:
+    """How an objective chose a file, to follow "the": "smallest", "fastest", ..."""
+    return {"balanced": f"smallest at most {BALANCED_SLOWDOWN:g}x slower than the fastest (single image, on the "
+                        f"exporting machine)",
+            "size": "smallest", "speed": "fastest (single image, on the exporting machine)"}[objective]
+
+
 def _other_objective(manifest: Manifest, budget_pt: float) -> str:
-    """' Smallest: ..., fastest: ...' within the budget, when the two objectives choose different files."""
+    """' Within the budget, smallest: ..., fastest: ...', with how much slower the smallest is, when the two
+    are different files."""
     chosen = _choice(manifest, budget_pt)
     smallest, fastest = chosen.smallest, chosen.fastest
     if smallest is None or fastest is None or smallest == fastest:
         return ""
+    files = manifest.files
 
     def figures(name: str) -> str:
         # Latency is measured at export for files within that export's budget: another budget may name one without.
-        entry = manifest.files[name]
+        entry = files[name]
         speed = f", {entry.latency_us:,.0f} µs per image" if entry.latency_us is not None else ""
+        if name != fastest and entry.latency_us is not None and files[fastest].latency_us:
+            speed += f", {entry.latency_us / files[fastest].latency_us:.1f}x slower than the fastest"
         return f"`{name}` ({entry.bytes / 1024:,.1f} KB{speed})"
 
-    return (f" Within the budget, smallest: {figures(smallest)}, fastest: {figures(fastest)}, measured at export "
-            f"(`edgeport export --objective speed` recommends the fastest).")
+    others = {"balanced": "`--objective size` recommends the smallest, `--objective speed` the fastest",
+              "size": "`edgeport export --objective speed` recommends the fastest",
+              "speed": "`edgeport export --objective size` recommends the smallest"}[chosen.objective]
+    return f" Within the budget, smallest: {figures(smallest)}, fastest: {figures(fastest)}, measured at export ({others})."
 
 
 def _source_bytes(folder: Path, manifest: Manifest) -> int | None:

@@ -285,25 +285,30 @@ def test_bad_option_fails_before_any_work(exported, tmp_path, fashion):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_export_failing_midway_leaves_previous_files_untouched(exported, tmp_path, monkeypatch, fashion):
+def test_a_rung_failing_midway_keeps_the_earlier_file_of_the_same_model(exported, tmp_path, monkeypatch, fashion):
+    """The ONNX converter fails after the TFLite file was rebuilt for real: the TFLite file is published, the
+    failure recorded with its reason, and the earlier export's model.onnx of the same model stays listed."""
     import shutil
 
     from edgeport import export
     from edgeport.export import ladder
 
-    for name in ("model_fp32.tflite", "manifest.json"):
+    for name in ("model_fp32.tflite", "model.onnx", "manifest.json"):
         shutil.copy(exported / name, tmp_path / name)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    earlier = (tmp_path / "model.onnx").read_bytes()
 
-    # The TFLite file is rebuilt for real; the ONNX step then fails, as a converter can.
     def failing_to_onnx(*args, **kwargs):
         raise export.ExportError("injected converter failure")
 
     monkeypatch.setattr(ladder, "to_onnx", failing_to_onnx)
-    with pytest.raises(export.ExportError, match="injected converter failure"):
-        export.export_all(exported / "model.keras", tmp_path, fashion, export.ExportPlan.from_formats("fp32,onnx"))
-    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    assert after == before  # nothing replaced, no staging folder or temporary file left
+    manifest = export.export_all(exported / "model.keras", tmp_path, fashion,
+                                 export.ExportPlan.from_formats("fp32,onnx"))
+    assert manifest.failed == {"model.onnx": "injected converter failure"}
+    assert (tmp_path / "model.onnx").read_bytes() == earlier
+    assert manifest.files["model.onnx"] == runtime.read_manifest(exported).files["model.onnx"]
+    assert manifest.files["model_fp32.tflite"].validation.passed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "model.onnx", "model_fp32.tflite",
+                                                         "reference_probs.npy"]  # no staging folder left
 
 
 def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):

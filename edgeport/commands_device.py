@@ -131,7 +131,7 @@ def data_for(opened, args):
 
     predictor, manifest = opened.predictor, opened.manifest
     spec = args.data or (manifest.data.source if manifest and manifest.data else runtime.FASHION_MNIST)
-    data = runtime.load_dataset(spec, predictor.image_shape, args.data_dir, background=predictor.background,
+    data = runtime.load_dataset(spec, predictor.image_shape, args.data_dir, background=predictor.fitting,
                                 class_names=predictor.class_names, validation_only=True)
     data.check_classes(predictor.num_classes)
     return data
@@ -145,7 +145,7 @@ def predict_input(predictor, path: Path, top: int) -> list[dict]:
         probs = predictor.predict(runtime.read_array(path))
         names = [str(path)] if len(probs) == 1 else [f"{path}[{i}]" for i in range(len(probs))]
         return [_result(name, row, predictor.class_names, top) for name, row in zip(names, probs)]
-    picture = runtime.read_picture(path, predictor.image_shape, predictor.background)
+    picture = runtime.read_picture(path, predictor.image_shape, predictor.fitting)
     probs = predictor.predict(picture.pixels)[0]
     return [{**_result(str(path), probs, predictor.class_names, top), "inverted": picture.inverted}]
 

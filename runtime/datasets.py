@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeport.runtime.errors import DataError
-from edgeport.runtime.images import image_background
+from edgeport.runtime.images import Fitting, fitting, image_background
 from edgeport.runtime.sources import ALL, FASHION_MNIST, TRAIN, Source, Stream, open_source
 
 AUTO = "auto"  # tell the fitting rule from the data's own pictures (what export does)
@@ -45,6 +45,8 @@ class Dataset:
         class_names: from the source (folder names, the npz's class_names, Fashion-MNIST's), else None.
         background: the training-style background its pictures were fitted by ("dark" or "mixed";
             None: fitted by a plain resize, the rule for a model that records none).
+        fit: the rule that fitted its pictures ("frame" or "resize"; None: the background's default).
+        fit_found: why that rule, when export chose it between the two on the model's own answers.
     """
 
     source: str
@@ -52,6 +54,13 @@ class Dataset:
     splits: dict
     class_names: tuple[str, ...] | None
     background: str | None = None
+    fit: str | None = None
+    fit_found: str | None = None
+
+    @property
+    def fitting(self) -> Fitting:
+        """The rule and background its pictures were fitted by (a Fitting)."""
+        return fitting(self.background, self.fit)
 
     @property
     def validation(self) -> tuple[str, Split]:
@@ -91,8 +100,8 @@ class Dataset:
 
 
 def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | None = None,
-                 data_dir: str | os.PathLike | None = None, background: str | None = AUTO,
-                 class_names=None, validation_only: bool = False) -> Dataset:
+                 data_dir: str | os.PathLike | None = None, background=AUTO,
+                 class_names=None, validation_only: bool = False, fit: str | None = None) -> Dataset:
     """Read a labelled data set whole, through the data layer (runtime.open_source).
 
     Args:
@@ -102,11 +111,13 @@ def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | No
         image_shape: the model's (height, width, channels); images are converted and fitted to
             it. None keeps the source's own size (a folder's first picture decides).
         data_dir: where the Fashion-MNIST files are (default: the usual search path).
-        background: the model's recorded background ("dark" or "mixed"), which picks the fitting
-            rule (runtime.fit_rule); "auto" (the default) tells it from the data's own pictures, as
-            export does; None fits by a plain resize (a file that records no background).
+        background: the model's recorded background ("dark" or "mixed"), whose default rule fits the
+            pictures (runtime.fit_rule), or a Fitting (a predictor's .fitting); "auto" (the default)
+            tells it from the data's own pictures, as export does; None fits by a plain resize (a
+            file that records no background).
         class_names: the model's; class folders named after them are labelled by name.
         validation_only: read only the split that validation runs on (what evaluate needs).
+        fit: the rule that fits pictures, "frame" or "resize", instead of the background's default.
 
     Returns:
         A Dataset.
@@ -119,13 +130,17 @@ def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | No
         raise DataError(f"the model takes {h}x{w}x{c} images but Fashion-MNIST's are 28x28x1: give the model's own "
                         f"data (--data on the command line: a folder of class folders, an .npz or a Parquet file)")
     source = open_source(spec, class_names, data_dir)
-    if background == AUTO:
+    if isinstance(background, str) and background == AUTO:
         background = image_background(_sample(source, _BACKGROUND_SAMPLE))
+    try:
+        rule = fitting(background, fit)
+    except ValueError as e:
+        raise DataError(str(e)) from None
     if image_shape is None:
         image_shape = _own_shape(_sample(source, 1)[0])
     wanted = [source.validation_split] if validation_only else list(source.splits)
-    read = {name: _read_split(source, source.splits[name], tuple(image_shape), background) for name in wanted}
-    return Dataset(source.location, source.kind, read, source.class_names, background)
+    read = {name: _read_split(source, source.splits[name], tuple(image_shape), rule) for name in wanted}
+    return Dataset(source.location, source.kind, read, source.class_names, rule.background, rule.rule)
 
 
 def _sample(source: Source, count: int) -> list[np.ndarray]:

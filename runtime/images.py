@@ -25,13 +25,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from edgeport.runtime.modelinfo import FITS
+
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 ARRAY_SUFFIX = ".npy"
 DARK, MIXED = "dark", "mixed"
-FRAME, RESIZE = "frame", "resize"  # the two fitting rules, by the training images' background
+FRAME, RESIZE = FITS  # the two fitting rules (the default one by the training images' background)
 
 _DARK_BORDER_MAX = 32  # a border whose median pixel is at most this is a dark border
 _DARK_SHARE = 0.9  # share of images with a dark border that makes a data set's background dark
+TREND = 0.2  # a correlation of shade with opacity that tells a transparent picture's ink (the web page's too)
 _OBJECT_MARGIN = 13  # about 5 % of 255: pixels this much brighter than the background are the object
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 # A picture may decode to at most this many pixels (Pillow's own warning starts at 89M, its error at 179M):
@@ -74,9 +77,31 @@ def image_background(images) -> str:
 
 
 def fit_rule(background: str | None) -> str:
-    """How a model's pictures are fitted: "frame" (light objects on black: invert, crop, centre,
-    resize) for a model trained on dark-background images, else "resize" (bilinear)."""
+    """How a model's pictures are fitted by default: "frame" (light objects on black: invert, crop,
+    centre, resize) for a model trained on dark-background images, else "resize" (bilinear)."""
     return FRAME if background == DARK else RESIZE
+
+
+class Fitting(NamedTuple):
+    """How pictures are fitted to a model: the rule (FRAME or RESIZE) and the training images' background
+    (DARK, MIXED or None), which decides what transparency is laid on."""
+
+    rule: str
+    background: str | None = None
+
+
+def fitting(background, fit: str | None = None) -> Fitting:
+    """The Fitting for a model's background and chosen rule (None: fit_rule's default for the background);
+    a Fitting given as the background is returned as it is.
+
+    Raises:
+        ValueError: a rule that is not FRAME or RESIZE.
+    """
+    if isinstance(background, Fitting):
+        return background
+    if fit is not None and fit not in FITS:
+        raise ValueError(f"the fitting rule must be one of {', '.join(FITS)}; got {fit!r}")
+    return Fitting(fit or fit_rule(background), background)
 
 
 def _ring(luminance: np.ndarray) -> np.ndarray:
@@ -148,13 +173,14 @@ def read_array(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"{path} is not a readable .npy array: {' '.join(str(e).split())}") from e
 
 
-def read_picture(path: str | os.PathLike, image_shape: tuple[int, int, int], background: str | None = None) -> Picture:
+def read_picture(path: str | os.PathLike, image_shape: tuple[int, int, int], background=None) -> Picture:
     """A picture file fitted to a model's input.
 
     Args:
         path: a PNG, JPEG, BMP, GIF, WebP or TIFF file.
         image_shape: the model's (height, width, channels); 1 channel is grey, 3 RGB.
-        background: the training images' background ("dark", "mixed", or None for unknown).
+        background: the training images' background ("dark", "mixed", or None for unknown), whose
+            default rule fits the picture, or a Fitting (a predictor's .fitting: the rule it records).
 
     Returns:
         Picture(pixels uint8 (height, width, channels), inverted).
@@ -180,18 +206,20 @@ def read_picture(path: str | os.PathLike, image_shape: tuple[int, int, int], bac
     if channels not in (1, 3):
         raise ValueError(f"{path}: a picture gives 1 or 3 channels, the model takes {channels}; "
                          f"pass a {ARRAY_SUFFIX} array instead")
-    return fit_picture(decode_picture(path, channels), image_shape, background)
+    return fit_picture(decode_picture(path, channels, background=fitting(background).background), image_shape,
+                       background)
 
 
-def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], background: str | None = None) -> Picture:
-    """Fit decoded pixels (H, W, C) uint8 to the model's (height, width, channels), by its background rule."""
+def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], background=None) -> Picture:
+    """Fit decoded pixels (H, W, C) uint8 to the model's (height, width, channels), by the rule of its
+    background or Fitting."""
     height, width, _ = image_shape
-    if background == DARK:
+    if fitting(background).rule == FRAME:
         return _frame_on_dark(pixels, height, width)
     return Picture(_resize(pixels, height, width), False)
 
 
-def fit_pictures(pictures: list, image_shape, background: str | None = None) -> np.ndarray:
+def fit_pictures(pictures: list, image_shape, background=None) -> np.ndarray:
     """Decoded pictures, each (H, W, C) uint8 at its own size with the model's channels, fitted by
     fit_picture's rule into one batch (N, height, width, channels).
 
@@ -204,7 +232,7 @@ def fit_pictures(pictures: list, image_shape, background: str | None = None) -> 
     fitted = [i for i, pixels in enumerate(pictures) if pixels.shape == image_shape]
     if fitted:
         batch[fitted] = np.stack([pictures[i] for i in fitted])
-        if background == DARK:  # a light border is inverted, so it is framed like any other picture
+        if fitting(background).rule == FRAME:  # a light border is inverted, so it is framed like any other
             light = _border_levels(batch[fitted]) > 127.5
             fitted = [i for i, skip in zip(fitted, light) if not skip]
     done = set(fitted)
@@ -214,7 +242,7 @@ def fit_pictures(pictures: list, image_shape, background: str | None = None) -> 
     return batch
 
 
-def fit_images(images: np.ndarray, image_shape, background: str | None = None) -> np.ndarray:
+def fit_images(images: np.ndarray, image_shape, background=None) -> np.ndarray:
     """uint8 images (N, H, W, C) fitted to a model's (height, width, channels) by fit_picture's rule:
     channels converted as decode_picture converts them, then each image fitted (unchanged when they fit)."""
     image_shape = tuple(image_shape)
@@ -277,9 +305,10 @@ def max_pixels() -> int:
     return int(value)
 
 
-def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
-    """A picture's pixels (H, W, channels) uint8: upright (EXIF), transparency laid on white,
-    any bit depth scaled to 8 bits; channels 1 is grey, 3 is RGB.
+def decode_picture(path, channels: int, name: str | None = None, background: str | None = None) -> np.ndarray:
+    """A picture's pixels (H, W, channels) uint8: upright (EXIF), transparency laid on white (on black
+    when the model was trained on dark backgrounds and the picture's visible part is light: a light
+    digit on a transparent ground), any bit depth scaled to 8 bits; channels 1 is grey, 3 is RGB.
 
     A picture is refused from its header when it would decode to more than max_pixels() pixels;
     JPEG is decoded at a reduced scale where the format allows it (draft mode), and any picture
@@ -289,6 +318,7 @@ def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
     Args:
         path: a picture file, or an open binary file (e.g. io.BytesIO of encoded bytes).
         name: what error messages call it (default: the path).
+        background: the training images' background ("dark", "mixed" or None).
 
     Raises:
         ValueError: not a readable picture, or one with too many pixels (the file is named).
@@ -323,8 +353,8 @@ def decode_picture(path, channels: int, name: str | None = None) -> np.ndarray:
                     picture = picture.reduce(factor)
                 if _has_alpha(picture):
                     rgba = picture.convert("RGBA")
-                    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                    picture = Image.alpha_composite(white, rgba)
+                    matte = (0, 0, 0, 255) if background == DARK and _light_visible(rgba) else (255, 255, 255, 255)
+                    picture = Image.alpha_composite(Image.new("RGBA", rgba.size, matte), rgba)
                 pixels = np.asarray(picture.convert(target), dtype=np.uint8)
     except _TooLarge as e:
         raise ValueError(str(e)) from None
@@ -374,6 +404,28 @@ def _eight_bit(picture):
         scale = np.float32(255.0 if values.max(initial=0.0) <= 1.0 else 1.0)
         return Image.fromarray(np.clip(np.round(values * scale), 0, 255).astype(np.uint8), "L")
     return picture
+
+
+def _light_visible(rgba) -> bool:
+    """Whether a transparent picture's visible part is light, as a person drawing it meant it.
+
+    Where its shade follows its opacity (the object's core lighter than its fading edges, or darker),
+    that says it: a correlation of luminance with alpha beyond +-TREND over the visible pixels. Ink of
+    one shade says nothing that way: then its mean luminance, weighted by alpha, over half-scale.
+    """
+    pixels = np.asarray(rgba, np.float64)
+    alpha = pixels[..., 3]
+    visible = alpha > 0
+    if not visible.any():
+        return False
+    alpha = alpha[visible]
+    luminance = (pixels[..., 0] * 0.299 + pixels[..., 1] * 0.587 + pixels[..., 2] * 0.114)[visible]
+    spread = alpha.std() * luminance.std()
+    if spread > 0:
+        trend = float(np.mean((alpha - alpha.mean()) * (luminance - luminance.mean())) / spread)
+        if abs(trend) > TREND:
+            return trend > 0
+    return bool((luminance * alpha).sum() / alpha.sum() > 127.5)
 
 
 def _has_alpha(picture) -> bool:

@@ -173,7 +173,7 @@ def _info_from(value: dict, where: str) -> ModelInfo:
     try:
         return ModelInfo(tuple(str(n) for n in value.get("class_names") or ()),
                          Preprocessing.unit() if preprocessing is None else Preprocessing.from_json(preprocessing),
-                         output, value.get("background"))
+                         output, value.get("background"), value.get("fit"))
     except ValueError as e:
         raise ManifestError(f"{where}: {e}; fix or remove {MANIFEST_NAME}") from e
 
@@ -304,15 +304,16 @@ class ModelSource(Record):
 class DataRecord(Record):
     """The validation data: which source and split, how many images, how pictures were fitted."""
 
-    OMIT_NONE: ClassVar[tuple] = ("fit",)
+    OMIT_NONE: ClassVar[tuple] = ("fit", "fit_found")
 
     source: str
     kind: str
     split: str
     images: int
     reference: str = "reference_probs.npy"
-    fit: str | None = None  # "frame" or "resize": the picture rule (runtime.images.fit_rule)
+    fit: str | None = None  # "frame" or "resize": the picture rule (runtime.images.Fitting)
     unreadable: int = 0  # pictures of the data (any split) left out because they could not be read
+    fit_found: str | None = None  # why that rule, when export chose between the two on the model's answers
 
 
 @dataclass(frozen=True)
@@ -504,5 +505,5 @@ def validation_data(manifest: Manifest, spec=None, data_dir=None, validation_onl
 
     info = manifest.info
     return load_dataset(spec or (manifest.data.source if manifest.data else FASHION_MNIST), manifest.image_shape(),
-                        data_dir, background=info.background if info else None,
+                        data_dir, background=info.background if info else None, fit=info.fit if info else None,
                         class_names=info.class_names if info else None, validation_only=validation_only)

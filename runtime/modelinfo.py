@@ -15,6 +15,7 @@ import numpy as np
 PROBABILITIES, LOGITS = "probabilities", "logits"
 OUTPUT_KINDS = (PROBABILITIES, LOGITS)
 BACKGROUNDS = ("dark", "mixed")
+FITS = ("frame", "resize")  # as runtime/images.py names the rules
 METADATA_NAME = "edgeport"  # the .tflite metadata entry that holds ModelInfo as JSON
 _SUM_TOLERANCE = 1e-3
 
@@ -102,18 +103,23 @@ class ModelInfo:
     preprocessing: Preprocessing = Preprocessing()
     output: str = PROBABILITIES
     background: str | None = None
+    fit: str | None = None  # "frame" or "resize": the rule that fits pictures (None: the background's default)
 
     def __post_init__(self):
         if self.output not in OUTPUT_KINDS:
             raise ValueError(f"output must be one of {', '.join(OUTPUT_KINDS)}; got {self.output!r}")
         if self.background is not None and self.background not in BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)} or None; got {self.background!r}")
+        if self.fit is not None and self.fit not in FITS:
+            raise ValueError(f"fit must be one of {', '.join(FITS)} or None; got {self.fit!r}")
 
     def to_json(self) -> dict:
         record = {"class_names": list(self.class_names), "preprocessing": self.preprocessing.to_json(),
                   "output": self.output}
         if self.background is not None:
             record["background"] = self.background
+        if self.fit is not None:
+            record["fit"] = self.fit
         return record
 
 

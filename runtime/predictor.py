@@ -19,14 +19,23 @@ import numpy as np
 
 from edgeport.runtime.errors import IntegrityError, ModelFileError
 from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, PhoneEntry, manifest_entry, published_path, sha256_bytes
-from edgeport.runtime.modelinfo import LOGITS, METADATA_NAME, OUTPUT_KINDS, PROBABILITIES, Preprocessing, softmax
+from edgeport.runtime.images import fitting
+from edgeport.runtime.modelinfo import (
+    BACKGROUNDS,
+    LOGITS,
+    METADATA_NAME,
+    OUTPUT_KINDS,
+    PROBABILITIES,
+    Preprocessing,
+    softmax,
+)
 
 DEFAULT_BATCH_SIZE = 256
 SUFFIXES = (".tflite", ".onnx", ".ort")
 _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite file
 _ORT_IDENTIFIER = b"ORTM"  # likewise for ONNX Runtime's own format (.ort, made for phones)
 _MIN_MODEL_BYTES = 8
-_METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background", "output")
+_METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background", "fit", "output")
 _EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path"  # onnxruntime's session option
 _NO_FOLDER = "/nonexistent/edgeport-refuses-external-data"
 
@@ -53,6 +62,8 @@ class Predictor:
         image_shape (height, width, channels), num_classes, class_names, preprocessing (a
         Preprocessing), output ("probabilities" | "logits": what the file computes; predict always
         returns probabilities), background ("dark" | "mixed" | None when the file does not say),
+        fitting (runtime.images.Fitting: the rule that fits pictures, "frame" or "resize", and the
+        background),
         fixed_batch (the one batch size the file takes, e.g. 1 for a phone's .ort file; None when any),
         batch_dependent (whether the file's answer for an image depends on the other images of its
         batch: then each engine call gets one image, and every answer is the batch-1 answer its
@@ -110,8 +121,14 @@ class Predictor:
             raise ModelFileError(f"{path.name}: output must be one of {', '.join(OUTPUT_KINDS)}; got {self.output!r}")
         self._logits = self.output == LOGITS
         self.quantization = _first(entry, metadata, "quantization") or self._detect_quantization()
-        # The training images' background ("dark" or "mixed"), which decides how pictures are fitted.
+        # The training images' background ("dark" or "mixed") and the rule that fits pictures (recorded since
+        # edgeport 0.3; before, the background's default rule).
         self.background = _first(entry, metadata, "background")
+        fit = _first(entry, metadata, "fit")
+        try:
+            self.fitting = fitting(self.background if self.background in BACKGROUNDS else None, fit)
+        except ValueError as e:
+            raise ModelFileError(f"{path.name}: {e}") from None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path.name} {self.quantization} input={self.input_shape}>"

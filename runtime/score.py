@@ -248,7 +248,7 @@ def score_piece(predictor, piece: Piece, job: Job) -> list[tuple[Chunk, np.ndarr
     """One piece of a stream read, fitted and predicted: each chunk (its pixels dropped) with its probabilities,
     what rows_table turns into rows."""
     scored = []
-    for chunk in read_piece(piece, job.batch_size, predictor.image_shape, predictor.background):
+    for chunk in read_piece(piece, job.batch_size, predictor.image_shape, predictor.fitting):
         probabilities = predictor.predict(chunk.images, batch_size=job.batch_size)
         chunk.images = None  # not carried to the writer (nor across processes)
         scored.append((chunk, probabilities))

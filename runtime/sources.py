@@ -38,6 +38,7 @@ from edgeport.runtime.images import (
     decode_picture,
     fit_images,
     fit_pictures,
+    fitting,
     MAX_PIXELS_ENV,
     max_pixels,
     pictures_under,
@@ -330,7 +331,7 @@ def _read_pictures(piece: Piece, image_shape, background) -> Chunk:
     channels = _channels(image_shape)
     for path in piece.paths:
         try:
-            images.append(decode_picture(path, channels))
+            images.append(decode_picture(path, channels, background=fitting(background).background))
             ok.append(True)
             errors.append(None)
         except (OSError, ValueError) as e:
@@ -557,7 +558,8 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
                 if data.size > limit:
                     raise ValueError(f"{name}: {data.size:,} bytes of picture, over the limit of {limit:,} "
                                      f"({MAX_PIXELS_ENV} sets it, in pixels)")
-                images.append(decode_picture(_buffer_reader(data), _channels(image_shape), name=name))
+                images.append(decode_picture(_buffer_reader(data), _channels(image_shape), name=name,
+                                             background=fitting(background).background))
                 ok.append(True)
                 errors.append(None)
             except ValueError as e:

@@ -108,6 +108,18 @@ def transparent_cutout(image: np.ndarray, rng) -> Image.Image:
     return Image.fromarray(cutout, "RGBA")
 
 
+def light_cutout(image: np.ndarray, rng) -> Image.Image:
+    """A light garment (as Fashion-MNIST draws it) on a transparent background whose hidden colour is white."""
+    side = int(rng.integers(120, 240))
+    up = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC), np.float32)
+    cutout = np.zeros((300, 300, 4), np.uint8)
+    cutout[..., :3] = 255
+    top, left = int(rng.integers(0, 300 - side)), int(rng.integers(0, 300 - side))
+    cutout[top : top + side, left : left + side, :3] = np.clip(up * 1.5, 0, 255)[..., None]
+    cutout[top : top + side, left : left + side, 3] = np.clip(up * 4, 0, 255)
+    return Image.fromarray(cutout, "RGBA")
+
+
 @pytest.mark.parametrize("kind", ["product.jpg", "cutout.png"])
 def test_photos_of_test_images_get_the_models_answer_on_the_originals(exported, test_set, tmp_path, kind):
     images, _ = test_set

@@ -124,6 +124,7 @@
       file, session, inputName: input.name, outputName: output.name, height, width, channels, classes, classNames,
       fixedBatch: Number.isInteger(batch) && batch > 0 ? batch : null, scale, offset,
       logits: facts.output === "logits", background: facts.background || null,
+      fit: facts.fit || (facts.background === "dark" ? "frame" : "resize"),
       quantization: facts.quantization || "unknown", bytes: bytes.length, sha256: actual,
     };
   }
@@ -195,7 +196,7 @@
 
   // ---- Pictures: decode like runtime.images.decode_picture, fit like fit_picture ----
 
-  async function decode(source, channels) {
+  async function decode(source, channels, background) {
     let blob = source;
     if (typeof source === "string") {
       const response = await fetch(source);
@@ -212,7 +213,9 @@
     canvas.width = bitmap.width;
     canvas.height = bitmap.height;
     const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.fillStyle = "#fff"; // transparency laid on white, as product photos are shot
+    // Transparency laid on white, as product photos are shot; on black for a model trained on dark
+    // backgrounds when the visible part is light (a light digit on a transparent ground).
+    context.fillStyle = background === "dark" && lightVisible(bitmap) ? "#000" : "#fff";
     context.fillRect(0, 0, canvas.width, canvas.height);
     context.drawImage(bitmap, 0, 0);
     const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
@@ -224,6 +227,32 @@
       else pixels.set([r, g, b], 3 * i);
     }
     return { pixels, height: canvas.height, width: canvas.width, channels };
+  }
+
+  // As runtime.images._light_visible: a correlation of luminance with alpha beyond +-0.2 over the visible
+  // pixels says whether the ink is light; ink of one shade is light when its alpha-weighted mean is.
+  function lightVisible(bitmap) {
+    const canvas = document.createElement("canvas");
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(bitmap, 0, 0);
+    const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0, sa = 0, sl = 0, saa = 0, sll = 0, sal = 0;
+    for (let i = 0; i < rgba.length; i += 4) {
+      const a = rgba[i + 3];
+      if (a === 0) continue;
+      const l = rgba[i] * 0.299 + rgba[i + 1] * 0.587 + rgba[i + 2] * 0.114;
+      n += 1; sa += a; sl += l; saa += a * a; sll += l * l; sal += a * l;
+    }
+    if (n === 0) return false;
+    const [ma, ml] = [sa / n, sl / n];
+    const spread = Math.sqrt(Math.max(saa / n - ma * ma, 0)) * Math.sqrt(Math.max(sll / n - ml * ml, 0));
+    if (spread > 0) {
+      const trend = (sal / n - ma * ml) / spread;
+      if (Math.abs(trend) > 0.2) return trend > 0;
+    }
+    return sal / sa > 127.5;
   }
 
   const FILTERS = {
@@ -385,8 +414,8 @@
     if (model.channels !== 1 && model.channels !== 3) {
       throw new Error(`a picture gives 1 or 3 channels, the model takes ${model.channels}`);
     }
-    const decoded = await decode(source, model.channels);
-    const fitted = model.background === "dark"
+    const decoded = await decode(source, model.channels, model.background);
+    const fitted = model.fit === "frame"
       ? frameOnDark(decoded, model.height, model.width)
       : { image: resize(decoded, model.height, model.width, "bilinear"), inverted: false };
     return { pixels: Array.from(fitted.image.pixels), inverted: fitted.inverted };

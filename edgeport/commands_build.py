@@ -58,6 +58,11 @@ def register(commands) -> None:
     export.add_argument("model", nargs="?", default=f"{DEFAULT_ARTIFACTS}/model.keras",
                         help="the Keras model: a .keras or .h5 file, or a SavedModel folder")
     add_model_flags(export)
+    export.add_argument("--fit", choices=("frame", "resize"), default=None,
+                        help="how pictures of another size are fitted to the model: frame (invert a light "
+                             "background, crop to the object, centre, resize: Fashion-MNIST's way) or resize (as "
+                             "Keras's image_dataset_from_directory); default: resize, and for data on dark "
+                             "backgrounds the one the Keras model scores better on; the files record it")
     export.add_argument("--input-size", type=input_size, default=None, metavar="HxW",
                         help="the image size to export at, for a model that takes any size (a Resizing layer "
                              "inside); default: the model's own")
@@ -176,6 +181,7 @@ def run_export(args) -> int:
     from edgeport import runtime
     from edgeport.export import ExportError, ValidationError, export_all, load_keras_model
     from edgeport.export.modelfacts import image_shape
+    from edgeport.runtime.images import DARK, RESIZE, Fitting
 
     model = load_keras_model(args.model, args.output, args.custom_objects, args.input_size)  # once: export_all takes it
     shape = image_shape(model)
@@ -183,10 +189,17 @@ def run_export(args) -> int:
         raise CommandError(f"the model takes {'x'.join(map(str, shape))} images, and the default data, Fashion-MNIST, "
                            f"is 28x28x1: pass --data with the model's own labelled data (a folder of class folders, "
                            f"an .npz or a Parquet file)")
-    # The picture rule comes from the data's own pictures (dark backgrounds are framed); the files record it.
-    data = runtime.load_dataset(args.data or runtime.FASHION_MNIST, shape, args.data_dir,
-                                class_names=plan.class_names)
-    calibration = (runtime.load_dataset(args.calibration_data, shape, args.data_dir, background=data.background,
+    # The picture rule: --fit, else the one of the data's two (dark backgrounds: frame or resize) that the
+    # Keras model scores better on; the files record it.
+    spec = args.data or runtime.FASHION_MNIST
+    data = runtime.load_dataset(spec, shape, args.data_dir, class_names=plan.class_names, fit=args.fit)
+    if args.fit is None and data.background == DARK and data.kind != "fashion-mnist":
+        from edgeport.export.picturefit import choose_fit
+
+        other = runtime.load_dataset(spec, shape, args.data_dir, background=Fitting(RESIZE, DARK),
+                                     class_names=plan.class_names)
+        data = choose_fit(model, [data, other], plan.preprocessing, say)
+    calibration = (runtime.load_dataset(args.calibration_data, shape, args.data_dir, background=data.fitting,
                                         class_names=plan.class_names) if args.calibration_data else None)
     try:
         with quiet_stderr():  # converter and delegate chatter; progress lines go to stdout

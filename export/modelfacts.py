@@ -104,7 +104,7 @@ def keras_outputs(model, images: np.ndarray, preprocessing: Preprocessing) -> np
 
 
 def model_info(model, class_names=None, preprocessing: Preprocessing | None = None, output: str | None = None,
-               background: str | None = None) -> ModelInfo:
+               background: str | None = None, fit: str | None = None) -> ModelInfo:
     """The facts a file of this model carries, with defaults for what the caller did not say.
 
     Class names default to "0".."N-1"; preprocessing to preprocessing_for(model); the output
@@ -123,7 +123,7 @@ def model_info(model, class_names=None, preprocessing: Preprocessing | None = No
     if output is None:
         probe = np.random.default_rng(0).integers(0, 256, (_PROBE_IMAGES, *image_shape(model)), dtype=np.uint8)
         output = output_kind(keras_outputs(model, probe, preprocessing))
-    return ModelInfo(names, preprocessing, output, background)
+    return ModelInfo(names, preprocessing, output, background, fit)
 
 
 def reference_probabilities(outputs: np.ndarray, output: str) -> np.ndarray:

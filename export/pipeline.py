@@ -136,7 +136,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 source=replace(_model_source(model_path, source_sha256, model, reference, validation.labels),
                                preprocessing_found=found),
                 data=DataRecord(data.source, data.kind, data.validation[0], int(len(validation)), REFERENCE_NAME,
-                                fit_rule(data.background), data.unreadable),
+                                info.fit, data.unreadable, data.fit_found),
                 calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
                 skipped=skipped, failed=failed, recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective))
@@ -214,7 +214,7 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
         preprocessing, outputs, found = _try_preprocessing(model, validation, preprocessing, accuracy, chance, say)
     background = data.background or runtime.image_background(validation.images)
     info = model_info(model, plan.class_names if plan.class_names is not None else data.class_names, preprocessing,
-                      runtime.output_kind(outputs), background)
+                      runtime.output_kind(outputs), background, data.fit or fit_rule(background))
     reference = reference_probabilities(outputs, info.output)
     accuracy = float(np.mean(reference.argmax(1) == validation.labels))
     say(f"Keras reference: accuracy {accuracy:.4f} on {len(validation):,} validation images ({split} split), "

@@ -6,9 +6,11 @@ Tiny untrained (or seconds-trained) models: the mechanics, not the accuracy bars
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from edgeport import export, runtime
 from edgeport.runtime.errors import ModelFileError
+from edgeport.runtime.images import DARK, RESIZE, Fitting
 from edgeport.runtime.modelinfo import Preprocessing
 from tests.conftest import edgeport
 
@@ -381,3 +383,77 @@ def test_a_max_difference_miss_is_advice_while_every_answer_holds(tmp_path):
     missed = validate_file(path, PIXELS, labels, changed, "float16")
     assert not missed.passed and missed.advisories is None
     assert any("max abs probability difference" in failure for failure in missed.failures)
+
+
+def _stroke_on_transparency(ink: int, path):
+    """A 40x40 picture: a bar of `ink` grey, opaque, on a fully transparent ground whose hidden colour is the
+    opposite of the ink; the bar sits in the left half."""
+    picture = np.zeros((40, 40, 4), np.uint8)
+    picture[..., :3] = 255 - ink
+    picture[8:32, 6:14, :3] = ink
+    picture[8:32, 6:14, 3] = 255
+    Image.fromarray(picture, "RGBA").save(path)
+    return path
+
+
+def test_transparent_pictures_are_laid_on_the_models_background(tmp_path):
+    """A light digit on a transparent ground, for a model trained on light objects on black, is laid on black
+    (on white it came out as a dark digit, then inverted: 3 of 18 right); dark ink is laid on white and
+    inverted as before; a mixed-background model lays both on white."""
+    light = _stroke_on_transparency(255, tmp_path / "light.png")
+    dark = _stroke_on_transparency(0, tmp_path / "dark.png")
+    for path in (light, dark):
+        framed = runtime.read_picture(path, (28, 28, 1), "dark")
+        assert framed.inverted is (path == dark)
+        pixels = framed.pixels[..., 0]
+        assert pixels[14, 14] > 200 and pixels[0, 0] < 10  # a light bar, centred, on black
+    on_white = runtime.read_picture(light, (40, 40, 1), "mixed").pixels[..., 0]
+    assert on_white[20, 10] == 255 and on_white[20, 30] == 255  # light ink on white: nothing to see
+    resized = runtime.read_picture(light, (20, 20, 1), Fitting(RESIZE, DARK)).pixels[..., 0]
+    assert resized[10, 5] > 200 and resized[10, 15] < 10  # laid on black, not framed: still on the left
+
+
+def _bright_square_pictures(root, count: int, seed: int):
+    """Class folders of 16x16 grey pictures: a bright 8x8 square in the class's quadrant on a dim ground."""
+    images, labels = _quadrants(count, seed, size=16)
+    images = np.where(images > 120, images, images // 8).astype(np.uint8)  # a dark ground: 0..10
+    names = ["top left", "top right", "bottom left", "bottom right"]
+    for i, (image, label) in enumerate(zip(images, labels)):
+        folder = root / names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[..., 0]).save(folder / f"{i}.png")
+
+
+def test_the_picture_rule_is_the_one_the_model_scores_better_on(tmp_path):
+    """Dark-background pictures got Fashion-MNIST's frame rule whatever the model was trained on. A model
+    trained on the pictures resized (as Keras loads them) loses the square's position to framing: export
+    finds that resizing fits and records it in the files; --fit frame still forces the frame."""
+    import keras
+
+    _bright_square_pictures(tmp_path / "data" / "train", 200, 1)
+    _bright_square_pictures(tmp_path / "data" / "test", 100, 2)
+    resized = runtime.load_dataset(tmp_path / "data", (8, 8, 1), fit="resize")
+    assert resized.background == "dark" and resized.fit == "resize"
+    _, train = resized.calibration
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1))
+    model = keras.Model(image, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(image)))
+    _fit(model, {"x_train": train.images, "y_train": train.labels}, epochs=40)
+    model.save(tmp_path / "squares.keras")
+
+    result = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
+                      "--formats", "fp32")
+    manifest = runtime.read_manifest(tmp_path / "out")
+    assert manifest.data.fit == "resize" and manifest.info.fit == "resize"
+    assert manifest.data.fit_found.startswith("the Keras model's accuracy on the validation pictures fitted by "
+                                              "each rule: frame 0.")
+    assert "Pictures: fitted by 'resize' (frame 0." in result.stdout and manifest.source.accuracy > 0.9
+    predictor = runtime.load(tmp_path / "out" / "model_fp32.tflite")
+    assert predictor.fitting == Fitting(RESIZE, DARK)
+    picture = next((tmp_path / "data" / "test" / "bottom right").iterdir())
+    assert predictor.predict_one(runtime.read_picture(picture, (8, 8, 1), predictor.fitting).pixels).class_name \
+        == "bottom right"
+
+    framed = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "framed",
+                      "--formats", "fp32", "--fit", "frame", check=False)
+    assert framed.returncode == 1 and "no better than chance" in framed.stderr  # the square's position is lost

@@ -179,7 +179,7 @@ def test_phone_accelerators_table_shows_each_copy_and_its_verdicts(reported):
     for name, entry in manifest.mobile.items():
         cells = rows[name]
         assert cells[1] == f"`{entry.source}`"
-        assert float(cells[2].replace(",", "")) == pytest.approx(entry.bytes / 1024, abs=0.05)
+        assert float(cells[2].replace(",", "")) == pytest.approx(entry.bytes / 1024, abs=0.05 + 1e-9)  # shown to 0.1
         for cell, key in zip(cells[4:], ("nnapi", "coreml_mlprogram", "coreml_neuralnetwork")):
             verdict = entry.accelerators[key]
             assert cell.startswith(f"**{verdict.verdict}** ({verdict.supported_nodes}/{verdict.nodes} nodes")

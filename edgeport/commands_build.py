@@ -127,6 +127,9 @@ def register(commands) -> None:
     report.add_argument("--data", default=None, metavar="SPEC",
                         help="the data the files were validated on, if it has moved (default: the manifest's record)")
     report.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
+    report.add_argument("--model", default=None, metavar="PATH",
+                        help="the Keras model the files were exported from, for its benchmark rows and size "
+                             "(default: beside manifest.json, else where export read it, when its sha256 matches)")
     add_model_flags(report, "the one the manifest names")
 
 
@@ -337,6 +340,7 @@ def run_report(args) -> int:
     data = runtime.validation_data(manifest, args.data, args.data_dir, validation_only=True)
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
         path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say,
-                            rounds=args.rounds, output=args.output, custom_objects=args.custom_objects)
+                            rounds=args.rounds, output=args.output, custom_objects=args.custom_objects,
+                            model=args.model)
     say(f"Wrote {path}")
     return 0

@@ -118,6 +118,7 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
                     quant_pre_process(str(src), str(prepared))
                     _quantize_static(prepared, quantized, source, calibration_images, plan)
             result = onnx.load(str(quantized))
+            drop_unused_initializers(result.graph)
             metadata = {p.key: p.value for p in source.metadata_props}
             metadata["quantization"] = json.dumps(plan.quantization.value)
             set_metadata(result, metadata, encoded=True)
@@ -127,6 +128,24 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
                               f"{e}{output.tail()}") from e
     write_bytes_atomic(dst, result.SerializeToString())
     return dst
+
+
+def drop_unused_initializers(graph) -> None:
+    """Remove the initializers no node reads (the quantizer leaves the scales and zero points of tensors it
+    did not quantize): onnxruntime would warn about each one every time the file is opened."""
+    used = {name for node in graph.node for name in node.input}
+    used |= {name for node in graph.node for attribute in node.attribute if attribute.g.node
+             for inner in attribute.g.node for name in inner.input}  # read inside a subgraph (If, Loop)
+    used |= {output.name for output in graph.output}
+    kept = [tensor for tensor in graph.initializer if tensor.name in used]
+    if len(kept) == len(graph.initializer):
+        return
+    dropped = {tensor.name for tensor in graph.initializer} - {tensor.name for tensor in kept}
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    inputs = [value for value in graph.input if value.name not in dropped]  # an old IR lists them as inputs too
+    del graph.input[:]
+    graph.input.extend(inputs)
 
 
 def _quantize_static(prepared: Path, quantized: Path, source, images, plan: OnnxPlan) -> None:

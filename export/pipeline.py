@@ -38,6 +38,7 @@ from edgeport.export.plan import ExportPlan, Target
 from edgeport.export.publish import finish_publish, publish
 from edgeport.export.validate import ValidationError, best_miss, recommend, validate_file, within_budget
 from edgeport.runtime.datasets import Dataset, Split
+from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
 from edgeport.runtime.files import write_bytes_atomic, write_text_atomic
 from edgeport.runtime.images import fit_rule
@@ -449,11 +450,36 @@ def _model_source(model_path: Path, sha256: str, model, reference: np.ndarray, l
                        per_class_accuracy(matrix), matrix.tolist(), output_name(model))
 
 
-def keras_model_path(folder: str | os.PathLike, manifest: Manifest) -> Path | None:
-    """The Keras model a manifest was exported from, when it is beside it (a manifest names nothing outside
-    its folder: source.path only records where the model was), else None."""
-    path = Path(folder) / manifest.source.file
-    return path if path.is_file() or is_savedmodel(path) else None
+def keras_model_path(folder: str | os.PathLike, manifest: Manifest, given: str | os.PathLike | None = None
+                     ) -> Path | None:
+    """The Keras model a manifest was exported from: given (the user's --model), else beside the manifest,
+    else where it was exported from (source.path) when that is still a .keras or .h5 file with the
+    recorded sha256 (an export with --out elsewhere); None when it cannot be found.
+
+    source.path is only followed to a regular file whose digest is the manifest's: a manifest cannot
+    make the report read anything else (a device, a folder tree).
+
+    Raises:
+        FileNotFoundError: a given path that is not there. ModelFileError: a given model that is not
+            the one the files were exported from.
+    """
+    source = manifest.source
+    if given is not None:
+        path = Path(given)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such Keras model (--model)")
+        if model_sha256(path) != source.sha256:
+            raise ModelFileError(f"{path} is not the model these files were exported from ({source.file}, sha256 "
+                                 f"{source.sha256[:12]}...): give that one to --model")
+        return path
+    path = Path(folder) / source.file
+    if path.is_file() or is_savedmodel(path):
+        return path
+    if source.path:
+        path = Path(source.path)
+        if path.suffix in (".keras", ".h5") and path.is_file() and model_sha256(path) == source.sha256:
+            return path
+    return None
 
 
 def package_versions() -> dict:

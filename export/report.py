@@ -52,7 +52,7 @@ def _choice(manifest: Manifest, budget_pt: float):
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
                  progress: Callable[[str], None] | None = None, rounds: int = 5, output: str | None = None,
-                 custom_objects=()) -> Path:
+                 custom_objects=(), model: str | os.PathLike | None = None) -> Path:
     """Write folder/report.md and its plots from manifest.json and bench.json.
 
     Args:
@@ -64,23 +64,27 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
         progress: called with progress lines; None for silence.
         rounds: the benchmark's interleaved rounds (export.benchmark.run_benchmark).
         output, custom_objects: how to read the Keras model for its benchmark rows (run_benchmark).
+        model: the Keras model the files were exported from, when it is neither beside the manifest nor
+            where it was exported from (export.keras_model_path).
 
     Raises:
-        FileNotFoundError: no manifest.json in folder.
+        FileNotFoundError: no manifest.json in folder, or no model at the path given.
+        ModelFileError: a model given that is not the one the files were exported from.
     """
     folder = Path(folder)
     manifest = runtime.read_manifest(folder)
     if manifest is None:
         raise FileNotFoundError(f"{folder}/manifest.json: nothing to report on (run 'edgeport export' first)")
+    keras_model = keras_model_path(folder, manifest, model)
     data = data or validation_data(manifest, validation_only=True)
     if bench:
         from edgeport.export.benchmark import run_benchmark
 
         run_benchmark(folder, rounds=rounds, data=data, progress=progress, output=output,
-                      custom_objects=custom_objects)
+                      custom_objects=custom_objects, model=keras_model)
     latency = _latency_rows(folder, manifest)
     plots = _draw_plots(folder, manifest, latency, data.validation[1], budget_pt)
-    text = render(manifest, latency, plots, budget_pt, folder)
+    text = render(manifest, latency, plots, budget_pt, folder, keras_model)
     path = folder / REPORT_NAME
     write_text_atomic(path, text)
     return path
@@ -100,13 +104,16 @@ def _latency_rows(folder: Path, manifest: Manifest) -> dict[str, dict]:
     }
 
 
-def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, folder: Path) -> str:
-    """The markdown text of the report."""
+def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, folder: Path,
+           keras_model: Path | None = None) -> str:
+    """The markdown text of the report (keras_model: the Keras model's path, looked up when None)."""
     files, source = manifest.files, manifest.source
+    keras_model = keras_model or keras_model_path(folder, manifest)
+    keras_bytes = model_bytes(keras_model) if keras_model else None
     data_name = Path(manifest.data.source).name
     lines = [f"# edgeport report: `{source.file}` on `{data_name}`", "",
-             _recommendation(manifest, latency, budget_pt, folder), ""]
-    lines += ["## Every format at a glance", "", *_table(manifest, latency, folder), ""]
+             _recommendation(manifest, latency, budget_pt, keras_bytes), ""]
+    lines += ["## Every format at a glance", "", *_table(manifest, latency, keras_bytes), ""]
     lines += [
         f"Validation data: {_data_line(manifest)}. Agreement: share of images whose "
         f"top class equals the Keras model's. Brackets: 95 % intervals, paired with the Keras model on the same "
@@ -122,7 +129,9 @@ def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, fol
     for key, title, caption in (
         ("size_vs_accuracy", "The frontier: size against accuracy",
          f"Each point is one file; the dashed line is the Keras model, the shaded band the {budget_pt:g} pt budget, "
-         f"and the circled point the recommended file. Hollow points missed their bar."),
+         f"and the circled point the recommended file. Filled points are within their bar and the budget; hollow "
+         f"circles missed one, hollow diamonds cannot tell yet (their estimate misses, their interval still "
+         f"reaches)."),
         ("layer_error", "Per-layer error",
          "For each searched rung, the output SQNR (dB, higher is better) when that layer alone is quantized, measured "
          "on the tuning images: the lowest bars are the layers that cost accuracy, and the ones kept wider."),
@@ -130,8 +139,9 @@ def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, fol
         ("per_class", "Per-class accuracy", "Where accuracy changes between formats, class by class."),
         ("confusion", "Confusion matrix of the Keras model", "True class on rows, predicted class on columns."),
         ("samples", "The validation data", "A few validation images of each class, as the files saw them."),
-        ("changed", "Changed predictions", "For each compressed file, the Keras class (rows) of every validation image "
-                                           "whose class it changed, against its own class (columns)."),
+        ("changed", "Changed predictions", "For each compressed file that changed any, the Keras class (rows) of "
+                                           "every validation image whose class it changed, against its own class "
+                                           "(columns)."),
     ):
         if key in plots:
             lines += [f"## {title}", "", caption, "", f"![{title}]({plots[key]})", ""]
@@ -238,7 +248,7 @@ def _data_line(manifest: Manifest) -> str:
     return line
 
 
-def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder: Path) -> str:
+def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_bytes: int | None) -> str:
     files, source = manifest.files, manifest.source
     choice = recommend(manifest, budget_pt)
     if choice is None:
@@ -247,7 +257,6 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, folder:
                 f"bars.** The most accurate is `{best}` ({100 * files[best].validation.accuracy:.2f} %); raise "
                 f"the budget (`--budget`) or re-export with more calibration images.")
     entry, v = files[choice], files[choice].validation
-    keras_bytes = _source_bytes(folder, manifest)
     float32 = _float32_bytes(files, entry.format)
     saves = [f"{float32 / entry.bytes:.1f}x smaller than the float32 {entry.format.upper() if entry.format == 'onnx' else 'TFLite'} file"]
     if keras_bytes:
@@ -304,21 +313,15 @@ def _other_objective(manifest: Manifest, budget_pt: float) -> str:
     return f" Within the budget, smallest: {figures(smallest)}, fastest: {figures(fastest)}, measured at export ({others})."
 
 
-def _source_bytes(folder: Path, manifest: Manifest) -> int | None:
-    path = keras_model_path(folder, manifest)
-    return model_bytes(path) if path else None
-
-
 def _float32_bytes(files: dict[str, FileEntry], fmt: str) -> int | None:
     return next((e.bytes for e in files.values() if e.format == fmt and e.quantization == "none"), None)
 
 
-def _table(manifest: Manifest, latency: dict, folder: Path) -> list[str]:
+def _table(manifest: Manifest, latency: dict, keras_bytes: int | None) -> list[str]:
     files, source = manifest.files, manifest.source
     header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt) [95 %]",
               "Agreement [95 %]", "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
     rows = []
-    keras_bytes = _source_bytes(folder, manifest)
     for name in ("Keras model.predict", "Keras model(x)"):
         size = f"{keras_bytes / 1024:,.1f}" if keras_bytes else "—"
         rows.append([f"`{source.file}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
@@ -405,7 +408,8 @@ def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, bud
     figures = {}
     if files:
         points = [{"name": n, "format": e.format, "kb": e.bytes / 1024, "accuracy": e.validation.accuracy,
-                   "passed": within_budget(e, budget_pt)} for n, e in files.items()]
+                   "passed": within_budget(e, budget_pt),
+                   "unsettled": bool(e.validation.unresolved) and not e.validation.failures} for n, e in files.items()]
         figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source.accuracy, budget_pt,
                                                                recommend(manifest, budget_pt))
     layer_errors = {n: e.layers for n, e in files.items() if e.layers}
@@ -432,7 +436,9 @@ def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, bud
             if len(idx):
                 figures[f"flips:{name}"] = rp.plot_flips(images, idx[:FLIPS_SHOWN], keras_classes[idx[:FLIPS_SHOWN]],
                                                         predicted[:FLIPS_SHOWN], class_names, name, len(idx))
-        figures["changed"] = rp.plot_changed_matrices(changed, class_names)
+        changed = {name: matrix for name, matrix in changed.items() if matrix.sum()}  # no empty panels
+        if changed:
+            figures["changed"] = rp.plot_changed_matrices(changed, class_names)
     names = {}
     for key, fig in figures.items():
         png = f"report_{key.replace('flips:', 'flips_').replace('.', '_')}.png"

@@ -29,8 +29,9 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: 
                           recommended: str | None = None):
     """The frontier: one labelled point per file, size (KB, log scale) against validation accuracy.
 
-    points: dicts with name, format, kb, accuracy and passed (within its bar and the budget;
-    hollow when not). The budget band and the recommended file are marked when given.
+    points: dicts with name, format, kb, accuracy, passed (within its bar and the budget; hollow when
+    not) and unsettled (a hollow diamond: the validation images cannot tell). The budget band and the
+    recommended file are marked when given.
     """
     fig, ax = plt.subplots(figsize=(9, 5.5))
     if budget_pt is not None:
@@ -39,7 +40,8 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: 
     for p in points:
         colour = FORMAT_COLOURS[p["format"]]
         ax.scatter(p["kb"], 100 * p["accuracy"], s=60, zorder=3, edgecolors=colour,
-                   facecolors=colour if p.get("passed", True) else "none")
+                   facecolors=colour if p.get("passed", True) else "none",
+                   marker="D" if p.get("unsettled") and not p.get("passed", True) else "o")
         if p["name"] == recommended:
             ax.scatter(p["kb"], 100 * p["accuracy"], s=320, facecolors="none", edgecolors="tab:green", linewidths=2,
                        zorder=4, label=f"recommended: {p['name']}")
@@ -48,6 +50,12 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: 
     for fmt, colour in FORMAT_COLOURS.items():
         if fmt != "keras" and any(p["format"] == fmt for p in points):
             ax.scatter([], [], color=colour, label=fmt.upper() if fmt == "onnx" else "TFLite")
+    missed = [p for p in points if not p.get("passed", True)]
+    if any(not p.get("unsettled") for p in missed):
+        ax.scatter([], [], facecolors="none", edgecolors="tab:gray", label="missed its bar or the budget")
+    if any(p.get("unsettled") for p in missed):
+        ax.scatter([], [], marker="D", facecolors="none", edgecolors="tab:gray",
+                   label="cannot tell yet (too few images)")
     ax.set_xscale("log")
     ax.set_xlabel("File size (KB, log scale)")
     ax.set_ylabel("Validation accuracy (%)")

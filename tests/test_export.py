@@ -500,6 +500,8 @@ def test_a_conv_net_gets_a_real_4_bit_onnx_file_and_the_speed_objective(cnn, fas
     convs = [n for n in graph.node if n.op_type == "Conv"]
     assert convs and all(n.input[1] in dequantized for n in convs)  # every Conv reads 4-bit weights
     assert not any(n.op_type == "QuantizeLinear" for n in graph.node)  # activations stay float
+    read = {name for n in graph.node for name in n.input}
+    assert all(t.name in read for t in graph.initializer)  # no unused initializer for onnxruntime to warn about
     images = test_set[0][:200]
     session = ort.InferenceSession(str(tmp_path / "model_w4.onnx"), providers=["CPUExecutionProvider"])
     bare = session.run(None, {"images": images.astype(np.float32)[..., None] / 255})[0]

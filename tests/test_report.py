@@ -211,3 +211,32 @@ def test_another_budget_keeps_the_objective_and_names_files_measured_or_not(tmp_
     assert recommend(manifest, 1.0) == "big.tflite"  # still the fastest, not the smallest (tiny.onnx)
     headline = render(manifest, {}, {}, 1.0, tmp_path).splitlines()[2]
     assert "smallest: `tiny.onnx` (87.9 KB), fastest: `big.tflite` (390.6 KB, 9 µs per image)" in headline
+
+
+def test_keras_rows_come_from_where_the_model_was_exported_from_or_from_model(exported, tmp_path):
+    """README's own example exports with --out elsewhere: the report finds the model where export read it
+    (its sha256 checked), or takes --model; another model given is refused in one line."""
+    import shutil
+    from dataclasses import replace
+
+    from edgeport.export.pipeline import keras_model_path
+
+    out = tmp_path / "out"
+    edgeport("export", exported / "model.keras", "--out", out, "--formats", "fp32")
+    manifest = runtime.read_manifest(out)
+    assert keras_model_path(out, manifest) == exported / "model.keras"
+    keras_row = table_rows(render(manifest, {}, {}, 0.5, out))["model.keras model.predict"]
+    assert float(keras_row[3].replace(",", "")) == pytest.approx((exported / "model.keras").stat().st_size / 1024,
+                                                                abs=0.05 + 1e-9)
+
+    moved = tmp_path / "moved.keras"
+    shutil.copy(exported / "model.keras", moved)
+    other = tmp_path / "other.keras"
+    other.write_bytes((exported / "model.keras").read_bytes() + b"\0")  # another file: another digest
+    manifest = replace(manifest, source=replace(manifest.source, path=str(other)))
+    assert keras_model_path(out, manifest) is None  # a path whose digest differs is not followed
+    assert keras_model_path(out, manifest, moved) == moved
+    refused = edgeport("report", out, "--no-bench", "--model", other, check=False)
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+        f"edgeport report: error: {other} is not the model these files were exported from (model.keras, sha256 "
+        f"{manifest.source.sha256[:12]}...): give that one to --model"]

@@ -22,6 +22,7 @@ import numpy as np
 
 MARGIN = math.log(256)  # below this distance from the top logit, a class is under one 8-bit output step
 INT8_LEVELS = 255
+CHUNK = 50  # calibration images per engine call when the logits are read (activations of a deep net add up)
 
 
 def floor(logits: np.ndarray) -> float:
@@ -66,13 +67,17 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
         warnings.simplefilter("ignore", UserWarning)
         interpreter = Interpreter(model_content=flatbuffer, experimental_preserve_all_tensors=True)
     source = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(source["index"], samples.shape)
-    interpreter.allocate_tensors()
     in_scale, in_zero = source["quantization"]
     quantized = np.clip(np.round(samples / in_scale + in_zero), -128, 127).astype(np.int8)
-    interpreter.set_tensor(source["index"], quantized)
-    interpreter.invoke()
-    logits = (interpreter.get_tensor(index).astype(np.float32) - zero_point) * scale
+    parts = []
+    for start in range(0, len(quantized), CHUNK):  # every tensor is kept: a chunk's worth at a time
+        chunk = quantized[start:start + CHUNK]
+        interpreter.resize_tensor_input(source["index"], chunk.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(source["index"], chunk)
+        interpreter.invoke()
+        parts.append(interpreter.get_tensor(index).astype(np.float32))
+    logits = (np.concatenate(parts) - zero_point) * scale
 
     rmin, rmax = (-128 - zero_point) * scale, (127 - zero_point) * scale
     # An int8 range must hold 0 (its zero point is one of the 256 codes): logits that all sit far above 0
@@ -159,6 +164,8 @@ def onnx_overrides(prepared, batch: np.ndarray) -> dict:
     probe.CopyFrom(prepared)
     probe.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-    logits = session.run([name], {session.get_inputs()[0].name: batch})[0]
+    feed = session.get_inputs()[0].name
+    logits = np.concatenate([session.run([name], {feed: batch[start:start + CHUNK]})[0]
+                             for start in range(0, len(batch), CHUNK)])
     low, high = max(floor(logits), float(logits.min())), float(logits.max())
     return {name: [{"rmin": np.array(low, dtype=np.float32), "rmax": np.array(high, dtype=np.float32)}]}

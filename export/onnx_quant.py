@@ -185,6 +185,8 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
 
     wide = plan.quantization is Quantization.INT16
     extra = {"UseQDQContribOps": True} if wide or four else {}
+    if plan.method == "minmax":  # merge the ranges after each chunk instead of keeping every chunk's activations
+        extra["CalibMaxIntermediateOutputs"] = 1
     if plan.quantization is Quantization.INT8 and plan.logit_floor and plan.only_layers is None:
         import onnx
 

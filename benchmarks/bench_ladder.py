@@ -11,8 +11,10 @@ images, per-channel QDQ). Each round runs both, in turn; the medians and their r
 with each side's peak memory (a child process per side, so the peaks do not mix).
 
 --architectures builds keras.applications networks (weights=None, 32x32x3, width reduced where
-the architecture allows; efficientnetb0 at 64x64), fits each for four epochs on 12,000
-Fashion-MNIST images padded (and resized) to its input and made RGB, then times it as above.
+the architecture allows; efficientnetb0, densenet121, resnet50v2 and convnexttiny at 64x64), fits
+each for four epochs (--fit-epochs) on 12,000 (--fit-images) Fashion-MNIST images padded (and
+resized) to its input and made RGB, then times it as above. The export side also prints the
+peak memory reached by the end of each step, so a peak can be traced to its step.
 
 --every-rung exports every rung (no skipping) of each model N times and prints the median
 seconds per rung (conversion, searches and validation), with each rung's size and agreement.
@@ -44,6 +46,9 @@ ARCHITECTURES = {
     "mobilenetv2": ("MobileNetV2", {"alpha": 0.35}, 32),
     "efficientnetb0": ("EfficientNetB0", {}, 64),
     "resnet50": ("ResNet50", {}, 32),
+    "densenet121": ("DenseNet121", {}, 64),
+    "resnet50v2": ("ResNet50V2", {}, 64),
+    "convnexttiny": ("ConvNeXtTiny", {}, 64),
 }
 TRAIN_IMAGES, VALIDATION_IMAGES, EPOCHS = 12000, 1000, 4
 CALIBRATION_IMAGES = 500
@@ -57,6 +62,10 @@ def main() -> int:
     parser.add_argument("--architectures", default=None, metavar="a,b,...",
                         help=f"also these keras.applications networks: {','.join(ARCHITECTURES)}")
     parser.add_argument("--every-rung", action="store_true", help="time every rung of the models instead")
+    parser.add_argument("--fit-images", type=positive_int, default=TRAIN_IMAGES,
+                        help="training images for the --architectures networks")
+    parser.add_argument("--fit-epochs", type=positive_int, default=EPOCHS,
+                        help="epochs for the --architectures networks")
     parser.add_argument("--keep", default=None, metavar="DIR",
                         help="keep the fitted networks and their data in DIR, and reuse them from there")
     parser.add_argument("--child", nargs=3, default=None, metavar=("bare|export", "MODEL", "DATA"),
@@ -74,7 +83,7 @@ def main() -> int:
         parser.error("give .keras files or --architectures")
     with tempfile.TemporaryDirectory() as scratch:
         models = [(model, model, "fashion-mnist") for model in args.models]
-        models += [fit_architecture(name, args.keep or scratch) for name in names]
+        models += [fit_architecture(name, args.keep or scratch, args.fit_images, args.fit_epochs) for name in names]
         rows = [compare(*model, args.repeats, scratch) for model in models]
     print(f"\n{'model':<28} {'bare (s)':>9} {'export (s)':>11} {'ratio':>6} {'export peak':>12} {'bare peak':>10}")
     for row in rows:
@@ -105,7 +114,10 @@ def run_child(side: str, model: str, data: str) -> tuple[float, float]:
     out, _ = process.communicate()
     if process.returncode != 0:
         raise SystemExit(f"{side} of {model} failed ({process.returncode}):\n{out[-2000:]}")
-    result = json.loads(out.strip().splitlines()[-1])
+    *steps, last = out.strip().splitlines()
+    for line in steps:  # the export's steps with the peak so far
+        print(line)
+    result = json.loads(last)
     return result["seconds"], result["peak_mb"]
 
 
@@ -125,18 +137,25 @@ def child(side: str, model: str, data_spec: str) -> int:
         if side == "export":
             loaded = load_keras_model(model)
             data = runtime.load_dataset(data_spec, image_shape(loaded))
+
+            def step(line: str) -> None:  # the peak so far at the end of each step: where a peak comes from
+                print(f"  {peak_mb():7.0f} MB  {line[:110]}", flush=True)
+
             try:
-                export_all(model, out, data, keras_model=loaded)
+                export_all(model, out, data, keras_model=loaded, progress=step)
             except ValidationError:
                 pass  # no file within budget is a result here
         else:
             bare(model, data_spec, out)
         seconds = time.perf_counter() - started
-    # The process's own high-water mark (VmHWM starts afresh at exec; a fork's ru_maxrss carries the parent's).
-    with open("/proc/self/status") as status:
-        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_kb / 1024}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
     return 0
+
+
+def peak_mb() -> float:
+    """The process's own high-water mark (VmHWM starts afresh at exec; a fork's ru_maxrss carries the parent's)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 def bare(model_path: str, data_spec: str, out: str) -> None:
@@ -183,7 +202,8 @@ def bare(model_path: str, data_spec: str, out: str) -> None:
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 
 
-def fit_architecture(name: str, scratch: str) -> tuple[str, str, str]:
+def fit_architecture(name: str, scratch: str, train_images: int = TRAIN_IMAGES, epochs: int = EPOCHS
+                     ) -> tuple[str, str, str]:
     """Fit a keras.applications network briefly on padded RGB Fashion-MNIST: (label, model path, data path)."""
     builder, options, size = ARCHITECTURES[name]
     label = f"{builder} {size}x{size}" + (f" a{options['alpha']}" if options else "")
@@ -201,7 +221,7 @@ def fit_architecture(name: str, scratch: str) -> tuple[str, str, str]:
 
         fashion = runtime.load_dataset("fashion-mnist", (28, 28, 1))
         splits = {}
-        for split, count in (("train", TRAIN_IMAGES), ("test", VALIDATION_IMAGES)):
+        for split, count in (("train", train_images), ("test", VALIDATION_IMAGES)):
             images = np.pad(fashion.splits[split].images[:count], ((0, 0), (2, 2), (2, 2), (0, 0)))
             if size != 32:
                 images = np.asarray(keras.ops.image.resize(images, (size, size))).round().clip(0, 255).astype(np.uint8)
@@ -216,7 +236,7 @@ def fit_architecture(name: str, scratch: str) -> tuple[str, str, str]:
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         started = time.perf_counter()
         x, y = splits["train"]
-        model.fit(preprocessing_for(model).apply(x).astype("float32"), y, epochs=EPOCHS, batch_size=64, verbose=0)
+        model.fit(preprocessing_for(model).apply(x).astype("float32"), y, epochs=epochs, batch_size=64, verbose=0)
         model.save(path)
     print(f"{label}: {model.count_params():,} parameters, fitted in {time.perf_counter() - started:.0f} s", flush=True)
     return label, path, npz

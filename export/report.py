@@ -264,7 +264,7 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_b
     objective = manifest.recommended.objective if manifest.recommended else "size"
     text = (
         f"**Ship `{choice}`.** Of the files whose accuracy stays within the {budget_pt:g} pt budget, it is the "
-        f"{objective_words(objective)}: "
+        f"{objective_words(objective)}{'' if objective == 'size' else ' (one image, on the exporting machine)'}: "
         f"{entry.bytes / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v.accuracy:.2f} % on the validation data "
         f"against {100 * source.accuracy:.2f} % for Keras; {interval_text(entry)}."
     )
@@ -285,9 +285,8 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_b
 
 def objective_words(objective: str) -> str:
     """How an objective chose a file, to follow "the": "smallest", "fastest", ..."""
-    return {"balanced": f"smallest at most {BALANCED_SLOWDOWN:g}x slower than the fastest (single image, on the "
-                        f"exporting machine)",
-            "size": "smallest", "speed": "fastest (single image, on the exporting machine)"}[objective]
+    return {"balanced": f"smallest at most {BALANCED_SLOWDOWN:g}x slower than the fastest", "size": "smallest",
+            "speed": "fastest"}[objective]
 
 
 def _other_objective(manifest: Manifest, budget_pt: float) -> str:

@@ -10,8 +10,10 @@ from edgeport.export.loading import load_keras_model
 from edgeport.export.modelfacts import model_info, preprocessing_for
 from edgeport.export.onnx import to_onnx
 from edgeport.export.onnx_quant import OnnxPlan, quantize_onnx
-from edgeport.export.pipeline import export_all
+from edgeport.export.picturefit import choose_fit
+from edgeport.export.pipeline import export_all, keras_model_path
 from edgeport.export.plan import ALL_FORMATS, BARS, STANDARD_FORMATS, TARGETS, ExportPlan, Target, parse_formats
+from edgeport.export.preprocessing import find_preprocessing
 from edgeport.export.tflite import to_tflite
 from edgeport.export.validate import validate_file
 from edgeport.runtime.errors import ExportError, PlanError, ValidationError
@@ -31,7 +33,10 @@ __all__ = [
     "Target",
     "ValidationError",
     "calibration_sample",
+    "choose_fit",
     "export_all",
+    "find_preprocessing",
+    "keras_model_path",
     "load_keras_model",
     "model_info",
     "parse_formats",

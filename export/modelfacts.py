@@ -3,26 +3,11 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from edgeport import runtime
 from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind
 
-# Layers that make a model take raw pixels: it rescales or normalizes them itself.
-_SELF_SCALING = ("Rescaling", "Normalization")
-# Layers that come before those without changing what a pixel value means: augmentation (a no-op at
-# inference), resizing and cropping.
-_PIXEL_KEEPING = ("InputLayer", "Resizing", "CenterCrop", "Identity", "Dropout", "GaussianNoise", "GaussianDropout")
-# keras.applications models that leave preprocess_input to their caller, by model name: what it computes.
-_APPLICATIONS = (
-    (re.compile(r"^(resnet\d+v2|mobilenet(v2)?_[\d.]+_\d+|xception|inception_v3|inception_resnet_v2|nasnet_\w+)$"),
-     "x / 127.5 - 1", lambda: Preprocessing((1 / 127.5,), (-1.0,))),
-    (re.compile(r"^densenet\d+$"), "ImageNet mean and std",
-     lambda: Preprocessing.from_mean_std(IMAGENET_MEAN, IMAGENET_STD)),
-)
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 _PROBE_IMAGES = 8
 KERAS_BATCH = 64  # images per Keras call: the seed MLP takes as long at 64 as at 1,000
 
@@ -48,54 +33,9 @@ def num_classes(model) -> int:
 
 def preprocessing_for(model, override: Preprocessing | None = None) -> Preprocessing:
     """What the model wants from a pixel: override if given, else what find_preprocessing reads in its layers."""
+    from edgeport.export.preprocessing import find_preprocessing
+
     return override if override is not None else find_preprocessing(model)[0]
-
-
-def find_preprocessing(model) -> tuple[Preprocessing, str]:
-    """What the model wants from a pixel, read from its layers, and where that was read.
-
-    Raw pixels when its first layer that changes pixel values (past augmentation, resizing and
-    cropping, inside nested models too) is Rescaling or Normalization, or arithmetic on the input
-    (preprocess_input called inside the model); a keras.applications model that leaves
-    preprocess_input to its caller (ResNetV2, MobileNet, MobileNetV2, Xception, Inception, NASNet,
-    DenseNet) gets what preprocess_input computes; else x / 255, as the seed tutorial trains.
-    """
-    first = model if any(pattern.match(model.name) for pattern, _, _ in _APPLICATIONS) else _first_pixel_user(model)
-    if first is None:
-        return Preprocessing.unit(), "no layer of the model reads pixel values: x / 255"
-    kind = type(first).__name__
-    if kind in _SELF_SCALING:
-        return Preprocessing.raw(), f"the model's {kind} layer {first.name!r} scales raw pixels itself"
-    if not _is_layer(first):
-        return Preprocessing.raw(), f"the model computes on its input itself ({kind} {first.name!r}): raw pixels"
-    for pattern, what, preprocessing in _APPLICATIONS:
-        if pattern.match(first.name) and hasattr(first, "layers"):
-            return preprocessing(), f"keras.applications {first.name} takes preprocess_input's {what}"
-    return Preprocessing.unit(), f"no preprocessing layer before {kind} {first.name!r}: x / 255"
-
-
-def _first_pixel_user(model):
-    """The first operation of the model that reads pixel values; a keras.applications model whose name says
-    what it expects stands for itself; None when there is none."""
-    for op in getattr(model, "operations", None) or model.layers:
-        kind = type(op).__name__
-        if kind in _PIXEL_KEEPING or kind.startswith("Random"):
-            continue
-        if hasattr(op, "layers") and _is_layer(op):  # a nested model: look inside it
-            if any(pattern.match(op.name) for pattern, _, _ in _APPLICATIONS):
-                return op
-            inner = _first_pixel_user(op)
-            if inner is None:  # only augmentation in it (Keras's data_augmentation block)
-                continue
-            return inner
-        return op
-    return None
-
-
-def _is_layer(op) -> bool:
-    import keras
-
-    return isinstance(op, keras.layers.Layer)
 
 
 def keras_outputs(model, images: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:

@@ -25,9 +25,6 @@ from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha25
 from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.modelfacts import (
     image_shape,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    find_preprocessing,
     keras_outputs,
     model_info,
     num_classes,
@@ -35,6 +32,7 @@ from edgeport.export.modelfacts import (
 )
 from edgeport.export.onnx import input_quantization
 from edgeport.export.plan import ExportPlan, Target
+from edgeport.export.preprocessing import USUAL_NAMES, find_preprocessing, try_usual
 from edgeport.export.publish import finish_publish, publish
 from edgeport.export.validate import ValidationError, best_miss, recommend, validate_file, within_budget
 from edgeport.runtime.datasets import Dataset, Split
@@ -53,7 +51,7 @@ from edgeport.runtime.manifest import (
     pending_publish,
     sha256_file,
 )
-from edgeport.runtime.modelinfo import ModelInfo, Preprocessing
+from edgeport.runtime.modelinfo import ModelInfo
 
 REFERENCE_NAME = "reference_probs.npy"
 VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
@@ -212,7 +210,8 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
     accuracy = float(np.mean(outputs.argmax(1) == validation.labels))
     chance = 1.0 / count
     if accuracy <= NONSENSE_FACTOR * chance and plan.preprocessing is None:
-        preprocessing, outputs, found = _try_preprocessing(model, validation, preprocessing, accuracy, chance, say)
+        preprocessing, outputs, found = try_usual(model, validation, (preprocessing, outputs, found), accuracy,
+                                                  NONSENSE_FACTOR * chance, say)
     background = data.background or runtime.image_background(validation.images)
     info = model_info(model, plan.class_names if plan.class_names is not None else data.class_names, preprocessing,
                       runtime.output_kind(outputs), background, data.fit or fit_rule(background))
@@ -229,51 +228,6 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
             f"; a SavedModel's layers cannot be seen) and the labels (class order "
             f"{', '.join(info.class_names[:5])}{', ...' if count > 5 else ''})")
     return info, reference, validation, found
-
-
-def _try_preprocessing(model, validation: Split, tried: Preprocessing, accuracy: float, chance: float, say):
-    """The usual preprocessings tried on the validation images when the one read from the model scores near
-    chance: (the best, its outputs, why it was taken); the one read from the model when none does better."""
-    channels = image_shape(model)[2]
-    scores = {}
-    for name, candidate in usual_preprocessings(channels):
-        if candidate == tried:
-            continue
-        outputs = keras_outputs(model, validation.images, candidate)
-        scores[name] = (float(np.mean(outputs.argmax(1) == validation.labels)), candidate, outputs)
-    if not scores:
-        return tried, keras_outputs(model, validation.images, tried), "read from the model"
-    name, (best, candidate, outputs) = max(scores.items(), key=lambda item: item[1][0])
-    if best <= NONSENSE_FACTOR * chance:
-        return tried, keras_outputs(model, validation.images, tried), "read from the model"
-    own = preprocessing_name(tried)
-    found = (f"tried on the validation images: the model scored {accuracy:.4f} with {own} (chance {chance:.4f}) "
-             f"and {best:.4f} with {name}; " + ", ".join(f"{n} {a:.4f}" for n, (a, _, _) in scores.items()))
-    say(f"Preprocessing: the Keras model scores {accuracy:.4f} with {own}, near chance; with {name} it scores "
-        f"{best:.4f} on the validation images: taking {name} (--scale/--offset or --mean/--std choose another)")
-    return candidate, outputs, found
-
-
-def usual_preprocessings(channels: int) -> list[tuple[str, Preprocessing]]:
-    """What image models usually take, by name: raw pixels, x / 255, x / 127.5 - 1, and (RGB) ImageNet's
-    mean and std."""
-    usual = [("x", Preprocessing.raw()), ("x / 255", Preprocessing.unit()),
-             ("x / 127.5 - 1", Preprocessing((1 / 127.5,), (-1.0,)))]
-    if channels == 3:
-        usual.append(("ImageNet mean/std", Preprocessing.from_mean_std(IMAGENET_MEAN, IMAGENET_STD)))
-    return usual
-
-
-USUAL_NAMES = [name for name, _ in usual_preprocessings(3)]
-
-
-def preprocessing_name(preprocessing: Preprocessing) -> str:
-    """A preprocessing's usual name, else its formula."""
-    for name, candidate in usual_preprocessings(3):
-        if candidate == preprocessing:
-            return name
-    values = preprocessing.to_json()
-    return f"x * {values['scale']} + {values['offset']}"
 
 
 def _warn_about_class_order(given, data: Dataset) -> None:

@@ -209,7 +209,7 @@ def test_the_tutorial_model_with_augmentation_inside_exports_with_no_flags(quadr
 def test_preprocessing_is_read_past_resizing_nested_models_and_in_keras_applications():
     import keras
 
-    from edgeport.export.modelfacts import find_preprocessing
+    from edgeport.export.preprocessing import find_preprocessing
 
     image = keras.Input((None, None, 3))
     x = keras.layers.Resizing(32, 32)(image)

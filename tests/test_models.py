@@ -254,8 +254,10 @@ def test_unreadable_pictures_in_the_data_are_skipped_and_counted(two_heads, data
         runtime.load_dataset(nothing.parent, (32, 32, 3))
 
 
-def test_efficientnet_b0_at_its_smallest_input_exports_to_tflite_and_onnx(tmp_path):
-    """Rescaling and Normalization inside, batch norms, squeeze-excitation: untrained, its own answers as labels."""
+def test_efficientnet_b0_at_its_smallest_input_exports_to_onnx(tmp_path):
+    """Rescaling and Normalization inside (tf2onnx made Normalization's statistics graph inputs), batch norms,
+    squeeze-excitation: untrained, its own answers as labels. Its TFLite file takes no such care: left out
+    for the suite's time (5 s)."""
     import keras
 
     model = keras.applications.EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=len(CLASSES))
@@ -264,11 +266,11 @@ def test_efficientnet_b0_at_its_smallest_input_exports_to_tflite_and_onnx(tmp_pa
     probabilities = model.predict(images.astype("float32"), verbose=0)
     np.savez(tmp_path / "data.npz", x=images, y=probabilities.argmax(1))  # the mechanics, not the accuracy
     edgeport("export", tmp_path / "efficientnet.keras", "--data", tmp_path / "data.npz", "--formats",
-             "fp32,onnx,onnx-dynamic")
+             "onnx,onnx-dynamic")
     manifest = runtime.read_manifest(tmp_path)
     assert manifest.source.params == model.count_params()
-    _agrees_with_keras(tmp_path, ["model.onnx", "model_fp32.tflite"], probabilities, images, atol=1e-4)
-    assert sorted(manifest.files) == ["model.onnx", "model_dynamic.onnx", "model_fp32.tflite"]
+    _agrees_with_keras(tmp_path, ["model.onnx"], probabilities, images, atol=1e-4)
+    assert sorted(manifest.files) == ["model.onnx", "model_dynamic.onnx"]
 
 
 def test_models_that_are_not_image_classifiers_are_refused_in_one_line(tmp_path):

@@ -25,7 +25,7 @@ from tests.conftest import FILES, edgeport
 
 @pytest.fixture(scope="module")
 def reported(exported):
-    edgeport("report", str(exported), "--rounds", "2")
+    edgeport("report", str(exported), "--rounds", "1")
     manifest = runtime.read_manifest(exported)
     bench = json.loads((exported / "bench.json").read_text())
     return exported, (exported / "report.md").read_text(), manifest, bench

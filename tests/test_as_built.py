@@ -205,6 +205,14 @@ def test_the_tutorial_model_with_augmentation_inside_exports_with_no_flags(quadr
     for name in ("model_fp32.tflite", "model.onnx"):
         np.testing.assert_allclose(runtime.load(tmp_path / name).predict(quadrants["x_test"]), expected, atol=1e-5)
 
+    (tmp_path / "legacy").mkdir()
+    model.save(tmp_path / "legacy" / "tutorial.h5")  # Keras 2's HDF5, as older tutorials save
+    edgeport("export", tmp_path / "legacy" / "tutorial.h5", "--data", quadrants["npz"], "--formats", "onnx")
+    legacy = runtime.read_manifest(tmp_path / "legacy")
+    assert legacy.info.preprocessing == Preprocessing.raw() and legacy.source.file == "tutorial.h5"
+    np.testing.assert_allclose(runtime.load(tmp_path / "legacy" / "model.onnx").predict(quadrants["x_test"]), expected,
+                               atol=1e-5)
+
 
 def test_preprocessing_is_read_past_resizing_nested_models_and_in_keras_applications():
     import keras

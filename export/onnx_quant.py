@@ -185,8 +185,8 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
 
     wide = plan.quantization is Quantization.INT16
     extra = {"UseQDQContribOps": True} if wide or four else {}
-    if plan.method == "minmax":  # merge the ranges after each chunk instead of keeping every chunk's activations
-        extra["CalibMaxIntermediateOutputs"] = 1
+    # Not CalibMaxIntermediateOutputs: onnxruntime 1.32 drops the collected outputs when it is reached, without
+    # computing their ranges first ("No data is collected."), so every chunk's activations are kept until the end.
     if plan.quantization is Quantization.INT8 and plan.logit_floor and plan.only_layers is None:
         import onnx
 

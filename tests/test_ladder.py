@@ -95,12 +95,15 @@ def test_seed_recommendation_is_small_and_within_budget(exported):
     assert best.bytes <= 64 * KIB
     assert best.validation.accuracy_change >= -0.005
     assert best.validation.agreement >= (0.97 if best.quantization == "int4" else 0.985)
+    assert chosen.objective == "balanced"
     for fmt in ("tflite", "onnx"):
         entry = manifest.files[getattr(chosen, fmt)]
         assert entry.format == fmt and entry.validation.passed
-        # nothing smaller in that format is within budget
-        assert all(e.bytes >= entry.bytes or not e.validation.passed
-                   for e in manifest.files.values() if e.format == fmt)
+        # nothing smaller in that format is within budget and at most twice as slow as its fastest file
+        timed = [e for e in manifest.files.values() if e.format == fmt and e.validation.passed and e.latency_us]
+        fastest = min(e.latency_us for e in timed)
+        assert entry.latency_us <= 2 * fastest
+        assert all(e.bytes >= entry.bytes or e.latency_us > 2 * fastest for e in timed)
     # Rungs that could not win were skipped, and said so.
     for name, why in manifest.skipped.items():
         assert name not in manifest.files and "within budget" in why

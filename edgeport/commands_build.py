@@ -7,6 +7,7 @@ and a base install gets one line saying which extra to add.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -200,8 +201,13 @@ def run_export(args) -> int:
         from edgeport.export.picturefit import choose_fit
 
         other = runtime.load_dataset(spec, shape, args.data_dir, background=Fitting(RESIZE, DARK),
-                                     class_names=plan.class_names)
-        data = choose_fit(model, [data, other], plan.preprocessing, say)
+                                     class_names=plan.class_names, validation_only=True)
+        chosen = choose_fit(model, [data, other], plan.preprocessing, say)
+        if chosen.fit == RESIZE:  # the whole data, calibration side too, fitted by the rule chosen
+            chosen = dataclasses.replace(runtime.load_dataset(spec, shape, args.data_dir, class_names=plan.class_names,
+                                                              background=Fitting(RESIZE, DARK)),
+                                         fit_found=chosen.fit_found)
+        data = chosen
     calibration = (runtime.load_dataset(args.calibration_data, shape, args.data_dir, background=data.fitting,
                                         class_names=plan.class_names) if args.calibration_data else None)
     try:

@@ -462,6 +462,9 @@ def test_the_picture_rule_is_the_one_the_model_scores_better_on(tmp_path):
     assert predictor.predict_one(runtime.read_picture(picture, (8, 8, 1), predictor.fitting).pixels).class_name \
         == "bottom right"
 
+    same = export.choose_fit(model, [resized, resized])  # pictures the rules leave alike: no Keras run needed
+    assert same is not resized and same.fit == "resize" and same.fit_found.startswith("the validation images are the "
+                                                                                      "same under every rule")
     framed = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "framed",
                       "--formats", "fp32", "--fit", "frame", check=False)
     assert framed.returncode == 1 and "no better than chance" in framed.stderr  # the square's position is lost

@@ -118,6 +118,8 @@ def run_child(side: str, model: str, data: str) -> tuple[float, float]:
     for line in steps:  # the export's steps with the peak so far
         print(line)
     result = json.loads(last)
+    for failure in result.get("failed", []):
+        print(f"  bare step failed: {failure}")
     return result["seconds"], result["peak_mb"]
 
 
@@ -146,9 +148,9 @@ def child(side: str, model: str, data_spec: str) -> int:
             except ValidationError:
                 pass  # no file within budget is a result here
         else:
-            bare(model, data_spec, out)
+            failed = bare(model, data_spec, out)
         seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "failed": failed if side == "bare" else []}))
     return 0
 
 
@@ -158,8 +160,12 @@ def peak_mb() -> float:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
-def bare(model_path: str, data_spec: str, out: str) -> None:
-    """What a user runs by hand: float32 and full-int8 TFLite, tf2onnx, onnxruntime's quantize_static."""
+def bare(model_path: str, data_spec: str, out: str) -> list[str]:
+    """What a user runs by hand: float32 and full-int8 TFLite, tf2onnx, onnxruntime's quantize_static.
+
+    Returns the steps that failed (each tried anyway: a model one converter cannot take still has the
+    others' time and memory), with the error's first line.
+    """
     import keras
     import numpy as np
     import tensorflow as tf
@@ -174,20 +180,33 @@ def bare(model_path: str, data_spec: str, out: str) -> None:
     data = runtime.load_dataset(data_spec, image_shape(model))
     images = preprocessing_for(model).apply(data.splits["train"].images[:CALIBRATION_IMAGES]).astype(np.float32)
     images = images.reshape((-1, *model.input_shape[1:]))  # the seed model takes (28, 28)
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    open(os.path.join(out, "fp32.tflite"), "wb").write(converter.convert())
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([image[None]] for image in images)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
-    open(os.path.join(out, "int8.tflite"), "wb").write(converter.convert())
+    failed = []
+
+    def step(name, run):
+        try:
+            run()
+        except Exception as e:  # the converters raise many types
+            failed.append(f"{name}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__}")
+
+    def tflite(int8: bool):
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        if int8:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: ([image[None]] for image in images)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = converter.inference_output_type = tf.int8
+        with open(os.path.join(out, "int8.tflite" if int8 else "fp32.tflite"), "wb") as file:
+            file.write(converter.convert())
+
+    step("TFLite float32", lambda: tflite(False))
+    step("TFLite int8", lambda: tflite(True))
     # tf2onnx turns captured tensors (Normalization's mean and variance, in EfficientNet) into graph inputs:
     # the bare path converts the frozen function's graph, as any user of such a model must.
     frozen = frozen_function(model)
     onnx_path = os.path.join(out, "model.onnx")
-    tf2onnx.convert.from_graph_def(frozen.graph.as_graph_def(), input_names=[t.name for t in frozen.inputs],
-                                   output_names=[t.name for t in frozen.outputs], opset=17, output_path=onnx_path)
+    step("tf2onnx", lambda: tf2onnx.convert.from_graph_def(
+        frozen.graph.as_graph_def(), input_names=[t.name for t in frozen.inputs],
+        output_names=[t.name for t in frozen.outputs], opset=17, output_path=onnx_path))
     feed = frozen.inputs[0].name.split(":")[0] + ":0"
 
     class Reader(CalibrationDataReader):
@@ -198,8 +217,10 @@ def bare(model_path: str, data_spec: str, out: str) -> None:
             chunk = next(self._chunks, None)
             return None if chunk is None else {feed: chunk}
 
-    quantize_static(onnx_path, os.path.join(out, "int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    step("quantize_static", lambda: quantize_static(
+        onnx_path, os.path.join(out, "int8.onnx"), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8))
+    return failed
 
 
 def fit_architecture(name: str, scratch: str, train_images: int = TRAIN_IMAGES, epochs: int = EPOCHS

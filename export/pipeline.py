@@ -252,11 +252,6 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
         (manifest entries by file name, {skipped file name: why}, {failed file name: why}).
     """
     entries, skipped, failed = {}, {}, {}
-    if any(target.format == "onnx" for target in plan.targets):
-        try:  # tf2onnx first, while the process is small: its peak (4 GB on ResNet50V2 64x64) no longer stacks
-            sources.float32("onnx")  # on what the TFLite conversions leave allocated
-        except ExportError:
-            pass  # remembered: each ONNX rung fails with it below
     for target in plan.targets:
         started = time.perf_counter()
         try:

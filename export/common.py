@@ -60,7 +60,38 @@ def frozen_function(model):
 
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images")
     function = tf.function(lambda images: model(images, training=False), input_signature=(spec,))
-    return convert_variables_to_constants_v2(function.get_concrete_function())
+    with _convolutions_inlined():
+        return convert_variables_to_constants_v2(function.get_concrete_function())
+
+
+@contextlib.contextmanager
+def _convolutions_inlined():
+    """Trace Keras's TensorFlow convolutions as plain ops.
+
+    Keras wraps grouped convolutions (ConvNeXt's depthwise Conv2D(groups=channels)) in an XLA-compiled
+    function, because TensorFlow's CPU kernel cannot run them. Freezing keeps that function as a call,
+    and tf2onnx has no op for it: "No Op registered for StatefulPartitionedCall". The converters only
+    read the graph, and both take the plain grouped Conv2D (on a grouped-conv model both files
+    matched Keras to 3e-8).
+    """
+    import tensorflow as tf
+    from keras.src.backend import standardize_data_format
+    from keras.src.backend.tensorflow import nn
+
+    keras_conv = nn.conv
+
+    def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+        if len(inputs.shape) != 4:  # 1-D and 3-D convolutions as Keras traces them
+            return keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+        layout = "NHWC" if standardize_data_format(data_format) == "channels_last" else "NCHW"
+        return tf.nn.convolution(inputs, kernel, strides, padding.upper(), data_format=layout,
+                                 dilations=dilation_rate)
+
+    nn.conv = conv
+    try:
+        yield
+    finally:
+        nn.conv = keras_conv
 
 
 def check_suffix(path: str | os.PathLike, suffix: str) -> Path:

@@ -468,3 +468,20 @@ def test_the_picture_rule_is_the_one_the_model_scores_better_on(tmp_path):
     framed = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "framed",
                       "--formats", "fp32", "--fit", "frame", check=False)
     assert framed.returncode == 1 and "no better than chance" in framed.stderr  # the square's position is lost
+
+
+def test_convnext_blocks_convert_to_both_formats(tmp_path):
+    """ConvNeXt's block: a depthwise Conv2D(groups=channels), which Keras runs as an XLA function tf2onnx could
+    not convert ("No Op registered for StatefulPartitionedCall"), then LayerNormalization and exact GELU
+    (Erfc, which tf2onnx had no handler for)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same")(image)
+    x = keras.layers.Conv2D(8, 7, padding="same", groups=8)(x)
+    x = keras.layers.Activation("gelu")(keras.layers.LayerNormalization(epsilon=1e-6)(x))
+    model = keras.Model(image, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x)))
+    expected = model.predict(PIXELS / 255.0, verbose=0)
+    for path in (export.to_onnx(model, tmp_path / "block.onnx"), export.to_tflite(model, tmp_path / "block.tflite")):
+        np.testing.assert_allclose(runtime.load(path, verify=False).predict(PIXELS), expected, atol=1e-5)

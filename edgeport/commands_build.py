@@ -99,7 +99,7 @@ def register(commands) -> None:
                         help="exit 1 when any file misses its bar, even if one is recommended")
     export.add_argument("--objective", choices=OBJECTIVES, default="balanced",
                         help="what the recommendation optimises within budget: balanced (the smallest file at most "
-                             "2x slower than the fastest), size, or speed (the lowest single-image latency measured "
+                             "2x, or 1 ms, slower than the fastest), size, or speed (the lowest single-image latency measured "
                              "on this machine)")
     export.add_argument("--search", choices=SEARCHES, default="quick",
                         help="quick: each rung's first candidate, searching further only when it misses the budget; "

@@ -86,13 +86,21 @@ def as_float32(model, classes=None):
     """
     import keras
 
-    config = keras.saving.serialize_keras_object(model)
-    plain = _float32_policies(config)
-    if plain == config:
+    if not _mixed(model):
         return model
+    plain = _float32_policies(keras.saving.serialize_keras_object(model))
     clone = keras.saving.deserialize_keras_object(plain, custom_objects=classes or {})
     clone.set_weights(model.get_weights())
     return clone
+
+
+def _mixed(model) -> bool:
+    """Whether any layer, in nested models too, computes under a mixed-precision policy."""
+    for layer in getattr(model, "layers", []):
+        policy = getattr(layer, "dtype_policy", None)
+        if (policy is not None and policy.name.startswith("mixed_")) or (hasattr(layer, "layers") and _mixed(layer)):
+            return True
+    return False
 
 
 def _float32_policies(value):

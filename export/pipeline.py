@@ -123,8 +123,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
             sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
-            entries, skipped, failed = _build(model, plan, staging, sources, info, calibration_images, tuning, validation,
-                                      reference, say)
+            entries, skipped, failed = _build(model, plan, staging, sources, info, calibration_images, tuning,
+                                              validation, reference, say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
             phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
             source_sha256 = model_sha256(model_path)
@@ -138,7 +138,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                                 info.fit, data.unreadable, data.fit_found),
                 calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
-                skipped=skipped, failed=failed, recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective))
+                skipped=skipped, failed=failed,
+                recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
             publish(staging, out, [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME])
         except OSError as e:
@@ -242,7 +243,7 @@ def _warn_about_class_order(given, data: Dataset) -> None:
 
 
 def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: ModelInfo, calibration, tuning,
-           validation: Split, reference, say) -> tuple[dict[str, FileEntry], dict[str, str]]:
+           validation: Split, reference, say) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
     """Write, describe and validate every target of the plan in the staging folder.
 
     A rung that fails to build or to run is recorded with its reason and the export goes on: one
@@ -264,11 +265,9 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
                     continue
             entries[target.filename] = _build_one(target, staging, model, sources, info, calibration, tuning,
                                                   validation, reference, plan)
-        except OSError as e:
-            if e.filename is not None and str(staging) in str(e.filename):
-                raise  # the staging folder cannot be written (a full disk): no other rung can be either
-            failed[target.filename] = _failure(e)
         except Exception as e:  # a converter, quantizer or engine failing on this rung: the others go on
+            if isinstance(e, OSError) and e.filename is not None and str(staging) in str(e.filename):
+                raise  # the staging folder cannot be written (a full disk): no other rung can be either
             failed[target.filename] = _failure(e)
         if target.filename in failed:
             (staging / target.filename).unlink(missing_ok=True)

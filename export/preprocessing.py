@@ -19,15 +19,15 @@ _SELF_SCALING = ("Rescaling", "Normalization")
 # Layers that come before those without changing what a pixel value means: augmentation (a no-op at
 # inference), resizing and cropping.
 _PIXEL_KEEPING = ("InputLayer", "Resizing", "CenterCrop", "Identity", "Dropout", "GaussianNoise", "GaussianDropout")
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+SYMMETRIC = Preprocessing((1 / 127.5,), (-1.0,))  # x / 127.5 - 1: pixels in [-1, 1]
+IMAGENET = Preprocessing.from_mean_std(IMAGENET_MEAN, IMAGENET_STD)
 # keras.applications models that leave preprocess_input to their caller, by model name: what it computes.
 _APPLICATIONS = (
     (re.compile(r"^(resnet\d+v2|mobilenet(v2)?_[\d.]+_\d+|xception|inception_v3|inception_resnet_v2|nasnet_\w+)$"),
-     "x / 127.5 - 1", lambda: SYMMETRIC),
-    (re.compile(r"^densenet\d+$"), "ImageNet mean and std",
-     lambda: Preprocessing.from_mean_std(IMAGENET_MEAN, IMAGENET_STD)),
+     "x / 127.5 - 1", SYMMETRIC),
+    (re.compile(r"^densenet\d+$"), "ImageNet mean and std", IMAGENET),
 )
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-SYMMETRIC = Preprocessing((1 / 127.5,), (-1.0,))  # x / 127.5 - 1: pixels in [-1, 1]
 
 
 def find_preprocessing(model) -> tuple[Preprocessing, str]:
@@ -39,7 +39,7 @@ def find_preprocessing(model) -> tuple[Preprocessing, str]:
     preprocess_input to its caller (ResNetV2, MobileNet, MobileNetV2, Xception, Inception, NASNet,
     DenseNet) gets what preprocess_input computes; else x / 255, as the seed tutorial trains.
     """
-    first = model if any(pattern.match(model.name) for pattern, _, _ in _APPLICATIONS) else _first_pixel_user(model)
+    first = model if _application(model) else _first_pixel_user(model)
     if first is None:
         return Preprocessing.unit(), "no layer of the model reads pixel values: x / 255"
     kind = type(first).__name__
@@ -47,9 +47,10 @@ def find_preprocessing(model) -> tuple[Preprocessing, str]:
         return Preprocessing.raw(), f"the model's {kind} layer {first.name!r} scales raw pixels itself"
     if not _is_layer(first):
         return Preprocessing.raw(), f"the model computes on its input itself ({kind} {first.name!r}): raw pixels"
-    for pattern, what, preprocessing in _APPLICATIONS:
-        if pattern.match(first.name) and hasattr(first, "layers"):
-            return preprocessing(), f"keras.applications {first.name} takes preprocess_input's {what}"
+    application = _application(first)
+    if application:
+        what, preprocessing = application
+        return preprocessing, f"keras.applications {first.name} takes preprocess_input's {what}"
     return Preprocessing.unit(), f"no preprocessing layer before {kind} {first.name!r}: x / 255"
 
 
@@ -61,7 +62,7 @@ def _first_pixel_user(model):
         if kind in _PIXEL_KEEPING or kind.startswith("Random"):
             continue
         if hasattr(op, "layers") and _is_layer(op):  # a nested model: look inside it
-            if any(pattern.match(op.name) for pattern, _, _ in _APPLICATIONS):
+            if _application(op):
                 return op
             inner = _first_pixel_user(op)
             if inner is None:  # only augmentation in it (Keras's data_augmentation block)
@@ -69,6 +70,15 @@ def _first_pixel_user(model):
             return inner
         return op
     return None
+
+
+def _application(op) -> tuple[str, Preprocessing] | None:
+    """(what preprocess_input computes, as a Preprocessing) for a keras.applications model that leaves it to its
+    caller, known by its name; None for anything else."""
+    if not hasattr(op, "layers"):
+        return None
+    return next(((what, preprocessing) for pattern, what, preprocessing in _APPLICATIONS if pattern.match(op.name)),
+                None)
 
 
 def _is_layer(op) -> bool:
@@ -120,7 +130,7 @@ def usual_preprocessings(channels: int) -> list[tuple[str, Preprocessing]]:
     usual = [("x", Preprocessing.raw()), ("x / 255", Preprocessing.unit()),
              ("x / 127.5 - 1", SYMMETRIC)]
     if channels == 3:
-        usual.append(("ImageNet mean/std", Preprocessing.from_mean_std(IMAGENET_MEAN, IMAGENET_STD)))
+        usual.append(("ImageNet mean/std", IMAGENET))
     return usual
 
 

@@ -19,7 +19,7 @@ from edgeport.export import report_plots as rp
 from edgeport.export.loading import model_bytes
 from edgeport.export.mobile import ACCELERATORS
 from edgeport.export.pipeline import keras_model_path
-from edgeport.export.plan import BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT
+from edgeport.export.plan import BALANCED_MARGIN_US, BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT
 from edgeport.export.validate import recommend as choose
 from edgeport.export.validate import interval_text, settle_line, within_budget
 from edgeport.runtime.evaluate import confusion_matrix
@@ -285,7 +285,8 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_b
 
 def objective_words(objective: str) -> str:
     """How an objective chose a file, to follow "the": "smallest", "fastest", ..."""
-    return {"balanced": f"smallest at most {BALANCED_SLOWDOWN:g}x slower than the fastest", "size": "smallest",
+    return {"balanced": f"smallest at most {BALANCED_SLOWDOWN:g}x (or {BALANCED_MARGIN_US / 1000:g} ms) slower than "
+                        f"the fastest", "size": "smallest",
             "speed": "fastest"}[objective]
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import intervals
 from edgeport.export.common import Quantization
-from edgeport.export.plan import BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT, ExportPlan
+from edgeport.export.plan import BALANCED_MARGIN_US, BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT, ExportPlan
 from edgeport.runtime.errors import ValidationError  # noqa: F401 (part of this module's API)
 from edgeport.runtime.manifest import Bar, Changed, FileEntry, Recommendation, Validation
 
@@ -178,14 +178,21 @@ def within_budget(entry: FileEntry, budget_pt: float = DEFAULT_BUDGET_PT) -> boo
     return -figures.accuracy_change <= budget_pt / 100 + 1e-12  # no file may lose more than the budget
 
 
+def quick_enough(latency_us: float, fastest_us: float) -> bool:
+    """Whether a file's single-image latency is a fair trade next to the fastest file's, for the balanced
+    objective: at most BALANCED_SLOWDOWN times it, or no more than BALANCED_MARGIN_US above it (on a small
+    model every file takes microseconds, and their ratios are noise)."""
+    return latency_us <= max(BALANCED_SLOWDOWN * fastest_us, fastest_us + BALANCED_MARGIN_US)
+
+
 def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT, integer_only: bool = False,
               objective: str = "size") -> Recommendation:
     """The file within budget that the objective picks, overall and per format (None where none qualifies),
     and the smallest and the fastest.
 
     Objectives: "size", the smallest; "speed", the fastest by the latency measured at export; "balanced",
-    the smallest of those at most BALANCED_SLOWDOWN times slower than the fastest (the smallest when
-    none was timed).
+    the smallest of those quick enough next to the fastest (quick_enough; the smallest when none was
+    timed).
 
     Args:
         files: the manifest's files.
@@ -208,14 +215,12 @@ def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT,
         if not timed:  # nothing was timed (another budget than the export's): the smallest
             return best(size, fmt)
         fastest = min(latency for latency, _, _ in timed)
-        return min((size_, name) for latency, size_, name in timed if latency <= BALANCED_SLOWDOWN * fastest)[1]
+        return min((size_, name) for latency, size_, name in timed if quick_enough(latency, fastest))[1]
+
+    def choose(fmt=None):
+        return balanced(fmt) if objective == "balanced" else best(speed if objective == "speed" else size, fmt)
 
     size, speed = (lambda e: e.bytes), (lambda e: e.latency_us)
-    if objective == "balanced":
-        choose = balanced
-    else:
-        def choose(fmt=None):
-            return best(speed if objective == "speed" else size, fmt)
     return Recommendation(budget_pt, integer_only, choose(), choose("tflite"), choose("onnx"), objective,
                           best(size), best(speed))
 

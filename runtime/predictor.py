@@ -626,8 +626,8 @@ def _one_line(error: Exception) -> str:
     text = " ".join(str(error).split())
     # LiteRT's error reporter runs its messages together ("... XNNPACK delegateunsupported datatype ...
     # tensor 10Node number 6 ..."): part them where one message's end meets the next one's start.
-    text = _RUN_TOGETHER.sub(lambda found: f"{found.group(0)}; ", text)
+    text = _RUN_TOGETHER.sub(r"\g<0>; ", text)
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-_RUN_TOGETHER = re.compile(r"(delegate)(?=[a-rt-z])|(\d)(?=[A-Z][a-z]{2,})")
+_RUN_TOGETHER = re.compile(r"delegate(?=[a-rt-z])|\d(?=[A-Z][a-z]{2,})")

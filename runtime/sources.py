@@ -328,10 +328,10 @@ def _folder_stream(root: Path, class_names, split: str) -> tuple[Stream, tuple[s
 
 def _read_pictures(piece: Piece, image_shape, background) -> Chunk:
     images, ok, errors = [], [], []
-    channels = _channels(image_shape)
+    channels, matte_for = _channels(image_shape), fitting(background).background
     for path in piece.paths:
         try:
-            images.append(decode_picture(path, channels, background=fitting(background).background))
+            images.append(decode_picture(path, channels, background=matte_for))
             ok.append(True)
             errors.append(None)
         except (OSError, ValueError) as e:
@@ -533,7 +533,7 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
     MAX_GROUP_BYTES is not read, and each of its rows is an error row that says so; a picture over
     picture_byte_limit() is an error row too. Each process opens a file once (_parquet_file).
     """
-    parquet = _parquet_file(piece.location)
+    parquet, matte_for = _parquet_file(piece.location), fitting(background).background
     group = parquet.metadata.row_group(piece.row_group)
     stored = next((group.column(i).total_uncompressed_size for i in range(group.num_columns)
                    if group.column(i).path_in_schema == "image"), 0)
@@ -559,7 +559,7 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
                     raise ValueError(f"{name}: {data.size:,} bytes of picture, over the limit of {limit:,} "
                                      f"({MAX_PIXELS_ENV} sets it, in pixels)")
                 images.append(decode_picture(_buffer_reader(data), _channels(image_shape), name=name,
-                                             background=fitting(background).background))
+                                             background=matte_for))
                 ok.append(True)
                 errors.append(None)
             except ValueError as e:

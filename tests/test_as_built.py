@@ -189,7 +189,7 @@ def test_the_tutorial_model_with_augmentation_inside_exports_with_no_flags(quadr
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8, 8, 1)), _augmentation(), keras.layers.Rescaling(1 / 255),
+    model = keras.Sequential([keras.Input((8, 8, 1)), _augmentation(), keras.layers.Rescaling(1 / 255, name="scale"),
                               keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.Flatten(),
                               keras.layers.Dense(4)])
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -199,7 +199,7 @@ def test_the_tutorial_model_with_augmentation_inside_exports_with_no_flags(quadr
     edgeport("export", tmp_path / "tutorial.keras", "--data", quadrants["npz"], "--formats", "fp32,onnx")
     manifest = runtime.read_manifest(tmp_path)
     assert manifest.info.preprocessing == Preprocessing.raw() and manifest.info.output == "logits"
-    assert manifest.source.preprocessing_found == "the model's Rescaling layer 'rescaling' scales raw pixels itself"
+    assert manifest.source.preprocessing_found == "the model's Rescaling layer 'scale' scales raw pixels itself"
     expected = runtime.softmax(model.predict(quadrants["x_test"].astype("float32"), verbose=0))
     assert manifest.source.accuracy > 0.9
     for name in ("model_fp32.tflite", "model.onnx"):

@@ -99,11 +99,11 @@ def test_seed_recommendation_is_small_and_within_budget(exported):
     for fmt in ("tflite", "onnx"):
         entry = manifest.files[getattr(chosen, fmt)]
         assert entry.format == fmt and entry.validation.passed
-        # nothing smaller in that format is within budget and at most twice as slow as its fastest file
+        # nothing smaller in that format is within budget and at most twice as slow as its fastest file (or 1 ms)
         timed = [e for e in manifest.files.values() if e.format == fmt and e.validation.passed and e.latency_us]
-        fastest = min(e.latency_us for e in timed)
-        assert entry.latency_us <= 2 * fastest
-        assert all(e.bytes >= entry.bytes or e.latency_us > 2 * fastest for e in timed)
+        limit = max(2 * min(e.latency_us for e in timed), min(e.latency_us for e in timed) + 1000)
+        assert entry.latency_us <= limit
+        assert all(e.bytes >= entry.bytes or e.latency_us > limit for e in timed)
     # Rungs that could not win were skipped, and said so.
     for name, why in manifest.skipped.items():
         assert name not in manifest.files and "within budget" in why

@@ -269,8 +269,25 @@ class Predictor:
     num_classes = 0
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
-        """One engine call on an encoded batch -> float32 probabilities."""
+        """The engine's float32 outputs for an encoded batch."""
         raise NotImplementedError
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """One engine call on an encoded batch -> float32 outputs."""
+        raise NotImplementedError
+
+    def _in_steps(self, batch: np.ndarray, step: int | None) -> np.ndarray:
+        """_run on batch, step images a call (None: all at once); a file that takes exactly step images gets
+        its last slice padded."""
+        if step is None or len(batch) == step:
+            return self._run(batch)
+        out = np.empty((len(batch), self.num_classes), np.float32)
+        for start in range(0, len(batch), step):
+            part = batch[start : start + step]
+            if len(part) < step:
+                part = np.concatenate([part, np.zeros((step - len(part), *part.shape[1:]), part.dtype)])
+            out[start : start + step] = self._run(part)[: len(batch) - start]
+        return out
 
     def _detect_quantization(self) -> str:
         raise NotImplementedError
@@ -280,6 +297,7 @@ class TFLitePredictor(Predictor):
     """A .tflite file on the LiteRT interpreter; integer models are (de)quantized here."""
 
     format = "tflite"
+    kernels = "LiteRT default kernels (XNNPACK)"  # what a validation's figures come from
 
     def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None):
         from ai_edge_litert.interpreter import Interpreter
@@ -296,6 +314,9 @@ class TFLitePredictor(Predictor):
         self._sample_shape = tuple(int(d) for d in self._input["shape"][1:])
         self.num_classes = int(self._output["shape"][-1])
         self._batch = int(self._input["shape"][0])
+        # A file made for one batch size (a microcontroller's takes one image) is run that many images a call.
+        signature = int(self._input["shape_signature"][0])
+        self.fixed_batch = signature if signature > 0 else None
         self._lock = threading.Lock()  # one interpreter is not safe to call from two threads
         # The engine's own calls, under LiteRT's Python wrapper when it has the known layout: the wrapper's
         # frames and its check for numpy views of the engine's buffers (edgeport makes none) cost as much as a
@@ -343,6 +364,9 @@ class TFLitePredictor(Predictor):
     _decode = None  # float32 outputs are returned as the engine gives them
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
+        return self._in_steps(batch, self.fixed_batch)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             try:
                 if len(batch) != self._batch:  # resize only when the batch size changes
@@ -366,9 +390,10 @@ class TFLitePredictor(Predictor):
     def describe(self) -> dict:
         def tensor(details):
             scale, zero_point = details["quantization"]
+            batch = int(details["shape_signature"][0])
             return {
                 "name": details["name"],
-                "shape": [None, *(int(d) for d in details["shape_signature"][1:])],
+                "shape": [None if batch < 0 else batch, *(int(d) for d in details["shape_signature"][1:])],
                 "dtype": np.dtype(details["dtype"]).name,
                 "quantization": {"scale": float(scale), "zero_point": int(zero_point)} if scale else None,
             }
@@ -394,6 +419,7 @@ class OnnxPredictor(Predictor):
     """
 
     format = "onnx"
+    kernels = "onnxruntime CPU"
 
     def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None,
                  data_dir: Path | None = None):
@@ -446,16 +472,7 @@ class OnnxPredictor(Predictor):
             raise ModelFileError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
-        step = 1 if self.batch_dependent else self.fixed_batch
-        if step is None or len(batch) == step:
-            return self._run(batch)
-        out = np.empty((len(batch), self.num_classes), np.float32)
-        for start in range(0, len(batch), step):
-            part = batch[start : start + step]
-            if len(part) < step:  # the file takes exactly `step` images: pad the last slice
-                part = np.concatenate([part, np.zeros((step - len(part), *part.shape[1:]), part.dtype)])
-            out[start : start + step] = self._run(part)[: len(batch) - start]
-        return out
+        return self._in_steps(batch, 1 if self.batch_dependent else self.fixed_batch)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         try:

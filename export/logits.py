@@ -70,10 +70,16 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
     in_scale, in_zero = source["quantization"]
     quantized = np.clip(np.round(samples / in_scale + in_zero), -128, 127).astype(np.int8)
     parts = []
-    for start in range(0, len(quantized), CHUNK):  # every tensor is kept: a chunk's worth at a time
-        chunk = quantized[start:start + CHUNK]
-        interpreter.resize_tensor_input(source["index"], chunk.shape)
+    fixed = int(source["shape_signature"][0])  # a microcontroller's file takes one image a call
+    step = CHUNK if fixed < 1 else fixed
+    if fixed >= 1:
         interpreter.allocate_tensors()
+        quantized = quantized[:len(quantized) // fixed * fixed]
+    for start in range(0, len(quantized), step):  # every tensor is kept: a chunk's worth at a time
+        chunk = quantized[start:start + step]
+        if fixed < 1:
+            interpreter.resize_tensor_input(source["index"], chunk.shape)
+            interpreter.allocate_tensors()
         interpreter.set_tensor(source["index"], chunk)
         interpreter.invoke()
         parts.append(interpreter.get_tensor(index).astype(np.float32))

@@ -1,4 +1,4 @@
-"""Keras -> TFLite: float32, float16, dynamic-range int8 and full-integer int8."""
+"""Keras -> TFLite: float32, float16, dynamic-range int8, full-integer int8 and full-integer 16x8."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import METADATA_NAME, ModelInfo
 
 
-CONVERTER_MODES = (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8)
+CONVERTER_MODES = (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8, Quantization.INT16)
+# The full-integer modes: calibrated activations, and integer input and output tensors.
+_INTEGER = {Quantization.INT8: ("TFLITE_BUILTINS_INT8", "int8"),
+            Quantization.INT16: ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8", "int16")}
 
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
@@ -31,10 +34,12 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     Args:
         model: a Keras classifier (any input shape; the batch dimension stays dynamic).
         path: where to write; must end in '.tflite'. Written whole or not at all.
-        quantization: None / "none", "float16", "dynamic" (int8 weights) or "int8"
-            (full integer: int8 weights, activations, input and output tensors).
-        representative_images: calibration images for "int8" (uint8 pixels or floats in
-            [0, 1]); ignored by the other modes.
+        quantization: None / "none", "float16", "dynamic" (int8 weights), "int8" (full integer:
+            int8 weights, activations, input and output tensors) or "int16" (full integer 16x8:
+            int8 weights, int16 activations, input and output; the ladder's own 16x8 rung comes
+            from LiteRT Quantizer, which keeps float input and output).
+        representative_images: calibration images for "int8" and "int16" (uint8 pixels or
+            floats in [0, 1]); ignored by the other modes.
         info: class names, preprocessing, output kind and background, written into the file's
             "edgeport" metadata buffer (default: export.model_info(model)).
         logit_floor: for "int8", narrow the range of the logits feeding the final softmax to
@@ -53,10 +58,10 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     mode = Quantization.parse(quantization)
     if mode not in CONVERTER_MODES:
         raise ValueError(f"TFLiteConverter quantization must be one of {', '.join(m.value for m in CONVERTER_MODES)}; "
-                         f"got {mode.value!r} (int16, int4 and mixed files come from export.quantize_tflite)")
-    if mode is Quantization.INT8 and representative_images is None:
+                         f"got {mode.value!r} (int4 and mixed files come from export.quantize_tflite)")
+    if mode in _INTEGER and representative_images is None:
         raise ValueError(
-            "int8 quantization needs representative_images: a few hundred training images "
+            f"{mode.value} quantization needs representative_images: a few hundred training images "
             "(e.g. export.calibration_sample(data)[0]) to calibrate activation ranges"
         )
     info = info or model_info(model)
@@ -67,12 +72,12 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode is Quantization.FLOAT16:
         converter.target_spec.supported_types = [tf.float16]
-    elif mode is Quantization.INT8:
+    elif mode in _INTEGER:
+        ops, dtype = _INTEGER[mode]
         samples = calibration_batch(representative_images, model.input_shape[1:], info.preprocessing)
         converter.representative_dataset = lambda: ([sample[None]] for sample in samples)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, ops)]
+        converter.inference_input_type = converter.inference_output_type = getattr(tf, dtype)
     output = CapturedOutput()
     try:
         with output.capture():
@@ -92,8 +97,9 @@ def file_facts(info: ModelInfo, quantization: Quantization) -> bytes:
 
 
 def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> bytes:
-    """The .tflite flatbuffer with a named metadata buffer holding data (replacing one of that name), and a
-    serving signature if it has none.
+    """The .tflite flatbuffer with a named metadata buffer holding data (replacing one of that name), a
+    serving signature if it has none, and no float copy of an integer input made only for SHAPE to read
+    (_shapes_read_integers).
 
     Uses the schema that ai-edge-litert ships, so the runtime reads it back without TensorFlow.
     """
@@ -115,7 +121,61 @@ def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> 
     model.metadata = [m for m in (model.metadata or []) if m.name not in (name, name.encode())] + [entry]
     if not model.signatureDefs:  # converted from a function: LiteRT Quantizer and signature runners need one
         model.signatureDefs = [_serving_signature(schema, model.subgraphs[0])]
+    _shapes_read_integers(model, schema)
     return _pack(model, len(flatbuffer) + len(data))
+
+
+def _shapes_read_integers(model, schema) -> None:
+    """Let SHAPE read an integer tensor itself where a DEQUANTIZE made a float copy of it for SHAPE alone.
+
+    LiteRT Quantizer's 16x8 and mixed files dequantize their int16 input only to read the batch size from
+    it: a float tensor in a file that computes in integers, which an integer-only engine (TFLM, an NPU)
+    must still support. SHAPE reads dimensions, which the integer tensor has too.
+    """
+    ops = schema.BuiltinOperator
+
+    def code(op):
+        opcode = model.operatorCodes[op.opcodeIndex]
+        return max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
+
+    for index, graph in enumerate(model.subgraphs):
+        readers = {}
+        for op in graph.operators:
+            for tensor in op.inputs:
+                readers.setdefault(int(tensor), []).append(op)
+        dropped = []
+        for op in graph.operators:
+            copy = int(op.outputs[0]) if code(op) == ops.DEQUANTIZE else None
+            if copy is None or copy in list(graph.outputs) or not all(code(r) == ops.SHAPE for r in readers.get(copy, [0])):
+                continue
+            for reader in readers[copy]:
+                reader.inputs = [int(op.inputs[0]) if int(t) == copy else int(t) for t in reader.inputs]
+            dropped.append(id(op))
+        if dropped:
+            graph.operators = [op for op in graph.operators if id(op) not in dropped]
+            _renumber_tensors(model, index, graph)
+
+
+def _renumber_tensors(model, index: int, graph) -> None:
+    """Remove the tensors of graph that nothing refers to, renumbering the references (operators, the graph's
+    inputs and outputs, the signatures of graph index)."""
+    used = {int(t) for op in graph.operators for t in (*op.inputs, *op.outputs, *(op.intermediates or ())) if t >= 0}
+    used |= {int(t) for t in (*graph.inputs, *graph.outputs)}
+    number = {old: new for new, old in enumerate(sorted(used))}
+
+    def renumbered(tensors):
+        return [number[int(t)] if t >= 0 else -1 for t in tensors]
+
+    graph.tensors = [graph.tensors[old] for old in sorted(used)]
+    for op in graph.operators:
+        op.inputs, op.outputs = renumbered(op.inputs), renumbered(op.outputs)
+        if op.intermediates is not None and len(op.intermediates):
+            op.intermediates = renumbered(op.intermediates)
+    graph.inputs, graph.outputs = renumbered(graph.inputs), renumbered(graph.outputs)
+    for signature in model.signatureDefs or []:
+        if signature.subgraphIndex == index:
+            for mapping in (*signature.inputs, *signature.outputs):
+                mapping.tensorIndex = number[mapping.tensorIndex]
 
 
 def _serving_signature(schema, graph):

@@ -254,8 +254,8 @@ def test_int8_without_images_says_what_to_pass(keras_model, tmp_path):
 
     with pytest.raises(ValueError, match="int8 quantization needs representative_images"):
         export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int8")
-    with pytest.raises(ValueError, match="quantization must be one of none, float16, dynamic, int8; got 'int4' "
-                                         r"\(int16, int4 and mixed files come from export.quantize_tflite\)"):
+    with pytest.raises(ValueError, match="quantization must be one of none, float16, dynamic, int8, int16; got 'int4' "
+                                         r"\(int4 and mixed files come from export.quantize_tflite\)"):
         export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int4")
     with pytest.raises(ValueError, match="quantization must be one of none, float16, dynamic, int8, int16, int4, mixed"):
         export.to_tflite(keras_model, tmp_path / "m.tflite", quantization="int3")

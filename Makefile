@@ -83,7 +83,7 @@ browser:
 
 run: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
-	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET) --mobile
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET) --mobile --micro
 	$(EDGEPORT) web $(ARTIFACTS) --out $(ARTIFACTS)/web
 	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)
 
@@ -91,7 +91,7 @@ train: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
 
 export: setup
-	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET) --mobile
+	$(EDGEPORT) export $(ARTIFACTS)/model.keras --out $(ARTIFACTS) --budget $(BUDGET) --mobile --micro
 
 report: setup
 	$(EDGEPORT) report $(ARTIFACTS) --budget $(BUDGET)

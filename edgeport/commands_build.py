@@ -107,6 +107,10 @@ def register(commands) -> None:
     export.add_argument("--mobile", action="store_true",
                         help="also write each ONNX file as a fixed-shape batch-1 .ort file for phones "
                              "(model_int8.mobile.ort), with onnxruntime's NNAPI and CoreML verdicts")
+    export.add_argument("--micro", action="store_true",
+                        help="also build a microcontroller's file (batch 1, full integer: model_micro_int8.tflite, "
+                             "and 16x8 if int8 misses the budget), validated in TensorFlow Lite Micro, with a "
+                             "firmware kit in OUT/micro/")
     export.add_argument("--sign", default=None, metavar="KEY.pem",
                         help="sign the manifest and every file it lists into model.sig with this EC private key "
                              "(OpenSSF model signing, offline; needs edgeport[sign]); commands given --trust "
@@ -165,7 +169,7 @@ def run_export(args) -> int:
     # the model file's name and the output folder.
     try:
         plan = ExportPlan.from_formats(
-            args.formats, budget_pt=args.budget, integer_only=args.integer_only, strict=args.strict,
+            args.formats, micro=args.micro, budget_pt=args.budget, integer_only=args.integer_only, strict=args.strict,
             objective=args.objective, search=args.search,
             mobile=args.mobile, opset=args.opset, calibration_samples=args.calibration_samples,
             class_names=class_names_flag(args.class_names), preprocessing=preprocessing_flags(args))
@@ -269,7 +273,19 @@ def _recommendation_line(manifest, out) -> str:
             + (f"; missed their bars: {', '.join(missed)}" if missed else "")
             + (f"; failed to build (reasons in the manifest): {', '.join(manifest.failed)}" if manifest.failed else ""))
     settle = settle_line(files, chosen.overall, chosen.budget_pt, manifest.data.images)
-    return line + (f"\n{settle}" if settle else "")
+    return line + (f"\n{settle}" if settle else "") + _micro_line(files, chosen.micro)
+
+
+def _micro_line(files, name) -> str:
+    """The microcontroller's file recommended, with its TFLM figures ('' when none was built within budget)."""
+    from edgeport.export.validate import interval_text
+
+    if name is None:
+        return ""
+    entry = files[name]
+    m, v = entry.micro, entry.validation
+    return (f"\nFor microcontrollers: {name} ({m.flash_bytes / 1024:.1f} KB flash, arena {m.arena_bytes:,} bytes; "
+            f"in TFLM accuracy {v.accuracy:.4f}, {interval_text(entry)})")
 
 
 def _latency(entry) -> str:

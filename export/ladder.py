@@ -96,9 +96,10 @@ class Sources:
             self._known[key] = compute()
         return self._known[key]
 
-    def frozen(self):
-        """The model's frozen inference function, traced once for every conversion of the export."""
-        return self.once("frozen", lambda: frozen_function(self._model))
+    def frozen(self, batch: int | None = None):
+        """The model's frozen inference function, traced once for every conversion of the export (batch: a
+        fixed batch size, for a microcontroller's file)."""
+        return self.once(("frozen", batch), lambda: frozen_function(self._model, batch))
 
     def float32(self, fmt: str) -> Path:
         """The float32 file of a format, converted once; a conversion that failed fails again at once."""
@@ -172,6 +173,9 @@ def build_target(target: Target, path: Path, model, sources: Sources, info: Mode
     calibration_method, block_size.
     """
     mode = target.quantization
+    if target.micro:  # one image per call, full-integer input and output, by TFLiteConverter
+        to_tflite(model, path, mode, calibration, info, frozen=sources.frozen(batch=1))
+        return {}
     if mode is Q.NONE:
         shutil.copyfile(sources.float32(target.format), path)
         return {}
@@ -464,8 +468,8 @@ def _rounded(figures: dict) -> dict:
 def integer_only(path: Path) -> bool:
     """Whether a file computes in integers only: what an NPU or a microcontroller needs.
 
-    TFLite: no operator reads or writes a floating-point tensor, except a SHAPE operator (and
-    the DEQUANTIZE that feeds it only), which looks at dimensions, not values. ONNX (QDQ): every operator other than
+    TFLite: no tensor of the file is floating-point (export.tflite.with_metadata lets SHAPE read an
+    integer input where the quantizer had made a float copy for it). ONNX (QDQ): every operator other than
     Quantize/DequantizeLinear and data movement (Reshape, Transpose...) reads its floating-point inputs from a DequantizeLinear, so an
     integer engine can fuse each one into an integer kernel.
     """
@@ -482,25 +486,13 @@ def integer_only(path: Path) -> bool:
 
 
 def _tflite_integer_only(path: Path) -> bool:
+    """No tensor of any subgraph is floating-point: what TFLM's integer kernels and an NPU can run whole."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
-    graph, ops = model.subgraphs[0], schema.BuiltinOperator
-    floats = {schema.TensorType.FLOAT32, schema.TensorType.FLOAT16, schema.TensorType.FLOAT64}
-
-    def code(op):
-        opcode = model.operatorCodes[op.opcodeIndex]
-        return max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
-
-    shape_only = {i for op in graph.operators if code(op) == ops.SHAPE for i in op.inputs}
-    read_elsewhere = {i for op in graph.operators if code(op) != ops.SHAPE for i in op.inputs}
-    for op in graph.operators:
-        if code(op) == ops.SHAPE or (code(op) == ops.DEQUANTIZE and not set(op.outputs) & read_elsewhere
-                                     and set(op.outputs) <= shape_only):
-            continue
-        if any(i >= 0 and graph.tensors[i].type in floats for i in [*op.inputs, *op.outputs]):
-            return False
-    return True
+    floats = {schema.TensorType.FLOAT32, schema.TensorType.FLOAT16, schema.TensorType.FLOAT64,
+              schema.TensorType.BFLOAT16}
+    return all(tensor.type not in floats for graph in model.subgraphs for tensor in graph.tensors)
 
 
 _ONNX_FLOATS = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16

@@ -17,11 +17,13 @@ from typing import Callable
 import numpy as np
 
 from edgeport import runtime
+from edgeport.export import micro
 from edgeport.export.calibration import calibration_sample, seeded_choice
 from edgeport.export.common import ExportError, Quantization
 from edgeport.export.folderlock import folder_lock
 from edgeport.export.ladder import Sources, Tuning, build_target, cannot_shrink, integer_only
 from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha256, output_name
+from edgeport.export.microkit import write_kit
 from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.modelfacts import (
     image_shape,
@@ -54,7 +56,8 @@ from edgeport.runtime.manifest import (
 from edgeport.runtime.modelinfo import ModelInfo
 
 REFERENCE_NAME = "reference_probs.npy"
-VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "protobuf")
+VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "tflite-micro", "numpy",
+             "protobuf")
 
 _BATCH_1 = "  (validated one image per call: its answers depend on the batch)"
 
@@ -151,6 +154,9 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
             if pending_publish(out) is None:  # a move left part-way keeps its files for the next export
                 shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
+        if plan.micro and manifest.recommended.micro in entries:
+            kit = write_kit(out, manifest, manifest.recommended.micro, validation.images)
+            say(f"Firmware kit for {manifest.recommended.micro}: {kit}/ (README.md, main.cc and the model's headers)")
     failures = [f for e in entries.values() for f in e.validation.failures]
     failures += [f"{name}: failed to build: {why}" for name, why in failed.items()]
     if manifest.recommended.overall is None:
@@ -280,16 +286,28 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
 
 def _build_one(target: Target, staging: Path, model, sources: Sources, info: ModelInfo, calibration, tuning,
                validation: Split, reference, plan: ExportPlan) -> FileEntry:
-    """Write one target's file in the staging folder, validate it through the runtime, and describe it."""
+    """Write one target's file in the staging folder, validate it through the runtime (a microcontroller's file:
+    through TFLM), and describe it."""
     path = staging / target.filename
     float32 = sources.float32(target.format).stat().st_size  # first: a format whose float32 file fails fails fast
     built = build_target(target, path, model, sources, info, calibration, tuning)
-    predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
+    if target.micro:
+        record = micro.measure(path)
+        if not record.runs:
+            raise ExportError(f"TFLM cannot run it: {record.reason}")
+        predictor = micro.TflmPredictor(path, record.arena_bytes)
+    else:
+        predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
     figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
                             float32 if target.quantization.bits <= 16 else None, plan)
+    latency = None
+    if target.micro:  # TFLM's time on this machine is said whatever the verdict (relative only)
+        latency = single_image_us(predictor, validation.images[0])
+        record = micro.cross_check(record, path, predictor.answers, validation.images)
+        built = built | {"micro": replace(record, host_us=latency)}
     entry = describe_file(predictor, target, info, figures, built)
     if within_budget(entry, plan.budget_pt):  # only a file within budget can be the fastest recommended
-        entry = replace(entry, latency_us=single_image_us(predictor, validation.images[0]))
+        entry = replace(entry, latency_us=latency or single_image_us(predictor, validation.images[0]))
     return entry
 
 
@@ -344,9 +362,11 @@ def _current_phones(phones: dict[str, PhoneEntry], files: dict[str, FileEntry]) 
 
 
 def _smaller_winner(entries: dict[str, FileEntry], target: Target, plan: ExportPlan) -> str | None:
-    """A file of target's format, already within budget, whose size class is no larger than target's."""
+    """A file of target's format and kind (a microcontroller's or not), already within budget, whose size class
+    is no larger than target's."""
     for name, entry in entries.items():
-        if entry.format != target.format or (plan.integer_only and not entry.integer_only):
+        if entry.format != target.format or (entry.micro is not None) != target.micro or \
+                (plan.integer_only and not entry.integer_only):
             continue
         if Quantization(entry.quantization).bits <= target.quantization.bits and within_budget(entry, plan.budget_pt):
             return name

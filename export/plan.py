@@ -22,13 +22,16 @@ Q = Quantization
 
 @dataclass(frozen=True)
 class Target:
-    """One rung: its CLI name, file name, format, quantization, and whether it is one of the six standard files."""
+    """One rung: its CLI name, file name, format, quantization, whether it is always built when planned
+    (standard: the six standard files and the microcontroller's int8 file), and whether it is a
+    microcontroller's file (micro: batch 1, integer input and output, validated in TFLM)."""
 
     key: str
     filename: str
     format: str
     quantization: Quantization
     standard: bool = False
+    micro: bool = False
 
 
 TARGETS = (
@@ -47,7 +50,12 @@ TARGETS = (
     Target("mixed", "model_mixed.tflite", "tflite", Q.MIXED),
     Target("onnx-mixed", "model_mixed.onnx", "onnx", Q.MIXED),
 )
-ALL_FORMATS = tuple(t.key for t in TARGETS)
+# --micro: a full-integer file for TensorFlow Lite Micro, and its 16x8 sibling when int8 misses the budget.
+MICRO_TARGETS = (
+    Target("micro-int8", "model_micro_int8.tflite", "tflite", Q.INT8, True, micro=True),
+    Target("micro-16x8", "model_micro_16x8.tflite", "tflite", Q.INT16, micro=True),
+)
+ALL_FORMATS = tuple(t.key for t in (*TARGETS, *MICRO_TARGETS))
 STANDARD_FORMATS = tuple(t.key for t in TARGETS if t.standard)
 
 # The fidelity bars on the validation data, against the Keras model. A quantized file's accuracy
@@ -96,7 +104,7 @@ def parse_formats(formats) -> tuple[Target, ...]:
     if unknown or not wanted:
         raise PlanError(f"unknown format {', '.join(map(repr, unknown)) or '(none given)'}; choose from "
                         f"{','.join(ALL_FORMATS)}")
-    return tuple(t for t in TARGETS if t.key in wanted)
+    return tuple(t for t in (*TARGETS, *MICRO_TARGETS) if t.key in wanted)
 
 
 @dataclass(frozen=True)
@@ -166,11 +174,18 @@ class ExportPlan:
             _check_number("lock timeout", self.lock_timeout, 0, float("inf"), "a number of seconds >= 0")
 
     @classmethod
-    def from_formats(cls, formats=None, **options) -> "ExportPlan":
+    def from_formats(cls, formats=None, micro: bool = False, **options) -> "ExportPlan":
         """A plan for format names ("fp32,int8" or a list; None: the whole ladder, skipping rungs
-        that cannot win), with any other field given by keyword."""
+        that cannot win), the microcontroller's rungs added with micro, and any other field given by keyword."""
         targets = parse_formats(formats)
+        if micro:
+            targets += tuple(t for t in MICRO_TARGETS if t not in targets)
         return cls(targets=targets, ladder=formats is None, **options)
+
+    @property
+    def micro(self) -> bool:
+        """Whether the plan builds a microcontroller's file."""
+        return any(t.micro for t in self.targets)
 
     def bar_for(self, mode: Quantization) -> Bar:
         """A file's bar: float files' are fixed; a quantized file may lose at most the budget (points)."""

@@ -52,7 +52,7 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
         per_class_accuracy=result["per_class_accuracy"], confusion_matrix=result["confusion_matrix"],
         changed=Changed(changed, result["predictions"][changed].tolist()), bytes=size,
         size_ratio=size / float32_bytes if float32_bytes else None, size_limit_bytes=limit,
-        bar=plan.bar_for(mode), failures=[], passed=True, batch=figures_batch(predictor),
+        bar=plan.bar_for(mode), failures=[], passed=True, batch=figures_batch(predictor), kernels=predictor.kernels,
         agreement_interval=_rounded(intervals.agreement_interval(agreeing, count)),
         accuracy_change_interval=_rounded(intervals.accuracy_change_interval(gained, lost, count)))
     misses = _misses(path.name, figures, figures.bar, plan.size_ratio, plan.size_allowance_bytes)
@@ -188,7 +188,10 @@ def quick_enough(latency_us: float, fastest_us: float) -> bool:
 def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT, integer_only: bool = False,
               objective: str = "size") -> Recommendation:
     """The file within budget that the objective picks, overall and per format (None where none qualifies),
-    and the smallest and the fastest.
+    the smallest and the fastest; and the smallest microcontroller's file within budget.
+
+    Microcontroller's files (batch 1, validated in TFLM) compete only with each other, unless the files
+    hold nothing else.
 
     Objectives: "size", the smallest; "speed", the fastest by the latency measured at export; "balanced",
     the smallest of those quick enough next to the fastest (quick_enough; the smallest when none was
@@ -201,7 +204,10 @@ def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT,
         objective: balanced, size, or speed: the lowest single-image latency measured at export (files
             without one are not candidates for speed and balanced).
     """
-    within = [(name, entry) for name, entry in files.items()
+    host = {name: entry for name, entry in files.items() if entry.micro is None}
+    micro = [(entry.bytes, name) for name, entry in files.items()
+             if entry.micro is not None and entry.micro.runs and within_budget(entry, budget_pt)]
+    within = [(name, entry) for name, entry in (host or files).items()
               if within_budget(entry, budget_pt) and (entry.integer_only or not integer_only)]
 
     def best(key, fmt=None):
@@ -222,7 +228,7 @@ def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT,
 
     size, speed = (lambda e: e.bytes), (lambda e: e.latency_us)
     return Recommendation(budget_pt, integer_only, choose(), choose("tflite"), choose("onnx"), objective,
-                          best(size), best(speed))
+                          best(size), best(speed), min(micro)[1] if micro else None)
 
 
 def settle_line(files: dict[str, FileEntry], recommended: str | None, budget_pt: float, images: int) -> str | None:

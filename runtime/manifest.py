@@ -136,7 +136,7 @@ class Validation(Record):
 
     NESTED: ClassVar[dict] = {"changed": Changed, "bar": Bar}
     OMIT_NONE: ClassVar[tuple] = ("agreement_interval", "accuracy_change_interval", "unresolved", "images_to_settle",
-                                  "advisories")
+                                  "advisories", "kernels")
 
     accuracy: float
     reference_accuracy: float
@@ -162,6 +162,42 @@ class Validation(Record):
     images_to_settle: int | None = None
     # a max-difference bar missed while agreement and accuracy meet theirs: said, not failed
     advisories: list | None = None
+    # the engine and kernels the figures come from ("LiteRT (XNNPACK)", "TFLM reference kernels"...)
+    kernels: str | None = None
+
+
+@dataclass(frozen=True)
+class MicroRecord(Record):
+    """How a file runs in TensorFlow Lite Micro, measured at export on this machine (a 64-bit host).
+
+    Attributes:
+        runs: whether TFLM loads and runs the file; reason: why not.
+        arena_bytes: the smallest tensor arena it runs in, found by bisection (a 32-bit target
+            needs somewhat less: its pointers and structs are smaller).
+        arena: TFLM's allocation recorder at that arena: total, head and tail bytes, and the bytes
+            of each kind of allocation.
+        flash_bytes: the model array a firmware links (the file itself; TFLM's code is not counted).
+        ops: the builtin operators the file uses, as TFLM's op resolver names them (AddConv2D...).
+        host_us: TFLM's median time per inference on the exporting machine (relative only).
+        reference_agreement, xnnpack_agreement: on the validation images, the share of answers
+            (argmax) of LiteRT's reference kernels and of its default XNNPACK kernels equal to
+            TFLM's; reference_identical, xnnpack_identical: the share of output vectors bit-equal.
+    """
+
+    OMIT_NONE: ClassVar[tuple] = ("reason", "arena_bytes", "arena", "ops", "host_us", "reference_agreement",
+                                  "reference_identical", "xnnpack_agreement", "xnnpack_identical")
+
+    runs: bool
+    flash_bytes: int
+    reason: str | None = None
+    arena_bytes: int | None = None
+    arena: dict | None = None
+    ops: list | None = None
+    host_us: float | None = None
+    reference_agreement: float | None = None
+    reference_identical: float | None = None
+    xnnpack_agreement: float | None = None
+    xnnpack_identical: float | None = None
 
 
 def _info_from(value: dict, where: str) -> ModelInfo:
@@ -187,12 +223,13 @@ class FileEntry(Record):
         quantization), integer_only, info (class names, preprocessing, output kind, background:
         flat keys in the JSON), validation, and how the file was built where a rung searched:
         layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, block_size;
-        latency_us, one image's median latency at export (files within budget).
+        latency_us, one image's median latency at export (files within budget); micro, for a
+        microcontroller's file, how it runs in TensorFlow Lite Micro.
     """
 
-    NESTED: ClassVar[dict] = {"validation": Validation}
+    NESTED: ClassVar[dict] = {"validation": Validation, "micro": MicroRecord}
     OMIT_NONE: ClassVar[tuple] = ("validation", "integer_only", "tensors", "layers", "search", "float_layers",
-                                  "wide_layers", "calibration_method", "block_size", "latency_us")
+                                  "wide_layers", "calibration_method", "block_size", "latency_us", "micro")
 
     format: str
     quantization: str
@@ -209,6 +246,7 @@ class FileEntry(Record):
     calibration_method: str | None = None
     block_size: int | None = None
     latency_us: float | None = None  # one image, median, on the machine that exported it (the speed objective's)
+    micro: MicroRecord | None = None  # a microcontroller's file (batch 1, integer): how it runs in TFLM
 
     def to_json(self) -> dict:
         record = super().to_json()
@@ -338,7 +376,7 @@ class Recommendation(Record):
     fastest name the choice of the last two, so a reader sees what the trade was.
     """
 
-    OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest")
+    OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest", "micro")
 
     budget_pt: float
     integer_only: bool = False
@@ -348,6 +386,7 @@ class Recommendation(Record):
     objective: str = "size"
     smallest: str | None = None
     fastest: str | None = None
+    micro: str | None = None  # the smallest microcontroller's file within budget
 
 
 @dataclass(frozen=True)
@@ -410,7 +449,7 @@ class Manifest(Record):
                 raise ManifestError(f"{where}: {what} {name!r} is not a file name inside the manifest's folder; "
                                     f"re-run 'edgeport export' to rewrite it")
         chosen = self.recommended
-        for key in ("overall", "tflite", "onnx", "smallest", "fastest") if chosen is not None else ():
+        for key in ("overall", "tflite", "onnx", "smallest", "fastest", "micro") if chosen is not None else ():
             name = getattr(chosen, key)
             if name is not None and name not in self.files:
                 raise ManifestError(f"{where}: recommended.{key} {name!r} is not one of its files; re-run "

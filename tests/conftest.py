@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,9 +63,10 @@ def seed_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def exported(seed_dir) -> Path:
-    """seed_dir after `edgeport export --mobile`: the ladder, its phone copies (.ort), reference_probs.npy, manifest.json."""
+    """seed_dir after `edgeport export --mobile --micro`: the ladder, its phone copies (.ort), the microcontroller's
+    file and its firmware kit (micro/), reference_probs.npy, manifest.json."""
     if not (seed_dir / "manifest.json").exists() or not os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
-        edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile")  # as `make run` does
+        edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile", "--micro")  # as `make run` does
     return seed_dir
 
 
@@ -107,8 +109,6 @@ FILES = {
 
 def assert_within_bars(name, probs, reference, labels):
     """Check probs against the Keras reference with the DESIGN.md bar for file `name`."""
-    import numpy as np
-
     min_agreement, max_change, two_sided, max_diff = FILES[name]
     agreement = np.mean(probs.argmax(1) == reference.argmax(1))
     change = np.mean(probs.argmax(1) == labels) - np.mean(reference.argmax(1) == labels)
@@ -189,3 +189,33 @@ def with_peak(*args, env=None):
                           env=env or ENV, stdin=subprocess.DEVNULL)
     peak, _, rest = done.stdout.partition("\n")
     return int(peak) / 1024, subprocess.CompletedProcess(args, done.returncode, rest, done.stderr)
+
+
+def quadrant_pictures(count: int, seed: int, size: int = 8, channels: int = 1):
+    """Pictures of four classes: the class's quadrant is bright on a dim noisy ground."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, count)
+    images = (rng.integers(0, 256, (count, size, size, channels)) // 3).astype(np.uint8)
+    half = size // 2
+    for k in range(4):
+        row, column = divmod(k, 2)
+        images[labels == k, half * row:half * (row + 1), half * column:half * (column + 1)] += 150
+    return images, labels
+
+
+@pytest.fixture(scope="session")
+def quadrants(tmp_path_factory):
+    """An .npz of 8x8 grey quadrant pictures (train and test) and its arrays."""
+    root = tmp_path_factory.mktemp("quadrants")
+    (x_train, y_train), (x_test, y_test) = quadrant_pictures(300, 1), quadrant_pictures(200, 2)
+    np.savez(root / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+             class_names=np.array(["top left", "top right", "bottom left", "bottom right"]))
+    return {"root": root, "npz": root / "data.npz", "x_train": x_train, "y_train": y_train, "x_test": x_test,
+            "y_test": y_test}
+
+
+def fit_quadrants(model, data, epochs=30, scale=1 / 255):
+    """A few seconds of training on the quadrant pictures (inputs x * scale)."""
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(data["x_train"] * scale, data["y_train"], epochs=epochs, batch_size=32, verbose=0)
+    return model

@@ -12,7 +12,7 @@ from edgeport import export, runtime
 from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.images import DARK, RESIZE, Fitting
 from edgeport.runtime.modelinfo import Preprocessing
-from tests.conftest import edgeport
+from tests.conftest import edgeport, fit_quadrants as _fit, quadrant_pictures as _quadrants
 
 PIXELS = np.random.default_rng(0).integers(0, 256, (200, 8, 8, 1), dtype=np.uint8)
 
@@ -92,36 +92,6 @@ def test_logits_flattened_before_softmax_keep_the_reshape_rule(tmp_path):
     probabilities = runtime.load(narrowed, verify=False).predict(PIXELS)
     assert np.mean(probabilities.argmax(1) == expected.argmax(1)) >= 0.95
     assert abs(probabilities.max(1).mean() - expected.max(1).mean()) < 0.01
-
-
-def _quadrants(count: int, seed: int, size: int = 8, channels: int = 1):
-    """Pictures of four classes: the class's quadrant is bright on a dim noisy ground."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 4, count)
-    images = (rng.integers(0, 256, (count, size, size, channels)) // 3).astype(np.uint8)
-    half = size // 2
-    for k in range(4):
-        row, column = divmod(k, 2)
-        images[labels == k, half * row:half * (row + 1), half * column:half * (column + 1)] += 150
-    return images, labels
-
-
-@pytest.fixture(scope="module")
-def quadrants(tmp_path_factory):
-    """An .npz of 8x8 grey quadrant pictures (train and test) and its arrays."""
-    root = tmp_path_factory.mktemp("quadrants")
-    (x_train, y_train), (x_test, y_test) = _quadrants(300, 1), _quadrants(200, 2)
-    np.savez(root / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-             class_names=np.array(["top left", "top right", "bottom left", "bottom right"]))
-    return {"root": root, "npz": root / "data.npz", "x_train": x_train, "y_train": y_train, "x_test": x_test,
-            "y_test": y_test}
-
-
-def _fit(model, data, epochs=30, scale=1 / 255):
-    """A few seconds of training on the quadrant pictures (inputs x * scale)."""
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(data["x_train"] * scale, data["y_train"], epochs=epochs, batch_size=32, verbose=0)
-    return model
 
 
 ERF_LAYER_PY = '''

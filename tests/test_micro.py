@@ -1,0 +1,225 @@
+"""Microcontrollers: the micro files run in TensorFlow Lite Micro's own interpreter, their figures are TFLM's, and
+the firmware kit's C++ compiles to the validated bytes and TFLM's outputs.
+
+The seed model's micro file comes from the session's `--micro` export (the accuracy bars, on a trained model);
+the conv net is a seconds-trained model on quadrant pictures (the mechanics).
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edgeport import runtime
+from tests.conftest import assert_within_bars, edgeport, fit_quadrants
+
+MICRO = "model_micro_int8.tflite"
+TFLM = "from tflite_micro.python.tflite_micro import runtime as tflm\n"
+
+# Runs a file in TFLM with an arena of argv[2] bytes on a zero input, in its own process (too small an arena
+# may crash TFLM rather than fail).
+RUN_WITH_ARENA = (
+    "import sys, numpy as np\n" + TFLM +
+    "engine = tflm.Interpreter.from_bytes(open(sys.argv[1], 'rb').read(), arena_size=int(sys.argv[2]))\n"
+    "details = engine.get_input_details(0)\n"
+    "engine.set_input(np.zeros(details['shape'], details['dtype']), 0)\n"
+    "engine.invoke()\n"
+)
+
+
+def tflm_outputs(path, inputs):
+    """TFLM's raw output codes for encoded inputs, one call per image, from this test's own loop."""
+    from tflite_micro.python.tflite_micro import runtime as tflm
+
+    engine = tflm.Interpreter.from_bytes(path.read_bytes(), arena_size=1 << 20)
+    outputs = []
+    for image in inputs:
+        engine.set_input(image[None], 0)
+        engine.invoke()
+        outputs.append(engine.get_output(0)[0].copy())
+    return np.stack(outputs)
+
+
+def quantized_pixels(pixels, quantization, dtype):
+    """Pixels x / 255 quantized with the input's scale and zero point, as the file's tensors define them."""
+    codes = np.round(pixels.astype(np.float64) / 255.0 / quantization["scale"]) + quantization["zero_point"]
+    info = np.iinfo(dtype)
+    return np.clip(codes, info.min, info.max).astype(dtype)
+
+
+def float_tensors(path):
+    """Names of the floating-point tensors in a .tflite file, walking every subgraph of its flatbuffer."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
+    floats = {schema.TensorType.FLOAT32, schema.TensorType.FLOAT16, schema.TensorType.FLOAT64,
+              schema.TensorType.BFLOAT16}
+    return [t.name for graph in model.subgraphs for t in graph.tensors if t.type in floats]
+
+
+def test_the_seed_micro_file_is_validated_in_tflm_within_the_int8_bars(exported, test_set):
+    images, labels = test_set
+    manifest = runtime.read_manifest(exported)
+    entry = manifest.files[MICRO]
+    assert entry.tensors["input"]["shape"] == [1, 28, 28] and entry.tensors["input"]["dtype"] == "int8"
+    assert entry.tensors["output"]["dtype"] == "int8" and entry.integer_only is True
+    assert entry.validation.kernels == "TFLM reference kernels"
+    assert manifest.files["model_int8.tflite"].validation.kernels == "LiteRT default kernels (XNNPACK)"
+    # TFLM run here, by its own interpreter, on every test image: the bars of DESIGN.md hold, and the manifest's
+    # figures are TFLM's own (the very images whose class changed).
+    codes = tflm_outputs(exported / MICRO, quantized_pixels(images, entry.tensors["input"]["quantization"], np.int8))
+    out = entry.tensors["output"]["quantization"]
+    probabilities = (codes.astype(np.float32) - out["zero_point"]) * out["scale"]
+    reference = np.load(exported / "reference_probs.npy")
+    agreement, change = assert_within_bars("model_int8.tflite", probabilities, reference, labels)  # int8's bar
+    changed = np.flatnonzero(probabilities.argmax(1) != reference.argmax(1)).tolist()
+    assert entry.validation.changed.indices == changed
+    assert entry.validation.agreement == pytest.approx(agreement) and entry.validation.accuracy_change == \
+        pytest.approx(change)
+    # How far LiteRT's own kernels are from TFLM's, as recorded.
+    host = runtime.load(exported / MICRO).predict(images)
+    assert entry.micro.xnnpack_agreement == pytest.approx(np.mean(host.argmax(1) == probabilities.argmax(1)), abs=1e-6)
+    assert entry.micro.xnnpack_identical == pytest.approx(np.mean(np.all(host == probabilities, axis=1)), abs=1e-6)
+    assert 0.99 <= entry.micro.reference_agreement <= 1.0 and entry.micro.host_us > 0
+    # Flash is the file; the MLP's operators; the micro file competes only with micro files.
+    assert entry.micro.flash_bytes == (exported / MICRO).stat().st_size == entry.bytes
+    assert entry.micro.ops == ["AddReshape", "AddFullyConnected", "AddSoftmax"]
+    assert manifest.recommended.micro == MICRO
+    assert manifest.files[manifest.recommended.overall].micro is None
+    assert manifest.skipped["model_micro_16x8.tflite"] == f"{MICRO} is within budget and no larger"
+
+
+def test_the_arena_is_the_smallest_tflm_runs_in(exported):
+    entry = runtime.read_manifest(exported).files[MICRO]
+    arena = entry.micro.arena_bytes
+    assert arena % 16 == 0 and arena == entry.micro.arena["total"]
+    fits = subprocess.run([sys.executable, "-c", RUN_WITH_ARENA, exported / MICRO, str(arena)], capture_output=True)
+    short = subprocess.run([sys.executable, "-c", RUN_WITH_ARENA, exported / MICRO, str(arena - 16)],
+                           capture_output=True)
+    assert fits.returncode == 0, fits.stderr[-500:]
+    assert short.returncode != 0  # an error, or a crash (a signal): why it is measured in a child
+
+
+def test_every_file_called_integer_only_holds_no_float_tensor(exported):
+    manifest = runtime.read_manifest(exported)
+    integer = [name for name, entry in manifest.files.items() if entry.integer_only and name.endswith(".tflite")]
+    assert MICRO in integer and "model_int8.tflite" in integer
+    for name in integer:
+        assert float_tensors(exported / name) == [], name
+    assert float_tensors(exported / "model_fp32.tflite")  # the walk finds them where they are
+    assert not manifest.files["model_fp32.tflite"].integer_only
+
+
+def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(exported, test_set, tmp_path):
+    kit = exported / "micro"
+    assert sorted(p.name for p in kit.iterdir()) == ["README.md", "main.cc", "model_data.cc", "model_data.h",
+                                                     "model_ops.h", "model_settings.h", "model_test_vectors.h"]
+    entry = runtime.read_manifest(exported).files[MICRO]
+    # A program of this test's own, built with the system's C++ compiler from the kit's sources: it prints the
+    # array, then each golden picture as PixelToInput encodes it, then the golden output codes.
+    (tmp_path / "check.cc").write_text(
+        '#include <cstdio>\n#include "model_data.h"\n#include "model_settings.h"\n#include "model_test_vectors.h"\n'
+        "int main() {\n"
+        '  printf("%u %d %d\\n", g_model_data_len, kNumTestVectors, kTensorArenaSize);\n'
+        '  for (unsigned i = 0; i < g_model_data_len; ++i) printf("%d ", g_model_data[i]);\n  printf("\\n");\n'
+        "  for (int v = 0; v < kNumTestVectors; ++v) {\n"
+        '    for (int i = 0; i < kInputSize; ++i) printf("%d ", (int)PixelToInput(kTestPixels[v][i], i % kImageChannels));\n'
+        '    printf("\\n");\n'
+        '    for (int c = 0; c < kNumClasses; ++c) printf("%d ", (int)kTestOutputs[v][c]);\n    printf("\\n");\n'
+        '    printf("%d %s\\n", kTestClasses[v], kClassNames[kTestClasses[v]]);\n  }\n}\n')
+    compiler = shutil.which("g++") or shutil.which("c++")
+    assert compiler, "a C++ compiler is needed to check the firmware kit"
+    build = subprocess.run([compiler, "-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{kit}", str(tmp_path / "check.cc"),
+                            str(kit / "model_data.cc"), "-o", str(tmp_path / "check")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
+    lines = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True).stdout.splitlines()
+    length, count, arena = map(int, lines[0].split())
+    content = (exported / MICRO).read_bytes()
+    assert length == len(content) and bytes(int(b) for b in lines[1].split()) == content
+    assert arena >= entry.micro.arena_bytes and 1 <= count <= 4
+    images, _ = test_set
+    quantization = entry.tensors["input"]["quantization"]
+    for v in range(count):
+        encoded = np.array(lines[2 + 3 * v].split(), np.int8).reshape(1, 28, 28)
+        golden = np.array(lines[3 + 3 * v].split(), np.int64)
+        klass, name = lines[4 + 3 * v].split(" ", 1)
+        # The golden pictures are validation images; the C++ encoding is the input tensor's quantization of x / 255.
+        np.testing.assert_array_equal(encoded[0], quantized_pixels(images[v], quantization, np.int8))
+        np.testing.assert_array_equal(golden, tflm_outputs(exported / MICRO, encoded)[0])
+        assert int(klass) == golden.argmax() and name == runtime.CLASS_NAMES[int(klass)]
+    ops = re.findall(r"resolver\.(Add\w+)\(\);", (kit / "model_ops.h").read_text())
+    assert ops == entry.micro.ops and f"kNumberOperators = {len(ops)};" in (kit / "model_ops.h").read_text()
+    readme = (kit / "README.md").read_text()
+    assert f"{entry.micro.arena_bytes:,} bytes" in readme and f"{len(content):,} bytes" in readme
+
+
+def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = fit_quadrants(keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+        keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Flatten(),
+        keras.layers.Dense(4, activation="softmax"),
+    ]), quadrants, epochs=20)
+    model.save(tmp_path / "conv.keras")
+    out = tmp_path / "out"
+    result = edgeport("export", tmp_path / "conv.keras", "--data", quadrants["npz"], "--out", out,
+                      "--formats", "micro-int8,micro-16x8")
+    manifest = runtime.read_manifest(out)
+    assert sorted(manifest.files) == ["model_micro_16x8.tflite", "model_micro_int8.tflite"]
+    for name, dtype in (("model_micro_int8.tflite", "int8"), ("model_micro_16x8.tflite", "int16")):
+        entry = manifest.files[name]
+        assert entry.tensors["input"]["dtype"] == entry.tensors["output"]["dtype"] == dtype, name
+        assert entry.tensors["input"]["shape"] == [1, 8, 8, 1] and entry.integer_only and float_tensors(out / name) == []
+        assert entry.validation.kernels == "TFLM reference kernels" and entry.micro.runs
+        assert set(entry.micro.ops) == {"AddConv2D", "AddDepthwiseConv2D", "AddMaxPool2D", "AddReshape",
+                                        "AddFullyConnected", "AddSoftmax"}, name
+        # TFLM, run here, answers as the manifest says on the validation pictures.
+        codes = tflm_outputs(out / name, quantized_pixels(quadrants["x_test"], entry.tensors["input"]["quantization"],
+                                                          np.dtype(dtype)))
+        reference = np.load(out / "reference_probs.npy")
+        assert entry.validation.changed.indices == np.flatnonzero(codes.argmax(1) != reference.argmax(1)).tolist()
+        # The runtime runs a one-image file on any number of pictures.
+        host = runtime.load(out / name).predict(quadrants["x_test"])
+        assert host.shape == (200, 4) and np.mean(host.argmax(1) == codes.argmax(1)) >= 0.98
+    # The 16x8 file is larger; the kit is the recommended (smaller) file's.
+    assert manifest.recommended.micro == "model_micro_int8.tflite"
+    assert "model_micro_int8.tflite" in (out / "micro" / "model_data.h").read_text()
+    assert "For microcontrollers: model_micro_int8.tflite" in result.stdout
+
+
+def test_a_model_tflm_cannot_run_is_refused_with_tflms_reason(tmp_path):
+    """TFLM has no GELU kernel: the micro file of a GELU model is measured, and the reason is TFLM's own."""
+    import keras
+
+    from edgeport import export
+    from edgeport.export.common import frozen_function
+    from edgeport.export.micro import measure
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(8, activation="gelu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    pixels = np.random.default_rng(0).integers(0, 256, (50, 8, 8, 1), dtype=np.uint8)
+    path = export.to_tflite(model, tmp_path / "gelu.tflite", "int8", pixels, frozen=frozen_function(model, 1))
+    record = measure(path)
+    assert record.runs is False and "GELU" in record.reason and "\n" not in record.reason
+    assert "AddGelu" in record.ops
+
+
+@pytest.mark.parametrize("op, method", [("CONV_2D", "AddConv2D"), ("DEPTHWISE_CONV_2D", "AddDepthwiseConv2D"),
+                                        ("FULLY_CONNECTED", "AddFullyConnected"), ("BATCH_MATMUL", "AddBatchMatMul"),
+                                        ("UNIDIRECTIONAL_SEQUENCE_LSTM", "AddUnidirectionalSequenceLSTM"),
+                                        ("L2_NORMALIZATION", "AddL2Normalization"), ("RESIZE_BILINEAR",
+                                                                                     "AddResizeBilinear")])
+def test_operators_get_tflms_resolver_names(op, method):
+    """The method names of TFLM's micro_mutable_op_resolver.h."""
+    from edgeport.export.micro import resolver_name
+
+    assert resolver_name(op) == method

@@ -40,7 +40,9 @@ def _rows(folder: Path, manifest: Manifest, images: np.ndarray, output: str | No
             ("Keras model.predict", None, lambda: model.predict(one, verbose=0), lambda: model.predict(x, verbose=0), 4),
             ("Keras model(x)", None, lambda: model(one, training=False), lambda: model(x, training=False), 20),
         ]
-    for name in manifest.files:
+    for name, entry in manifest.files.items():
+        if entry.micro is not None:  # a microcontroller's file: its time in TFLM is in the manifest
+            continue
         predictor = runtime.load(folder / name)
         rows.append((name, name, lambda p=predictor: p.predict_one(images[0]), lambda p=predictor: p.predict(images), 100))
     return rows

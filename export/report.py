@@ -121,10 +121,12 @@ def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, fol
         f"most {100 * manifest.bars['max_int8_size_ratio']:.0f} % of float32 plus "
         f"{manifest.bars['size_allowance_bytes'] // 1024} KiB); a file FAILs a bar only when its interval lies beyond "
         f"it, and \"cannot tell\" when its estimate misses but its interval still reaches. "
-        f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process.", "",
+        f"Latency: one image, median (p50) and p99 after warm-up, all rows measured interleaved in one process "
+        f"(a microcontroller's file is timed in TFLM: see On microcontrollers).", "",
     ]
     lines += _ladder_notes(manifest)
     lines += _phone_table(manifest)
+    lines += _micro_table(folder, manifest)
     lines += _web_note(folder, manifest)
     for key, title, caption in (
         ("size_vs_accuracy", "The frontier: size against accuracy",
@@ -192,6 +194,49 @@ def _phone_table(manifest: Manifest) -> list[str]:
             "dynamic-batch file. Agreement: top class of the copy against its source on the validation images.", "",
             "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
+def _micro_table(folder: Path, manifest: Manifest) -> list[str]:
+    """The microcontroller's files as TensorFlow Lite Micro runs them, and the firmware kit."""
+    micro = {name: entry for name, entry in manifest.files.items() if entry.micro is not None}
+    if not micro:
+        return []
+    header = ["File", "Accuracy in TFLM", "Accuracy change (95 %)", "Agreement (95 %)", "Arena (bytes)",
+              "Flash (KB)", "Operators", "LiteRT reference / XNNPACK agree", "TFLM per picture (this machine)"]
+    rows = []
+    for name, entry in micro.items():
+        v, m = entry.validation, entry.micro
+        verdict = "" if v.passed else " **FAIL**"
+        rows.append([f"`{name}`{' (recommended)' if name == manifest.recommended.micro else ''}",
+                     f"{100 * v.accuracy:.2f} %{verdict}",
+                     f"{100 * v.accuracy_change:+.2f} pt{_bracket(v.accuracy_change_interval, '+')}",
+                     f"{100 * v.agreement:.2f} %{_bracket(v.agreement_interval, '')}", f"{m.arena_bytes:,}",
+                     f"{m.flash_bytes / 1024:,.1f}", ", ".join(op[3:] for op in m.ops),
+                     f"{100 * m.reference_agreement:.2f} % / {100 * m.xnnpack_agreement:.2f} %",
+                     f"{m.host_us:,.0f} µs"])
+    kit = _kit_note(folder, manifest)
+    return ["## On microcontrollers", "",
+            "Full-integer files for one picture per call, validated in TensorFlow Lite Micro's own interpreter (its "
+            "reference kernels) against the Keras model: these figures are TFLM's, not the host engines'. Arena: the "
+            "smallest tensor arena TFLM ran the file in, found by bisection on this 64-bit machine (a 32-bit target "
+            "needs somewhat less). Flash: the model array, without TFLM's code. The last two columns compare LiteRT's "
+            "kernels with TFLM's answers, and TFLM's time here is for comparing files, not a board's.", "",
+            "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(row) + " |" for row in rows), "", *kit]
+
+
+def _kit_note(folder: Path, manifest: Manifest) -> list[str]:
+    """Which file the firmware kit in micro/ was generated from, when it is one of these files."""
+    try:
+        header = (folder / "micro" / "model_data.h").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return []
+    for name, entry in manifest.files.items():
+        if entry.micro is not None and f"from {name}\n// (sha256 {entry.sha256})" in header:
+            return [f"Firmware kit: `micro/` holds `{name}` as C++ sources (`model_data.cc`, `model_ops.h`, "
+                    f"`model_settings.h`, golden vectors and `main.cc`); its README says how to build it into a TFLM "
+                    f"project.", ""]
+    return ["Firmware kit: `micro/` was generated from another file; export with `--micro` again.", ""]
 
 
 def _web_note(folder: Path, manifest: Manifest) -> list[str]:

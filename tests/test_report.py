@@ -66,11 +66,30 @@ def test_table_numbers_are_the_manifests_and_the_benchmarks(reported):
         low, high = v.agreement_interval
         assert low <= v.agreement <= high and agreement_interval == f"[{100 * low:.2f}, {100 * high:.2f}]"
         assert float(cells[8]) == pytest.approx(v.max_abs_diff, rel=0.05)
+        assert cells[12] == "pass"
+        if entry.micro is not None:  # a microcontroller's file is timed in TFLM, in its own table
+            assert name not in latency and cells[9:12] == ["—", "—", "—"]
+            continue
         assert float(cells[9]) == pytest.approx(latency[name]["single"]["p50_ms"], abs=5e-4)
         assert float(cells[11].replace(",", "")) == pytest.approx(latency[name]["batch"]["images_per_s"], abs=0.5)
-        assert cells[12] == "pass"
     keras = rows["model.keras model.predict"]
     assert float(keras[5]) == pytest.approx(manifest.source.accuracy, abs=5e-5)
+
+
+def test_the_microcontroller_table_holds_tflms_figures_and_names_the_kit(reported):
+    _, markdown, manifest, _ = reported
+    name = manifest.recommended.micro
+    entry = manifest.files[name]
+    v, m = entry.validation, entry.micro
+    section = markdown.split("## On microcontrollers", 1)[1].split("\n## ", 1)[0]
+    cells = table_rows(section)[f"{name} recommended"]
+    assert cells[1] == f"{100 * v.accuracy:.2f} %" and cells[2].startswith(f"{100 * v.accuracy_change:+.2f} pt [")
+    assert cells[3].startswith(f"{100 * v.agreement:.2f} % [")
+    assert int(cells[4].replace(",", "")) == m.arena_bytes and float(cells[5]) == pytest.approx(m.flash_bytes / 1024,
+                                                                                                 abs=0.05)
+    assert cells[6] == "Reshape, FullyConnected, Softmax"
+    assert cells[7] == f"{100 * m.reference_agreement:.2f} % / {100 * m.xnnpack_agreement:.2f} %"
+    assert f"Firmware kit: `micro/` holds `{name}`" in section
 
 
 def test_every_plot_in_the_markdown_is_a_real_png(reported):
@@ -98,7 +117,7 @@ def test_benchmark_has_every_row_with_positive_figures(reported):
     _, _, manifest, bench = reported
     names = [row["name"] for row in bench["rows"]]
     assert names[:2] == ["Keras model.predict", "Keras model(x)"]
-    assert sorted(names[2:]) == sorted(manifest.files)
+    assert sorted(names[2:]) == sorted(n for n, e in manifest.files.items() if e.micro is None)  # micro: TFLM's time
     for row in bench["rows"]:
         assert 0 < row["single"]["p50_ms"] <= row["single"]["p99_ms"], row["name"]
         assert row["batch"]["images"] == 10_000 and row["batch"]["images_per_s"] > 0

@@ -46,7 +46,9 @@ def register(commands) -> None:
                        "(default: $FASHION_MNIST_DIR, then /usr/share/datasets/fashion-mnist)")
     train.add_argument("--no-plots", action="store_true", help="skip the tutorial's pictures")
 
-    from edgeport.export.plan import ALL_FORMATS, DEFAULT_BUDGET_PT, DEFAULT_CALIBRATION_SAMPLES, OBJECTIVES, SEARCHES
+    from edgeport.export.npu import NPUS
+    from edgeport.export.plan import (ALL_FORMATS, BOARDS, DEFAULT_BUDGET_PT, DEFAULT_CALIBRATION_SAMPLES, OBJECTIVES,
+                                      SEARCHES)
     from edgeport.runtime.sources import FASHION_MNIST
 
     export = add_command(
@@ -111,6 +113,17 @@ def register(commands) -> None:
                         help="also build a microcontroller's file (batch 1, full integer: model_micro_int8.tflite, "
                              "and 16x8 if int8 misses the budget), validated in TensorFlow Lite Micro, with a "
                              "firmware kit in OUT/micro/")
+    export.add_argument("--board", choices=tuple(BOARDS), default=None,
+                        help="with --micro: the recommended micro file must fit this board's RAM and flash ("
+                             + "; ".join(f"{name}: {board.about}" for name, board in BOARDS.items()) + ")")
+    export.add_argument("--ram", default=None, metavar="SIZE",
+                        help="with --micro: RAM for the tensor arena and the picture (256KiB, 1MiB...; replaces the "
+                             "board's)")
+    export.add_argument("--flash", default=None, metavar="SIZE",
+                        help="with --micro: flash for the model array (replaces the board's)")
+    export.add_argument("--npu", choices=tuple(NPUS), default=None,
+                        help="with --micro: also compile the micro file for this Arm Ethos-U NPU with Vela "
+                             "(needs edgeport[npu]); the compiled .vela.tflite runs only on the board")
     export.add_argument("--sign", default=None, metavar="KEY.pem",
                         help="sign the manifest and every file it lists into model.sig with this EC private key "
                              "(OpenSSF model signing, offline; needs edgeport[sign]); commands given --trust "
@@ -163,13 +176,14 @@ def run_train(args) -> int:
 
 
 def run_export(args) -> int:
-    from edgeport.export.plan import ExportPlan
+    from edgeport.export.plan import ExportPlan, board_for
 
     # Everything that can be checked without TensorFlow is checked first: the flags, the plan,
     # the model file's name and the output folder.
     try:
         plan = ExportPlan.from_formats(
-            args.formats, micro=args.micro, budget_pt=args.budget, integer_only=args.integer_only, strict=args.strict,
+            args.formats, micro=args.micro, board=board_for(args.board, args.ram, args.flash), npu=args.npu,
+            budget_pt=args.budget, integer_only=args.integer_only, strict=args.strict,
             objective=args.objective, search=args.search,
             mobile=args.mobile, opset=args.opset, calibration_samples=args.calibration_samples,
             class_names=class_names_flag(args.class_names), preprocessing=preprocessing_flags(args))
@@ -273,19 +287,27 @@ def _recommendation_line(manifest, out) -> str:
             + (f"; missed their bars: {', '.join(missed)}" if missed else "")
             + (f"; failed to build (reasons in the manifest): {', '.join(manifest.failed)}" if manifest.failed else ""))
     settle = settle_line(files, chosen.overall, chosen.budget_pt, manifest.data.images)
-    return line + (f"\n{settle}" if settle else "") + _micro_line(files, chosen.micro)
+    return line + (f"\n{settle}" if settle else "") + _micro_line(files, chosen.micro, chosen.board)
 
 
-def _micro_line(files, name) -> str:
+def _micro_line(files, name, board) -> str:
     """The microcontroller's file recommended, with its TFLM figures ('' when none was built within budget)."""
+    from edgeport.export.micro import needs
     from edgeport.export.validate import interval_text
 
     if name is None:
         return ""
     entry = files[name]
     m, v = entry.micro, entry.validation
-    return (f"\nFor microcontrollers: {name} ({m.flash_bytes / 1024:.1f} KB flash, arena {m.arena_bytes:,} bytes; "
-            f"in TFLM accuracy {v.accuracy:.4f}, {interval_text(entry)})")
+    ram, _ = needs(entry)
+    board = f" on {board['name']}" if board else ""
+    npu = m.npu
+    vela = (f"; {npu.accelerator} (Vela's estimate): {100 * npu.npu_share:.0f} % of operators on the NPU, "
+            f"{npu.inference_ms:.2f} ms at {npu.clock_hz / 1e6:.0f} MHz, {npu.sram_bytes / 1024:.1f} KiB SRAM, "
+            f"{npu.file}" if npu else f"; Vela could not compile it: {m.npu_error}" if m.npu_error else "")
+    return (f"\nFor microcontrollers{board}: {name} ({m.flash_bytes / 1024:.1f} KiB flash, arena {m.arena_bytes:,} "
+            f"bytes, {ram / 1024:.1f} KiB RAM with the kit's margin and the picture; in TFLM accuracy {v.accuracy:.4f}, "
+            f"{interval_text(entry)}){vela}")
 
 
 def _latency(entry) -> str:

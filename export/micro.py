@@ -22,6 +22,8 @@ from edgeport.runtime.predictor import TFLitePredictor
 
 # Arenas are probed to this alignment (TFLM aligns its allocations to 16 bytes).
 ARENA_STEP = 16
+# The arena a firmware declares: the measured minimum plus this share of it, at least ARENA_MARGIN_MIN bytes.
+ARENA_MARGIN, ARENA_MARGIN_MIN = 0.10, 1024
 # The arena TFLM first runs a file in, to record what it allocates: the larger of these.
 PROBE_ARENA_MIN, PROBE_ARENA_PER_BYTE = 1 << 20, 8
 # A child that has not measured a file in this many seconds is stopped (a hostile file could hang it).
@@ -82,6 +84,35 @@ while bisect and high - low > step:
         low = middle
 print(json.dumps({"runs": True, "arena_bytes": high, "arena": arena}))
 '''
+
+
+def kit_arena(arena_bytes: int) -> int:
+    """The arena a firmware declares for a measured minimum: plus the margin, rounded up to 16 bytes."""
+    size = arena_bytes + max(ARENA_MARGIN_MIN, int(arena_bytes * ARENA_MARGIN))
+    return -(-size // ARENA_STEP) * ARENA_STEP
+
+
+def needs(entry) -> tuple[int, int]:
+    """(RAM, flash) bytes a micro file needs on a board: the declared arena (which holds the input and output
+    tensors) plus the uint8 picture the firmware fills it from; the model array."""
+    picture = int(np.prod(entry.tensors["input"]["shape"][1:]))
+    return kit_arena(entry.micro.arena_bytes) + picture, entry.micro.flash_bytes
+
+
+def fit_problem(entry, board: dict | None) -> str | None:
+    """How a micro file misses a board ({"name", "ram_bytes", "flash_bytes"}; a None size is not checked), in
+    words; None when it fits or there is no board."""
+    if board is None:
+        return None
+    ram, flash = needs(entry)
+    misses = [f"{what} {_kib(need)} ({_kib(need - have)} over {_kib(have)})"
+              for what, need, have in (("RAM", ram, board["ram_bytes"]), ("flash", flash, board["flash_bytes"]))
+              if have is not None and need > have]
+    return f"needs {' and '.join(misses)}" if misses else None
+
+
+def _kib(count: int) -> str:
+    return f"{count / 1024:,.1f} KiB"
 
 
 def measure(path: str | Path, bisect: bool = True) -> MicroRecord:

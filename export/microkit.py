@@ -21,22 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from edgeport import __version__
-from edgeport.export.micro import TflmPredictor
+from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, TflmPredictor, kit_arena
 from edgeport.runtime.manifest import FileEntry, Manifest, sha256_file
 
 KIT_NAME = "micro"
-# The arena the kit asks for: the measured minimum plus this share of it, at least ARENA_MARGIN_MIN bytes.
-ARENA_MARGIN, ARENA_MARGIN_MIN = 0.10, 1024
 # Golden pictures: at most this many, and at most this many pixel bytes in all (flash on the board).
 TEST_VECTORS, TEST_VECTOR_BYTES = 4, 32 * 1024
 BYTES_PER_LINE = 16
 _C_TYPES = {"int8": "int8_t", "int16": "int16_t", "uint8": "uint8_t"}
-
-
-def kit_arena(arena_bytes: int) -> int:
-    """The arena the kit declares: measured plus the margin, rounded up to 16 bytes."""
-    size = arena_bytes + max(ARENA_MARGIN_MIN, int(arena_bytes * ARENA_MARGIN))
-    return -(-size // 16) * 16
 
 
 def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: np.ndarray) -> Path:
@@ -90,15 +82,20 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray) -> dict[str, s
     pixels = np.asarray(images[:count], np.uint8).reshape(count, *predictor.image_shape)
     outputs = np.stack([predictor.raw(encoded) for encoded in predictor.encode(pixels)])
     facts = {"file": path.name, "sha256": entry.sha256, "version": __version__}
-    return {
-        "model_data.h": _data_header(facts),
+    npu = entry.micro.npu
+    sources = {
+        "model_data.h": _data_header(facts, npu is not None),
         "model_data.cc": _data_source(facts, content),
-        "model_ops.h": _ops_header(facts, entry.micro.ops),
+        "model_ops.h": _ops_header(facts, entry.micro.ops + (["AddEthosU"] if npu else [])),
         "model_settings.h": _settings_header(facts, entry, predictor, tensors),
         "model_test_vectors.h": _vectors_header(facts, pixels, outputs, tensors["output"]["dtype"]),
-        "main.cc": _main_source(facts),
+        "main.cc": _main_source(facts, npu is not None),
         "README.md": _readme(facts, entry, predictor, count),
     }
+    if npu is not None:
+        sources["model_vela_data.cc"] = _data_source(facts, (path.parent / npu.file).read_bytes(), "g_model_vela_data",
+                                                     f"{npu.file}, compiled by Vela for {npu.accelerator}")
+    return sources
 
 
 def _banner(facts: dict) -> str:
@@ -106,20 +103,23 @@ def _banner(facts: dict) -> str:
             f"// (sha256 {facts['sha256']}). Do not edit: export again instead.\n")
 
 
-def _data_header(facts: dict) -> str:
+def _data_header(facts: dict, npu: bool) -> str:
+    vela = ("// The same model compiled by Vela for the Ethos-U NPU (model_vela_data.cc; link one of the two).\n"
+            "extern const unsigned char g_model_vela_data[];\nextern const unsigned int g_model_vela_data_len;\n\n"
+            if npu else "")
     return (_banner(facts) + "#ifndef EDGEPORT_MODEL_DATA_H_\n#define EDGEPORT_MODEL_DATA_H_\n\n"
             "// The model, as the flatbuffer TFLM reads in place (tflite::GetModel(g_model_data)).\n"
             "extern const unsigned char g_model_data[];\nextern const unsigned int g_model_data_len;\n\n"
-            "#endif  // EDGEPORT_MODEL_DATA_H_\n")
+            + vela + "#endif  // EDGEPORT_MODEL_DATA_H_\n")
 
 
-def _data_source(facts: dict, content: bytes) -> str:
+def _data_source(facts: dict, content: bytes, symbol: str = "g_model_data", what: str = "") -> str:
     lines = [", ".join(f"0x{b:02x}" for b in content[i : i + BYTES_PER_LINE])
              for i in range(0, len(content), BYTES_PER_LINE)]
-    return (_banner(facts) + '#include "model_data.h"\n\n'
+    return (_banner(facts) + (f"// This file: {what}.\n" if what else "") + '#include "model_data.h"\n\n'
             "// 16-byte aligned: TFLM reads the flatbuffer's tensors in place.\n"
-            "alignas(16) const unsigned char g_model_data[] = {\n    " + ",\n    ".join(lines) + "\n};\n"
-            f"const unsigned int g_model_data_len = {len(content)};\n")
+            f"alignas(16) const unsigned char {symbol}[] = {{\n    " + ",\n    ".join(lines) + "\n};\n"
+            f"const unsigned int {symbol}_len = {len(content)};\n")
 
 
 def _ops_header(facts: dict, ops: list[str]) -> str:
@@ -210,8 +210,11 @@ def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output
             "#endif  // EDGEPORT_MODEL_TEST_VECTORS_H_\n")
 
 
-def _main_source(facts: dict) -> str:
-    return _banner(facts) + r'''// Runs the golden pictures through TFLM and prints PASS when every output code is TFLM's on the host.
+def _main_source(facts: dict, npu: bool) -> str:
+    model = ("// Built with -DEDGEPORT_ETHOS_U (and model_vela_data.cc), it runs the Vela-compiled model on the NPU.\n"
+             "#ifdef EDGEPORT_ETHOS_U\n#define EDGEPORT_MODEL g_model_vela_data\n#else\n"
+             "#define EDGEPORT_MODEL g_model_data\n#endif\n" if npu else "#define EDGEPORT_MODEL g_model_data\n")
+    return _banner(facts) + model + r'''// Runs the golden pictures through TFLM and prints PASS when every output code is TFLM's on the host.
 
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
@@ -229,7 +232,7 @@ alignas(16) uint8_t tensor_arena[kTensorArenaSize];
 
 int main() {
   tflite::InitializeTarget();
-  const tflite::Model* model = tflite::GetModel(g_model_data);
+  const tflite::Model* model = tflite::GetModel(EDGEPORT_MODEL);
   static auto resolver = get_resolver();
   static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, kTensorArenaSize);
   if (interpreter.AllocateTensors() != kTfLiteOk) {
@@ -313,4 +316,29 @@ A 32-bit target needs somewhat less arena than the 64-bit host (smaller pointers
 
 The golden outputs are the reference kernels'. Optimized kernels (CMSIS-NN) are written to give the
 same int8 results; a code that differs by one on a board is rounding, a different class is a fault.
+""" + _npu_readme(m.npu)
+
+
+def _npu_readme(npu) -> str:
+    """The kit README's part on the Vela-compiled file, when there is one."""
+    if npu is None:
+        return ""
+    fallbacks = ", ".join(npu.cpu_fallbacks) or "none"
+    return f"""
+## On an Arm Ethos-U NPU
+
+`model_vela_data.cc` holds `{npu.file}`: the same model compiled by Vela {npu.vela_version or ''} for
+{npu.accelerator} ({npu.system_config}, {npu.memory_mode}). It runs only on the board, with the Ethos-U
+driver (`AddEthosU()` is in the resolver); build `main.cc` with `-DEDGEPORT_ETHOS_U` and link
+`model_vela_data.cc` instead of `model_data.cc`. Vela's estimates, not measurements:
+
+| figure | value |
+|---|---|
+| operators on the NPU | {npu.npu_operators} ({100 * npu.npu_share:.1f} %); on the CPU: {npu.cpu_operators} ({fallbacks}) |
+| SRAM | {npu.sram_bytes / 1024:,.2f} KiB |
+| flash (weights and command stream) | {npu.flash_bytes / 1024:,.2f} KiB |
+| inference | {npu.inference_ms:.3f} ms at {npu.clock_hz / 1e6:.0f} MHz ({npu.cycles:,} cycles) |
+
+The golden outputs are TFLM's on the CPU file: the NPU rounds as TFLM's int8 kernels are specified to, so
+a code that differs by one is rounding, a different class is a fault.
 """

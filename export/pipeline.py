@@ -32,6 +32,7 @@ from edgeport.export.modelfacts import (
     num_classes,
     reference_probabilities,
 )
+from edgeport.export.npu import compile_for_npu, vela_name
 from edgeport.export.onnx import input_quantization
 from edgeport.export.plan import ExportPlan, Target
 from edgeport.export.preprocessing import USUAL_NAMES, find_preprocessing, try_usual
@@ -142,9 +143,12 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
                 skipped=skipped, failed=failed,
-                recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective))
+                recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective,
+                                      plan.board.to_json() if plan.board else None))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
-            publish(staging, out, [*entries, *(n for n, e in phones.items() if e.error is None), REFERENCE_NAME])
+            npu_files = [e.micro.npu.file for e in entries.values() if e.micro is not None and e.micro.npu is not None]
+            publish(staging, out, [*entries, *(n for n, e in phones.items() if e.error is None), *npu_files,
+                                   REFERENCE_NAME])
         except OSError as e:
             if e.filename is None or str(staging) not in str(e.filename):
                 raise
@@ -164,9 +168,27 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         raise ValidationError(failures, f"no {'integer-only ' if plan.integer_only else ''}file is within the budget "
                                         f"of {plan.budget_pt:g} pt; " + (f"the closest was {miss}" if miss else
                                                                          "no file was built"))
+    if plan.board is not None and manifest.recommended.micro is None:
+        raise ValidationError(failures, _micro_miss(manifest.files, plan))
     if plan.strict and failures:
         raise ValidationError(failures)
     return manifest
+
+
+def _micro_miss(files: dict[str, FileEntry], plan: ExportPlan) -> str:
+    """Why no microcontroller's file was recommended for the plan's board, with how far the closest misses."""
+    board = plan.board.to_json()
+    candidates = [(name, entry) for name, entry in files.items()
+                  if entry.micro is not None and entry.micro.runs and within_budget(entry, plan.budget_pt)]
+    if not candidates:
+        return f"no microcontroller's file is within the budget of {plan.budget_pt:g} pt, so none fits {board['name']}"
+
+    def over(item) -> int:
+        ram, flash = micro.needs(item[1])
+        return max(0, ram - (board["ram_bytes"] or ram)) + max(0, flash - (board["flash_bytes"] or flash))
+
+    name, entry = min(candidates, key=over)
+    return f"no microcontroller's file fits {board['name']}: the closest, {name}, {micro.fit_problem(entry, board)}"
 
 
 def _remove_stale_staging(out: Path) -> None:
@@ -303,12 +325,20 @@ def _build_one(target: Target, staging: Path, model, sources: Sources, info: Mod
     latency = None
     if target.micro:  # TFLM's time on this machine is said whatever the verdict (relative only)
         latency = single_image_us(predictor, validation.images[0])
-        record = micro.cross_check(record, path, predictor.answers, validation.images)
-        built = built | {"micro": replace(record, host_us=latency)}
+        record = replace(micro.cross_check(record, path, predictor.answers, validation.images), host_us=latency)
+        built = built | {"micro": _for_npu(record, path, plan.npu) if plan.npu else record}
     entry = describe_file(predictor, target, info, figures, built)
     if within_budget(entry, plan.budget_pt):  # only a file within budget can be the fastest recommended
         entry = replace(entry, latency_us=latency or single_image_us(predictor, validation.images[0]))
     return entry
+
+
+def _for_npu(record, path: Path, accelerator: str):
+    """The micro record with Vela's compilation of path for the NPU (its .vela.tflite beside path), or why not."""
+    try:
+        return replace(record, npu=compile_for_npu(path, accelerator, path.with_name(vela_name(path.name))))
+    except ExportError as e:  # the TFLM-validated file stands whatever Vela makes of it
+        return replace(record, npu_error=_failure(e))
 
 
 def _failure(error: Exception) -> str:
@@ -375,7 +405,7 @@ def _smaller_winner(entries: dict[str, FileEntry], target: Target, plan: ExportP
 
 def _warn_about_strangers(out: Path, manifest: Manifest) -> None:
     """Name the model files in out that the new manifest does not list: they come from another model."""
-    listed = manifest.files.keys() | manifest.mobile.keys()
+    listed = manifest.files.keys() | manifest.mobile.keys() | set(manifest.npu_files())
     strangers = sorted(p.name for p in out.iterdir()
                        if p.suffix in runtime.predictor.SUFFIXES and p.is_file() and p.name not in listed)
     if strangers:

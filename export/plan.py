@@ -6,12 +6,14 @@ export_all takes it whole, and nothing reads module globals or mutates a plan on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
 
 from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, check_calibration_samples
 from edgeport.export.common import Quantization
+from edgeport.export.npu import NPUS
 from edgeport.export.onnx import check_opset
 from edgeport.runtime.errors import PlanError
 from edgeport.runtime.manifest import Bar
@@ -89,6 +91,66 @@ OBJECTIVES = ("balanced", "size", "speed")
 BALANCED_SLOWDOWN, BALANCED_MARGIN_US = 2.0, 1000.0
 
 
+@dataclass(frozen=True)
+class Board:
+    """What a microcontroller offers a model: RAM for the tensor arena and the picture, flash for the model array."""
+
+    name: str
+    ram_bytes: int | None  # None: not checked
+    flash_bytes: int | None
+    about: str = ""
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "ram_bytes": self.ram_bytes, "flash_bytes": self.flash_bytes}
+
+
+KIB, MIB = 1024, 1024 * 1024
+# --board NAME: the memory of common parts (the whole chip's; the firmware's own code, stack and buffers take
+# their share of it).
+BOARDS = MappingProxyType({
+    "cortex-m4": Board("cortex-m4", 256 * KIB, 1 * MIB, "a Cortex-M4 with 256 KiB of RAM and 1 MiB of flash "
+                                                        "(STM32F4, nRF52840: Arduino Nano 33 BLE)"),
+    "cortex-m7": Board("cortex-m7", 512 * KIB, 2 * MIB, "a Cortex-M7 with 512 KiB of RAM and 2 MiB of flash "
+                                                        "(STM32F7, i.MX RT1060)"),
+    "rp2040": Board("rp2040", 264 * KIB, 2 * MIB, "Raspberry Pi Pico: Cortex-M0+, 264 KiB of RAM, 2 MiB of flash"),
+    "esp32-s3": Board("esp32-s3", 512 * KIB, 8 * MIB, "ESP32-S3: 512 KiB of internal SRAM, 8 MiB of flash on the "
+                                                      "common modules"),
+})
+
+
+def parse_bytes(text: str, what: str) -> int:
+    """A size such as 256KiB, 1MiB, 512KB, 2MB or 65536 (bytes); KB and MB are taken as KiB and MiB, as board
+    vendors mean them.
+
+    Raises:
+        PlanError: anything else.
+    """
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(|b|k|kb|kib|m|mb|mib)\s*", str(text).lower())
+    if not found or float(found.group(1)) <= 0:
+        raise PlanError(f"{what} must be a size such as 256KiB or 1MiB; got {text!r}")
+    unit = {"": 1, "b": 1, "k": KIB, "kb": KIB, "kib": KIB, "m": MIB, "mb": MIB, "mib": MIB}[found.group(2)]
+    return int(float(found.group(1)) * unit)
+
+
+def board_for(name: str | None = None, ram: str | None = None, flash: str | None = None) -> Board | None:
+    """The board a micro file must fit: a named one (BOARDS), with --ram or --flash replacing its figure when
+    given; or the sizes given alone (a size not given is not checked). None when nothing is given.
+
+    Raises:
+        PlanError: an unknown board name or a bad size.
+    """
+    if name is None and ram is None and flash is None:
+        return None
+    if name is not None and name not in BOARDS:
+        raise PlanError(f"unknown board {name!r}; choose from {', '.join(BOARDS)}, or give --ram and --flash")
+    base = BOARDS.get(name)
+    ram_bytes = parse_bytes(ram, "--ram") if ram is not None else base.ram_bytes if base else None
+    flash_bytes = parse_bytes(flash, "--flash") if flash is not None else base.flash_bytes if base else None
+    changed = base is not None and (ram is not None or flash is not None)
+    return Board(f"{name} (sizes as given)" if changed else name or "the board given", ram_bytes, flash_bytes,
+                 base.about if base else "")
+
+
 def parse_formats(formats) -> tuple[Target, ...]:
     """Targets for format names (a list or a comma-separated string), in ladder order; None means all.
 
@@ -130,6 +192,8 @@ class ExportPlan:
         lock_timeout: seconds to wait for another export to the same folder; None: as long as it takes.
         search: "quick" or "thorough" (SEARCHES).
         objective: what the recommendation optimises within budget: "balanced", "size" or "speed" (OBJECTIVES).
+        board: the microcontroller the recommended micro file must fit (RAM and flash), or None.
+        npu: compile each micro file with Vela for this Ethos-U NPU (export.npu.NPUS), or None.
     """
 
     targets: tuple[Target, ...] = TARGETS
@@ -149,6 +213,8 @@ class ExportPlan:
     lock_timeout: float | None = None
     search: str = "quick"
     objective: str = "balanced"
+    board: Board | None = None
+    npu: str | None = None
 
     def __post_init__(self):
         if not self.targets or not all(isinstance(t, Target) for t in self.targets):
@@ -170,6 +236,11 @@ class ExportPlan:
         for name, value, allowed in (("search", self.search, SEARCHES), ("objective", self.objective, OBJECTIVES)):
             if value not in allowed:
                 raise PlanError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        if self.board is not None and not self.micro:
+            raise PlanError("a board (--board, --ram, --flash) is for a microcontroller's file: add --micro")
+        if self.npu is not None and (self.npu not in NPUS or not self.micro):
+            raise PlanError(f"--npu takes one of {', '.join(NPUS)}, with --micro; got {self.npu!r}"
+                            f"{'' if self.micro else ' without --micro'}")
         if self.lock_timeout is not None:
             _check_number("lock timeout", self.lock_timeout, 0, float("inf"), "a number of seconds >= 0")
 

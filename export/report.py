@@ -47,7 +47,7 @@ def _choice(manifest: Manifest, budget_pt: float):
     if recorded is not None and recorded.budget_pt == budget_pt:
         return recorded
     return choose(manifest.files, budget_pt, recorded.integer_only if recorded else False,
-                  recorded.objective if recorded else "size")
+                  recorded.objective if recorded else "size", recorded.board if recorded else None)
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
@@ -214,7 +214,7 @@ def _micro_table(folder: Path, manifest: Manifest) -> list[str]:
                      f"{m.flash_bytes / 1024:,.1f}", ", ".join(op[3:] for op in m.ops),
                      f"{100 * m.reference_agreement:.2f} % / {100 * m.xnnpack_agreement:.2f} %",
                      f"{m.host_us:,.0f} µs"])
-    kit = _kit_note(folder, manifest)
+    kit = _kit_note(folder, manifest) + _npu_table(micro)
     return ["## On microcontrollers", "",
             "Full-integer files for one picture per call, validated in TensorFlow Lite Micro's own interpreter (its "
             "reference kernels) against the Keras model: these figures are TFLM's, not the host engines'. Arena: the "
@@ -223,6 +223,29 @@ def _micro_table(folder: Path, manifest: Manifest) -> list[str]:
             "kernels with TFLM's answers, and TFLM's time here is for comparing files, not a board's.", "",
             "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows), "", *kit]
+
+
+def _npu_table(micro: dict[str, FileEntry]) -> list[str]:
+    """Vela's summary of each micro file compiled for an Ethos-U NPU (or why it could not be)."""
+    rows = []
+    for name, entry in micro.items():
+        npu = entry.micro.npu
+        if npu is None and entry.micro.npu_error:
+            rows.append([f"`{name}`", "—", f"**not compiled**: {entry.micro.npu_error}", *("—" for _ in range(4))])
+        elif npu is not None:
+            rows.append([f"`{name}`", f"{npu.accelerator} at {npu.clock_hz / 1e6:.0f} MHz",
+                         f"{npu.npu_operators} ({100 * npu.npu_share:.1f} %); CPU: {npu.cpu_operators}"
+                         f"{' (' + ', '.join(npu.cpu_fallbacks) + ')' if npu.cpu_fallbacks else ''}",
+                         f"{npu.sram_bytes / 1024:,.2f}", f"{npu.flash_bytes / 1024:,.2f}", f"{npu.inference_ms:.3f}",
+                         f"`{npu.file}` ({npu.bytes / 1024:,.1f} KB)"])
+    if not rows:
+        return []
+    header = ["File", "NPU", "Operators on the NPU", "SRAM (KiB)", "Flash (KiB)", "Inference (ms)", "Compiled file"]
+    return ["Arm Ethos-U, compiled by Vela: Vela's estimates at the configuration's clock (the compiled file runs "
+            "only on the board, with the Ethos-U driver; the TFLM-validated file beside it is what the figures "
+            "above are for).", "",
+            "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
 def _kit_note(folder: Path, manifest: Manifest) -> list[str]:

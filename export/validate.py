@@ -13,6 +13,7 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import intervals
 from edgeport.export.common import Quantization
+from edgeport.export.micro import fit_problem
 from edgeport.export.plan import BALANCED_MARGIN_US, BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT, ExportPlan
 from edgeport.runtime.errors import ValidationError  # noqa: F401 (part of this module's API)
 from edgeport.runtime.manifest import Bar, Changed, FileEntry, Recommendation, Validation
@@ -186,7 +187,7 @@ def quick_enough(latency_us: float, fastest_us: float) -> bool:
 
 
 def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT, integer_only: bool = False,
-              objective: str = "size") -> Recommendation:
+              objective: str = "size", board: dict | None = None) -> Recommendation:
     """The file within budget that the objective picks, overall and per format (None where none qualifies),
     the smallest and the fastest; and the smallest microcontroller's file within budget.
 
@@ -203,10 +204,12 @@ def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT,
         integer_only: choose only among files whose arithmetic is all integer.
         objective: balanced, size, or speed: the lowest single-image latency measured at export (files
             without one are not candidates for speed and balanced).
+        board: the microcontroller ({"name", "ram_bytes", "flash_bytes"}) the micro file must fit (micro.needs).
     """
     host = {name: entry for name, entry in files.items() if entry.micro is None}
     micro = [(entry.bytes, name) for name, entry in files.items()
-             if entry.micro is not None and entry.micro.runs and within_budget(entry, budget_pt)]
+             if entry.micro is not None and entry.micro.runs and within_budget(entry, budget_pt)
+             and fit_problem(entry, board) is None]
     within = [(name, entry) for name, entry in (host or files).items()
               if within_budget(entry, budget_pt) and (entry.integer_only or not integer_only)]
 
@@ -228,7 +231,7 @@ def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT,
 
     size, speed = (lambda e: e.bytes), (lambda e: e.latency_us)
     return Recommendation(budget_pt, integer_only, choose(), choose("tflite"), choose("onnx"), objective,
-                          best(size), best(speed), min(micro)[1] if micro else None)
+                          best(size), best(speed), min(micro)[1] if micro else None, board)
 
 
 def settle_line(files: dict[str, FileEntry], recommended: str | None, budget_pt: float, images: int) -> str | None:

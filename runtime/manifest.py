@@ -167,6 +167,38 @@ class Validation(Record):
 
 
 @dataclass(frozen=True)
+class NpuRecord(Record):
+    """A micro file compiled by Arm's Vela for an Ethos-U NPU: Vela's own figures, estimated at the system
+    configuration's clock (the compiled file runs only on the board, with the Ethos-U driver).
+
+    Attributes:
+        accelerator, system_config, memory_mode: what Vela compiled for (its Arm/vela.ini).
+        file, bytes, sha256: the compiled .vela.tflite beside the micro file.
+        clock_hz, sram_bytes, flash_bytes, dram_bytes, inference_ms, cycles: Vela's summary.
+        npu_operators, cpu_operators, npu_share: the operators on the NPU and those left to the CPU;
+        cpu_fallbacks: the kinds of the CPU's operators.
+    """
+
+    accelerator: str
+    system_config: str
+    memory_mode: str
+    file: str
+    bytes: int
+    sha256: str
+    clock_hz: int
+    sram_bytes: int
+    flash_bytes: int
+    dram_bytes: int
+    inference_ms: float
+    cycles: int
+    npu_operators: int
+    cpu_operators: int
+    npu_share: float
+    cpu_fallbacks: list
+    vela_version: str | None = None
+
+
+@dataclass(frozen=True)
 class MicroRecord(Record):
     """How a file runs in TensorFlow Lite Micro, measured at export on this machine (a 64-bit host).
 
@@ -182,10 +214,13 @@ class MicroRecord(Record):
         reference_agreement, xnnpack_agreement: on the validation images, the share of answers
             (argmax) of LiteRT's reference kernels and of its default XNNPACK kernels equal to
             TFLM's; reference_identical, xnnpack_identical: the share of output vectors bit-equal.
+        npu: Vela's compilation of the file for an Ethos-U NPU, when asked for.
     """
 
+    NESTED: ClassVar[dict] = {"npu": NpuRecord}
     OMIT_NONE: ClassVar[tuple] = ("reason", "arena_bytes", "arena", "ops", "host_us", "reference_agreement",
-                                  "reference_identical", "xnnpack_agreement", "xnnpack_identical")
+                                  "reference_identical", "xnnpack_agreement", "xnnpack_identical", "npu",
+                                  "npu_error")
 
     runs: bool
     flash_bytes: int
@@ -198,6 +233,8 @@ class MicroRecord(Record):
     reference_identical: float | None = None
     xnnpack_agreement: float | None = None
     xnnpack_identical: float | None = None
+    npu: NpuRecord | None = None  # the file compiled by Vela for an Ethos-U NPU (export --npu)
+    npu_error: str | None = None  # why Vela could not compile it
 
 
 def _info_from(value: dict, where: str) -> ModelInfo:
@@ -376,7 +413,7 @@ class Recommendation(Record):
     fastest name the choice of the last two, so a reader sees what the trade was.
     """
 
-    OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest", "micro")
+    OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest", "micro", "board")
 
     budget_pt: float
     integer_only: bool = False
@@ -386,7 +423,8 @@ class Recommendation(Record):
     objective: str = "size"
     smallest: str | None = None
     fastest: str | None = None
-    micro: str | None = None  # the smallest microcontroller's file within budget
+    micro: str | None = None  # the smallest microcontroller's file within budget (and the board)
+    board: dict | None = None  # the microcontroller the micro file must fit: name, ram_bytes, flash_bytes
 
 
 @dataclass(frozen=True)
@@ -440,6 +478,7 @@ class Manifest(Record):
         """
         names = [("file", name) for name in (*self.files, *self.mobile, *self.skipped, *self.failed)]
         names += [("source of phone copy", entry.source) for entry in self.mobile.values()]
+        names += [("NPU file", name) for name in self.npu_files()]
         if self.data is not None:
             names.append(("data.reference", self.data.reference))
         if self.source is not None:
@@ -457,6 +496,10 @@ class Manifest(Record):
 
     def to_text(self) -> str:
         return json.dumps(self.to_json(), indent=1) + "\n"
+
+    def npu_files(self) -> list[str]:
+        """The Vela-compiled files beside the micro files (they run only on an Ethos-U board)."""
+        return [e.micro.npu.file for e in self.files.values() if e.micro is not None and e.micro.npu is not None]
 
     def entry(self, name: str) -> FileEntry | PhoneEntry | None:
         """A file's record, in "files" or, for a phone copy, in "mobile"."""

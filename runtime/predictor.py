@@ -306,6 +306,10 @@ class TFLitePredictor(Predictor):
             self._interpreter = Interpreter(model_content=content, num_threads=threads)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
+            if "custom op: ethos-u" in str(e):  # Vela's output: one command stream for the NPU's driver
+                raise ModelFileError(f"{path.name} was compiled by Vela for an Arm Ethos-U NPU and runs only on the "
+                                     f"board, with the Ethos-U driver: run {path.name.replace('.vela', '')}, the "
+                                     f"file it was compiled from, here") from None
             raise ModelFileError(f"{path.name} is not a valid TFLite model: {_one_line(e)}") from e
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:

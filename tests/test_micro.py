@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
+from edgeport.runtime.manifest import sha256_file
 from tests.conftest import assert_within_bars, edgeport, fit_quadrants
 
 MICRO = "model_micro_int8.tflite"
@@ -103,6 +104,14 @@ def test_the_arena_is_the_smallest_tflm_runs_in(exported):
     assert short.returncode != 0  # an error, or a crash (a signal): why it is measured in a child
 
 
+def custom_ops(path):
+    """The custom operators' codes of a .tflite file."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
+    return [c.customCode.decode() for c in model.operatorCodes if c.customCode]
+
+
 def test_every_file_called_integer_only_holds_no_float_tensor(exported):
     manifest = runtime.read_manifest(exported)
     integer = [name for name, entry in manifest.files.items() if entry.integer_only and name.endswith(".tflite")]
@@ -171,7 +180,7 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
     model.save(tmp_path / "conv.keras")
     out = tmp_path / "out"
     result = edgeport("export", tmp_path / "conv.keras", "--data", quadrants["npz"], "--out", out,
-                      "--formats", "micro-int8,micro-16x8")
+                      "--formats", "micro-int8,micro-16x8", "--board", "cortex-m4", "--npu", "ethos-u55-128")
     manifest = runtime.read_manifest(out)
     assert sorted(manifest.files) == ["model_micro_16x8.tflite", "model_micro_int8.tflite"]
     for name, dtype in (("model_micro_int8.tflite", "int8"), ("model_micro_16x8.tflite", "int16")):
@@ -189,10 +198,27 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
         # The runtime runs a one-image file on any number of pictures.
         host = runtime.load(out / name).predict(quadrants["x_test"])
         assert host.shape == (200, 4) and np.mean(host.argmax(1) == codes.argmax(1)) >= 0.98
-    # The 16x8 file is larger; the kit is the recommended (smaller) file's.
+    # The 16x8 file is larger; the kit is the recommended (smaller) file's, which fits the board.
     assert manifest.recommended.micro == "model_micro_int8.tflite"
+    assert manifest.recommended.board == {"name": "cortex-m4", "ram_bytes": 256 * 1024, "flash_bytes": 1024 * 1024}
     assert "model_micro_int8.tflite" in (out / "micro" / "model_data.h").read_text()
-    assert "For microcontrollers: model_micro_int8.tflite" in result.stdout
+    assert "For microcontrollers on cortex-m4: model_micro_int8.tflite" in result.stdout
+    # Vela compiled each micro file for the Ethos-U55: one ETHOS_U custom operator holds the NPU's part, and the
+    # kit's resolver registers it.
+    for name, entry in manifest.files.items():
+        npu = entry.micro.npu
+        compiled = out / npu.file
+        assert npu.file == name.replace(".tflite", ".vela.tflite") and sha256_file(compiled) == npu.sha256
+        assert "ethos-u" in custom_ops(compiled) and custom_ops(out / name) == []
+        assert npu.accelerator == "ethos-u55-128" and npu.clock_hz == 500_000_000 and npu.inference_ms > 0
+        assert npu.npu_operators + npu.cpu_operators >= 1 and 0 < npu.npu_share <= 1 and npu.sram_bytes > 0
+        with pytest.raises(runtime.ModelFileError, match=f"{npu.file} was compiled by Vela for an Arm Ethos-U NPU and "
+                                                         f"runs only on the board, with the Ethos-U driver: run {name}"):
+            runtime.load(compiled)
+    ops = (out / "micro" / "model_ops.h").read_text()
+    assert "resolver.AddEthosU();" in ops and f"kNumberOperators = {len(manifest.files['model_micro_int8.tflite'].micro.ops) + 1};" in ops
+    assert "model_micro_int8.vela.tflite, compiled by Vela" in (out / "micro" / "model_vela_data.cc").read_text()
+    assert "ethos-u55-128 (Vela's estimate)" in result.stdout
 
 
 def test_a_model_tflm_cannot_run_is_refused_with_tflms_reason(tmp_path):
@@ -223,3 +249,44 @@ def test_operators_get_tflms_resolver_names(op, method):
     from edgeport.export.micro import resolver_name
 
     assert resolver_name(op) == method
+
+
+def test_a_board_takes_the_smallest_micro_file_that_fits_and_says_how_far_the_closest_misses(exported):
+    from edgeport.export.pipeline import _micro_miss
+    from edgeport.export.plan import ExportPlan, board_for
+    from edgeport.export.validate import recommend
+
+    files = runtime.read_manifest(exported).files
+    entry = files[MICRO]
+    arena, flash = entry.micro.arena_bytes, entry.micro.flash_bytes
+    declared = -(-(arena + max(1024, arena // 10)) // 16) * 16  # the kit's arena: +10 %, at least 1 KiB, 16-aligned
+    ram = declared + 28 * 28  # and the uint8 picture the firmware fills it from
+    fits = {"name": "exact", "ram_bytes": ram, "flash_bytes": flash}
+    assert recommend(files, 0.5, board=fits).micro == MICRO
+    short = {"name": "short", "ram_bytes": ram - 1, "flash_bytes": flash}
+    assert recommend(files, 0.5, board=short).micro is None
+    plan = ExportPlan.from_formats("micro-int8", board=board_for(ram="4KiB", flash="100KiB"))
+    assert _micro_miss(files, plan) == (
+        f"no microcontroller's file fits the board given: the closest, {MICRO}, needs RAM {ram / 1024:,.1f} KiB "
+        f"({(ram - 4096) / 1024:,.1f} KiB over 4.0 KiB) and flash {flash / 1024:,.1f} KiB "
+        f"({(flash - 102400) / 1024:,.1f} KiB over 100.0 KiB)")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (("--board", "cortex-m4"), "a board (--board, --ram, --flash) is for a microcontroller's file: add --micro"),
+    (("--micro", "--ram", "12x"), "--ram must be a size such as 256KiB or 1MiB; got '12x'"),
+    (("--micro", "--board", "pdp11"), "invalid choice: 'pdp11'"),
+])
+def test_board_flags_are_checked_before_anything_loads(flags, message, tmp_path):
+    result = edgeport("export", tmp_path / "missing.keras", *flags, check=False)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_sizes_read_as_board_vendors_write_them():
+    from edgeport.export.plan import BOARDS, board_for, parse_bytes
+
+    assert parse_bytes("256KiB", "--ram") == parse_bytes("256kb", "--ram") == 262144
+    assert parse_bytes("1MiB", "--flash") == parse_bytes("1 MB", "--flash") == 1048576 and parse_bytes("4096", "x") == 4096
+    board = board_for("cortex-m7", ram="384KiB")
+    assert (board.ram_bytes, board.flash_bytes) == (384 * 1024, BOARDS["cortex-m7"].flash_bytes)
+    assert board_for(flash="2MiB").ram_bytes is None

@@ -36,7 +36,7 @@ import json, os, re, sys, tempfile
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime as tflm
 
-path, bisect, step, large = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4])
+path, step, large = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 data = open(path, "rb").read()
 
 def attempt(size, report=False):
@@ -76,7 +76,7 @@ for kind, used in re.findall(r"'([^']+)' used (\d+) bytes", text):
 low, high = 0, -(-total // step) * step
 while attempt(high)[0] != 0:
     low, high = high, 2 * high
-while bisect and high - low > step:
+while high - low > step:
     middle = (low + high) // 2 // step * step
     if attempt(middle)[0] == 0:
         high = middle
@@ -115,8 +115,8 @@ def _kib(count: int) -> str:
     return f"{count / 1024:,.1f} KiB"
 
 
-def measure(path: str | Path, bisect: bool = True) -> MicroRecord:
-    """Whether TFLM runs a .tflite file, and its smallest arena (by bisection; else the recorder's total).
+def measure(path: str | Path) -> MicroRecord:
+    """Whether TFLM runs a .tflite file, and the smallest arena it runs in (by bisection, from the recorder's total).
 
     Raises:
         ExportError: the measuring child itself failed (TFLM not installed, a timeout).
@@ -124,8 +124,8 @@ def measure(path: str | Path, bisect: bool = True) -> MicroRecord:
     path = Path(path)
     large = max(PROBE_ARENA_MIN, PROBE_ARENA_PER_BYTE * path.stat().st_size)
     try:
-        done = subprocess.run([sys.executable, "-c", _MEASURE, str(path), "1" if bisect else "0", str(ARENA_STEP),
-                               str(large)], capture_output=True, text=True, timeout=MEASURE_TIMEOUT_S,
+        done = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(ARENA_STEP), str(large)],
+                              capture_output=True, text=True, timeout=MEASURE_TIMEOUT_S,
                               stdin=subprocess.DEVNULL)
         result = json.loads(done.stdout.strip().splitlines()[-1])
     except subprocess.TimeoutExpired:

@@ -75,12 +75,7 @@ def main() -> int:
         return child(*args.child)
     if args.every_rung:
         return every_rung(args.models, args.repeats) if args.models else parser.error("give .keras files")
-    names = [name.strip() for name in args.architectures.split(",")] if args.architectures else []
-    unknown = [name for name in names if name not in ARCHITECTURES]
-    if unknown:
-        parser.error(f"unknown architecture {', '.join(unknown)}; choose from {', '.join(ARCHITECTURES)}")
-    if not args.models and not names:
-        parser.error("give .keras files or --architectures")
+    names = architecture_names(parser, args)
     with tempfile.TemporaryDirectory() as scratch:
         models = [(model, model, "fashion-mnist") for model in args.models]
         models += [fit_architecture(name, args.keep or scratch, args.fit_images, args.fit_epochs) for name in names]
@@ -90,6 +85,17 @@ def main() -> int:
         print(f"{row['name']:<28} {row['bare_s']:9.1f} {row['export_s']:11.1f} {row['ratio']:5.2f}x "
               f"{row['export_peak_mb']:9.0f} MB {row['bare_peak_mb']:7.0f} MB")
     return 0
+
+
+def architecture_names(parser, args) -> list[str]:
+    """The --architectures named (a usage error for an unknown one, or for neither models nor networks)."""
+    names = [name.strip() for name in args.architectures.split(",")] if args.architectures else []
+    unknown = [name for name in names if name not in ARCHITECTURES]
+    if unknown:
+        parser.error(f"unknown architecture {', '.join(unknown)}; choose from {', '.join(ARCHITECTURES)}")
+    if not args.models and not names:
+        parser.error("give .keras files or --architectures")
+    return names
 
 
 def compare(name: str, model: str, data: str, repeats: int, scratch: str) -> dict:

@@ -150,7 +150,12 @@ def converter_error(error: BaseException) -> str:
     call stacks they quote, else the error's text with its whitespace folded."""
     text = str(error)
     messages = list(dict.fromkeys(m.strip() for m in _MLIR_ERROR.findall(text)))
-    return "; ".join(messages) if messages else " ".join(text.split())
+    if messages:
+        return "; ".join(messages)
+    # The quantizer repeats one sentence per operator it refuses ("... not yet supported for op: 'HARD_SWISH'."):
+    # each sentence once.
+    sentences = dict.fromkeys(s.strip() for s in re.split(r"(?<=\.)\s+", " ".join(text.split())) if s.strip())
+    return " ".join(sentences)
 
 
 # TensorFlow op names that follow a Keras layer's scope in graph names and are not part of it.

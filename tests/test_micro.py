@@ -290,3 +290,11 @@ def test_sizes_read_as_board_vendors_write_them():
     board = board_for("cortex-m7", ram="384KiB")
     assert (board.ram_bytes, board.flash_bytes) == (384 * 1024, BOARDS["cortex-m7"].flash_bytes)
     assert board_for(flash="2MiB").ram_bytes is None
+
+
+def test_a_converter_refusal_repeated_per_operator_is_said_once():
+    """TFLiteConverter's 16x8 mode refuses MobileNetV3's HARD_SWISH once per operator (eleven times there)."""
+    from edgeport.export.common import converter_error
+
+    refusal = "Quantization to 16x8-bit not yet supported for op: 'HARD_SWISH'. "
+    assert converter_error(ValueError(refusal * 11 + "\n  See the docs.")) == refusal + "See the docs."

@@ -331,6 +331,24 @@ def test_cli_prints_one_line_per_file_and_rejects_bad_flags(exported, tmp_path):
 # --- a second architecture -----------------------------------------------------------------
 
 
+def test_cnn_builds_and_trains_on_a_subset(cnn):
+    # Here, beside the CNN's exports, not in test_train.py: `make test` gives each worker whole files, and the
+    # session's CNN is then trained by one worker only.
+    import keras
+
+    folder, history = cnn
+    model = keras.models.load_model(folder / "model.keras")
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, 10)
+    assert history["params"] == 93_322  # under the 100k of the two-conv benchmark entries
+    # The CNN's own recipe, recorded: batches of 64, cosine-decayed rate from 2e-3, mirrored images.
+    assert {k: history["config"][k] for k in ("epochs", "batch_size", "learning_rate", "flips")} == \
+        {"epochs": 1, "batch_size": 64, "learning_rate": 2e-3, "flips": True}
+    # One epoch on a tenth of the data already beats chance (0.10) by far.
+    assert history["test_accuracy"] > 0.6
+    assert (folder / "model.keras").stat().st_size > 0
+
+
 @pytest.fixture(scope="module")
 def cnn_export(cnn, fashion, tmp_path_factory):
     """The one-epoch CNN's six standard files (few tuning and calibration images: the bars are what is tested)."""

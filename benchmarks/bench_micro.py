@@ -55,13 +55,13 @@ def main() -> int:
     vela = [(r, npu) for r in rows for npu in r["npu"]]
     if vela:
         print(f"\n{'model':<26} {'file':<24} {'NPU':<14} {'on NPU':>14} {'SRAM KiB':>9} {'flash KiB':>10} "
-              f"{'ms':>7} {'MHz':>5}  CPU fallbacks")
+              f"{'DRAM KiB':>9} {'ms':>7} {'MHz':>5}  CPU fallbacks")
     for r, n in vela:
         if isinstance(n, str):
             print(f"{r['label']:<26} {r['file']:<24} {n}")
             continue
         print(f"{r['label']:<26} {r['file']:<24} {n.accelerator:<14} {n.npu_operators:>5} ({100 * n.npu_share:5.1f} %) "
-              f"{n.sram_bytes / 1024:>9,.2f} {n.flash_bytes / 1024:>10,.2f} {n.inference_ms:>7.3f} "
+              f"{n.sram_bytes / 1024:>9,.2f} {n.flash_bytes / 1024:>10,.2f} {n.dram_bytes / 1024:>9,.2f} {n.inference_ms:>7.3f} "
               f"{n.clock_hz / 1e6:>5.0f}  {', '.join(n.cpu_fallbacks) or '-'}")
     return 0
 

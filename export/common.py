@@ -158,6 +158,20 @@ def converter_error(error: BaseException) -> str:
     return " ".join(sentences)
 
 
+def builtin_code(model, op) -> int:
+    """A TFLite operator's builtin code (ai_edge_litert's schema, object API): the larger of its two fields, as
+    TFLite reads it (codes past 127 are only in builtinCode; older files fill deprecatedBuiltinCode only)."""
+    opcode = model.operatorCodes[op.opcodeIndex]
+    return max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
+
+
+def builtin_names() -> dict[int, str]:
+    """TFLite's builtin operator names by code: {9: 'FULLY_CONNECTED', ...}."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+
+
 # TensorFlow op names that follow a Keras layer's scope in graph names and are not part of it.
 _LOWERCASE_OPS = {"convolution", "depthwise", "add", "mul", "sub"}
 

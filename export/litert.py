@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from edgeport.export.calibration import calibration_batch
-from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, layer_name
+from edgeport.export.common import (
+    CapturedOutput,
+    ExportError,
+    Quantization,
+    builtin_code,
+    check_suffix,
+    layer_name,
+)
 from edgeport.export.tflite import file_facts, with_metadata
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import ModelInfo
@@ -56,8 +63,7 @@ def layers(path: str | os.PathLike) -> dict[str, str]:
              if hasattr(schema.BuiltinOperator, name)}
     graph, found = model.subgraphs[0], {}
     for op in graph.operators:
-        code = model.operatorCodes[op.opcodeIndex]
-        if max(code.builtinCode, code.deprecatedBuiltinCode) in codes:
+        if builtin_code(model, op) in codes:
             tensor = graph.tensors[op.outputs[0]].name.decode()
             found[layer_name(tensor)] = tensor
     return found
@@ -72,8 +78,7 @@ def layer_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     codes = {getattr(ops, name) for name in WEIGHTED_OPS if hasattr(ops, name)}
     graph, found = model.subgraphs[0], {}
     for op in graph.operators:
-        opcode = model.operatorCodes[op.opcodeIndex]
-        code = max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
+        code = builtin_code(model, op)
         if code not in codes or len(op.inputs) < 2:
             continue
         tensor = graph.tensors[op.inputs[1]]

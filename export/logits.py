@@ -20,6 +20,8 @@ import warnings
 
 import numpy as np
 
+from edgeport.export.common import builtin_code, builtin_names
+
 MARGIN = math.log(256)  # below this distance from the top logit, a class is under one 8-bit output step
 INT8_LEVELS = 255
 CHUNK = 50  # calibration images per engine call when the logits are read (activations of a deep net add up)
@@ -53,7 +55,7 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
     from ai_edge_litert.interpreter import Interpreter
 
     graph = model.subgraphs[0]
-    softmax = [op for op in graph.operators if _code(model, op) == schema.BuiltinOperator.SOFTMAX]
+    softmax = [op for op in graph.operators if builtin_code(model, op) == schema.BuiltinOperator.SOFTMAX]
     if len(softmax) != 1 or softmax[0].outputs[0] not in graph.outputs:
         return None
     index = int(softmax[0].inputs[0])
@@ -107,11 +109,6 @@ _RESCALING = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV
 _SHAPE_ONLY = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
-def _code(model, op) -> int:
-    opcode = model.operatorCodes[op.opcodeIndex]
-    return max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
-
-
 def _rescaled_chain(model, graph, index: int) -> list[int] | None:
     """The tensors from the softmax's input back through shape-only operators to the output of the operator that
     rescales into them, or None when their parameters cannot be moved together.
@@ -122,11 +119,11 @@ def _rescaled_chain(model, graph, index: int) -> list[int] | None:
     """
     from ai_edge_litert import schema_py_generated as schema
 
-    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    names = builtin_names()
     producers = {int(t): op for op in graph.operators for t in op.outputs}
     readers: dict[int, int] = {}
     for op in graph.operators:
-        if _code(model, op) == schema.BuiltinOperator.SHAPE:  # reads dimensions, not values
+        if builtin_code(model, op) == schema.BuiltinOperator.SHAPE:  # reads dimensions, not values
             continue
         for t in op.inputs:
             readers[int(t)] = readers.get(int(t), 0) + 1
@@ -140,7 +137,7 @@ def _rescaled_chain(model, graph, index: int) -> list[int] | None:
         if len(chain) > 1 and (readers.get(chain[-1], 0) != 1 or chain[-1] in graph.outputs):
             return None
         producer = producers.get(chain[-1])
-        name = names.get(_code(model, producer)) if producer is not None else None
+        name = names.get(builtin_code(model, producer)) if producer is not None else None
         if name in _RESCALING:
             return chain
         if name not in _SHAPE_ONLY:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from edgeport import runtime
+from edgeport.export.common import builtin_code, builtin_names
 from edgeport.runtime.errors import ExportError
 from edgeport.runtime.manifest import MicroRecord
 from edgeport.runtime.predictor import TFLitePredictor
@@ -99,16 +102,27 @@ def needs(entry) -> tuple[int, int]:
     return kit_arena(entry.micro.arena_bytes) + picture, entry.micro.flash_bytes
 
 
+def _misses(entry, board: dict) -> list[tuple[str, int, int]]:
+    """(what, bytes needed, bytes the board has) for RAM and flash where the file needs more than the board has."""
+    ram, flash = needs(entry)
+    return [(what, need, have) for what, need, have in (("RAM", ram, board["ram_bytes"]),
+                                                       ("flash", flash, board["flash_bytes"]))
+            if have is not None and need > have]
+
+
 def fit_problem(entry, board: dict | None) -> str | None:
     """How a micro file misses a board ({"name", "ram_bytes", "flash_bytes"}; a None size is not checked), in
     words; None when it fits or there is no board."""
-    if board is None:
+    misses = _misses(entry, board) if board is not None else []
+    if not misses:
         return None
-    ram, flash = needs(entry)
-    misses = [f"{what} {_kib(need)} ({_kib(need - have)} over {_kib(have)})"
-              for what, need, have in (("RAM", ram, board["ram_bytes"]), ("flash", flash, board["flash_bytes"]))
-              if have is not None and need > have]
-    return f"needs {' and '.join(misses)}" if misses else None
+    return "needs " + " and ".join(f"{what} {_kib(need)} ({_kib(need - have)} over {_kib(have)})"
+                                   for what, need, have in misses)
+
+
+def overage(entry, board: dict) -> int:
+    """The bytes of RAM and flash by which a micro file misses a board, together (0 when it fits)."""
+    return sum(need - have for _, need, have in _misses(entry, board))
 
 
 def _kib(count: int) -> str:
@@ -156,15 +170,14 @@ def file_ops(path: str | Path) -> list[str]:
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
-    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    names = builtin_names()
     used = []
     for graph in model.subgraphs:
         for op in graph.operators:
-            code = model.operatorCodes[op.opcodeIndex]
-            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            builtin = builtin_code(model, op)
             if builtin == schema.BuiltinOperator.CUSTOM:
-                raise ExportError(f"{Path(path).name} uses the custom operator {code.customCode!r}: TFLM has no "
-                                  f"kernel for it")
+                raise ExportError(f"{Path(path).name} uses the custom operator "
+                                  f"{model.operatorCodes[op.opcodeIndex].customCode!r}: TFLM has no kernel for it")
             used.append(resolver_name(names[builtin]))
     return list(dict.fromkeys(used))
 
@@ -238,17 +251,11 @@ class ReferencePredictor(TFLitePredictor):
         self._interpreter.allocate_tensors()
 
 
-def cross_check(record: MicroRecord, path: Path, micro_probabilities: np.ndarray, images: np.ndarray,
-                host=None) -> MicroRecord:
-    """The record with how LiteRT's reference kernels and its default kernels (host, the runtime's
-    predictor) answer on images against TFLM's probabilities."""
-    from dataclasses import replace
-
-    from edgeport import runtime
-
-    host = host or runtime.load(path, verify=False)
+def cross_check(record: MicroRecord, path: Path, micro_probabilities: np.ndarray, images: np.ndarray) -> MicroRecord:
+    """The record with how LiteRT's reference kernels and its default kernels (the runtime's own predictor)
+    answer on images against TFLM's probabilities."""
     figures = {}
-    for key, predictor in (("reference", ReferencePredictor(path)), ("xnnpack", host)):
+    for key, predictor in (("reference", ReferencePredictor(path)), ("xnnpack", runtime.load(path, verify=False))):
         probabilities = predictor.predict(images)
         figures[f"{key}_agreement"] = round(float(np.mean(probabilities.argmax(1) == micro_probabilities.argmax(1))), 6)
         figures[f"{key}_identical"] = round(float(np.mean(np.all(probabilities == micro_probabilities, axis=1))), 6)

@@ -284,7 +284,7 @@ manifest validated in TensorFlow Lite Micro. Every figure below was measured by 
 | tensor arena the kit declares (`kTensorArenaSize`, +{ARENA_MARGIN:.0%}, at least {ARENA_MARGIN_MIN} bytes) | {arena:,} bytes |
 | input | {height}x{width}x{channels} {predictor.describe()['input']['dtype']}, one picture per call |
 | operators (`model_ops.h`) | {', '.join(op[3:] for op in m.ops)} |
-| accuracy in TFLM on the {len(v.confusion_matrix) and sum(map(sum, v.confusion_matrix)):,} validation images | {100 * v.accuracy:.2f} % (Keras {100 * v.reference_accuracy:.2f} %) |
+| accuracy in TFLM on the {sum(map(sum, v.confusion_matrix)):,} validation images | {100 * v.accuracy:.2f} % (Keras {100 * v.reference_accuracy:.2f} %) |
 | accuracy change against Keras (95 % interval) | {100 * v.accuracy_change:+.2f} pt ({100 * interval[0]:+.2f} to {100 * interval[1]:+.2f}) |
 | answers equal to Keras's | {100 * v.agreement:.2f} % |
 | answers equal between TFLM and LiteRT's reference kernels / XNNPACK | {100 * (m.reference_agreement or 0):.2f} % / {100 * (m.xnnpack_agreement or 0):.2f} % |

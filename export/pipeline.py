@@ -51,6 +51,7 @@ from edgeport.runtime.manifest import (
     Manifest,
     ModelSource,
     PhoneEntry,
+    npu_files,
     pending_publish,
     sha256_file,
 )
@@ -146,9 +147,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective,
                                       plan.board.to_json() if plan.board else None))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
-            npu_files = [e.micro.npu.file for e in entries.values() if e.micro is not None and e.micro.npu is not None]
-            publish(staging, out, [*entries, *(n for n, e in phones.items() if e.error is None), *npu_files,
-                                   REFERENCE_NAME])
+            phone_files = [name for name, entry in phones.items() if entry.error is None]
+            publish(staging, out, [*entries, *phone_files, *npu_files(entries), REFERENCE_NAME])
         except OSError as e:
             if e.filename is None or str(staging) not in str(e.filename):
                 raise
@@ -182,12 +182,7 @@ def _micro_miss(files: dict[str, FileEntry], plan: ExportPlan) -> str:
                   if entry.micro is not None and entry.micro.runs and within_budget(entry, plan.budget_pt)]
     if not candidates:
         return f"no microcontroller's file is within the budget of {plan.budget_pt:g} pt, so none fits {board['name']}"
-
-    def over(item) -> int:
-        ram, flash = micro.needs(item[1])
-        return max(0, ram - (board["ram_bytes"] or ram)) + max(0, flash - (board["flash_bytes"] or flash))
-
-    name, entry = min(candidates, key=over)
+    name, entry = min(candidates, key=lambda item: micro.overage(item[1], board))
     return f"no microcontroller's file fits {board['name']}: the closest, {name}, {micro.fit_problem(entry, board)}"
 
 
@@ -405,7 +400,7 @@ def _smaller_winner(entries: dict[str, FileEntry], target: Target, plan: ExportP
 
 def _warn_about_strangers(out: Path, manifest: Manifest) -> None:
     """Name the model files in out that the new manifest does not list: they come from another model."""
-    listed = manifest.files.keys() | manifest.mobile.keys() | set(manifest.npu_files())
+    listed = manifest.files.keys() | manifest.mobile.keys() | set(npu_files(manifest.files))
     strangers = sorted(p.name for p in out.iterdir()
                        if p.suffix in runtime.predictor.SUFFIXES and p.is_file() and p.name not in listed)
     if strangers:

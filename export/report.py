@@ -192,8 +192,7 @@ def _phone_table(manifest: Manifest) -> list[str]:
             "CoreML need. Verdicts are onnxruntime's mobile usability checker's: YES when one partition holds more "
             "than 75 % of the nodes, MAYBE for a weaker split, NO otherwise; \"as exported\" is the same check on the "
             "dynamic-batch file. Agreement: top class of the copy against its source on the validation images.", "",
-            "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows), ""]
+            *_markdown_table(header, rows), ""]
 
 
 def _micro_table(folder: Path, manifest: Manifest) -> list[str]:
@@ -221,8 +220,7 @@ def _micro_table(folder: Path, manifest: Manifest) -> list[str]:
             "smallest tensor arena TFLM ran the file in, found by bisection on this 64-bit machine (a 32-bit target "
             "needs somewhat less). Flash: the model array, without TFLM's code. The last two columns compare LiteRT's "
             "kernels with TFLM's answers, and TFLM's time here is for comparing files, not a board's.", "",
-            "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows), "", *kit]
+            *_markdown_table(header, rows), "", *kit]
 
 
 def _npu_table(micro: dict[str, FileEntry]) -> list[str]:
@@ -244,8 +242,7 @@ def _npu_table(micro: dict[str, FileEntry]) -> list[str]:
     return ["Arm Ethos-U, compiled by Vela: Vela's estimates at the configuration's clock (the compiled file runs "
             "only on the board, with the Ethos-U driver; the TFLM-validated file beside it is what the figures "
             "above are for).", "",
-            "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows), ""]
+            *_markdown_table(header, rows), ""]
 
 
 def _kit_note(folder: Path, manifest: Manifest) -> list[str]:
@@ -404,6 +401,11 @@ def _table(manifest: Manifest, latency: dict, keras_bytes: int | None) -> list[s
             f"{100 * v.agreement:.2f} %{_bracket(v.agreement_interval, '')}", f"{v.max_abs_diff:.1e}",
             *_speed(latency.get(name)), "**FAIL**" if not v.passed else "cannot tell" if v.unresolved else "pass",
         ])
+    return _markdown_table(header, rows)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table's lines: the header, its rule, a line per row."""
     return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows)]
 

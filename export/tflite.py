@@ -10,6 +10,7 @@ from edgeport.export import logits
 from edgeport.export.calibration import calibration_batch
 from edgeport.export.common import (
     CapturedOutput,
+    builtin_code,
     ExportError,
     Quantization,
     check_suffix,
@@ -133,11 +134,6 @@ def _shapes_read_integers(model, schema) -> None:
     must still support. SHAPE reads dimensions, which the integer tensor has too.
     """
     ops = schema.BuiltinOperator
-
-    def code(op):
-        opcode = model.operatorCodes[op.opcodeIndex]
-        return max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
-
     for index, graph in enumerate(model.subgraphs):
         readers = {}
         for op in graph.operators:
@@ -145,10 +141,13 @@ def _shapes_read_integers(model, schema) -> None:
                 readers.setdefault(int(tensor), []).append(op)
         dropped = []
         for op in graph.operators:
-            copy = int(op.outputs[0]) if code(op) == ops.DEQUANTIZE else None
-            if copy is None or copy in list(graph.outputs) or not all(code(r) == ops.SHAPE for r in readers.get(copy, [0])):
+            if builtin_code(model, op) != ops.DEQUANTIZE:
                 continue
-            for reader in readers[copy]:
+            copy = int(op.outputs[0])
+            shapes = readers.get(copy, [])
+            if not shapes or copy in list(graph.outputs) or any(builtin_code(model, r) != ops.SHAPE for r in shapes):
+                continue
+            for reader in shapes:
                 reader.inputs = [int(op.inputs[0]) if int(t) == copy else int(t) for t in reader.inputs]
             dropped.append(id(op))
         if dropped:

@@ -478,7 +478,7 @@ class Manifest(Record):
         """
         names = [("file", name) for name in (*self.files, *self.mobile, *self.skipped, *self.failed)]
         names += [("source of phone copy", entry.source) for entry in self.mobile.values()]
-        names += [("NPU file", name) for name in self.npu_files()]
+        names += [("NPU file", name) for name in npu_files(self.files)]
         if self.data is not None:
             names.append(("data.reference", self.data.reference))
         if self.source is not None:
@@ -497,10 +497,6 @@ class Manifest(Record):
     def to_text(self) -> str:
         return json.dumps(self.to_json(), indent=1) + "\n"
 
-    def npu_files(self) -> list[str]:
-        """The Vela-compiled files beside the micro files (they run only on an Ethos-U board)."""
-        return [e.micro.npu.file for e in self.files.values() if e.micro is not None and e.micro.npu is not None]
-
     def entry(self, name: str) -> FileEntry | PhoneEntry | None:
         """A file's record, in "files" or, for a phone copy, in "mobile"."""
         return self.files.get(name) or self.mobile.get(name)
@@ -514,6 +510,11 @@ class Manifest(Record):
         """The exported model's (height, width, channels)."""
         dims = list(self.source.input_shape[1:])
         return (dims[0], dims[1], dims[2] if len(dims) == 3 else 1)
+
+
+def npu_files(files: dict[str, FileEntry]) -> list[str]:
+    """The Vela-compiled files of files' micro entries (beside them; they run only on an Ethos-U board)."""
+    return [e.micro.npu.file for e in files.values() if e.micro is not None and e.micro.npu is not None]
 
 
 def pending_publish(folder: str | Path) -> tuple[Path, tuple[str, ...]] | None:

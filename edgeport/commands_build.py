@@ -158,6 +158,10 @@ def add_model_flags(parser, default: str = "its only output") -> None:
     parser.add_argument("--custom-objects", action="append", default=[], metavar="FILE.py",
                         help="a Python file defining (and registering) custom Keras classes the model uses; "
                              "imported before the model loads; repeatable")
+    parser.add_argument("--trust-model-code", action="store_true",
+                        help="run the model's own code: Lambda layers (Keras's safe mode off) and a TF1 SavedModel's "
+                             "restore and init operations (loaded first in a child that cannot write files); only "
+                             "for models you made or trust")
 
 
 def run_train(args) -> int:
@@ -205,7 +209,8 @@ def run_export(args) -> int:
     from edgeport.export.modelfacts import image_shape
     from edgeport.runtime.images import DARK, RESIZE, Fitting
 
-    model = load_keras_model(args.model, args.output, args.custom_objects, args.input_size)  # once: export_all takes it
+    model = load_keras_model(args.model, args.output, args.custom_objects, args.input_size,
+                             trust_code=args.trust_model_code)  # once: export_all takes it
     shape = image_shape(model)
     if args.data is None and shape != (28, 28, 1):
         raise CommandError(f"the model takes {'x'.join(map(str, shape))} images, and the default data, Fashion-MNIST, "
@@ -385,6 +390,6 @@ def run_report(args) -> int:
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
         path = build_report(args.artifacts, budget_pt=args.budget, bench=not args.no_bench, data=data, progress=say,
                             rounds=args.rounds, output=args.output, custom_objects=args.custom_objects,
-                            model=args.model)
+                            model=args.model, trust_code=args.trust_model_code)
     say(f"Wrote {path}")
     return 0

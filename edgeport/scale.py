@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import tempfile
 from pathlib import Path
 
 from edgeport.runtime.errors import ScaleError
@@ -107,10 +108,14 @@ def _start(address: str, num_cpus: int | None, verbose: bool):
                "configure_logging": True}
     token = None if address == LOCAL else _use_cluster_token()
     try:
-        if address == LOCAL:
-            ray.init(num_cpus=num_cpus or os.cpu_count(), **options)
-        else:
-            ray.init(address=address, **options)
+        # Ray puts the driver's working folder first on every worker's import path, unless the job has a
+        # working_dir: an empty one keeps a json.py or a package beside the user's data out of the actors.
+        with tempfile.TemporaryDirectory(prefix="edgeport-ray-") as empty:
+            options["runtime_env"] = {"working_dir": empty}
+            if address == LOCAL:
+                ray.init(num_cpus=num_cpus or os.cpu_count(), **options)
+            else:
+                ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
         if _refused_for_authentication(e):
             raise ScaleError(_authentication_failed(address, token)) from e

@@ -25,13 +25,14 @@ from edgeport.runtime.manifest import Manifest, validation_data
 BENCH_NAME = "bench.json"
 
 
-def _rows(folder: Path, manifest: Manifest, images: np.ndarray, output: str | None, custom_objects, model=None):
+def _rows(folder: Path, manifest: Manifest, images: np.ndarray, output: str | None, custom_objects, model=None,
+          trust_code: bool = False):
     """(name, file, single-image call, whole-set call, calls per round) for every row."""
     rows = []
     source = keras_model_path(folder, manifest, model)
     if source is not None:  # a model exported from elsewhere that has since moved gets no Keras rows
         model = load_keras_model(source, output or manifest.source.output, custom_objects,
-                                 input_size=manifest.image_shape()[:2])
+                                 input_size=manifest.image_shape()[:2], trust_code=trust_code)
         preprocessing = manifest.info.preprocessing
         x = preprocessing.apply(images).reshape((-1, *model.input_shape[1:]))
         one = x[:1]
@@ -50,7 +51,7 @@ def _rows(folder: Path, manifest: Manifest, images: np.ndarray, output: str | No
 
 def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, data=None,
                   progress: Callable[[str], None] | None = None, output: str | None = None,
-                  custom_objects=(), model=None) -> dict:
+                  custom_objects=(), model=None, trust_code: bool = False) -> dict:
     """Benchmark every row and write folder/bench.json.
 
     Args:
@@ -63,6 +64,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, 
         output: the Keras model's output to time (default: the one the manifest names).
         custom_objects: Python files defining the Keras model's custom classes (export.load_keras_model).
         model: the Keras model's path when it is not where export.keras_model_path looks.
+        trust_code: run the Keras model's own code (export.load_keras_model).
 
     Returns:
         The bench dict: machine, versions, settings and one row per model/file with
@@ -75,7 +77,7 @@ def run_benchmark(folder: str | os.PathLike, rounds: int = 5, warmup: int = 20, 
         raise FileNotFoundError(f"{folder}/manifest.json: nothing to benchmark (run 'edgeport export' first)")
     data = data or validation_data(manifest, validation_only=True)
     images = data.validation[1].images
-    rows = _rows(folder, manifest, images, output, custom_objects, model)
+    rows = _rows(folder, manifest, images, output, custom_objects, model, trust_code)
     singles = {name: [] for name, *_ in rows}
     batches = {name: [] for name, *_ in rows}
     for _, _, single, batch, _ in rows:

@@ -20,6 +20,10 @@ from edgeport.runtime.errors import ModelFileError
 MODEL_KINDS = "a Keras model: a .keras or .h5 file, or a SavedModel folder"
 SIGNATURE = "serving_default"
 TWO_CLASSES = "_as_two_classes"  # the suffix of the layer that makes a one-unit head a two-class classifier
+# The SavedModel probe: a script of this package, run in isolated mode, and its limits (variables override them).
+PROBE = Path(__file__).resolve().with_name("modelprobe.py")
+PROBE_TIMEOUT_S, PROBE_TIMEOUT_VARIABLE = 300.0, "EDGEPORT_MODEL_TIMEOUT"
+PROBE_MEMORY_GIB, PROBE_MEMORY_VARIABLE = 8.0, "EDGEPORT_MODEL_MEMORY_GIB"
 # What Keras says about a class that no loaded module defines (.keras and .h5 say it differently).
 _UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'|Unknown \w+: '([^']+)'")
 
@@ -49,7 +53,7 @@ def check_model_path(path: str | os.PathLike) -> Path:
 
 
 def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_objects=(),
-                     input_size: tuple[int, int] | None = None):
+                     input_size: tuple[int, int] | None = None, trust_code: bool = False):
     """The classifier in a model file or folder, as a Keras model with one image input and one output.
 
     Args:
@@ -59,6 +63,9 @@ def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_
         custom_objects: Python files whose Keras classes the model names (import_custom_objects).
         input_size: (height, width) for a model that takes images of any size (a Resizing layer
             inside): the view takes that size.
+        trust_code: the user trusts the model's code (--trust-model-code): Keras's safe mode is off (Lambda
+            layers run) and a TF1 SavedModel is loaded (its restore and init operations run, in the probe's
+            sandbox first).
 
     Returns:
         A Keras model; for a SavedModel, a chosen head, a fixed input size or a one-unit (binary)
@@ -72,7 +79,8 @@ def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_
     """
     path = check_model_path(path)
     classes = import_custom_objects(custom_objects)
-    model = _load_savedmodel(path) if path.is_dir() else as_float32(_load_file(path, classes), classes)
+    model = (_load_savedmodel(path, trust_code) if path.is_dir()
+             else as_float32(_load_file(path, classes, trust_code), classes))
     return choose_output(model, output, path, input_size)
 
 
@@ -165,11 +173,11 @@ def _import(path: Path, name: str):
     return module
 
 
-def _load_file(path: Path, classes: dict):
+def _load_file(path: Path, classes: dict, trust_code: bool = False):
     import keras
 
     try:
-        return keras.models.load_model(path, compile=False, safe_mode=True, custom_objects=classes)
+        return keras.models.load_model(path, compile=False, safe_mode=not trust_code, custom_objects=classes)
     except Exception as e:  # Keras raises ValueError, TypeError, OSError, zipfile errors, ...
         unknown = _unknown_class(e)
         if unknown:
@@ -190,16 +198,37 @@ def _unknown_class(error: BaseException) -> str | None:
     return None
 
 
-def _load_savedmodel(path: Path):
-    """A SavedModel's serving signature as a functional Keras model, one output layer per signature output."""
+def _load_savedmodel(path: Path, trust_code: bool = False):
+    """A SavedModel's serving signature as a functional Keras model, one output layer per signature output.
+
+    Nothing of it runs in this process before the allow-list has read it (check_savedmodel) and a child
+    process that cannot write outside its scratch folder has loaded it and called it once (probe_savedmodel).
+    """
     import keras
 
-    check_savedmodel(path)  # before TensorFlow loads anything of it
+    check_savedmodel(path, trust_code)  # before TensorFlow loads anything of it
+    probe_savedmodel(path, trust_code)
+    layer, spec = open_savedmodel(path, trust_code)
+    image = keras.Input(shape=tuple(spec.shape[1:]), name="images")
+    results = layer(image)
+    results = results if isinstance(results, dict) else {"output_0": results}
+    outputs = [keras.layers.Identity(name=key)(value) for key, value in sorted(results.items())]
+    return keras.Model(image, outputs if len(outputs) > 1 else outputs[0], name=path.name)
+
+
+def open_savedmodel(path: Path, trust_code: bool = False):
+    """Keras's TFSMLayer on a SavedModel's serving signature, and the signature's one input (a TensorSpec).
+
+    Raises:
+        ModelFileError: TensorFlow cannot load it, or the signature does not take one batch of float32 images.
+    """
+    import keras
+
     try:
         layer = keras.layers.TFSMLayer(str(path), call_endpoint=SIGNATURE)
     except Exception as e:  # TensorFlow's loader raises many types
         raise ModelFileError(f"{path} is not a loadable SavedModel (its '{SIGNATURE}' signature): "
-                             f"{_one_line(e)[:300]}") from None
+                             f"{_one_line(e)[:300]}") from e
     function = layer.call_endpoint_fn
     inputs = function.structured_input_signature[1] or dict(enumerate(function.structured_input_signature[0]))
     if len(inputs) != 1:
@@ -209,11 +238,59 @@ def _load_savedmodel(path: Path):
     if spec.dtype.name != "float32" or spec.shape.rank is None:
         raise ModelFileError(f"{path}: its '{SIGNATURE}' signature takes {spec.dtype.name} {spec.shape}; expected "
                              f"float32 images (N, H, W) or (N, H, W, C)")
-    image = keras.Input(shape=tuple(spec.shape[1:]), name="images")
-    results = layer(image)
-    results = results if isinstance(results, dict) else {"output_0": results}
-    outputs = [keras.layers.Identity(name=key)(value) for key, value in sorted(results.items())]
-    return keras.Model(image, outputs if len(outputs) > 1 else outputs[0], name=path.name)
+    return layer, spec
+
+
+def probe_savedmodel(path: Path, trust_code: bool = False) -> None:
+    """Load a SavedModel and call it once in a child process (export/modelprobe.py) that may write only in its
+    own scratch folder (Landlock), within PROBE_TIMEOUT_S seconds and PROBE_MEMORY_BYTES of address space.
+
+    Raises:
+        ModelFileError: the child failed, ran out of time or memory, or crashed: one line saying which.
+    """
+    import json
+    import subprocess
+    import tempfile
+
+    from edgeport.runtime import children
+
+    command = children.python_command(PROBE, path.resolve(), "SCRATCH", *(["--trust-model-code"] if trust_code else []))
+    timeout, memory = _probe_limits()
+    with tempfile.TemporaryDirectory(prefix="edgeport-probe-") as scratch:
+        command[command.index("SCRATCH")] = scratch
+        env = {**os.environ, "TMPDIR": scratch, "HOME": scratch}
+        try:
+            done = children.run(command, cwd=scratch, timeout=timeout, memory_bytes=memory, env=env)
+        except subprocess.TimeoutExpired:
+            raise ModelFileError(f"{path}: loading it and calling it once took more than {timeout:g} s (an endless "
+                                 f"loop?): refused (set {PROBE_TIMEOUT_VARIABLE} to allow longer)") from None
+    try:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        result = None
+    if result is not None and result["ok"]:
+        return
+    if result is not None:
+        raise ModelFileError(f"{path}: loading it and calling it once failed: {result['error']}")
+    how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit status {done.returncode}"
+    raise ModelFileError(f"{path}: loading it and calling it once crashed or ran out of memory ({how}; the limit "
+                         f"is {memory / 2**30:g} GiB of address space, set {PROBE_MEMORY_VARIABLE} for more): refused")
+
+
+def _probe_limits() -> tuple[float, int]:
+    """The model probe's time (seconds) and address-space (bytes) limits: the defaults, or the variables'."""
+    limits = []
+    for variable, default, unit in ((PROBE_TIMEOUT_VARIABLE, PROBE_TIMEOUT_S, 1),
+                                    (PROBE_MEMORY_VARIABLE, PROBE_MEMORY_GIB, 2**30)):
+        text = os.environ.get(variable, "")
+        try:
+            value = float(text) if text else default
+        except ValueError:
+            raise ModelFileError(f"{variable}={text!r} is not a number") from None
+        if not value > 0:
+            raise ModelFileError(f"{variable}={text!r} must be above 0")
+        limits.append(value * unit)
+    return limits[0], int(limits[1])
 
 
 def choose_output(model, output: str | None, path: Path, input_size: tuple[int, int] | None = None):

@@ -12,12 +12,12 @@ import json
 import re
 from dataclasses import replace
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from edgeport import runtime
+from edgeport.runtime import children
 from edgeport.export.common import builtin_code, builtin_names
 from edgeport.runtime.errors import ExportError
 from edgeport.runtime.manifest import MicroRecord
@@ -31,62 +31,9 @@ ARENA_MARGIN, ARENA_MARGIN_MIN = 0.10, 1024
 PROBE_ARENA_MIN, PROBE_ARENA_PER_BYTE = 1 << 20, 8
 # A child that has not measured a file in this many seconds is stopped (a hostile file could hang it).
 MEASURE_TIMEOUT_S = 300
-
-# Runs in a fresh interpreter that imports numpy and TFLM only: each arena is tried in a forked child,
-# so an arena that crashes TFLM ends that child alone. Prints one JSON object.
-_MEASURE = r'''
-import json, os, re, sys, tempfile
-import numpy as np
-from tflite_micro.python.tflite_micro import runtime as tflm
-
-path, step, large = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-data = open(path, "rb").read()
-
-def attempt(size, report=False):
-    log = tempfile.TemporaryFile()
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        code = 1
-        try:
-            engine = tflm.Interpreter.from_bytes(data, arena_size=size)
-            details = engine.get_input_details(0)
-            engine.set_input(np.zeros(details["shape"], details["dtype"]), 0)
-            engine.invoke()
-            if report:
-                engine.print_allocations()
-            code = 0
-        except BaseException as e:
-            print(f"{type(e).__name__}: {e}")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    log.seek(0)
-    return os.waitstatus_to_exitcode(status), log.read().decode("utf-8", "replace")
-
-code, text = attempt(large, report=True)
-if code != 0:
-    print(json.dumps({"runs": False, "code": code, "text": text[-2000:]}))
-    sys.exit(0)
-total = int(re.search(r"Arena allocation total (\d+) bytes", text).group(1))
-arena = {"total": total}
-for key in ("head", "tail"):
-    arena[key] = int(re.search(r"Arena allocation %s (\d+) bytes" % key, text).group(1))
-for kind, used in re.findall(r"'([^']+)' used (\d+) bytes", text):
-    arena[kind] = int(used)
-low, high = 0, -(-total // step) * step
-while attempt(high)[0] != 0:
-    low, high = high, 2 * high
-while high - low > step:
-    middle = (low + high) // 2 // step * step
-    if attempt(middle)[0] == 0:
-        high = middle
-    else:
-        low = middle
-print(json.dumps({"runs": True, "arena_bytes": high, "arena": arena}))
-'''
+# The measuring child: a script of this package run in isolated mode (numpy and TFLM only), never `-c` code
+# with the working folder on its import path.
+MEASURER = Path(__file__).resolve().with_name("tflm_measure.py")
 
 
 def kit_arena(arena_bytes: int) -> int:
@@ -138,9 +85,8 @@ def measure(path: str | Path) -> MicroRecord:
     path = Path(path)
     large = max(PROBE_ARENA_MIN, PROBE_ARENA_PER_BYTE * path.stat().st_size)
     try:
-        done = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(ARENA_STEP), str(large)],
-                              capture_output=True, text=True, timeout=MEASURE_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
+        done = children.run(children.python_command(MEASURER, path.resolve(), ARENA_STEP, large),
+                            cwd=path.resolve().parent, timeout=MEASURE_TIMEOUT_S)  # export's own folder
         result = json.loads(done.stdout.strip().splitlines()[-1])
     except subprocess.TimeoutExpired:
         raise ExportError(f"{path.name}: TFLM did not finish within {MEASURE_TIMEOUT_S} s") from None

@@ -9,12 +9,13 @@ stays beside it.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from edgeport.runtime import children
 from edgeport.runtime.errors import ExportError
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.manifest import NpuRecord, sha256_file
@@ -46,17 +47,19 @@ def compile_for_npu(path: str | Path, accelerator: str, out: str | Path) -> NpuR
         raise ValueError(f"unknown NPU {accelerator!r}; choose from {', '.join(NPUS)}")
     path, out = Path(path), Path(out)
     system, memory = NPUS[accelerator]
-    with tempfile.TemporaryDirectory() as scratch:
-        command = [sys.executable, "-m", "ethosu.vela", str(path), "--accelerator-config", accelerator,
-                   "--config", "Arm/vela.ini", "--system-config", system, "--memory-mode", memory,
-                   "--output-dir", scratch, "--show-cpu-operations"]
+    if importlib.util.find_spec("ethosu") is None:
+        raise ExportError("--npu needs Arm's Vela compiler: pip install 'edgeport[npu]'")
+    # Vela runs in isolated mode from its installed package (never an ethosu/ beside the user's model), dies with
+    # this process, and works in a scratch folder inside the export's own (out's), which a stopped export's next
+    # run removes with the staging folder.
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".vela-") as scratch:
+        command = children.python_command("-m", "ethosu.vela", path.resolve(), "--accelerator-config", accelerator,
+                                          "--config", "Arm/vela.ini", "--system-config", system, "--memory-mode",
+                                          memory, "--output-dir", scratch, "--show-cpu-operations")
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=VELA_TIMEOUT_S,
-                                  stdin=subprocess.DEVNULL)
+            done = children.run(command, cwd=scratch, timeout=VELA_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise ExportError(f"Vela did not compile {path.name} within {VELA_TIMEOUT_S} s") from None
-        if "No module named ethosu" in done.stderr:
-            raise ExportError("--npu needs Arm's Vela compiler: pip install 'edgeport[npu]'")
         compiled = Path(scratch) / f"{path.stem}_vela.tflite"
         summaries = list(Path(scratch).glob(f"{path.stem}_summary_*.csv"))
         if done.returncode != 0 or not compiled.is_file() or not summaries:

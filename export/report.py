@@ -52,7 +52,7 @@ def _choice(manifest: Manifest, budget_pt: float):
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
                  progress: Callable[[str], None] | None = None, rounds: int = 5, output: str | None = None,
-                 custom_objects=(), model: str | os.PathLike | None = None) -> Path:
+                 custom_objects=(), model: str | os.PathLike | None = None, trust_code: bool = False) -> Path:
     """Write folder/report.md and its plots from manifest.json and bench.json.
 
     Args:
@@ -63,7 +63,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
             record), for the benchmark and the pictures of changed predictions.
         progress: called with progress lines; None for silence.
         rounds: the benchmark's interleaved rounds (export.benchmark.run_benchmark).
-        output, custom_objects: how to read the Keras model for its benchmark rows (run_benchmark).
+        output, custom_objects, trust_code: how to read the Keras model for its benchmark rows (run_benchmark).
         model: the Keras model the files were exported from, when it is neither beside the manifest nor
             where it was exported from (export.keras_model_path).
 
@@ -81,7 +81,7 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
         from edgeport.export.benchmark import run_benchmark
 
         run_benchmark(folder, rounds=rounds, data=data, progress=progress, output=output,
-                      custom_objects=custom_objects, model=keras_model)
+                      custom_objects=custom_objects, model=keras_model, trust_code=trust_code)
     latency = _latency_rows(folder, manifest)
     plots = _draw_plots(folder, manifest, latency, data.validation[1], budget_pt)
     text = render(manifest, latency, plots, budget_pt, folder, keras_model)

@@ -76,15 +76,22 @@ CHECKPOINT = frozenset({"SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFil
 REFUSED_KINDS = {"resource": "a resource (a lookup table, dataset iterator or the like)", "asset": "an asset file"}
 
 
-def check_savedmodel(path: Path) -> None:
+def check_savedmodel(path: Path, trust_code: bool = False) -> None:
     """Refuse a SavedModel that would run anything but inference, before TensorFlow loads it.
+
+    A TF1 SavedModel (no object graph, or several meta graphs) is loaded by TensorFlow's TF1 loader,
+    which runs the model's own restore operation (saver_def.restore_op_name) and init operation at
+    load: it is refused unless the user trusts its code, and then it is not held to the allow-list (a
+    TF1 graph's saver is made of checkpoint operations); the model probe's sandbox still applies.
 
     Args:
         path: the SavedModel folder.
+        trust_code: the user's --trust-model-code.
 
     Raises:
-        ModelFileError: saved_model.pb unreadable, a resource or asset, or an operation off the allow-list
-            in any function or graph node (one line naming the operations and where they are).
+        ModelFileError: saved_model.pb unreadable, a TF1 SavedModel not trusted, a resource or asset, or an
+            operation off the allow-list in any function or graph node (one line naming the operations and
+            where they are).
     """
     from tensorflow.core.protobuf import saved_model_pb2
 
@@ -93,6 +100,12 @@ def check_savedmodel(path: Path) -> None:
         saved.ParseFromString((path / SAVEDMODEL_FILE).read_bytes())
     except Exception as e:  # protobuf's DecodeError
         raise ModelFileError(f"{path / SAVEDMODEL_FILE} is not a readable SavedModel: {_one_line(e)}") from None
+    if is_tf1(saved):
+        if trust_code:
+            return
+        raise ModelFileError(f"{path}: a TF1 SavedModel (no object graph), whose own restore and init operations "
+                             f"TensorFlow runs to load it: refused; re-save it with tf.saved_model.save, or pass "
+                             f"--trust-model-code if you trust its code")
     for graph in saved.meta_graphs:
         _check_resources(path, graph)
         found = _off_the_list(graph)
@@ -102,6 +115,11 @@ def check_savedmodel(path: Path) -> None:
                 f"{path}: it would run {', '.join(sorted(found))} (in {', '.join(where[:3])}"
                 f"{', ...' if len(where) > 3 else ''}), which no image classifier's inference needs: refused "
                 f"(edgeport loads SavedModels made of inference operations only)")
+
+
+def is_tf1(saved) -> bool:
+    """Whether TensorFlow would load a SavedModel proto with its TF1 loader (tf.saved_model.load's own test)."""
+    return len(saved.meta_graphs) != 1 or not saved.meta_graphs[0].HasField("object_graph_def")
 
 
 def _check_resources(path: Path, graph) -> None:

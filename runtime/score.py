@@ -232,9 +232,6 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
                          source=kind, split=stream.split, workers=processes)
 
 
-_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
-
-
 class Job(NamedTuple):
     """What every chunk of a scoring job is read and written with."""
 
@@ -385,12 +382,9 @@ def _worker(file, threads: int, job: Job, tasks, results, parent: int) -> None:
 def _die_with(parent: int) -> None:
     """Have the kernel kill this worker when its parent dies, even by SIGKILL (Linux's parent-death signal);
     elsewhere _next_task notices within a second."""
-    try:
-        import ctypes
+    from edgeport.runtime.children import die_with_parent
 
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux
-        pass
+    die_with_parent()
     if os.getppid() != parent:  # it died before the signal was asked for
         os._exit(1)
 

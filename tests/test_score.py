@@ -75,9 +75,16 @@ def test_npz_scores_one_row_per_image_with_the_runtimes_predictions(exported, pr
 
 
 def test_ray_local_gives_the_same_rows_as_predict(exported, predictor, npz, test_set, tmp_path):
+    from tests.test_trust import marks, plant
+
     images, _ = test_set
     out = tmp_path / "ray.parquet"
-    result = run_cli("score", exported / MODEL, npz, "--out", out, "--ray", "local", "--batch-size", "500", "--json")
+    # Run from a folder holding a json.py and an edgeport/ package: Ray puts the driver's working folder first on
+    # its workers' import path unless the job has a working_dir, and the actors import edgeport.
+    work = plant(tmp_path / "work")
+    result = run_cli("score", exported / MODEL, npz, "--out", out, "--ray", "local", "--batch-size", "500", "--json",
+                     cwd=work)
+    assert marks(work) == []
     summary = json.loads(result.stdout)
     # Ray really ran: a cluster with a GCS, the whole machine's CPUs, an actor per CPU, a piece per chunk.
     assert summary["ray"]["address"] == "local" and summary["ray"]["gcs_address"]

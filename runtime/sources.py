@@ -515,6 +515,7 @@ def _open_parquet(spec: str, path: Path) -> Source:
                 raise DataError(f"{file}: no column 'image' (encoded image bytes); it has {', '.join(sorted(names))}")
             if columns is not None and names != columns:
                 raise DataError(f"{file}: its columns differ from the other Parquet files' in {path}")
+            _check_image_column(file, meta.schema.to_arrow_schema().field("image").type)
             columns = names
             groups.extend((str(file), g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups))
     except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
@@ -526,12 +527,24 @@ def _open_parquet(spec: str, path: Path) -> Source:
     return Source(spec, str(path.resolve()), PARQUET, {ALL: stream})
 
 
+def _check_image_column(file: Path, kind) -> None:
+    """Refuse an image column that cannot hold encoded pictures (bytes, or a dictionary of them)."""
+    import pyarrow as pa
+
+    values = kind.value_type if pa.types.is_dictionary(kind) else kind
+    if not (pa.types.is_binary(values) or pa.types.is_large_binary(values)):
+        raise DataError(f"{file}: its 'image' column holds {kind}; expected encoded picture bytes (binary)")
+
+
 def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[Chunk]:
     """A row group's rows in chunks of at most `size` images and about CHUNK_BYTES of picture bytes.
 
     pyarrow reads a whole row group's column at once: a row group with more picture bytes than
     MAX_GROUP_BYTES is not read, and each of its rows is an error row that says so; a picture over
-    picture_byte_limit() is an error row too. Each process opens a file once (_parquet_file).
+    picture_byte_limit() is an error row too. The image column is read as a dictionary (each distinct
+    value held once, as the file stores a dictionary-encoded column), so rows that repeat one large
+    value cost its bytes once, and the bytes a batch decodes to are counted as it is read: a batch over
+    MAX_GROUP_BYTES becomes error rows. Each process opens a file once (_parquet_file).
     """
     parquet, matte_for = _parquet_file(piece.location), fitting(background).background
     group = parquet.metadata.row_group(piece.row_group)
@@ -550,11 +563,21 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
         paths = batch.column("path").to_pylist() if "path" in piece.columns else None
         names = paths or [f"{piece.location}[{start + i}]" for i in range(batch.num_rows)]
         images, ok, errors = [], [], []
-        for encoded, name in zip(batch.column("image"), names):
+        column = batch.column("image")
+        if column.nbytes > MAX_GROUP_BYTES:  # what the batch really decoded to, whatever the footer said
+            too_large = (f"{piece.location}: row group {piece.row_group} decodes to {column.nbytes:,} bytes of "
+                         f"pictures in {batch.num_rows} rows, over the {MAX_GROUP_BYTES:,} read at once")
+            column = pa_nulls(batch.num_rows)
+        else:
+            too_large = None
+        dictionary = column.dictionary
+        for code, name in zip(column.indices.fill_null(-1).to_numpy(), names):
             try:
-                if not encoded.is_valid:
+                if too_large is not None:
+                    raise ValueError(too_large)
+                if code < 0 or not dictionary[code].is_valid:
                     raise ValueError(f"{name}: no image bytes")
-                data = encoded.as_buffer()  # the bytes where pyarrow holds them, not a copy
+                data = dictionary[code].as_buffer()  # where pyarrow holds the bytes, not a copy
                 if data.size > limit:
                     raise ValueError(f"{name}: {data.size:,} bytes of picture, over the limit of {limit:,} "
                                      f"({MAX_PIXELS_ENV} sets it, in pixels)")
@@ -575,7 +598,14 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
 
 @functools.lru_cache(maxsize=4)
 def _open_parquet_file(file: str, stamp: tuple):
-    return pyarrow_parquet().ParquetFile(file)
+    return pyarrow_parquet().ParquetFile(file, read_dictionary=["image"])
+
+
+def pa_nulls(count: int):
+    """count null rows of a dictionary column of bytes."""
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(pa.nulls(count, pa.int32()), pa.array([], pa.binary()))
 
 
 def _parquet_file(file: str):

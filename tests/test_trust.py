@@ -214,3 +214,29 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(status.parent.name))
     return found
+
+
+def test_a_parquet_dictionary_bomb_is_read_once_per_value_and_bad_image_columns_are_one_line(tmp_path):
+    """1,000 rows naming one 20 MB dictionary value in a 1 KB file: the footer counts the value once, and a plain
+    read materialised it for every row (6.8 GB before, then a traceback)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.conftest import dress_model, with_peak
+
+    model = dress_model(tmp_path / "dress.onnx")
+    value = b"\0" * (20 * 2**20)
+    image = pa.DictionaryArray.from_arrays(pa.array(np.zeros(1000, np.int32)), pa.array([value], pa.binary()))
+    pq.write_table(pa.table({"image": image}), tmp_path / "bomb.parquet", compression="zstd", compression_level=22)
+    assert (tmp_path / "bomb.parquet").stat().st_size < 4096
+    peak, result = with_peak(EDGEPORT, "score", model, tmp_path / "bomb.parquet", "--out", tmp_path / "s.parquet",
+                             "--no-verify", "--workers", "1")
+    assert result.returncode == 0 and result.stdout.startswith("Scored 1,000 images: 1,000 errors"), result.stderr
+    assert peak < 1024, f"peak {peak:.0f} MiB"
+    # An image column of integers is one line, from score and from evaluate alike.
+    pq.write_table(pa.table({"image": pa.array([1, 2, 3])}), tmp_path / "ints.parquet")
+    for args in (("score", model, tmp_path / "ints.parquet", "--out", tmp_path / "i.parquet"),
+                 ("evaluate", model, "--data", tmp_path / "ints.parquet")):
+        result = run_cli(*args, "--no-verify", check=False)
+        assert result.returncode == 1 and result.stderr.strip().endswith(
+            "ints.parquet: its 'image' column holds int64; expected encoded picture bytes (binary)"), result.stderr

@@ -250,6 +250,9 @@ def run_verify(args) -> int:
         print(f"  {name:<{width}}  {trusted.sizes[name]:>12,} bytes  sha256 {trusted.digests[name]}")
     if others:
         print(f"Not covered, so a change to them goes unnoticed ({len(others)}): {', '.join(others)}")
+        if "micro/" in others:
+            print("  micro/ is the firmware kit, generated from the signed micro file: its sources are not signed; "
+                  "export again to regenerate it before you build")
     else:
         print("Nothing else is in the folder.")
     print(f"A signature does not tell an old signed export from the newest: to refuse a rollback, pin "

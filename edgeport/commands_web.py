@@ -62,9 +62,7 @@ def run_web(args) -> int:
     host, port = server.server_address[:2]
     say(f"Serving {out}/ at http://{host}:{port}/ (Ctrl-C stops)")
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        say("Stopped")
+        server.serve_forever()  # Ctrl-C, SIGTERM and SIGHUP end it as they end any command (130, 143, 129)
     finally:
         server.server_close()
     return 0

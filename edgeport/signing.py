@@ -19,6 +19,7 @@ import errno
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from edgeport.runtime.manifest import (
 )
 
 SIGNATURE_NAME = "model.sig"
+MAX_MANIFEST_BYTES = 64 << 20  # a manifest is a few hundred KB at most; a larger one is not read
 MAX_SIGNATURE_BYTES = 1 << 20  # a real model.sig is a few KB; a huge one is refused before it is parsed
 MAX_KEY_BYTES = 64 << 10  # a PEM key is under 4 KB
 CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}  # model-signing's key signer's
@@ -64,7 +66,7 @@ def check_key(path: str | os.PathLike, private: bool):
     path = Path(path)
     flag, half = ("--sign", "private") if private else ("--trust", "public")
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             data = f.read(MAX_KEY_BYTES + 1)
     except FileNotFoundError:
         raise SignatureError(f"{path}: no such {half} key for {flag} ({_KINDS})") from None
@@ -129,7 +131,8 @@ def signed_files(folder: str | os.PathLike) -> list[str]:
     manifest = read_manifest(folder)
     if manifest is None:
         raise SignatureError(f"{Path(folder) / MANIFEST_NAME}: no manifest to sign or verify against")
-    names = {MANIFEST_NAME, *manifest.files, *(n for n, e in manifest.mobile.items() if e.error is None)}
+    names = {MANIFEST_NAME, *manifest.files, *(n for n, e in manifest.mobile.items() if e.error is None),
+             *(npu.file for npu in _npu_records(manifest))}
     if manifest.data is not None:
         names.add(manifest.data.reference)
     return sorted(names)
@@ -235,13 +238,15 @@ def open_trusted(model: str | os.PathLike, public_key: str | os.PathLike,
         raise SignatureError(f"{folder / SIGNATURE_NAME} does not cover {MANIFEST_NAME}: not an edgeport export's "
                              f"signature")
     kept, sizes, changed, missing = {}, {}, [], []
-    _check_file(folder, MANIFEST_NAME, digests[MANIFEST_NAME], kept, sizes, changed, missing)
+    _check_file(folder, MANIFEST_NAME, digests[MANIFEST_NAME], kept, sizes, changed, missing, MAX_MANIFEST_BYTES)
     if changed:
         raise SignatureError(f"{folder} does not match its signature (changed: {MANIFEST_NAME}): refused")
     manifest = _manifest_from(kept[MANIFEST_NAME], folder / MANIFEST_NAME)
     wanted = {*keep(manifest), *([] if model.is_dir() else [model.name])}
+    expected = recorded_sizes(manifest)
     for name in sorted(digests.keys() - {MANIFEST_NAME}):
-        _check_file(folder, name, digests[name], kept if name in wanted else None, sizes, changed, missing)
+        _check_file(folder, name, digests[name], kept if name in wanted else None, sizes, changed, missing,
+                    expected.get(name))
     if changed or missing:
         found = "; ".join(f"{what}: {', '.join(names)}" for what, names in (("changed", changed), ("missing", missing))
                           if names)
@@ -255,8 +260,11 @@ def _signed_digests(folder: Path, public_key) -> dict[str, str]:
     from model_signing._signing import sign_sigstore_pb
 
     path = folder / SIGNATURE_NAME
-    with open(path, "rb") as f:
-        data = f.read(MAX_SIGNATURE_BYTES + 1)
+    try:
+        with open_regular(path) as f:
+            data = f.read(MAX_SIGNATURE_BYTES + 1)
+    except OSError as e:
+        raise SignatureError(f"{path}: {e.strerror}: refused") from None
     if len(data) > MAX_SIGNATURE_BYTES:
         raise SignatureError(f"{path} is over {MAX_SIGNATURE_BYTES >> 20} MiB, and a real signature is a few KB: "
                              f"refused")
@@ -288,21 +296,56 @@ class _Text:
         return self._text
 
 
+def open_regular(path: str | os.PathLike, follow: bool = True):
+    """A regular file opened for reading, never blocking: a FIFO, a device or a folder in its place is an OSError
+    (EINVAL, "not a regular file") before anything is read; with follow=False a symlink is one too (ELOOP)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def recorded_sizes(manifest: Manifest) -> dict[str, int]:
+    """The size the signed manifest records for each file it lists (model files and phone copies)."""
+    sizes = {name: entry.bytes for name, entry in manifest.files.items()}
+    sizes.update((name, entry.bytes) for name, entry in manifest.mobile.items() if entry.error is None)
+    sizes.update((npu.file, npu.bytes) for npu in _npu_records(manifest))
+    return sizes
+
+
+def _npu_records(manifest: Manifest) -> list:
+    """The Vela-compiled files the manifest lists (a micro file's npu record)."""
+    return [entry.micro.npu for entry in manifest.files.values()
+            if entry.micro is not None and entry.micro.npu is not None and is_plain_name(entry.micro.npu.file)]
+
+
 def _check_file(folder: Path, name: str, digest: str, kept: dict | None, sizes: dict, changed: list,
-                missing: list) -> None:
-    """Hash one signed file (read once, through no symlink), record its size; keep its bytes in kept when given
-    one."""
+                missing: list, limit: int | None = None) -> None:
+    """Hash one signed file (read once, through no symlink, a regular file only), record its size; keep its bytes
+    in kept when given one. A file whose size is not limit (the manifest's record; for the manifest itself, an
+    upper bound) is changed, found from its size before any byte is read."""
     hasher, blocks, size = hashlib.sha256(), [], 0
     try:
-        fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        f = open_regular(folder / name, follow=False)
     except FileNotFoundError:
         missing.append(name)
         return
-    except OSError as e:  # a symlink (ELOOP), or no permission: not the signed file
-        changed.append(name if e.errno == errno.ELOOP else f"{name} ({e.strerror})")
+    except OSError as e:  # a symlink (ELOOP), a FIFO or folder (EINVAL), or no permission: not the signed file
+        changed.append(name if e.errno in (errno.ELOOP, errno.EISDIR) else f"{name} ({e.strerror})")
+        return
+    length = os.fstat(f.fileno()).st_size
+    if limit is not None and (length > limit if name == MANIFEST_NAME else length != limit):
+        f.close()
+        changed.append(name)
         return
     try:
-        with os.fdopen(fd, "rb") as f:
+        with f:
             while block := f.read(_BLOCK):
                 hasher.update(block)
                 size += len(block)

@@ -203,6 +203,18 @@ class PageHandler(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         pass
 
+    def send_head(self):
+        """Only regular files whose real path stays inside the folder (a symlink planted in it to /etc/passwd is
+        a 404), and no folder listings."""
+        path = self.translate_path(self.path)
+        if os.path.isdir(path) and not os.path.islink(path.rstrip("/")):
+            path = os.path.join(path, "index.html")
+        root, real = os.path.realpath(self.directory), os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root or not os.path.isfile(real):
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
+
 
 class PageServer(ThreadingHTTPServer):
     """A threading server that lets a browser cancel a download (a reset connection) without a traceback."""

@@ -51,6 +51,9 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
         raise ValueError(f"{path} is not the file its manifest validated (sha256 differs): re-run 'edgeport export'")
     sources = kit_sources(path, entry, images)
     staging = Path(tempfile.mkdtemp(prefix=f".{KIT_NAME}-", dir=folder))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would outlive the rename: the kit is a folder like the others
     try:
         for file_name, text in sources.items():
             (staging / file_name).write_text(text, encoding="utf-8")
@@ -135,8 +138,11 @@ def _ops_header(facts: dict, ops: list[str]) -> str:
 
 
 def _c_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + "".join(c if 32 <= ord(c) < 127 else "".join(f"\\{b:03o}" for b in c.encode("utf-8"))
+    """text as a C string literal: quotes, backslashes and '?' escaped (so no trigraph such as ??/ forms in any
+    C or C++ mode), everything outside printable ASCII as octal escapes of its UTF-8 bytes (a name
+    read from a non-UTF-8 folder name: its own bytes)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("?", "\\?")
+    return '"' + "".join(c if 32 <= ord(c) < 127 else "".join(f"\\{b:03o}" for b in c.encode("utf-8", "surrogateescape"))
                          for c in escaped) + '"'
 
 

@@ -125,11 +125,16 @@ def parse_bytes(text: str, what: str) -> int:
     Raises:
         PlanError: anything else.
     """
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(|b|k|kb|kib|m|mb|mib)\s*", str(text).lower())
-    if not found or float(found.group(1)) <= 0:
+    from fractions import Fraction
+
+    found = re.fullmatch(r"\s*(\d{1,30}(?:\.\d{1,30})?)\s*(|b|k|kb|kib|m|mb|mib)\s*", str(text).lower())
+    if not found:
         raise PlanError(f"{what} must be a size such as 256KiB or 1MiB; got {text!r}")
     unit = {"": 1, "b": 1, "k": KIB, "kb": KIB, "kib": KIB, "m": MIB, "mb": MIB, "mib": MIB}[found.group(2)]
-    return int(float(found.group(1)) * unit)
+    size = Fraction(found.group(1)) * unit
+    if size < 1 or size.denominator != 1 or size > 2**64:
+        raise PlanError(f"{what} must be a whole number of bytes from 1 to 2^64, such as 256KiB or 1MiB; got {text!r}")
+    return int(size)
 
 
 def board_for(name: str | None = None, ram: str | None = None, flash: str | None = None) -> Board | None:

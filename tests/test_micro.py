@@ -93,6 +93,14 @@ def test_the_seed_micro_file_is_validated_in_tflm_within_the_int8_bars(exported,
     assert manifest.skipped["model_micro_16x8.tflite"] == f"{MICRO} is within budget and no larger"
 
 
+def test_the_kit_folder_has_the_mode_of_the_exports_other_folders(exported):
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((exported / "micro").stat().st_mode) == 0o777 & ~umask  # was mkdtemp's 0700
+
+
 def test_the_arena_is_the_smallest_tflm_runs_in(exported):
     entry = runtime.read_manifest(exported).files[MICRO]
     arena = entry.micro.arena_bytes

@@ -6,7 +6,9 @@ Real EC P-256 keys made here, real model-signing, real commands.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -309,3 +311,40 @@ def test_verify_says_what_is_signed_by_which_key_and_what_is_not_covered(signed,
     broken = edgeport("verify", folder, "--trust", keys / "ours.pub.pem", check=False)
     assert broken.returncode == 1 and broken.stderr.strip() == (
         f"edgeport verify: error: {folder} does not match its signature (changed: model_int8.onnx): refused")
+
+
+def test_a_swapped_in_sparse_giant_and_a_fifo_are_refused_unread(signed, keys, boot, tmp_path):
+    """A 10 GB sparse file in place of a signed model was read whole (MemoryError at 5.6 GB); a FIFO in place of
+    a signed file, or given as the key, hung verify and predict forever."""
+    import threading
+
+    from tests.conftest import EDGEPORT, with_peak
+
+    folder = _copy(signed, tmp_path / "export")
+    with open(folder / "model_int8.onnx", "r+b") as f:
+        f.truncate(10 * 2**30)
+    peak, result = with_peak(EDGEPORT, "predict", folder / "model_int8.onnx", boot, "--trust", keys / "ours.pub.pem")
+    assert result.returncode == 1 and result.stderr.strip() == (
+        f"edgeport predict: error: {folder} does not match its signature (changed: model_int8.onnx): refused")
+    assert peak < 500, f"peak {peak:.0f} MiB"
+    fifo_folder = _copy(signed, tmp_path / "fifo")
+    (fifo_folder / "model_fp32.tflite").unlink()
+    os.mkfifo(fifo_folder / "model_fp32.tflite")
+    os.mkfifo(tmp_path / "key.pem")
+    results = {}
+
+    def run(name, *args):
+        results[name] = subprocess.run([EDGEPORT, *map(str, args)], capture_output=True, text=True, timeout=60,
+                                       stdin=subprocess.DEVNULL)
+
+    threads = [threading.Thread(target=run, args=("verify", "verify", fifo_folder, "--trust", keys / "ours.pub.pem")),
+               threading.Thread(target=run, args=("key", "predict", folder / "model_int8.onnx", boot, "--trust",
+                                                  tmp_path / "key.pem"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results["verify"].returncode == 1 and results["verify"].stderr.strip() == (
+        f"edgeport verify: error: {fifo_folder} does not match its signature (changed: model_fp32.tflite (not a "
+        f"regular file)): refused")
+    assert results["key"].returncode == 1 and "not a regular file" in results["key"].stderr

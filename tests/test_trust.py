@@ -51,18 +51,43 @@ def tiny_savedmodel(path: Path) -> Path:
     return path
 
 
+def signing_keys(folder: Path) -> tuple[Path, Path]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    (folder / "pub.pem").write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    return folder / "key.pem", folder / "pub.pem"
+
+
 def test_no_child_imports_code_from_the_working_folder(quadrants, tmp_path):
     """The SavedModel probe, TFLM's arena measurer, Vela and score's workers, each started from a folder that
     holds a json.py and packages named like their imports."""
     work = plant(tmp_path / "work")
     model = tiny_savedmodel(tmp_path / "saved")
-    result = run_cli("export", model, "--data", quadrants["npz"], "--out", tmp_path / "out", "--formats", "micro-int8",
-                     "--micro", "--npu", "ethos-u55-128", cwd=work, check=False)
+    key, public = signing_keys(tmp_path)
+    out = tmp_path / "out"
+    result = run_cli("export", model, "--data", quadrants["npz"], "--out", out, "--formats", "micro-int8",
+                     "--micro", "--npu", "ethos-u55-128", "--sign", key, cwd=work, check=False)
     assert marks(work) == [], result.stderr
     from edgeport import runtime
 
-    entry = runtime.read_manifest(tmp_path / "out").files["model_micro_int8.tflite"]
+    entry = runtime.read_manifest(out).files["model_micro_int8.tflite"]
     assert entry.micro.runs and entry.micro.arena_bytes > 0 and entry.micro.npu.npu_operators >= 1  # each child ran
+    assert not list(out.glob(".vela-*"))  # Vela's scratch folder was inside the export's and is gone
+    # The Vela file is signed as the manifest lists it; the kit is said to be unsigned.
+    listing = run_cli("verify", out, "--trust", public).stdout
+    assert "model_micro_int8.vela.tflite" in listing and "micro/ is the firmware kit" in listing
+    with open(out / "model_micro_int8.vela.tflite", "r+b") as f:
+        f.seek(-1, os.SEEK_END)
+        last = f.read(1)
+        f.seek(-1, os.SEEK_END)
+        f.write(bytes([last[0] ^ 1]))
+    tampered = run_cli("verify", out, "--trust", public, check=False)
+    assert tampered.returncode == 1 and "(changed: model_micro_int8.vela.tflite)" in tampered.stderr
     pictures = tmp_path / "pictures"
     pictures.mkdir()
     from PIL import Image
@@ -240,3 +265,32 @@ def test_a_parquet_dictionary_bomb_is_read_once_per_value_and_bad_image_columns_
         result = run_cli(*args, "--no-verify", check=False)
         assert result.returncode == 1 and result.stderr.strip().endswith(
             "ints.parquet: its 'image' column holds int64; expected encoded picture bytes (binary)"), result.stderr
+
+
+HOSTILE_NAMES = ['quote " and \\ backslash', "close */ comment", 'line\n#include "/etc/passwd"', "tri??/",
+                 "??=??(??)??<??>??!??'??-", "nul\0byte", "\x1b[31mansi\u202ebidi", "x" * 100_000,
+                 "caf\udce9 (Latin-1 bytes)"]
+
+
+@pytest.mark.parametrize("standard", ["c++11", "c++14", "c++17"])
+def test_class_names_in_the_kit_are_data_in_every_c_mode(standard, tmp_path):
+    """Each name the probe tried, as the kit writes it, compiles with -trigraphs -Werror and prints its own bytes."""
+    from edgeport.export.microkit import _c_string
+
+    arrays = "".join(f"static const char n{i}[] = {_c_string(name)};\n" for i, name in enumerate(HOSTILE_NAMES))
+    prints = "".join(f"  fwrite(n{i}, 1, sizeof(n{i}) - 1, stdout); fputc(0xff, stdout);\n"
+                     for i in range(len(HOSTILE_NAMES)))
+    source = tmp_path / "names.cc"
+    source.write_text(f"#include <cstdio>\n{arrays}int main() {{\n{prints}  return 0;\n}}\n")
+    subprocess.run(["g++", f"-std={standard}", "-trigraphs", "-Wall", "-Werror", str(source), "-o", str(tmp_path / "n")],
+                   check=True, capture_output=True)
+    printed = subprocess.run([str(tmp_path / "n")], capture_output=True, check=True).stdout
+    assert printed.split(b"\xff")[:-1] == [name.encode("utf-8", "surrogateescape") for name in HOSTILE_NAMES]
+
+
+@pytest.mark.parametrize("flag, value", [("--ram", "0.5"), ("--ram", "0"), ("--flash", "1" + "0" * 400),
+                                         ("--ram", "1.5"), ("--flash", "1.2KiB.")])
+def test_sizes_under_one_byte_or_beyond_reason_are_refused_before_anything_loads(flag, value, tmp_path):
+    result = run_cli("export", tmp_path / "absent.keras", "--micro", flag, value, check=False)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"{flag} must be a" in result.stderr and "Traceback" not in result.stderr

@@ -340,11 +340,18 @@ def test_serve_answers_on_loopback_until_interrupted(exported, tmp_path):
             assert 'name="edgeport-model" content="model.onnx"' in response.read().decode()
         with urllib.request.urlopen(address.group(1) + "ort/ort-wasm-simd-threaded.wasm", timeout=10) as response:
             assert response.headers["Content-Type"] == "application/wasm"
+        # A symlink planted in the folder, and a folder listing, are not served.
+        (page / "leak").mkdir()
+        (page / "leak" / "passwd").symlink_to("/etc/passwd")
+        (page / "link.html").symlink_to("/etc/hostname")
+        for name in ("leak/passwd", "link.html", "leak/", "ort/"):
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(address.group(1) + name, timeout=10)
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=10)
     finally:
         stop(server)
-    assert server.returncode == 0 and "Stopped" in out and not err
+    assert server.returncode == 130 and err == "edgeport web: interrupted\n"  # as the README promises
 
 
 def test_a_page_opened_from_disk_says_to_serve_it(exported, browser, tmp_path):

@@ -194,13 +194,22 @@ def open_model(args, threads: int | None = None) -> Opened:
 
 # Characters that drive a terminal rather than print: C0 controls but tab and newline, DEL, C1 controls, and
 # the bidirectional overrides that reorder what is shown. A file name may hold any of them.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A name read from the file system keeps an undecodable byte as a surrogate escape (0x9b, the 8-bit CSI, is
+# '\udc9b'), which would reach the terminal as that byte: those are escaped too.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+_LINE_BREAKS = re.compile("[\n\r\t\x85\u2028\u2029]")
 
 
 def printable(text: str) -> str:
     """text with terminal control characters written as escapes ('\\x1b'), so that no name it quotes can
     move the cursor, retitle the window or hide what follows."""
     return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def one_line(name: str) -> str:
+    """A file or class name with its line breaks and tabs written as escapes, so that it cannot print a line
+    of its own (printable() keeps the newlines of the messages themselves)."""
+    return _LINE_BREAKS.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), str(name))
 
 
 class _Printable:

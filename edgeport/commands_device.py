@@ -15,6 +15,7 @@ from edgeport.command import (
     add_command,
     add_trust,
     describe_os_error,
+    one_line,
     open_model,
     positive_int,
 )
@@ -163,11 +164,12 @@ def _result(name: str, probs: np.ndarray, class_names, top: int) -> dict:
 
 
 def _text_line(row: dict) -> str:
-    ranked = ", ".join(f"{t['class_name']} {100 * t['probability']:.1f} %" for t in row["top"])
+    ranked = ", ".join(f"{one_line(t['class_name'])} {100 * t['probability']:.1f} %" for t in row["top"])
     note = "  (inverted: light background)" if row.get("inverted") else ""
     if "true_class_name" in row:
-        note += f"  (true: {row['true_class_name']})"
-    return f"{row['image']}: {row['class_name']} ({100 * row['confidence']:.1f} %)  top {len(row['top'])}: {ranked}{note}"
+        note += f"  (true: {one_line(row['true_class_name'])})"
+    return (f"{one_line(row['image'])}: {one_line(row['class_name'])} ({100 * row['confidence']:.1f} %)  "
+            f"top {len(row['top'])}: {ranked}{note}")
 
 
 def run_evaluate(args) -> int:
@@ -247,9 +249,9 @@ def run_verify(args) -> int:
     print(f"Signed, and read whole just now ({len(signed)} files):")
     width = max(map(len, signed))
     for name in signed:
-        print(f"  {name:<{width}}  {trusted.sizes[name]:>12,} bytes  sha256 {trusted.digests[name]}")
+        print(f"  {one_line(name):<{width}}  {trusted.sizes[name]:>12,} bytes  sha256 {trusted.digests[name]}")
     if others:
-        print(f"Not covered, so a change to them goes unnoticed ({len(others)}): {', '.join(others)}")
+        print(f"Not covered, so a change to them goes unnoticed ({len(others)}): {', '.join(map(one_line, others))}")
         if "micro/" in others:
             print("  micro/ is the firmware kit, generated from the signed micro file: its sources are not signed; "
                   "export again to regenerate it before you build")

@@ -294,3 +294,22 @@ def test_sizes_under_one_byte_or_beyond_reason_are_refused_before_anything_loads
     result = run_cli("export", tmp_path / "absent.keras", "--micro", flag, value, check=False)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert f"{flag} must be a" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_name_cannot_print_a_line_of_its_own_or_an_8_bit_control(tmp_path):
+    from PIL import Image
+
+    from tests.conftest import dress_model
+
+    model = dress_model(tmp_path / "dress.onnx")
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    picture = np.zeros((28, 28), np.uint8)
+    Image.fromarray(picture).save(folder / "a\nb.png: T-shirt (100.0 %).png")
+    Image.fromarray(picture).save(os.fsdecode(bytes(folder) + b"/c\x9b31m.png"))
+    result = subprocess.run([EDGEPORT, "predict", str(model), str(folder), "--no-verify"], capture_output=True,
+                            env=ENV, stdin=subprocess.DEVNULL)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and len(lines) == 2, result
+    assert b"\x9b" not in result.stdout and b"\\udc9b" in result.stdout
+    assert lines[0].endswith(b"/a\\nb.png: T-shirt (100.0 %).png: 3 (100.0 %)  top 3: 3 100.0 %, 9 0.0 %, 8 0.0 %")

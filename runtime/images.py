@@ -169,7 +169,7 @@ def read_array(path: str | os.PathLike) -> np.ndarray:
         raise FileNotFoundError(f"{path}: no such file")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
+    except (ValueError, OSError, EOFError, OverflowError) as e:  # OverflowError: a negative size in the header
         raise ValueError(f"{path} is not a readable .npy array: {' '.join(str(e).split())}") from e
 
 

@@ -430,6 +430,11 @@ def _labels(archive: zipfile.ZipFile, member: str | None, path: Path, names: tup
     if member is None:
         return None
     with archive.open(member) as f:
+        shape, _, _ = _npy_header(f, f"{path}:{member}")
+        declared = int(np.prod(shape, dtype=object))
+        if declared != count:  # said from the header, before a byte of a lying member is allocated
+            raise DataError(f"{path}: {x} has {count} images but {y} has {declared} labels")
+    with archive.open(member) as f:
         labels = np.load(f, allow_pickle=False).reshape(-1)
     if labels.dtype.kind not in "iu":
         raise DataError(f"{path}: {y} must hold whole-number class labels; got dtype {labels.dtype}")
@@ -447,6 +452,8 @@ def _npy_header(f, path) -> tuple[tuple, np.dtype, int]:
         raise DataError(f"{path} is not a readable .npy array: {e}") from e
     if fortran or dtype.hasobject:
         raise DataError(f"{path}: the array must be stored in C order without Python objects")
+    if any(not isinstance(size, int) or size < 0 for size in shape):
+        raise DataError(f"{path}: its header declares the shape {shape}, which no array has")
     return tuple(shape), dtype, f.tell()
 
 

@@ -313,3 +313,34 @@ def test_a_name_cannot_print_a_line_of_its_own_or_an_8_bit_control(tmp_path):
     assert result.returncode == 0 and len(lines) == 2, result
     assert b"\x9b" not in result.stdout and b"\\udc9b" in result.stdout
     assert lines[0].endswith(b"/a\\nb.png: T-shirt (100.0 %).png: 3 (100.0 %)  top 3: 3 100.0 %, 9 0.0 %, 8 0.0 %")
+
+
+def test_arrays_whose_headers_lie_are_one_line(tmp_path):
+    """An .npy of shape (-1, 28, 28) gave predict a traceback and score '0 images' with exit 0; an .npz whose labels
+    declare 10^12 entries tried to allocate 7.28 TiB."""
+    import io
+    import zipfile
+
+    from tests.conftest import dress_model
+
+    model = dress_model(tmp_path / "dress.onnx")
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((1, 28, 28), np.uint8))
+    (tmp_path / "negative.npy").write_bytes(buffer.getvalue().replace(b"(1, 28, 28)", b"(-1, 28, 28)"))
+    labels = io.BytesIO()
+    np.save(labels, np.zeros(3, np.int64))
+    images = io.BytesIO()
+    np.save(images, np.zeros((3, 28, 28), np.uint8))
+    with zipfile.ZipFile(tmp_path / "labels.npz", "w") as archive:
+        archive.writestr("x.npy", images.getvalue())
+        archive.writestr("y.npy", labels.getvalue().replace(b"(3,)", b"(1000000000000,)"))
+    for args, message in [
+        (("predict", model, tmp_path / "negative.npy"), "negative.npy is not a readable .npy array"),
+        (("score", model, tmp_path / "negative.npy", "--out", tmp_path / "s.parquet"),
+         "negative.npy: its header declares the shape (-1, 28, 28), which no array has"),
+        (("evaluate", model, "--data", tmp_path / "labels.npz"), "labels.npz: x has 3 images but y has 1000000000000 "
+                                                                 "labels"),
+    ]:
+        result = run_cli(*args, "--no-verify", check=False)
+        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr and not (tmp_path / "s.parquet").exists()

@@ -327,10 +327,15 @@ def _folder_stream(root: Path, class_names, split: str) -> tuple[Stream, tuple[s
 
 
 def _read_pictures(piece: Piece, image_shape, background) -> Chunk:
-    images, ok, errors = [], [], []
+    images, ok, errors, paths = [], [], [], []
     channels, matte_for = _channels(image_shape), fitting(background).background
     for path in piece.paths:
+        shown = text_name(path)
+        paths.append(shown)
         try:
+            if shown != path:  # UTF-8 text is what every output (Parquet, JSON) can hold
+                raise ValueError(f"{shown}: the file name is not UTF-8 (its other bytes shown as \\x escapes): "
+                                 f"rename it")
             images.append(decode_picture(path, channels, background=matte_for))
             ok.append(True)
             errors.append(None)
@@ -338,8 +343,18 @@ def _read_pictures(piece: Piece, image_shape, background) -> Chunk:
             ok.append(False)
             errors.append(" ".join(str(e).split()))
     return Chunk(np.arange(piece.start, piece.stop, dtype=np.int64), _fitted(images, image_shape, background),
-                 np.array(ok, bool), errors, list(piece.paths),
+                 np.array(ok, bool), errors, paths,
                  np.array(piece.labels, np.int64) if piece.labels else None)
+
+
+def text_name(path: str) -> str:
+    """A file name as UTF-8 text: bytes that are not UTF-8 (kept by the file system's surrogate escapes)
+    written as \\x escapes."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _channels(image_shape) -> int:

@@ -344,3 +344,22 @@ def test_arrays_whose_headers_lie_are_one_line(tmp_path):
         result = run_cli(*args, "--no-verify", check=False)
         assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert message in result.stderr and not (tmp_path / "s.parquet").exists()
+
+
+def test_a_non_utf8_file_name_is_one_error_row_not_a_failed_job(tmp_path):
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from tests.conftest import dress_model
+
+    model = dress_model(tmp_path / "dress.onnx")
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for name in (b"a.png", b"\xff.png"):
+        Image.fromarray(np.zeros((28, 28), np.uint8)).save(os.fsdecode(bytes(folder) + b"/" + name))
+    result = run_cli("score", model, folder, "--out", tmp_path / "s.parquet", "--no-verify", "--workers", "1")
+    assert result.stdout.startswith("Scored 2 images: 1 errors")
+    table = pq.read_table(tmp_path / "s.parquet").to_pydict()
+    assert table["path"] == [f"{folder}/a.png", f"{folder}/\\xff.png"]
+    assert table["error"] == [None, f"{folder}/\\xff.png: the file name is not UTF-8 (its other bytes shown as \\x "
+                                    f"escapes): rename it"]

@@ -5,6 +5,7 @@ The seed model's micro file comes from the session's `--micro` export (the accur
 the conv net is a seconds-trained model on quadrant pictures (the mechanics).
 """
 
+import os
 import re
 import shutil
 import subprocess

@@ -36,13 +36,23 @@ def die_with_parent() -> None:
 
 
 def _preexec(memory_bytes: int | None):
-    def start() -> None:
-        die_with_parent()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background parent ignores SIGINT; the child need not
-        if memory_bytes is not None:
-            import resource
+    """The function a child runs between fork and exec. Everything it needs is looked up here, in the parent:
+    between fork and exec a threaded parent's locks (imports, the dynamic loader) may be held for ever."""
+    import ctypes
+    import resource
 
-            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        prctl = None
+    setrlimit, limit, default = resource.setrlimit, resource.RLIMIT_AS, signal.SIG_DFL
+
+    def start() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGINT, default)  # a background parent ignores SIGINT; the child need not
+        if memory_bytes is not None:
+            setrlimit(limit, (memory_bytes, memory_bytes))
     return start
 
 

@@ -454,13 +454,37 @@ def check_out(out, inputs=()) -> Path:
     return out
 
 
+OUTPUT_GROUP_ROWS = 65_536  # rows of a row group of score's output (rows are small: no pixels)
+
+
 @contextlib.contextmanager
 def parquet_writer(out: Path, has_paths: bool, has_labels: bool):
     """Yield a function that appends tables to a Parquet file written beside out, renamed onto it at the end."""
+    import pyarrow as pa
+
     pq = pyarrow_parquet()
+    held, rows = [], 0
+
+    def flush() -> None:
+        nonlocal rows
+        if held:
+            writer.write_table(pa.concat_tables(held))
+            held.clear()
+            rows = 0
+
+    def write(table) -> None:
+        # Small chunks are gathered into row groups of OUTPUT_GROUP_ROWS: the writer keeps every row group's
+        # metadata until it closes, so one row group per chunk grew with the number of chunks.
+        nonlocal rows
+        held.append(table)
+        rows += table.num_rows
+        if rows >= OUTPUT_GROUP_ROWS:
+            flush()
+
     with atomic_path(out) as tmp:
         writer = pq.ParquetWriter(str(tmp), output_schema(has_paths, has_labels))
         try:
-            yield writer.write_table
+            yield write
+            flush()
         finally:
             writer.close()

@@ -83,6 +83,7 @@ class Piece:
     labels: tuple[int, ...] = ()
     array: _Array | None = None
     row_group: int = -1
+    row_group_count: int = 1  # Parquet: this many consecutive row groups from row_group on
     columns: tuple[str, ...] = ()
     split: str = ""
 
@@ -136,14 +137,11 @@ class Stream:
     row_groups: tuple = field(default=(), repr=False, compare=False)  # Parquet: (file, group, rows)
 
     def pieces(self, size: int) -> Iterator[Piece]:
-        """Pieces of at most `size` images, made as they are asked for (Parquet: one per row group,
-        read in chunks of size; a stream that is not splittable: one piece)."""
+        """Pieces of at most `size` images, made as they are asked for (Parquet: a row group, or consecutive small
+        row groups of one file up to size rows, read in chunks of size; a stream that is not splittable: one
+        piece)."""
         if self.kind == PARQUET:
-            start = 0
-            columns = ("image", *(["label"] if self.has_labels else []), *(["path"] if self.has_paths else []))
-            for file, group, rows in self.row_groups:
-                yield Piece(PARQUET, file, start, start + rows, row_group=group, columns=columns)
-                start += rows
+            yield from _parquet_pieces(self.row_groups, size, self.has_labels, self.has_paths)
             return
         for start in range(0, self.count, size) if self.splittable else [0]:
             stop = min(start + size, self.count) if self.splittable else self.count
@@ -201,6 +199,24 @@ class Source:
     def stream(self, split: str | None = None) -> Stream:
         """One split's stream (default: the validation split)."""
         return self.splits[split or self.validation_split]
+
+
+def _parquet_pieces(row_groups, size: int, has_labels: bool, has_paths: bool) -> Iterator[Piece]:
+    """Parquet pieces: each row group, with the small ones that follow it in the same file joined to it up to
+    size rows (a file of 200,000 one-row groups made 200,000 pieces, each with its own read and output)."""
+    columns = ("image", *(["label"] if has_labels else []), *(["path"] if has_paths else []))
+    start, first, count, rows_in = 0, None, 0, 0
+    for file, group, rows in row_groups:
+        if first is not None and (file != first[0] or group != first[1] + count or rows_in + rows > size):
+            yield Piece(PARQUET, first[0], start, start + rows_in, row_group=first[1], row_group_count=count,
+                        columns=columns)
+            start, first, count, rows_in = start + rows_in, None, 0, 0
+        if first is None:
+            first = (file, group)
+        count, rows_in = count + 1, rows_in + rows
+    if first is not None:
+        yield Piece(PARQUET, first[0], start, start + rows_in, row_group=first[1], row_group_count=count,
+                    columns=columns)
 
 
 def open_source(spec: str | os.PathLike, class_names=None, data_dir: str | os.PathLike | None = None) -> Source:
@@ -568,26 +584,51 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
     value cost its bytes once, and the bytes a batch decodes to are counted as it is read: a batch over
     MAX_GROUP_BYTES becomes error rows. Each process opens a file once (_parquet_file).
     """
+    start, held = piece.start, []
+    for number in range(piece.row_group, piece.row_group + piece.row_group_count):
+        for chunk in _read_row_group(piece, number, start, size, image_shape, background):
+            start += len(chunk)
+            held.append(chunk)  # the small row groups of one piece make one chunk, not one each
+            if sum(map(len, held)) >= size:
+                yield _joined(held)
+                held = []
+    if held:
+        yield _joined(held)
+
+
+def _joined(chunks: list[Chunk]) -> Chunk:
+    """Consecutive chunks of one source as one."""
+    if len(chunks) == 1:
+        return chunks[0]
+    first = chunks[0]
+    return Chunk(np.concatenate([c.index for c in chunks]), np.concatenate([c.images for c in chunks]),
+                 np.concatenate([c.ok for c in chunks]), [e for c in chunks for e in c.errors],
+                 None if first.paths is None else [p for c in chunks for p in c.paths],
+                 None if first.true_labels is None else np.concatenate([c.true_labels for c in chunks]))
+
+
+def _read_row_group(piece: Piece, number: int, start: int, size: int, image_shape, background) -> Iterator[Chunk]:
+    """One row group's rows (its first at source row start) in chunks, as _read_parquet describes."""
     parquet, matte_for = _parquet_file(piece.location), fitting(background).background
-    group = parquet.metadata.row_group(piece.row_group)
+    group = parquet.metadata.row_group(number)
     stored = next((group.column(i).total_uncompressed_size for i in range(group.num_columns)
                    if group.column(i).path_in_schema == "image"), 0)
     if stored > MAX_GROUP_BYTES:
-        reason = (f"{piece.location}: row group {piece.row_group} holds {stored:,} bytes of pictures, over the "
+        reason = (f"{piece.location}: row group {number} holds {stored:,} bytes of pictures, over the "
                   f"{MAX_GROUP_BYTES:,} read at once: rewrite it with smaller row groups")
-        yield Chunk(np.arange(piece.start, piece.start + group.num_rows, dtype=np.int64),
+        yield Chunk(np.arange(start, start + group.num_rows, dtype=np.int64),
                     _fitted([], image_shape, background), np.zeros(group.num_rows, bool), [reason] * group.num_rows,
                     None, np.full(group.num_rows, -1, np.int64) if "label" in piece.columns else None)
         return
     rows = max(1, min(size, CHUNK_BYTES * group.num_rows // max(1, stored)))
-    start, limit = piece.start, picture_byte_limit()
-    for batch in parquet.iter_batches(batch_size=rows, row_groups=[piece.row_group], columns=list(piece.columns)):
+    limit = picture_byte_limit()
+    for batch in parquet.iter_batches(batch_size=rows, row_groups=[number], columns=list(piece.columns)):
         paths = batch.column("path").to_pylist() if "path" in piece.columns else None
         names = paths or [f"{piece.location}[{start + i}]" for i in range(batch.num_rows)]
         images, ok, errors = [], [], []
         column = batch.column("image")
         if column.nbytes > MAX_GROUP_BYTES:  # what the batch really decoded to, whatever the footer said
-            too_large = (f"{piece.location}: row group {piece.row_group} decodes to {column.nbytes:,} bytes of "
+            too_large = (f"{piece.location}: row group {number} decodes to {column.nbytes:,} bytes of "
                          f"pictures in {batch.num_rows} rows, over the {MAX_GROUP_BYTES:,} read at once")
             column = pa_nulls(batch.num_rows)
         else:

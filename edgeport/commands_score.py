@@ -70,6 +70,7 @@ def run_score(args) -> int:
         summary = runtime.score(predictor, args.data, args.out, batch_size=args.batch_size, top=args.top,
                                 threads=args.threads, workers=args.workers)
     else:
+        from edgeport.runtime.errors import MissingRayError
         from edgeport.scale import ScaleError, score_on_ray
 
         try:
@@ -79,7 +80,7 @@ def run_score(args) -> int:
                 with quiet_stderr(keep_warnings=False):  # Ray: C++ core lines, deprecation warnings
                     summary = _on_ray(args, predictor, score_on_ray)
         except ScaleError as e:
-            raise CommandError(str(e), exit_code=EXIT_USAGE if "pip install" in str(e) else EXIT_FAILED) from None
+            raise CommandError(str(e), exit_code=EXIT_USAGE if isinstance(e, MissingRayError) else EXIT_FAILED) from None
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -70,6 +70,10 @@ class ScaleError(EdgeportError, RuntimeError):
     """Ray is missing, or the cluster cannot be reached."""
 
 
+class MissingRayError(ScaleError):
+    """Ray Data is not installed (the scale extra): a usage error, not a failed job."""
+
+
 class WorkerError(EdgeportError, RuntimeError):
     """A process that scored part of a job died, or failed in a way that cannot be told back as it was."""
 

@@ -243,7 +243,7 @@ def open_savedmodel(path: Path, trust_code: bool = False):
 
 def probe_savedmodel(path: Path, trust_code: bool = False) -> None:
     """Load a SavedModel and call it once in a child process (export/modelprobe.py) that may write only in its
-    own scratch folder (Landlock), within PROBE_TIMEOUT_S seconds and PROBE_MEMORY_BYTES of address space.
+    own scratch folder (Landlock), within PROBE_TIMEOUT_S seconds and PROBE_MEMORY_GIB of address space.
 
     Raises:
         ModelFileError: the child failed, ran out of time or memory, or crashed: one line saying which.
@@ -254,10 +254,10 @@ def probe_savedmodel(path: Path, trust_code: bool = False) -> None:
 
     from edgeport.runtime import children
 
-    command = children.python_command(PROBE, path.resolve(), "SCRATCH", *(["--trust-model-code"] if trust_code else []))
     timeout, memory = _probe_limits()
     with tempfile.TemporaryDirectory(prefix="edgeport-probe-") as scratch:
-        command[command.index("SCRATCH")] = scratch
+        command = children.python_command(PROBE, path.resolve(), scratch,
+                                          *(["--trust-model-code"] if trust_code else []))
         env = {**os.environ, "TMPDIR": scratch, "HOME": scratch}
         try:
             done = children.run(command, cwd=scratch, timeout=timeout, memory_bytes=memory, env=env)

@@ -1,6 +1,7 @@
 """`score` against the picture decoder itself, side by side in one run; what a picture costs; memory at 1M.
 
     python benchmarks/bench_score.py artifacts/model_int8.tflite [--pictures 20000] [--rounds 3] [--million 1000000]
+        [--row-groups 200000]
 
 On a folder of Fashion-MNIST PNGs (kept in --work between runs), each round measures in turn:
 
@@ -13,7 +14,8 @@ Ratios are to the bare loop of the same round; medians over the rounds are quote
 shared and noisy). Then --ray local once (Ray's start-up excluded, as score_on_ray reports it), the
 cost of decoding and fitting one picture, and with --million: the peak memory of scoring that many
 pictures (a Parquet store of PNG rows) with the default workers, the parent's and the largest
-worker's, and of the same number of images from an .npz in one process.
+worker's, and of the same number of images from an .npz in one process. With --row-groups: the same
+peaks and wall times for that many pictures stored one per row group, beside the same rows in one group.
 """
 
 from __future__ import annotations
@@ -107,6 +109,19 @@ def million_pictures(folder: Path, path: Path, count: int) -> Path:
     return path
 
 
+def grouped_pictures(folder: Path, path: Path, count: int, group_rows: int) -> Path:
+    """A Parquet file of count PNG rows (the folder's pictures, repeated) in row groups of group_rows rows, without
+    column statistics: with them, each group's footer entry holds its smallest and largest picture (200,000
+    one-row groups: a 219 MB footer, which score refuses)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    encoded = [p.read_bytes() for p in sorted(folder.glob("*.png"))]
+    rows = pa.array([encoded[i % len(encoded)] for i in range(count)], pa.binary())
+    pq.write_table(pa.table({"image": rows}), path, row_group_size=group_rows, write_statistics=False)
+    return path
+
+
 def synthetic_npz(path: Path, count: int) -> Path:
     """An .npz of count test images (repeated) with x and y, written member by member, chunk by chunk."""
     import zipfile
@@ -151,6 +166,7 @@ def main() -> None:
     parser.add_argument("--pictures", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--million", type=int, default=1_000_000, help="images in the memory runs (0: skip)")
+    parser.add_argument("--row-groups", type=int, default=0, help="pictures stored one per row group (0: skip)")
     parser.add_argument("--work", default=None, help="folder for the pictures and outputs (default: a temp folder)")
     args = parser.parse_args()
     from edgeport import runtime
@@ -182,6 +198,12 @@ def main() -> None:
                                                                               args.million), work / "m1.parquet")
         results["memory_arrays"] = peak_memory(args.model, synthetic_npz(work / "million.npz", args.million),
                                                work / "m2.parquet")
+    if args.row_groups:
+        for name, group_rows in (("one_row_groups", 1), ("one_group", args.row_groups)):
+            data = grouped_pictures(folder, work / f"{name}.parquet", args.row_groups, group_rows)
+            started = time.perf_counter()
+            results[name] = peak_memory(args.model, data, work / f"{name}.out.parquet")
+            results[name]["wall_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(results, indent=2))
 
 

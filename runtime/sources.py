@@ -52,6 +52,9 @@ TEST_FOLDERS = ("test", "val", "validation")
 _NPZ_SPLITS = {ALL: ("x", "y"), TRAIN: ("x_train", "y_train"), TEST: ("x_test", "y_test")}
 CHUNK_BYTES = 64 * 1024 * 1024  # a chunk holds at most this many bytes of pixels or pictures (at least one image)
 MAX_GROUP_BYTES = 128 * 1024 * 1024  # pyarrow reads a row group's column whole, at about 5x its size: at most this much
+# pyarrow parses a Parquet footer whole, into about 11x its bytes (200,000 one-row groups: 17.9 MB, parsed 204 MB),
+# in each process that reads the file: a footer over this is refused before it is parsed.
+MAX_FOOTER_BYTES = 32 * 1024 * 1024
 _WHAT = (f"expected '{FASHION_MNIST}', a folder of pictures (class folders give labels), an .npz or .npy file, "
          f"or a .parquet file or folder")
 
@@ -134,7 +137,7 @@ class Stream:
     paths: tuple[str, ...] = field(default=(), repr=False, compare=False)
     labels: np.ndarray | None = field(default=None, repr=False, compare=False)
     array: _Array | None = field(default=None, repr=False, compare=False)
-    row_groups: tuple = field(default=(), repr=False, compare=False)  # Parquet: (file, group, rows)
+    row_groups: tuple = field(default=(), repr=False, compare=False)  # Parquet: (file, rows of each group), a file each
 
     def pieces(self, size: int) -> Iterator[Piece]:
         """Pieces of at most `size` images, made as they are asked for (Parquet: a row group, or consecutive small
@@ -205,18 +208,16 @@ def _parquet_pieces(row_groups, size: int, has_labels: bool, has_paths: bool) ->
     """Parquet pieces: each row group, with the small ones that follow it in the same file joined to it up to
     size rows (a file of 200,000 one-row groups made 200,000 pieces, each with its own read and output)."""
     columns = ("image", *(["label"] if has_labels else []), *(["path"] if has_paths else []))
-    start, first, count, rows_in = 0, None, 0, 0
-    for file, group, rows in row_groups:
-        if first is not None and (file != first[0] or group != first[1] + count or rows_in + rows > size):
-            yield Piece(PARQUET, first[0], start, start + rows_in, row_group=first[1], row_group_count=count,
+    start = 0
+    for file, rows in row_groups:
+        first = 0
+        while first < len(rows):
+            # the groups from first whose rows, together, stay within size (at least one group)
+            count = max(1, int(np.searchsorted(np.cumsum(rows[first:first + size]), size, side="right")))
+            rows_in = int(rows[first:first + count].sum())
+            yield Piece(PARQUET, file, start, start + rows_in, row_group=first, row_group_count=count,
                         columns=columns)
-            start, first, count, rows_in = start + rows_in, None, 0, 0
-        if first is None:
-            first = (file, group)
-        count, rows_in = count + 1, rows_in + rows
-    if first is not None:
-        yield Piece(PARQUET, first[0], start, start + rows_in, row_group=first[1], row_group_count=count,
-                    columns=columns)
+            start, first = start + rows_in, first + count
 
 
 def open_source(spec: str | os.PathLike, class_names=None, data_dir: str | os.PathLike | None = None) -> Source:
@@ -547,6 +548,7 @@ def _open_parquet(spec: str, path: Path) -> Source:
     groups, columns = [], None
     try:
         for file in files:
+            _check_footer(file)
             meta = pq.ParquetFile(file).metadata
             names = set(meta.schema.names)
             if "image" not in names:
@@ -555,14 +557,31 @@ def _open_parquet(spec: str, path: Path) -> Source:
                 raise DataError(f"{file}: its columns differ from the other Parquet files' in {path}")
             _check_image_column(file, meta.schema.to_arrow_schema().field("image").type)
             columns = names
-            groups.extend((str(file), g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups))
+            groups.append((str(file), np.fromiter((meta.row_group(g).num_rows for g in range(meta.num_row_groups)),
+                                                  np.int64, meta.num_row_groups)))
+            del meta  # its parsed footer: up to 11x MAX_FOOTER_BYTES
     except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
         if isinstance(e, DataError):
             raise
         raise DataError(f"{path} is not a readable Parquet data set: {' '.join(str(e).split())}") from e
-    stream = Stream(PARQUET, str(path), sum(rows for _, _, rows in groups), "path" in columns, "label" in columns,
+    stream = Stream(PARQUET, str(path), sum(int(rows.sum()) for _, rows in groups), "path" in columns, "label" in columns,
                     row_groups=tuple(groups))
     return Source(spec, str(path.resolve()), PARQUET, {ALL: stream})
+
+
+def _check_footer(file: Path) -> None:
+    """Refuse a file whose footer is over MAX_FOOTER_BYTES, from its last 8 bytes, before pyarrow parses it."""
+    with open(file, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 8))
+        tail = f.read(8)
+    if len(tail) < 8 or tail[4:] != b"PAR1":
+        return  # not Parquet: pyarrow says so in its own words
+    footer = int.from_bytes(tail[:4], "little")
+    if footer > MAX_FOOTER_BYTES:
+        raise DataError(f"{file}: its footer (the index of its row groups) is {footer:,} bytes, over the "
+                        f"limit of {MAX_FOOTER_BYTES:,}: rewrite it with fewer, larger row groups (pyarrow: "
+                        f"write_table(..., row_group_size=100_000))")
 
 
 def _check_image_column(file: Path, kind) -> None:
@@ -575,18 +594,19 @@ def _check_image_column(file: Path, kind) -> None:
 
 
 def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[Chunk]:
-    """A row group's rows in chunks of at most `size` images and about CHUNK_BYTES of picture bytes.
+    """A piece's rows in chunks of at most `size` images and about CHUNK_BYTES of picture bytes.
 
     pyarrow reads a whole row group's column at once: a row group with more picture bytes than
     MAX_GROUP_BYTES is not read, and each of its rows is an error row that says so; a picture over
-    picture_byte_limit() is an error row too. The image column is read as a dictionary (each distinct
-    value held once, as the file stores a dictionary-encoded column), so rows that repeat one large
+    picture_byte_limit() is an error row too. The piece's other row groups are read together, in one call
+    for as many consecutive groups as MAX_GROUP_BYTES holds. The image column is read as a dictionary (each
+    distinct value held once, as the file stores a dictionary-encoded column), so rows that repeat one large
     value cost its bytes once, and the bytes a batch decodes to are counted as it is read: a batch over
     MAX_GROUP_BYTES becomes error rows. Each process opens a file once (_parquet_file).
     """
     start, held = piece.start, []
-    for number in range(piece.row_group, piece.row_group + piece.row_group_count):
-        for chunk in _read_row_group(piece, number, start, size, image_shape, background):
+    for groups, stored in _group_runs(piece):
+        for chunk in _read_groups(piece, groups, stored, start, size, image_shape, background):
             start += len(chunk)
             held.append(chunk)  # the small row groups of one piece make one chunk, not one each
             if sum(map(len, held)) >= size:
@@ -594,6 +614,24 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
                 held = []
     if held:
         yield _joined(held)
+
+
+def _group_runs(piece: Piece) -> Iterator[tuple[list[int], int]]:
+    """The piece's row groups in runs read at once: consecutive groups whose stored picture bytes together stay
+    within MAX_GROUP_BYTES, and each group over it alone."""
+    metadata = _parquet_file(piece.location).metadata
+    run, held = [], 0
+    for number in range(piece.row_group, piece.row_group + piece.row_group_count):
+        group = metadata.row_group(number)
+        stored = next((group.column(i).total_uncompressed_size for i in range(group.num_columns)
+                       if group.column(i).path_in_schema == "image"), 0)
+        if run and (held + stored > MAX_GROUP_BYTES or stored > MAX_GROUP_BYTES):
+            yield run, held
+            run, held = [], 0
+        run.append(number)
+        held += stored
+    if run:
+        yield run, held
 
 
 def _joined(chunks: list[Chunk]) -> Chunk:
@@ -607,28 +645,28 @@ def _joined(chunks: list[Chunk]) -> Chunk:
                  None if first.true_labels is None else np.concatenate([c.true_labels for c in chunks]))
 
 
-def _read_row_group(piece: Piece, number: int, start: int, size: int, image_shape, background) -> Iterator[Chunk]:
-    """One row group's rows (its first at source row start) in chunks, as _read_parquet describes."""
+def _read_groups(piece: Piece, groups: list[int], stored: int, start: int, size: int, image_shape,
+                 background) -> Iterator[Chunk]:
+    """Consecutive row groups' rows (the first at source row start) in chunks, as _read_parquet describes."""
     parquet, matte_for = _parquet_file(piece.location), fitting(background).background
-    group = parquet.metadata.row_group(number)
-    stored = next((group.column(i).total_uncompressed_size for i in range(group.num_columns)
-                   if group.column(i).path_in_schema == "image"), 0)
+    count = sum(parquet.metadata.row_group(number).num_rows for number in groups)
+    named = f"row group {groups[0]}" if len(groups) == 1 else f"row groups {groups[0]}-{groups[-1]}"
     if stored > MAX_GROUP_BYTES:
-        reason = (f"{piece.location}: row group {number} holds {stored:,} bytes of pictures, over the "
+        reason = (f"{piece.location}: {named} holds {stored:,} bytes of pictures, over the "
                   f"{MAX_GROUP_BYTES:,} read at once: rewrite it with smaller row groups")
-        yield Chunk(np.arange(start, start + group.num_rows, dtype=np.int64),
-                    _fitted([], image_shape, background), np.zeros(group.num_rows, bool), [reason] * group.num_rows,
-                    None, np.full(group.num_rows, -1, np.int64) if "label" in piece.columns else None)
+        yield Chunk(np.arange(start, start + count, dtype=np.int64),
+                    _fitted([], image_shape, background), np.zeros(count, bool), [reason] * count,
+                    None, np.full(count, -1, np.int64) if "label" in piece.columns else None)
         return
-    rows = max(1, min(size, CHUNK_BYTES * group.num_rows // max(1, stored)))
+    rows = max(1, min(size, CHUNK_BYTES * count // max(1, stored)))
     limit = picture_byte_limit()
-    for batch in parquet.iter_batches(batch_size=rows, row_groups=[number], columns=list(piece.columns)):
+    for batch in parquet.iter_batches(batch_size=rows, row_groups=groups, columns=list(piece.columns)):
         paths = batch.column("path").to_pylist() if "path" in piece.columns else None
         names = paths or [f"{piece.location}[{start + i}]" for i in range(batch.num_rows)]
         images, ok, errors = [], [], []
         column = batch.column("image")
         if column.nbytes > MAX_GROUP_BYTES:  # what the batch really decoded to, whatever the footer said
-            too_large = (f"{piece.location}: row group {number} decodes to {column.nbytes:,} bytes of "
+            too_large = (f"{piece.location}: {named} decodes to {column.nbytes:,} bytes of "
                          f"pictures in {batch.num_rows} rows, over the {MAX_GROUP_BYTES:,} read at once")
             column = pa_nulls(batch.num_rows)
         else:

@@ -221,12 +221,40 @@ def test_a_non_utf8_file_name_is_one_error_row_not_a_failed_job(tmp_path):
                                     f"escapes): rename it"]
 
 
-def test_many_small_row_groups_are_read_and_written_in_few_pieces(tmp_path):
+def test_a_parquet_footer_over_the_limit_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """pyarrow parses a footer whole, into about 11x its bytes, in every process that reads the file: 200,000
+    one-row groups took 265 MB in each. A footer over the limit is one line, before pyarrow reads it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from edgeport.runtime import sources
+    from edgeport.runtime.errors import DataError
+
+    pq.write_table(pa.table({"image": pa.array([b"x"] * 2000, pa.binary())}), tmp_path / "g.parquet",
+                   row_group_size=1)
+    footer = pq.ParquetFile(tmp_path / "g.parquet").metadata.serialized_size
+    assert footer > 100_000
+    parsed = []
+    real = pq.ParquetFile
+    monkeypatch.setattr(pq, "ParquetFile", lambda *a, **k: parsed.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(sources, "MAX_FOOTER_BYTES", footer - 1)
+    with pytest.raises(DataError) as refused:
+        sources.open_source(tmp_path / "g.parquet")
+    assert str(refused.value) == (f"{tmp_path / 'g.parquet'}: its footer (the index of its row groups) is "
+                                  f"{footer:,} bytes, over the limit of {footer - 1:,}: rewrite it with fewer, larger "
+                                  f"row groups (pyarrow: write_table(..., row_group_size=100_000))")
+    assert parsed == []
+    monkeypatch.setattr(sources, "MAX_FOOTER_BYTES", footer)
+    assert sources.open_source(tmp_path / "g.parquet").stream().count == 2000
+
+
+def test_many_small_row_groups_are_read_and_written_in_few_pieces(tmp_path, monkeypatch):
     """200,000 one-row groups took 227 s and 3.0 GB: a piece, a chunk and an output row group for each."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from PIL import Image
 
+    from edgeport import runtime
     from edgeport.runtime.sources import open_source
     from tests.conftest import dress_model
 
@@ -239,6 +267,13 @@ def test_many_small_row_groups_are_read_and_written_in_few_pieces(tmp_path):
     assert [(p.start, p.stop, p.row_group, p.row_group_count) for p in pieces] == [
         (k * 1000, (k + 1) * 1000, k * 1000, 1000) for k in range(5)]
     model = dress_model(tmp_path / "dress.onnx")
+    reads = []
+    real = pq.ParquetFile.iter_batches
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", lambda self, *a, **k: reads.append(k) or real(self, *a, **k))
+    summary = runtime.score(runtime.load(model, verify=False), tmp_path / "groups.parquet", tmp_path / "i.parquet",
+                            batch_size=1000, workers=1)
+    assert summary["images"] == 5000 and summary["errors"] == 0
+    assert [len(k["row_groups"]) for k in reads] == [1000] * 5  # a piece's groups in one read, not 5,000 reads
     run_cli("score", model, tmp_path / "groups.parquet", "--out", tmp_path / "s.parquet", "--no-verify",
             "--batch-size", "1000")
     scores = pq.ParquetFile(tmp_path / "s.parquet")

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgeport.runtime.errors import DataError
 from edgeport.runtime.images import Fitting, fitting, image_background
-from edgeport.runtime.sources import ALL, FASHION_MNIST, TRAIN, Source, Stream, open_source
+from edgeport.runtime.sources import ALL, FASHION_MNIST, TRAIN, Source, Stream, open_source, text_name
 
 AUTO = "auto"  # tell the fitting rule from the data's own pictures (what export does)
 _READ_CHUNK = 1000
@@ -130,6 +130,7 @@ def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | No
         raise DataError(f"the model takes {h}x{w}x{c} images but Fashion-MNIST's are 28x28x1: give the model's own "
                         f"data (--data on the command line: a folder of class folders, an .npz or a Parquet file)")
     source = open_source(spec, class_names, data_dir)
+    _check_class_names(source)
     if isinstance(background, str) and background == AUTO:
         background = image_background(_sample(source, _BACKGROUND_SAMPLE))
     try:
@@ -141,6 +142,15 @@ def load_dataset(spec: str | os.PathLike, image_shape: tuple[int, int, int] | No
     wanted = [source.validation_split] if validation_only else list(source.splits)
     read = {name: _read_split(source, source.splits[name], tuple(image_shape), rule) for name in wanted}
     return Dataset(source.location, source.kind, read, source.class_names, rule.background, rule.rule)
+
+
+def _check_class_names(source: Source) -> None:
+    """Refuse a class folder whose name is not UTF-8: the names go into the manifest, the report and the
+    firmware kit's C strings, and its pictures would all be skipped (score makes them error rows instead)."""
+    for name in source.class_names or ():
+        if text_name(name) != name:
+            raise DataError(f"{source.spec}: the class folder {text_name(name)} is not UTF-8 (its other bytes shown as "
+                            f"\\x escapes): rename it, as its name becomes a class name")
 
 
 def _sample(source: Source, count: int) -> list[np.ndarray]:

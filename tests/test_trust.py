@@ -221,6 +221,28 @@ def test_a_non_utf8_file_name_is_one_error_row_not_a_failed_job(tmp_path):
                                     f"escapes): rename it"]
 
 
+def test_a_non_utf8_class_folder_is_refused_before_export_writes_anything(tmp_path):
+    """A class folder whose name is not UTF-8 made `export --micro` fail after publishing, with no kit, and every
+    picture in it was skipped. Its name becomes a class name: one line says which folder, and nothing is written."""
+    import keras
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for name in (b"cat", b"d\xffg"):
+            folder = os.fsdecode(b"/".join([bytes(tmp_path), b"data", split.encode(), name]))
+            os.makedirs(folder)
+            for i in range(3):
+                Image.fromarray(np.full((8, 8), 60 * i, np.uint8)).save(os.path.join(folder, f"{i}.png"))
+    keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                      keras.layers.Dense(2, activation="softmax")]).save(tmp_path / "m.keras")
+    result = run_cli("export", tmp_path / "m.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
+                     "--formats", "micro-int8", "--micro", check=False)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"edgeport export: error: {tmp_path / 'data'}: the class folder d\\xffg is not UTF-8 (its other bytes shown "
+        f"as \\x escapes): rename it, as its name becomes a class name"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_parquet_footer_over_the_limit_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
     """pyarrow parses a footer whole, into about 11x its bytes, in every process that reads the file: 200,000
     one-row groups took 265 MB in each. A footer over the limit is one line, before pyarrow reads it."""

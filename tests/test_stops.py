@@ -200,3 +200,60 @@ def test_sigterm_while_workers_score_ends_them_and_writes_nothing(exported, test
     assert score.returncode == 143 and stderr.strip() == "edgeport score: terminated", stderr
     assert not [pid for pid in workers if pathlib.Path(f"/proc/{pid}").exists()]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"]
+
+
+def _children_running(parent: int, marker: str) -> list[int]:
+    """Processes whose parent is `parent` and whose command line holds marker."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and marker in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"  # dead, waiting for its (new) parent to reap it
+
+
+def test_vela_dies_with_a_killed_export_and_its_scratch_folder_goes_with_the_next_run(quadrants, tmp_path):
+    """Vela kept running after a SIGKILLed export, and its scratch folder in /tmp was never removed. Vela is frozen
+    (SIGSTOP) as soon as it starts, so that only the parent-death signal can end it; its scratch folder is in the
+    export's staging folder, which the next run removes."""
+    import keras
+
+    from tests.conftest import fit_quadrants
+
+    keras.utils.set_random_seed(0)
+    fit_quadrants(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                    keras.layers.Dense(4, activation="softmax")]), quadrants).save(tmp_path / "m.keras")
+    out = tmp_path / "out"
+    args = ("export", tmp_path / "m.keras", "--data", quadrants["npz"], "--out", out, "--formats", "micro-int8",
+            "--npu", "ethos-u55-128")
+    export = _start(*args)
+    vela = []
+    try:
+        _wait_for(lambda: vela.extend(_children_running(export.pid, "ethosu.vela")) or vela, export, seconds=120)
+        os.kill(vela[0], signal.SIGSTOP)
+        scratch = [p for p in out.glob(".export-*/.vela-*")]
+        export.kill()
+        export.communicate(timeout=60)
+    finally:
+        stop(export)
+    deadline = time.monotonic() + 10
+    while not _gone(vela[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not _gone(vela[0]):
+        os.kill(vela[0], signal.SIGKILL)
+        pytest.fail("Vela outlived the export that started it")
+    assert len(scratch) == 1 and scratch[0].is_dir()  # Vela's scratch folder is inside the staging folder
+    edgeport(*args)
+    assert not list(out.glob(".export-*")) and not list(out.glob("**/.vela-*"))

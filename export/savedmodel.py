@@ -72,6 +72,9 @@ INFERENCE = frozenset({
 # What tf.saved_model.save's own save and restore functions add: checkpoints of the model's variables.
 CHECKPOINT = frozenset({"SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename", "StringJoin",
                         "StaticRegexFullMatch", "DisableCopyOnRead"})
+# TensorFlow's loader holds about 6 KB per operation: 10^6 NoOps (a 19 MB file) took 3.5 minutes and 6.8 GB to
+# load. The largest keras.applications model, EfficientNetB7, holds about 32,000 operations.
+MAX_OPERATIONS = 200_000
 # Object graph kinds that hold what is not a tensor or a variable, created (initializers run) at load.
 REFUSED_KINDS = {"resource": "a resource (a lookup table, dataset iterator or the like)", "asset": "an asset file"}
 
@@ -89,7 +92,7 @@ def check_savedmodel(path: Path, trust_code: bool = False) -> None:
         trust_code: the user's --trust-model-code.
 
     Raises:
-        ModelFileError: saved_model.pb unreadable, a TF1 SavedModel not trusted, a resource or asset, or an
+        ModelFileError: saved_model.pb unreadable, over MAX_OPERATIONS operations, a TF1 SavedModel not trusted, a resource or asset, or an
             operation off the allow-list in any function or graph node (one line naming the operations and
             where they are).
     """
@@ -100,6 +103,11 @@ def check_savedmodel(path: Path, trust_code: bool = False) -> None:
         saved.ParseFromString((path / SAVEDMODEL_FILE).read_bytes())
     except Exception as e:  # protobuf's DecodeError
         raise ModelFileError(f"{path / SAVEDMODEL_FILE} is not a readable SavedModel: {_one_line(e)}") from None
+    operations = sum(len(graph.graph_def.node) + sum(len(f.node_def) for f in graph.graph_def.library.function)
+                     for graph in saved.meta_graphs)
+    if operations > MAX_OPERATIONS:
+        raise ModelFileError(f"{path}: its graphs hold {operations:,} operations, over the {MAX_OPERATIONS:,} edgeport "
+                             f"loads (EfficientNetB7 holds about 32,000; TensorFlow needs about 6 KB each): refused")
     if is_tf1(saved):
         if trust_code:
             return

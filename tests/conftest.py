@@ -1,4 +1,5 @@
-"""Shared fixtures: the seed model is trained and exported once per session, through the real CLI.
+"""Shared fixtures: the seed model is trained and exported once per run, through the real CLI, by whichever
+pytest-xdist worker asks first (the others wait for it and read the same folder, which no test changes).
 
 Training and export run through `edgeport`'s own entry point (cli.run) in this process; tests of
 the process itself (signals, imports, a base install) start the installed command instead. Set EDGEPORT_TEST_ARTIFACTS to a folder that `make run` filled to reuse it instead
@@ -8,10 +9,12 @@ the process itself (signals, imports, a base install) start the installed comman
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import os
 import signal
 import subprocess
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -50,24 +53,47 @@ def run_cli(*args: str, check: bool = True, cwd=None, env=None, command=(EDGEPOR
     return result
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder that build(folder) fills once per run, shared by the run's xdist workers: the first to ask builds
+    it while holding a lock, the others wait and reuse it. It is read-only to tests (copy it to change it)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's own folder
+    folder, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when a worker dies
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def seed_dir(tmp_path_factory) -> Path:
     """A folder holding the seed model trained by `edgeport train` (5 epochs, seed 0)."""
     reuse = os.environ.get("EDGEPORT_TEST_ARTIFACTS")
     if reuse:
         return Path(reuse)
-    out = tmp_path_factory.mktemp("seed")
-    edgeport("train", "--out", out, "--epochs", "5", "--seed", "0")
-    return out
+    return built_once(tmp_path_factory, "seed", lambda out: edgeport("train", "--out", out, "--epochs", "5",
+                                                                    "--seed", "0"))
 
 
 @pytest.fixture(scope="session")
-def exported(seed_dir) -> Path:
-    """seed_dir after `edgeport export --mobile --micro`: the ladder, its phone copies (.ort), the microcontroller's
-    file and its firmware kit (micro/), reference_probs.npy, manifest.json."""
-    if not (seed_dir / "manifest.json").exists() or not os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
-        edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile", "--micro")  # as `make run` does
-    return seed_dir
+def exported(seed_dir, tmp_path_factory) -> Path:
+    """seed_dir's model after `edgeport export --mobile --micro`, as `make run` does: the ladder, its phone copies
+    (.ort), the microcontroller's file and its firmware kit (micro/), reference_probs.npy, manifest.json, beside
+    the training's files."""
+    if os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
+        if not (seed_dir / "manifest.json").exists():
+            edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile", "--micro")
+        return seed_dir
+
+    def export(out: Path) -> None:
+        shutil.copytree(seed_dir, out, dirs_exist_ok=True)
+        edgeport("export", out / "model.keras", "--out", out, "--mobile", "--micro")
+
+    return built_once(tmp_path_factory, "exported", export)
 
 
 @pytest.fixture(scope="session")
@@ -219,3 +245,12 @@ def fit_quadrants(model, data, epochs=30, scale=1 / 255):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(data["x_train"] * scale, data["y_train"], epochs=epochs, batch_size=32, verbose=0)
     return model
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Within each file, the tests that need the shared seed model run after the others: a worker that comes to
+    it while another worker trains and exports it has the file's other tests to run instead of waiting."""
+    files: dict[str, int] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], len(files))
+    items.sort(key=lambda item: (files[item.nodeid.split("::")[0]], "seed_dir" in item.fixturenames))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EDGEPORT, ENV, default_sigint, run_cli, run_python, stop
+from tests.conftest import EDGEPORT, ENV, default_sigint, edgeport, run_python, stop
 
 
 def tf1_savedmodel(path: Path, writes: Path | None = None) -> Path:
@@ -137,7 +137,7 @@ def test_a_savedmodel_of_too_many_noops_is_refused_before_tensorflow_loads_it(tm
     graph = saved.meta_graphs[0].graph_def
     operations = len(graph.node) + sum(len(f.node_def) for f in graph.library.function)
     assert operations > 300_000
-    result = run_cli("export", model, "--out", tmp_path / "out", "--formats", "fp32", check=False)
+    result = edgeport("export", model, "--out", tmp_path / "out", "--formats", "fp32", check=False)
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
         f"edgeport export: error: {model}: its graphs hold {operations:,} operations, "
         f"over the 200,000 edgeport loads (EfficientNetB7 holds about 32,000; TensorFlow needs about 6 KB each): "

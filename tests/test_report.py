@@ -1,6 +1,7 @@
 """The report on a real exported set: every row, the manifest's numbers, every plot, the choice."""
 
 import json
+import shutil
 import re
 
 import pytest
@@ -24,11 +25,13 @@ from tests.conftest import FILES, edgeport
 
 
 @pytest.fixture(scope="module")
-def reported(exported):
-    edgeport("report", str(exported), "--rounds", "1")
-    manifest = runtime.read_manifest(exported)
-    bench = json.loads((exported / "bench.json").read_text())
-    return exported, (exported / "report.md").read_text(), manifest, bench
+def reported(exported, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reported") / "export"
+    shutil.copytree(exported, folder)  # the shared export stays as export wrote it
+    edgeport("report", str(folder), "--rounds", "1")
+    manifest = runtime.read_manifest(folder)
+    bench = json.loads((folder / "bench.json").read_text())
+    return folder, (folder / "report.md").read_text(), manifest, bench
 
 
 def table_rows(markdown: str) -> dict[str, list[str]]:

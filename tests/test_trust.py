@@ -227,6 +227,8 @@ def test_a_non_utf8_class_folder_is_refused_before_export_writes_anything(tmp_pa
     import keras
     from PIL import Image
 
+    from tests.conftest import edgeport
+
     for split in ("train", "test"):
         for name in (b"cat", b"d\xffg"):
             folder = os.fsdecode(b"/".join([bytes(tmp_path), b"data", split.encode(), name]))
@@ -235,7 +237,7 @@ def test_a_non_utf8_class_folder_is_refused_before_export_writes_anything(tmp_pa
                 Image.fromarray(np.full((8, 8), 60 * i, np.uint8)).save(os.path.join(folder, f"{i}.png"))
     keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
                       keras.layers.Dense(2, activation="softmax")]).save(tmp_path / "m.keras")
-    result = run_cli("export", tmp_path / "m.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
+    result = edgeport("export", tmp_path / "m.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
                      "--formats", "micro-int8", "--micro", check=False)
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
         f"edgeport export: error: {tmp_path / 'data'}: the class folder d\\xffg is not UTF-8 (its other bytes shown "

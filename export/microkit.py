@@ -130,7 +130,9 @@ def _ops_header(facts: dict, ops: list[str]) -> str:
     return (_banner(facts) + "#ifndef EDGEPORT_MODEL_OPS_H_\n#define EDGEPORT_MODEL_OPS_H_\n\n"
             '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"\n\n'
             "// Exactly the operators the model uses, read from its flatbuffer (the list TFLM's\n"
-            "// generate_micro_mutable_op_resolver_from_model.py makes). For an Ethos-U file, add AddEthosU().\n"
+            "// generate_micro_mutable_op_resolver_from_model.py makes)"
+            + ("; AddEthosU runs the part Vela compiled for the Ethos-U NPU.\n" if "AddEthosU" in ops
+               else ". An Ethos-U kit (export --npu) also registers AddEthosU().\n") +
             f"constexpr int kNumberOperators = {len(ops)};\n\n"
             "inline tflite::MicroMutableOpResolver<kNumberOperators> get_resolver() {\n"
             "  tflite::MicroMutableOpResolver<kNumberOperators> resolver;\n"

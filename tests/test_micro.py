@@ -225,6 +225,7 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
                                                          f"runs only on the board, with the Ethos-U driver: run {name}"):
             runtime.load(compiled)
     ops = (out / "micro" / "model_ops.h").read_text()
+    assert "AddEthosU runs the part Vela compiled" in ops and "add AddEthosU()" not in ops  # no stale advice
     assert "resolver.AddEthosU();" in ops and f"kNumberOperators = {len(manifest.files['model_micro_int8.tflite'].micro.ops) + 1};" in ops
     assert "model_micro_int8.vela.tflite, compiled by Vela" in (out / "micro" / "model_vela_data.cc").read_text()
     assert "ethos-u55-128 (Vela's estimate)" in result.stdout

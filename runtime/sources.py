@@ -194,10 +194,6 @@ class Source:
         """The split that validation, evaluate and score read: test, else the only one there is."""
         return TEST if TEST in self.splits else next(iter(self.splits))
 
-    @property
-    def calibration_split(self) -> str:
-        """The split that calibrates quantized files: train, else the only one there is."""
-        return TRAIN if TRAIN in self.splits else next(iter(self.splits))
 
     def stream(self, split: str | None = None) -> Stream:
         """One split's stream (default: the validation split)."""

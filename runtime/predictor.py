@@ -32,6 +32,7 @@ from edgeport.runtime.modelinfo import (
 
 DEFAULT_BATCH_SIZE = 256
 SUFFIXES = (".tflite", ".onnx", ".ort")
+ETHOS_U_OP = "ethos-u"  # the custom operator Vela compiles an NPU's part into
 _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite file
 _ORT_IDENTIFIER = b"ORTM"  # likewise for ONNX Runtime's own format (.ort, made for phones)
 _MIN_MODEL_BYTES = 8
@@ -306,7 +307,7 @@ class TFLitePredictor(Predictor):
             self._interpreter = Interpreter(model_content=content, num_threads=threads)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
-            if "custom op: ethos-u" in str(e):  # Vela's output: one command stream for the NPU's driver
+            if ETHOS_U_OP in _custom_codes(content):  # Vela's output: one command stream for the NPU's driver
                 raise ModelFileError(f"{path.name} was compiled by Vela for an Arm Ethos-U NPU and runs only on the "
                                      f"board, with the Ethos-U driver: run {path.name.replace('.vela', '')}, the "
                                      f"file it was compiled from, here") from None
@@ -439,16 +440,14 @@ class OnnxPredictor(Predictor):
         # A model given as bytes would find its external data in the working folder: look beside the file
         # instead, or (data_dir None) in a folder that does not exist, which refuses any.
         options.add_session_config_entry(_EXTERNAL_DATA_FOLDER, str(data_dir or _NO_FOLDER))
+        if self.format == "onnx":
+            _check_external_data(path, content, data_dir)
         try:
             # On some malformed files onnxruntime prints an "EP Error" banner to stdout before
             # retrying and raising; the caller gets our one-line error instead.
             with contextlib.redirect_stdout(io.StringIO()):
                 self._session = ort.InferenceSession(content, options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own untyped exception classes
-            if "External data path" in str(e):
-                where = "outside its own folder" if data_dir else "(only the file's own checked bytes run here)"
-                raise ModelFileError(f"{path.name} refers to external data {where}, which is refused: "
-                                     f"{_one_line(e)}") from e
             raise ModelFileError(f"{path.name} is not a valid {kind} model: {_one_line(e)}") from e
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
@@ -594,6 +593,52 @@ def from_file(file: ModelFile, threads: int | None = None) -> Predictor:
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
     predictor.predict(np.zeros(predictor._single_shape, np.uint8))
     return predictor
+
+
+# How an ONNX tensor names its external data file: a StringStringEntryProto whose key (field 1) is "location",
+# followed by its value (field 2, length-delimited).
+_LOCATION_KEY = b"\x0a\x08location\x12"
+
+
+def _external_locations(content: bytes) -> list[str]:
+    """The external data files an ONNX file's tensors name, read from its protobuf bytes (no onnx package)."""
+    locations, at = [], content.find(_LOCATION_KEY)
+    while at >= 0:
+        start, size, shift = at + len(_LOCATION_KEY), 0, 0
+        while start < len(content) and shift < 35:  # the value's length, a varint
+            size |= (content[start] & 0x7F) << shift
+            start, shift = start + 1, shift + 7
+            if not content[start - 1] & 0x80:
+                break
+        locations.append(content[start : start + size].decode("utf-8", "backslashreplace"))
+        at = content.find(_LOCATION_KEY, start)
+    return locations
+
+
+def _check_external_data(path: Path, content: bytes, data_dir: Path | None) -> None:
+    """Refuse external data outside the file's own folder (or any, when data_dir is None), before onnxruntime
+    reads it; onnxruntime's own folder option stays as a second guard."""
+    for location in _external_locations(content):
+        if data_dir is None:
+            where = "(only the file's own checked bytes run here)"
+        elif os.path.commonpath([os.path.realpath(data_dir), os.path.realpath(os.path.join(data_dir, location))]) \
+                != os.path.realpath(data_dir):
+            where = "outside its own folder"
+        else:
+            continue
+        raise ModelFileError(f"{path.name} refers to external data {where}, which is refused: {location}")
+
+
+def _custom_codes(content: bytes) -> set[str]:
+    """The custom operators' codes of a .tflite flatbuffer (none when it cannot be read)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    try:
+        model = schema.Model.GetRootAs(content, 0)
+        codes = (model.OperatorCodes(i).CustomCode() for i in range(model.OperatorCodesLength()))
+        return {code.decode("utf-8", "replace") for code in codes if code}
+    except Exception:  # a damaged flatbuffer can fail anywhere in the generated reader
+        return set()
 
 
 def _tflite_metadata(path: Path, content: bytes) -> dict:

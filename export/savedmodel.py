@@ -92,9 +92,9 @@ def check_savedmodel(path: Path, trust_code: bool = False) -> None:
         trust_code: the user's --trust-model-code.
 
     Raises:
-        ModelFileError: saved_model.pb unreadable, over MAX_OPERATIONS operations, a TF1 SavedModel not trusted, a resource or asset, or an
-            operation off the allow-list in any function or graph node (one line naming the operations and
-            where they are).
+        ModelFileError: saved_model.pb unreadable, over MAX_OPERATIONS operations, a TF1 SavedModel not
+            trusted, a resource or asset, or an operation off the allow-list in any function or graph node
+            (one line naming the operations and where they are).
     """
     from tensorflow.core.protobuf import saved_model_pb2
 

@@ -283,7 +283,7 @@ def _processes(stream: Stream, batch_size: int, workers: int) -> int:
     time; arrays, and a stream of one piece, in this process."""
     if stream.kind not in (FOLDER, PARQUET):
         return 1
-    pieces = sum(len(rows) for _, rows in stream.row_groups) if stream.kind == PARQUET else -(-stream.count // batch_size)
+    pieces = sum(1 for _ in stream.pieces(batch_size)) if stream.kind == PARQUET else -(-stream.count // batch_size)
     return max(1, min(workers, pieces))
 
 

@@ -194,7 +194,6 @@ class Source:
         """The split that validation, evaluate and score read: test, else the only one there is."""
         return TEST if TEST in self.splits else next(iter(self.splits))
 
-
     def stream(self, split: str | None = None) -> Stream:
         """One split's stream (default: the validation split)."""
         return self.splits[split or self.validation_split]
@@ -560,7 +559,8 @@ def _open_parquet(spec: str, path: Path) -> Source:
         if isinstance(e, DataError):
             raise
         raise DataError(f"{path} is not a readable Parquet data set: {' '.join(str(e).split())}") from e
-    stream = Stream(PARQUET, str(path), sum(int(rows.sum()) for _, rows in groups), "path" in columns, "label" in columns,
+    count = sum(int(rows.sum()) for _, rows in groups)
+    stream = Stream(PARQUET, str(path), count, "path" in columns, "label" in columns,
                     row_groups=tuple(groups))
     return Source(spec, str(path.resolve()), PARQUET, {ALL: stream})
 
@@ -601,8 +601,8 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
     MAX_GROUP_BYTES becomes error rows. Each process opens a file once (_parquet_file).
     """
     start, held = piece.start, []
-    for groups, stored in _group_runs(piece):
-        for chunk in _read_groups(piece, groups, stored, start, size, image_shape, background):
+    for groups, stored, count in _group_runs(piece):
+        for chunk in _read_groups(piece, groups, stored, count, start, size, image_shape, background):
             start += len(chunk)
             held.append(chunk)  # the small row groups of one piece make one chunk, not one each
             if sum(map(len, held)) >= size:
@@ -612,22 +612,22 @@ def _read_parquet(piece: Piece, size: int, image_shape, background) -> Iterator[
         yield _joined(held)
 
 
-def _group_runs(piece: Piece) -> Iterator[tuple[list[int], int]]:
-    """The piece's row groups in runs read at once: consecutive groups whose stored picture bytes together stay
-    within MAX_GROUP_BYTES, and each group over it alone."""
+def _group_runs(piece: Piece) -> Iterator[tuple[list[int], int, int]]:
+    """The piece's row groups in runs read at once, with their stored picture bytes and their rows: consecutive
+    groups whose stored bytes together stay within MAX_GROUP_BYTES, and each group over it alone."""
     metadata = _parquet_file(piece.location).metadata
-    run, held = [], 0
+    run, held, rows = [], 0, 0
     for number in range(piece.row_group, piece.row_group + piece.row_group_count):
         group = metadata.row_group(number)
         stored = next((group.column(i).total_uncompressed_size for i in range(group.num_columns)
                        if group.column(i).path_in_schema == "image"), 0)
         if run and (held + stored > MAX_GROUP_BYTES or stored > MAX_GROUP_BYTES):
-            yield run, held
-            run, held = [], 0
+            yield run, held, rows
+            run, held, rows = [], 0, 0
         run.append(number)
-        held += stored
+        held, rows = held + stored, rows + group.num_rows
     if run:
-        yield run, held
+        yield run, held, rows
 
 
 def _joined(chunks: list[Chunk]) -> Chunk:
@@ -641,11 +641,10 @@ def _joined(chunks: list[Chunk]) -> Chunk:
                  None if first.true_labels is None else np.concatenate([c.true_labels for c in chunks]))
 
 
-def _read_groups(piece: Piece, groups: list[int], stored: int, start: int, size: int, image_shape,
+def _read_groups(piece: Piece, groups: list[int], stored: int, count: int, start: int, size: int, image_shape,
                  background) -> Iterator[Chunk]:
-    """Consecutive row groups' rows (the first at source row start) in chunks, as _read_parquet describes."""
+    """Consecutive row groups (count rows, the first at source row start) in chunks, as _read_parquet describes."""
     parquet, matte_for = _parquet_file(piece.location), fitting(background).background
-    count = sum(parquet.metadata.row_group(number).num_rows for number in groups)
     named = f"row group {groups[0]}" if len(groups) == 1 else f"row groups {groups[0]}-{groups[-1]}"
     if stored > MAX_GROUP_BYTES:
         reason = (f"{piece.location}: {named} holds {stored:,} bytes of pictures, over the "

@@ -17,6 +17,7 @@ from edgeport.command import (
     PROG,
     STOP_SIGNALS,
     CommandError,
+    Commands,
     Parser,
     Stopped,
     describe_os_error,
@@ -24,13 +25,16 @@ from edgeport.command import (
     example,
     fail,
     printable_output,
+    running_command,
     stop_signals,
     warnings_as_lines,
 )
 from edgeport.runtime.errors import EdgeportError
 
 
-def build_parser() -> Parser:
+def build_parser(running: str | None = None) -> Parser:
+    """The `edgeport` parser; running: the subcommand this process runs, whose library-backed flags alone are
+    added (None: every command's)."""
     from edgeport import __version__, commands_build, commands_device, commands_score, commands_web
 
     parser = Parser(prog=PROG, description="Take a Keras image classifier to the edge: train, export to TFLite "
@@ -39,7 +43,8 @@ def build_parser() -> Parser:
                                    "edgeport export artifacts/model.keras",
                                    "edgeport predict artifacts/model_int8.tflite photo.jpg pictures/"))
     parser.add_argument("--version", action="version", version=f"edgeport {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    commands = Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser),
+                        running)
     commands_build.register(commands)
     commands_device.register(commands)
     commands_score.register(commands)
@@ -65,7 +70,8 @@ def run(argv: list[str] | None = None) -> int:
         The exit status: 0 done, 1 failed, 2 bad usage or a missing extra, 130 interrupted (Ctrl-C),
         143 terminated (SIGTERM), 129 hung up (SIGHUP), 141 the reader of stdout went away.
     """
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(running_command(argv)).parse_args(argv)
     prog = f"{PROG} {args.command}"
     with printable_output(), warnings_as_lines(prog), stop_signals():
         try:

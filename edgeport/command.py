@@ -93,10 +93,42 @@ def example(*lines: str) -> str:
     return _EXAMPLE + "\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def add_command(commands, name: str, handler, summary: str, description: str, *examples: str) -> Parser:
-    """A subcommand: its one-line summary, its --help text and examples, and the function that runs it."""
+class Commands:
+    """The subcommands being registered, knowing which one this process runs.
+
+    A command's flags whose choices and defaults come from the library (export's formats, boards,
+    objectives) are added only for the command being run: `edgeport --help` and another command's
+    --help then import nothing of the library.
+    """
+
+    def __init__(self, subparsers, running: str | None = None):
+        self._subparsers, self.running = subparsers, running
+
+    def add_parser(self, name: str, **kwargs) -> "Parser":
+        return self._subparsers.add_parser(name, **kwargs)
+
+    def wants(self, name: str) -> bool:
+        """Whether a command's library-backed flags are needed: it is the one being run (None: every command)."""
+        return self.running is None or self.running == name
+
+
+def running_command(argv: list[str]) -> str:
+    """The subcommand a command line runs: its first word that is not an option ('' when there is none: the
+    top-level --help or --version, which take no values)."""
+    return next((word for word in argv if not word.startswith("-")), "")
+
+
+def add_command(commands, name: str, handler, summary: str, description: str, *examples: str,
+                flags=None) -> Parser:
+    """A subcommand: its one-line summary, its --help text and examples, and the function that runs it.
+
+    flags: (parser) -> None, adding the flags that need the library; called only when the command runs
+    (Commands.wants).
+    """
     parser = commands.add_parser(name, help=summary, description=description, epilog=example(*examples))
     parser.set_defaults(handler=handler)
+    if flags is not None and commands.wants(name):
+        flags(parser)
     return parser
 
 

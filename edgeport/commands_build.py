@@ -46,18 +46,28 @@ def register(commands) -> None:
                        "(default: $FASHION_MNIST_DIR, then /usr/share/datasets/fashion-mnist)")
     train.add_argument("--no-plots", action="store_true", help="skip the tutorial's pictures")
 
-    from edgeport.export.npu import NPUS
-    from edgeport.export.plan import (ALL_FORMATS, BOARDS, DEFAULT_BUDGET_PT, DEFAULT_CALIBRATION_SAMPLES, OBJECTIVES,
-                                      SEARCHES)
-    from edgeport.runtime.sources import FASHION_MNIST
-
-    export = add_command(
+    add_command(
         commands, "export", run_export, "export a Keras model to TFLite and ONNX and validate every file",
         "Export a Keras image classifier to every edge format, prove each file against the Keras model on the "
         "validation data, and write manifest.json. Each file carries its class names, preprocessing, output kind "
         "and background inside itself. Exit status 1 names any file that missed its bars.",
         "edgeport export artifacts/model.keras",
-        "edgeport export my_model.keras --data photos/ --out exported --class-names cat,dog")
+        "edgeport export my_model.keras --data photos/ --out exported --class-names cat,dog", flags=_export_flags)
+
+    add_command(
+        commands, "report", run_report, "benchmark the exported files and write report.md",
+        "Benchmark the Keras model and every exported file side by side, then write report.md "
+        "(which file to ship, the table, the plots) from manifest.json and bench.json.",
+        "edgeport report artifacts --budget 0.5", flags=_report_flags)
+
+
+def _export_flags(export) -> None:
+    """export's flags: their choices and defaults come from the plan (the rung table, boards, NPUs)."""
+    from edgeport.export.plan import (ALL_FORMATS, BOARDS, DEFAULT_BUDGET_PT, DEFAULT_CALIBRATION_SAMPLES, NPUS,
+                                      OBJECTIVES, SEARCHES)
+    from edgeport.runtime.sources import FASHION_MNIST
+
+
     export.add_argument("model", nargs="?", default=f"{DEFAULT_ARTIFACTS}/model.keras",
                         help="the Keras model: a .keras or .h5 file, or a SavedModel folder")
     add_model_flags(export)
@@ -131,11 +141,10 @@ def register(commands) -> None:
     export.add_argument("--opset", type=positive_int, default=17, help="ONNX opset, 13..18")
     export.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: the usual search path)")
 
-    report = add_command(
-        commands, "report", run_report, "benchmark the exported files and write report.md",
-        "Benchmark the Keras model and every exported file side by side, then write report.md "
-        "(which file to ship, the table, the plots) from manifest.json and bench.json.",
-        "edgeport report artifacts --budget 0.5")
+
+def _report_flags(report) -> None:
+    from edgeport.export.plan import DEFAULT_BUDGET_PT
+
     report.add_argument("artifacts", nargs="?", default=DEFAULT_ARTIFACTS, help="folder written by export")
     report.add_argument("--budget", type=points, default=DEFAULT_BUDGET_PT,
                         help="largest accuracy drop, in points, the recommended file may cost")
@@ -273,20 +282,21 @@ def check_writable_folder(folder: Path) -> None:
 
 
 def _recommendation_line(manifest, out) -> str:
-    from edgeport.export.report import objective_words
-    from edgeport.export.validate import interval_text, settle_line
+    from edgeport.export.recommend import objective_words, settle_line
+    from edgeport.export.verdict import figures_words
+    from edgeport.runtime.manifest import Verdict
 
     chosen = manifest.recommended
     files = manifest.files
     overall = files[chosen.overall]
-    missed = sorted(name for name, entry in files.items() if not entry.validation.passed)
+    missed = sorted(name for name, entry in files.items() if entry.validation.verdict is Verdict.FAIL)
     others = "; ".join(f"{kind}: {name} ({files[name].bytes / 1024:.1f} KB{_latency(files[name])}"
                        f"{_slower(files[name], files.get(chosen.fastest))})"
                        for kind, name in (("smallest", chosen.smallest), ("fastest", chosen.fastest))
                        if name and name != chosen.overall)
     line = (f"Recommended within {chosen.budget_pt:g} pt{' (integer only)' if chosen.integer_only else ''}: "
             f"{chosen.overall} (the {objective_words(chosen.objective)}; {overall.bytes / 1024:.1f} KB"
-            f"{_latency(overall)}{_slower(overall, files.get(chosen.fastest))}; {interval_text(overall)})"
+            f"{_latency(overall)}{_slower(overall, files.get(chosen.fastest))}; {figures_words(overall.validation)})"
             + (f"; {others}" if others else "")
             + f"; TFLite {chosen.tflite or 'none'}, ONNX {chosen.onnx or 'none'}. Wrote {out}/manifest.json"
             + (f"; missed their bars: {', '.join(missed)}" if missed else "")
@@ -298,7 +308,7 @@ def _recommendation_line(manifest, out) -> str:
 def _micro_line(files, name, board) -> str:
     """The microcontroller's file recommended, with its TFLM figures ('' when none was built within budget)."""
     from edgeport.export.micro import needs
-    from edgeport.export.validate import interval_text
+    from edgeport.export.verdict import figures_words
 
     if name is None:
         return ""
@@ -312,7 +322,7 @@ def _micro_line(files, name, board) -> str:
             f"{npu.file}" if npu else f"; Vela could not compile it: {m.npu_error}" if m.npu_error else "")
     return (f"\nFor microcontrollers{board}: {name} ({m.flash_bytes / 1024:.1f} KiB flash, arena {m.arena_bytes:,} "
             f"bytes, {ram / 1024:.1f} KiB RAM with the kit's margin and the picture; in TFLM accuracy {v.accuracy:.4f}, "
-            f"{interval_text(entry)}){vela}")
+            f"{figures_words(v)}){vela}")
 
 
 def _latency(entry) -> str:

@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from edgeport.command import (
     EXIT_USAGE,
     CommandError,
@@ -151,7 +149,9 @@ def predict_input(predictor, path: Path, top: int) -> list[dict]:
     return [{**_result(str(path), probs, predictor.class_names, top), "inverted": picture.inverted}]
 
 
-def _result(name: str, probs: np.ndarray, class_names, top: int) -> dict:
+def _result(name: str, probs, class_names, top: int) -> dict:
+    import numpy as np
+
     ranked = np.argsort(probs)[::-1][:top]
     best = int(ranked[0])
     return {
@@ -202,6 +202,8 @@ def _reference_for(opened, data, split):
     these very images."""
     import io
 
+    import numpy as np
+
     manifest = opened.manifest
     if manifest is None or manifest.data is None or manifest.data.source != data.source:
         return None
@@ -216,6 +218,8 @@ def _reference_for(opened, data, split):
 
 
 def run_bench(args) -> int:
+    import numpy as np
+
     from edgeport.runtime.bench import bench_predictor
 
     predictor = open_model(args, args.threads).predictor

@@ -1,49 +1,41 @@
 """edgeport.export: Keras -> TFLite / ONNX, quantization, validation, manifest and report.
 
-TensorFlow, tf2onnx and onnx are imported inside the functions that need them.
+Every name loads on first use (PEP 562), so importing one module of the package (the command line
+reads the plan's choices) does not import the rest; TensorFlow, tf2onnx and onnx are imported inside
+the functions that need them.
 """
 
-from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_sample
-from edgeport.export.common import Quantization
-from edgeport.export.litert import TFLitePlan, quantize_tflite
-from edgeport.export.loading import load_keras_model
-from edgeport.export.modelfacts import model_info, preprocessing_for
-from edgeport.export.onnx import to_onnx
-from edgeport.export.onnx_quant import OnnxPlan, quantize_onnx
-from edgeport.export.picturefit import choose_fit
-from edgeport.export.pipeline import export_all, keras_model_path
-from edgeport.export.plan import ALL_FORMATS, BARS, STANDARD_FORMATS, TARGETS, ExportPlan, Target, parse_formats
-from edgeport.export.preprocessing import find_preprocessing
-from edgeport.export.tflite import to_tflite
-from edgeport.export.validate import validate_file
-from edgeport.runtime.errors import ExportError, PlanError, ValidationError
+from edgeport.lazy import lazy_names
 
-__all__ = [
-    "ALL_FORMATS",
-    "BARS",
-    "DEFAULT_CALIBRATION_SAMPLES",
-    "STANDARD_FORMATS",
-    "ExportError",
-    "ExportPlan",
-    "OnnxPlan",
-    "PlanError",
-    "Quantization",
-    "TARGETS",
-    "TFLitePlan",
-    "Target",
-    "ValidationError",
-    "calibration_sample",
-    "choose_fit",
-    "export_all",
-    "find_preprocessing",
-    "keras_model_path",
-    "load_keras_model",
-    "model_info",
-    "parse_formats",
-    "preprocessing_for",
-    "quantize_onnx",
-    "quantize_tflite",
-    "to_onnx",
-    "to_tflite",
-    "validate_file",
-]
+# Each public name, and the module it lives in.
+_WHERE = {
+    "DEFAULT_CALIBRATION_SAMPLES": "edgeport.export.calibration",
+    "calibration_sample": "edgeport.export.calibration",
+    "Quantization": "edgeport.export.common",
+    "TFLitePlan": "edgeport.export.litert",
+    "quantize_tflite": "edgeport.export.litert",
+    "load_keras_model": "edgeport.export.loading",
+    "model_info": "edgeport.export.modelfacts",
+    "preprocessing_for": "edgeport.export.modelfacts",
+    "to_onnx": "edgeport.export.onnx",
+    "OnnxPlan": "edgeport.export.onnx_quant",
+    "quantize_onnx": "edgeport.export.onnx_quant",
+    "choose_fit": "edgeport.export.picturefit",
+    "export_all": "edgeport.export.pipeline",
+    "keras_model_path": "edgeport.export.pipeline",
+    "ALL_FORMATS": "edgeport.export.plan",
+    "BARS": "edgeport.export.plan",
+    "STANDARD_FORMATS": "edgeport.export.plan",
+    "TARGETS": "edgeport.export.plan",
+    "ExportPlan": "edgeport.export.plan",
+    "Target": "edgeport.export.plan",
+    "parse_formats": "edgeport.export.plan",
+    "find_preprocessing": "edgeport.export.preprocessing",
+    "to_tflite": "edgeport.export.tflite",
+    "validate_file": "edgeport.export.validate",
+    "ExportError": "edgeport.runtime.errors",
+    "PlanError": "edgeport.runtime.errors",
+    "ValidationError": "edgeport.runtime.errors",
+}
+__all__ = sorted(_WHERE)
+lazy_names(__name__, _WHERE)

@@ -15,18 +15,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from edgeport.export.plan import NPUS
 from edgeport.runtime import children
 from edgeport.runtime.errors import ExportError
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.manifest import NpuRecord, sha256_file
 
-# --npu: Vela's accelerator configuration, with the system configuration and memory mode of Vela's own
-# Arm/vela.ini that match it (its clock, memories and bandwidths).
-NPUS = {
-    "ethos-u55-128": ("Ethos_U55_High_End_Embedded", "Shared_Sram"),
-    "ethos-u55-256": ("Ethos_U55_High_End_Embedded", "Shared_Sram"),
-    "ethos-u65-256": ("Ethos_U65_High_End", "Dedicated_Sram_384KB"),
-}
 VELA_TIMEOUT_S = 600
 _OPERATORS = re.compile(r"^(CPU|NPU) operators = (\d+) \(([\d.]+)%\)", re.MULTILINE)
 _CPU_OPERATION = re.compile(r"^\s*CPU: (\w+) = (.*?)(?: \(outputs .*\))?$", re.MULTILINE)

@@ -10,13 +10,12 @@ from pathlib import Path
 
 from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, frozen_function
 from edgeport.export.modelfacts import model_info
-from edgeport.runtime.errors import PlanError
+from edgeport.export.plan import check_opset
 from edgeport.runtime.modelinfo import ModelInfo
 from edgeport.runtime.files import write_bytes_atomic
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
-MIN_OPSET, MAX_OPSET = 13, 18  # what tf2onnx 1.17 and onnxruntime 1.32 both take
 _CALL_SCOPE = re.compile(r"^.*StatefulPartitionedCall(?:_\d+)?/")
 
 
@@ -116,11 +115,6 @@ def _register_missing_ops() -> None:
             erf = ctx.make_node("Erf", [node.input[0]], op_name_scope=node.name)
             ctx.replace_inputs(node, [one.output[0], erf.output[0]])
             node.type = "Sub"
-
-
-def check_opset(opset) -> None:
-    if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
-        raise PlanError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
 
 
 def input_quantization(path: str | os.PathLike) -> dict | None:

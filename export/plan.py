@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from types import MappingProxyType
 from typing import Mapping
 
 from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, check_calibration_samples
 from edgeport.export.common import Quantization
-from edgeport.export.npu import NPUS
-from edgeport.export.onnx import check_opset
 from edgeport.runtime.errors import PlanError
 from edgeport.runtime.manifest import Bar
 from edgeport.runtime.modelinfo import Preprocessing
@@ -79,15 +78,32 @@ MAX_INT8_SIZE_RATIO = 0.40
 SIZE_ALLOWANCE_BYTES = 16 * 1024
 DEFAULT_BUDGET_PT = 0.5
 DEFAULT_TUNING_IMAGES = 2000
-# quick: each rung's first candidate, searching further (other calibration methods, per-layer
-# probes, layers kept wide) only when it misses the budget on the tuning images; thorough: every
-# candidate and every probe, for the per-layer error of each int8 file.
-SEARCHES = ("quick", "thorough")
-# balanced: the smallest file within budget of those at most BALANCED_SLOWDOWN times slower than the fastest,
-# or slower by no more than BALANCED_MARGIN_US (a 4-bit ONNX file can be 4-18x slower than int8 TFLite for
-# under 2x smaller; microseconds apart on a small model are noise, not a trade); size: the smallest file
-# within budget; speed: the fastest by single-image latency on this machine.
-OBJECTIVES = ("balanced", "size", "speed")
+
+
+class Search(str, Enum):
+    """How far the ladder searches a rung. QUICK: each rung's first candidate, searching further (other
+    calibration methods, per-layer probes, layers kept wide) only when it misses the budget on the tuning
+    images; THOROUGH: every candidate and every probe, for the per-layer error of each int8 file."""
+
+    QUICK = "quick"
+    THOROUGH = "thorough"
+
+
+class Objective(str, Enum):
+    """What the recommendation optimises within budget. BALANCED: the smallest file of those at most
+    BALANCED_SLOWDOWN times slower than the fastest, or slower by no more than BALANCED_MARGIN_US (a 4-bit
+    ONNX file can be 4-18x slower than int8 TFLite for under 2x smaller; microseconds apart on a small model
+    are noise, not a trade); SIZE: the smallest file within budget; SPEED: the fastest by single-image
+    latency on this machine."""
+
+    BALANCED = "balanced"
+    SIZE = "size"
+    SPEED = "speed"
+
+
+DEFAULT_SEARCH, DEFAULT_OBJECTIVE = Search.QUICK, Objective.BALANCED
+SEARCHES = tuple(s.value for s in Search)
+OBJECTIVES = tuple(o.value for o in Objective)
 BALANCED_SLOWDOWN, BALANCED_MARGIN_US = 2.0, 1000.0
 
 
@@ -103,6 +119,16 @@ class Board:
     def to_json(self) -> dict:
         return {"name": self.name, "ram_bytes": self.ram_bytes, "flash_bytes": self.flash_bytes}
 
+
+# --npu: Vela's accelerator configuration, with the system configuration and memory mode of Vela's own
+# Arm/vela.ini that match it (its clock, memories and bandwidths).
+NPUS = MappingProxyType({
+    "ethos-u55-128": ("Ethos_U55_High_End_Embedded", "Shared_Sram"),
+    "ethos-u55-256": ("Ethos_U55_High_End_Embedded", "Shared_Sram"),
+    "ethos-u65-256": ("Ethos_U65_High_End", "Dedicated_Sram_384KB"),
+})
+# The ONNX opsets that tf2onnx 1.17 and onnxruntime 1.32 both take.
+MIN_OPSET, MAX_OPSET = 13, 18
 
 KIB, MIB = 1024, 1024 * 1024
 # --board NAME: the memory of common parts (the whole chip's; the firmware's own code, stack and buffers take
@@ -195,10 +221,11 @@ class ExportPlan:
         preprocessing: what the model wants from a pixel (default: read from the model's layers,
             export.find_preprocessing, and the usual ones tried when that scores near chance).
         lock_timeout: seconds to wait for another export to the same folder; None: as long as it takes.
-        search: "quick" or "thorough" (SEARCHES).
-        objective: what the recommendation optimises within budget: "balanced", "size" or "speed" (OBJECTIVES).
+        search: a Search, or its name: "quick" or "thorough".
+        objective: what the recommendation optimises within budget (an Objective, or its name: "balanced",
+            "size" or "speed").
         board: the microcontroller the recommended micro file must fit (RAM and flash), or None.
-        npu: compile each micro file with Vela for this Ethos-U NPU (export.npu.NPUS), or None.
+        npu: compile each micro file with Vela for this Ethos-U NPU (NPUS), or None.
     """
 
     targets: tuple[Target, ...] = TARGETS
@@ -216,8 +243,8 @@ class ExportPlan:
     class_names: tuple[str, ...] | None = None
     preprocessing: Preprocessing | None = None
     lock_timeout: float | None = None
-    search: str = "quick"
-    objective: str = "balanced"
+    search: Search = DEFAULT_SEARCH
+    objective: Objective = DEFAULT_OBJECTIVE
     board: Board | None = None
     npu: str | None = None
 
@@ -238,9 +265,11 @@ class ExportPlan:
             object.__setattr__(self, "class_names", tuple(str(n) for n in self.class_names))
             if not self.class_names:
                 raise PlanError("class names must not be empty: leave them out to use the data's")
-        for name, value, allowed in (("search", self.search, SEARCHES), ("objective", self.objective, OBJECTIVES)):
-            if value not in allowed:
-                raise PlanError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        for name, kind in (("search", Search), ("objective", Objective)):
+            value = getattr(self, name)
+            if value not in tuple(k.value for k in kind):
+                raise PlanError(f"{name} must be one of {', '.join(k.value for k in kind)}; got {value!r}")
+            object.__setattr__(self, name, kind(value))
         if self.board is not None and not self.micro:
             raise PlanError("a board (--board, --ram, --flash) is for a microcontroller's file: add --micro")
         if self.npu is not None and (self.npu not in NPUS or not self.micro):
@@ -277,6 +306,11 @@ class ExportPlan:
         """The manifest's "bars": each quantization's bar, and the size bar."""
         return ({q.value: bar.to_json() for q, bar in self.bars.items()}
                 | {"max_int8_size_ratio": self.size_ratio, "size_allowance_bytes": self.size_allowance_bytes})
+
+
+def check_opset(opset) -> None:
+    if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise PlanError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
 
 
 def _whole(value) -> bool:

@@ -1,70 +1,53 @@
 """edgeport.runtime: run an exported .tflite or .onnx classifier without TensorFlow.
 
-Imports numpy, onnxruntime, ai_edge_litert and Pillow only (the engines and Pillow lazily).
+Imports numpy, onnxruntime, ai_edge_litert and Pillow only (the engines and Pillow lazily). Every name
+loads on first use, so the command line's --help imports none of them.
 """
 
-from edgeport.runtime.datasets import Dataset, Split, load_dataset
-from edgeport.runtime.errors import (
-    DataError,
-    EdgeportError,
-    ExportError,
-    IntegrityError,
-    ManifestError,
-    ModelFileError,
-    PlanError,
-    ScaleError,
-    ValidationError,
-    WebError,
-    WorkerError,
-)
-from edgeport.runtime.evaluate import evaluate
-from edgeport.runtime.fashion_mnist import CLASS_NAMES, load_fashion_mnist
-from edgeport.runtime.images import Picture, find_inputs, fit_rule, image_background, read_array, read_picture
-from edgeport.runtime.manifest import MANIFEST_NAME, Manifest, read_manifest, validation_data
-from edgeport.runtime.modelinfo import ModelInfo, Preprocessing, output_kind, preprocess, softmax
-from edgeport.runtime.predictor import Prediction, Predictor, load
-from edgeport.runtime.score import score
-from edgeport.runtime.sources import FASHION_MNIST, Source, Stream, open_source
+from edgeport.lazy import lazy_names
 
-__all__ = [
-    "CLASS_NAMES",
-    "FASHION_MNIST",
-    "MANIFEST_NAME",
-    "Manifest",
-    "DataError",
-    "Dataset",
-    "EdgeportError",
-    "ExportError",
-    "IntegrityError",
-    "ManifestError",
-    "ModelFileError",
-    "PlanError",
-    "ScaleError",
-    "Stream",
-    "ValidationError",
-    "WebError",
-    "WorkerError",
-    "ModelInfo",
-    "Picture",
-    "Prediction",
-    "Predictor",
-    "Preprocessing",
-    "Source",
-    "Split",
-    "evaluate",
-    "find_inputs",
-    "fit_rule",
-    "image_background",
-    "load",
-    "load_dataset",
-    "load_fashion_mnist",
-    "output_kind",
-    "preprocess",
-    "read_array",
-    "read_manifest",
-    "open_source",
-    "read_picture",
-    "score",
-    "softmax",
-    "validation_data",
-]
+# Each public name, and the module it lives in.
+_WHERE = {
+    "Dataset": "edgeport.runtime.datasets",
+    "Split": "edgeport.runtime.datasets",
+    "load_dataset": "edgeport.runtime.datasets",
+    "DataError": "edgeport.runtime.errors",
+    "EdgeportError": "edgeport.runtime.errors",
+    "ExportError": "edgeport.runtime.errors",
+    "IntegrityError": "edgeport.runtime.errors",
+    "ManifestError": "edgeport.runtime.errors",
+    "ModelFileError": "edgeport.runtime.errors",
+    "PlanError": "edgeport.runtime.errors",
+    "ScaleError": "edgeport.runtime.errors",
+    "ValidationError": "edgeport.runtime.errors",
+    "WebError": "edgeport.runtime.errors",
+    "WorkerError": "edgeport.runtime.errors",
+    "evaluate": "edgeport.runtime.evaluate",
+    "CLASS_NAMES": "edgeport.runtime.fashion_mnist",
+    "load_fashion_mnist": "edgeport.runtime.fashion_mnist",
+    "Picture": "edgeport.runtime.images",
+    "find_inputs": "edgeport.runtime.images",
+    "fit_rule": "edgeport.runtime.images",
+    "image_background": "edgeport.runtime.images",
+    "read_array": "edgeport.runtime.images",
+    "read_picture": "edgeport.runtime.images",
+    "MANIFEST_NAME": "edgeport.runtime.manifest",
+    "Manifest": "edgeport.runtime.manifest",
+    "read_manifest": "edgeport.runtime.manifest",
+    "validation_data": "edgeport.runtime.manifest",
+    "ModelInfo": "edgeport.runtime.modelinfo",
+    "Preprocessing": "edgeport.runtime.modelinfo",
+    "output_kind": "edgeport.runtime.modelinfo",
+    "preprocess": "edgeport.runtime.modelinfo",
+    "softmax": "edgeport.runtime.modelinfo",
+    "Prediction": "edgeport.runtime.predictor",
+    "Predictor": "edgeport.runtime.predictor",
+    "load": "edgeport.runtime.predictor",
+    "score": "edgeport.runtime.score",
+    "FASHION_MNIST": "edgeport.runtime.sources",
+    "Source": "edgeport.runtime.sources",
+    "Stream": "edgeport.runtime.sources",
+    "open_source": "edgeport.runtime.sources",
+}
+__all__ = sorted(_WHERE)
+lazy_names(__name__, _WHERE)

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 

@@ -22,7 +22,6 @@ the model's recorded background decides it.
 from __future__ import annotations
 
 import functools
-import io
 import os
 import zipfile
 from dataclasses import dataclass, field

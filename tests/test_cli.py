@@ -46,6 +46,31 @@ def test_help_lists_the_subcommands_and_each_shows_defaults_and_an_example():
         assert "(default: " in text and f"example:\n  edgeport {command} " in text, command
 
 
+HELP_IMPORTS = (
+    "import sys\n"
+    "from edgeport.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "HEAVY = ('numpy', 'tensorflow', 'keras', 'onnx', 'onnxruntime', 'matplotlib', 'edgeport.export', 'edgeport.train')\n"
+    "print('imported:', sorted(m for m in sys.modules if any(m == n or m.startswith(n + '.') for n in HEAVY)),\n"
+    "      file=sys.stderr)\n"
+)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["predict", "--help"], ["score", "--help"], ["--version"]])
+def test_help_imports_no_library_in_a_fresh_process(args):
+    result = run_python("-c", HELP_IMPORTS, *args)
+    assert "usage: edgeport" in result.stdout or result.stdout.startswith("edgeport ")
+    assert result.stderr.strip().splitlines()[-1] == "imported: []", result.stderr[-500:]
+    # export's own help does read the plan (its formats, boards, objectives), and nothing heavier.
+    result = run_python("-c", HELP_IMPORTS, "export", "--help")
+    assert "--formats" in result.stdout and "--objective" in result.stdout
+    imported = result.stderr.strip().splitlines()[-1]
+    assert "edgeport.export.plan" in imported and not re.search(r"'(tensorflow|onnx|matplotlib)'", imported)
+
+
 @pytest.mark.parametrize("args, message", [
     (["export", "m.keras", "--class", "a,b"], "unrecognized arguments: --class a,b"),  # not --class-names
     (["bench", "m.onnx", "--run", "5"], "unrecognized arguments: --run 5"),

@@ -22,7 +22,7 @@ from edgeport.export.common import ExportError, Quantization, frozen_function
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
 from edgeport.export.plan import ExportPlan, Target
-from edgeport.export.validate import check_bar
+from edgeport.export.verdict import misses
 from edgeport.runtime.modelinfo import ModelInfo
 
 Q = Quantization
@@ -65,7 +65,7 @@ class Tuning:
     def within(self, figures: dict, mode: Quantization) -> bool:
         """Whether a candidate's tuning figures meet its bar and the budget."""
         bar = replace(self.plan.bar_for(mode), max_abs_diff=None)
-        return not check_bar("", SimpleNamespace(**figures), bar)
+        return not misses(SimpleNamespace(**figures), bar)
 
 
 def sqnr_db(reference: np.ndarray, output: np.ndarray) -> float:

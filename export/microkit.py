@@ -22,6 +22,7 @@ import numpy as np
 
 from edgeport import __version__
 from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, TflmPredictor, kit_arena
+from edgeport.export.verdict import interval_words
 from edgeport.runtime.manifest import FileEntry, Manifest, sha256_file
 
 KIT_NAME = "micro"
@@ -293,7 +294,7 @@ manifest validated in TensorFlow Lite Micro. Every figure below was measured by 
 | input | {height}x{width}x{channels} {predictor.describe()['input']['dtype']}, one picture per call |
 | operators (`model_ops.h`) | {', '.join(op[3:] for op in m.ops)} |
 | accuracy in TFLM on the {sum(map(sum, v.confusion_matrix)):,} validation images | {100 * v.accuracy:.2f} % (Keras {100 * v.reference_accuracy:.2f} %) |
-| accuracy change against Keras (95 % interval) | {100 * v.accuracy_change:+.2f} pt ({100 * interval[0]:+.2f} to {100 * interval[1]:+.2f}) |
+| accuracy change against Keras (95 % interval) | {100 * v.accuracy_change:+.2f} pt ({interval_words(interval, 'pt', 'plain')}) |
 | answers equal to Keras's | {100 * v.agreement:.2f} % |
 | answers equal between TFLM and LiteRT's reference kernels / XNNPACK | {100 * (m.reference_agreement or 0):.2f} % / {100 * (m.xnnpack_agreement or 0):.2f} % |
 | time per picture in TFLM on the exporting machine (relative only) | {m.host_us:,.0f} µs |

@@ -37,7 +37,9 @@ from edgeport.export.onnx import input_quantization
 from edgeport.export.plan import ExportPlan, Target
 from edgeport.export.preprocessing import USUAL_NAMES, find_preprocessing, try_usual
 from edgeport.export.publish import finish_publish, publish
-from edgeport.export.validate import ValidationError, best_miss, recommend, validate_file, within_budget
+from edgeport.export.recommend import best_miss, recommend, within_budget
+from edgeport.export.validate import ValidationError, validate_file
+from edgeport.export.verdict import verdict_words
 from edgeport.runtime.datasets import Dataset, Split
 from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
@@ -495,10 +497,7 @@ def package_versions() -> dict:
 
 def _progress_line(entry: FileEntry, name: str, seconds: float) -> str:
     v = entry.validation
-    verdict = ("FAIL: " + "; ".join(v.failures) if v.failures
-               else "cannot tell: " + "; ".join(v.unresolved) if v.unresolved else "pass")
-    if v.advisories and not v.failures:
-        verdict += f" ({'; '.join(v.advisories)})"
+    verdict = verdict_words(v)
     return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
             f"max diff {v.max_abs_diff:.1e}  {verdict}{_BATCH_1 if v.batch == 1 else ''}  ({seconds:.1f} s)")

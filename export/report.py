@@ -19,12 +19,13 @@ from edgeport.export import report_plots as rp
 from edgeport.export.loading import model_bytes
 from edgeport.export.mobile import ACCELERATORS
 from edgeport.export.pipeline import keras_model_path
-from edgeport.export.plan import BALANCED_MARGIN_US, BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT
-from edgeport.export.validate import recommend as choose
-from edgeport.export.validate import interval_text, settle_line, within_budget
+from edgeport.export.plan import DEFAULT_BUDGET_PT, Objective
+from edgeport.export.recommend import objective_words, settle_line, within_budget
+from edgeport.export.recommend import recommend as choose
+from edgeport.export.verdict import figures_words, interval_words, verdict_cell
 from edgeport.runtime.evaluate import confusion_matrix
 from edgeport.runtime.files import write_text_atomic
-from edgeport.runtime.manifest import WEB_MARKER, FileEntry, Manifest, validation_data
+from edgeport.runtime.manifest import LEGACY_OBJECTIVE, WEB_MARKER, FileEntry, Manifest, Verdict, validation_data
 
 REPORT_NAME = "report.md"
 FLIPS_SHOWN = 12
@@ -47,7 +48,7 @@ def _choice(manifest: Manifest, budget_pt: float):
     if recorded is not None and recorded.budget_pt == budget_pt:
         return recorded
     return choose(manifest.files, budget_pt, recorded.integer_only if recorded else False,
-                  recorded.objective if recorded else "size", recorded.board if recorded else None)
+                  recorded.objective if recorded else LEGACY_OBJECTIVE, recorded.board if recorded else None)
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
@@ -205,11 +206,12 @@ def _micro_table(folder: Path, manifest: Manifest) -> list[str]:
     rows = []
     for name, entry in micro.items():
         v, m = entry.validation, entry.micro
-        verdict = "" if v.passed else " **FAIL**"
+        verdict = " **FAIL**" if v.verdict is Verdict.FAIL else ""
         rows.append([f"`{name}`{' (recommended)' if name == manifest.recommended.micro else ''}",
                      f"{100 * v.accuracy:.2f} %{verdict}",
-                     f"{100 * v.accuracy_change:+.2f} pt{_bracket(v.accuracy_change_interval, '+')}",
-                     f"{100 * v.agreement:.2f} %{_bracket(v.agreement_interval, '')}", f"{m.arena_bytes:,}",
+                     f"{100 * v.accuracy_change:+.2f} pt{interval_words(v.accuracy_change_interval, 'pt', 'bracket')}",
+                     f"{100 * v.agreement:.2f} %{interval_words(v.agreement_interval, '%', 'bracket')}",
+                     f"{m.arena_bytes:,}",
                      f"{m.flash_bytes / 1024:,.1f}", ", ".join(op[3:] for op in m.ops),
                      f"{100 * m.reference_agreement:.2f} % / {100 * m.xnnpack_agreement:.2f} %",
                      f"{m.host_us:,.0f} µs"])
@@ -326,12 +328,12 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_b
     saves = [f"{float32 / entry.bytes:.1f}x smaller than the float32 {entry.format.upper() if entry.format == 'onnx' else 'TFLite'} file"]
     if keras_bytes:
         saves.append(f"{keras_bytes / entry.bytes:.1f}x smaller than `{source.file}` ({keras_bytes / 1024:,.0f} KB)")
-    objective = manifest.recommended.objective if manifest.recommended else "size"
+    objective = Objective(manifest.recommended.objective if manifest.recommended else LEGACY_OBJECTIVE)
     text = (
         f"**Ship `{choice}`.** Of the files whose accuracy stays within the {budget_pt:g} pt budget, it is the "
-        f"{objective_words(objective)}{'' if objective == 'size' else ' (one image, on the exporting machine)'}: "
+        f"{objective_words(objective)}{'' if objective is Objective.SIZE else ' (one image, on the exporting machine)'}: "
         f"{entry.bytes / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v.accuracy:.2f} % on the validation data "
-        f"against {100 * source.accuracy:.2f} % for Keras; {interval_text(entry)}."
+        f"against {100 * source.accuracy:.2f} % for Keras; {figures_words(entry.validation)}."
     )
     text += _other_objective(manifest, budget_pt)
     settle = settle_line(files, choice, budget_pt, manifest.data.images)
@@ -346,13 +348,6 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_b
             f"{rp.format_ms(keras_call['single']['p50_ms'])} for `model(x)`, and it needs no TensorFlow to run."
         )
     return text
-
-
-def objective_words(objective: str) -> str:
-    """How an objective chose a file, to follow "the": "smallest", "fastest", ..."""
-    return {"balanced": f"smallest at most {BALANCED_SLOWDOWN:g}x (or {BALANCED_MARGIN_US / 1000:g} ms) slower than "
-                        f"the fastest", "size": "smallest",
-            "speed": "fastest"}[objective]
 
 
 def _other_objective(manifest: Manifest, budget_pt: float) -> str:
@@ -397,9 +392,9 @@ def _table(manifest: Manifest, latency: dict, keras_bytes: int | None) -> list[s
         rows.append([
             f"`{name}`", entry.format, entry.quantization, f"{entry.bytes / 1024:,.1f}",
             f"{entry.bytes / float32:.2f}" if float32 else "—", f"{v.accuracy:.4f}",
-            f"{100 * v.accuracy_change:+.2f}{_bracket(v.accuracy_change_interval, '+')}",
-            f"{100 * v.agreement:.2f} %{_bracket(v.agreement_interval, '')}", f"{v.max_abs_diff:.1e}",
-            *_speed(latency.get(name)), "**FAIL**" if not v.passed else "cannot tell" if v.unresolved else "pass",
+            f"{100 * v.accuracy_change:+.2f}{interval_words(v.accuracy_change_interval, 'pt', 'bracket')}",
+            f"{100 * v.agreement:.2f} %{interval_words(v.agreement_interval, '%', 'bracket')}", f"{v.max_abs_diff:.1e}",
+            *_speed(latency.get(name)), verdict_cell(v),
         ])
     return _markdown_table(header, rows)
 
@@ -408,11 +403,6 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     """A markdown table's lines: the header, its rule, a line per row."""
     return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows)]
-
-
-def _bracket(interval, sign: str) -> str:
-    """' [a, b]' in points or percent for an interval of fractions; '' for a manifest without one."""
-    return "" if interval is None else f" [{100 * interval[0]:{sign}.2f}, {100 * interval[1]:{sign}.2f}]"
 
 
 def _speed(row: dict | None) -> list[str]:
@@ -479,7 +469,7 @@ def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, bud
     if files:
         points = [{"name": n, "format": e.format, "kb": e.bytes / 1024, "accuracy": e.validation.accuracy,
                    "passed": within_budget(e, budget_pt),
-                   "unsettled": bool(e.validation.unresolved) and not e.validation.failures} for n, e in files.items()]
+                   "unsettled": e.validation.verdict is Verdict.CANNOT_TELL} for n, e in files.items()]
         figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source.accuracy, budget_pt,
                                                                recommend(manifest, budget_pt))
     layer_errors = {n: e.layers for n, e in files.items() if e.layers}

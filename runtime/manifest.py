@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from enum import Enum
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,6 +27,8 @@ WEB_MARKER = ".edgeport-web"  # in a page folder that `edgeport web` wrote: whic
 # next export finishes the move (export/publish.py).
 PUBLISH_JOURNAL = ".edgeport-publish.json"
 STAGING_PREFIX = ".export-"
+# What a manifest written before the objective was recorded (edgeport 0.1) chose by: the smallest file.
+LEGACY_OBJECTIVE = "size"
 
 
 def is_plain_name(name) -> bool:
@@ -60,8 +63,8 @@ def _plain(value):
 class Record:
     """A frozen dataclass that is one JSON object of the manifest.
 
-    Subclasses name the fields that hold other records (NESTED: field -> class, or (class,) for a
-    table of them by name) and the optional fields left out of the JSON when None (OMIT_NONE).
+    Subclasses name the fields that hold other records (NESTED: field -> class, (class,) for a
+    table of them by name, or [class] for a list of them) and the optional fields left out of the JSON when None (OMIT_NONE).
     """
 
     NESTED: ClassVar[dict] = {}
@@ -95,6 +98,10 @@ class Record:
                 if not isinstance(item, dict):
                     raise ManifestError(f"{where}: '{key}' must be a table of objects; got {type(item).__name__}")
                 item = {name: kind[0].from_json(entry, f"{where}: {key}.{name}") for name, entry in item.items()}
+            elif isinstance(kind, list) and item is not None:
+                if not isinstance(item, list):
+                    raise ManifestError(f"{where}: '{key}' must be a list of objects; got {type(item).__name__}")
+                item = [kind[0].from_json(entry, f"{where}: {key}[{i}]") for i, entry in enumerate(item)]
             elif kind is not None and item is not None:
                 item = kind.from_json(item, f"{where}: {key}")
             kwargs[key] = item
@@ -130,13 +137,52 @@ class Changed(Record):
     predicted: list
 
 
+class Verdict(str, Enum):
+    """What the evidence says of a file against its bars (export.verdict decides it)."""
+
+    PASS = "pass"  # every bar met
+    FAIL = "fail"  # a bar missed, and its interval lies beyond it: the evidence says so
+    CANNOT_TELL = "cannot tell"  # a bar missed by the point estimate, and its interval still reaches it
+    ADVISORY = "advisory"  # only the max-difference bar missed, while agreement and accuracy meet theirs
+
+
+MISS_KINDS = ("agreement", "accuracy", "difference", "size")
+
+
+@dataclass(frozen=True)
+class Miss(Record):
+    """One bar a file's point estimate misses.
+
+    Attributes:
+        kind: which bar (MISS_KINDS).
+        bar: the bar's figure: the least agreement, the largest accuracy change (a fraction), the largest
+            probability difference, or the most bytes.
+        value: the file's figure, in the same unit.
+        interval: its 95 % interval, when it has one.
+        verdict: FAIL (settled), CANNOT_TELL (the interval still reaches the bar) or ADVISORY.
+        text: the miss in words, for a person.
+    """
+
+    kind: str
+    bar: float
+    value: float
+    interval: list | None
+    verdict: str
+    text: str
+
+    def __post_init__(self):
+        if self.kind not in MISS_KINDS:
+            raise ValueError(f"a miss's kind must be one of {', '.join(MISS_KINDS)}; got {self.kind!r}")
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
+
+
 @dataclass(frozen=True)
 class Validation(Record):
     """One file's figures on the validation images against the Keras reference, and its verdict."""
 
-    NESTED: ClassVar[dict] = {"changed": Changed, "bar": Bar}
+    NESTED: ClassVar[dict] = {"changed": Changed, "bar": Bar, "misses": [Miss]}
     OMIT_NONE: ClassVar[tuple] = ("agreement_interval", "accuracy_change_interval", "unresolved", "images_to_settle",
-                                  "advisories", "kernels")
+                                  "advisories", "kernels", "verdict", "misses")
 
     accuracy: float
     reference_accuracy: float
@@ -164,6 +210,18 @@ class Validation(Record):
     advisories: list | None = None
     # the engine and kernels the figures come from ("LiteRT (XNNPACK)", "TFLM reference kernels"...)
     kernels: str | None = None
+    # the verdict and each bar missed, typed (since edgeport 0.3; an older manifest's verdict is read from
+    # passed, unresolved and advisories)
+    verdict: str | None = None
+    misses: list | None = None
+
+    def __post_init__(self):
+        if self.verdict is None:
+            verdict = (Verdict.FAIL if not self.passed else Verdict.CANNOT_TELL if self.unresolved
+                       else Verdict.ADVISORY if self.advisories else Verdict.PASS)
+        else:
+            verdict = Verdict(self.verdict)
+        object.__setattr__(self, "verdict", verdict)
 
 
 @dataclass(frozen=True)
@@ -420,7 +478,7 @@ class Recommendation(Record):
     overall: str | None = None
     tflite: str | None = None
     onnx: str | None = None
-    objective: str = "size"
+    objective: str = LEGACY_OBJECTIVE
     smallest: str | None = None
     fastest: str | None = None
     micro: str | None = None  # the smallest microcontroller's file within budget (and the board)

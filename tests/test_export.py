@@ -506,7 +506,7 @@ def test_a_conv_net_gets_a_real_4_bit_onnx_file_and_the_speed_objective(cnn, fas
     import onnxruntime as ort
 
     from edgeport import export
-    from edgeport.export.validate import within_budget
+    from edgeport.export.recommend import within_budget
 
     shutil.copy(cnn[0] / "model.keras", tmp_path / "model.keras")
     plan = export.ExportPlan.from_formats("onnx,onnx-w4", calibration_samples=100, tuning_images=200,

@@ -166,7 +166,7 @@ def test_an_outlier_channel_breaks_int8_and_the_ladder_recovers(outlier):
     for name in ("model_int8.tflite", "model_int8.onnx"):
         assert files[name].validation.agreement < 0.5  # per-tensor int8 activations collapse
     assert files["model_16x8.tflite"].validation.passed  # int16 activations keep it
-    from edgeport.export.validate import within_budget
+    from edgeport.export.recommend import within_budget
 
     chosen = manifest.recommended
     for fmt in ("tflite", "onnx"):  # each format has a file within budget smaller than float16

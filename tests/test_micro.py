@@ -264,7 +264,7 @@ def test_operators_get_tflms_resolver_names(op, method):
 def test_a_board_takes_the_smallest_micro_file_that_fits_and_says_how_far_the_closest_misses(exported):
     from edgeport.export.pipeline import _micro_miss
     from edgeport.export.plan import ExportPlan, board_for
-    from edgeport.export.validate import recommend
+    from edgeport.export.recommend import recommend
 
     files = runtime.read_manifest(exported).files
     entry = files[MICRO]

@@ -16,6 +16,7 @@ from edgeport.runtime.manifest import (
     DataRecord,
     FileEntry,
     Manifest,
+    Miss,
     ModelSource,
     Recommendation,
     Validation,
@@ -151,8 +152,10 @@ def _constructed_manifest(drop: float | None = None) -> Manifest:
         bar = Bar(0.999 if two_sided else 0.985, 0.001 if two_sided else 0.005, two_sided, None)
         change = change if drop is None else drop
         agreement = 0.9996 if two_sided else 0.99  # within the bar: the verdict below is the figures'
+        missed = [Miss("agreement", 0.985, 0.90, [0.88, 0.92], "fail", "agreement 90 % < 98.5 %")]
         validation = Validation(0.87 + change, 0.87, change, agreement, 0.01, [0.87] * 10, [], Changed([], []), size,
-                                None, None, bar, [] if passed else ["agreement 90 % < 98.5 %"], passed)
+                                None, None, bar, [] if passed else [missed[0].text], passed,
+                                misses=None if passed else missed)
         return FileEntry(fmt, quantization, size, "0" * 64, ModelInfo(tuple("abcdefghij")), validation=validation)
 
     return Manifest(
@@ -276,7 +279,7 @@ def test_keras_rows_come_from_where_the_model_was_exported_from_or_from_model(ex
 def test_balanced_takes_the_smallest_file_at_most_twice_or_a_millisecond_slower(latencies, expected):
     from dataclasses import replace
 
-    from edgeport.export.validate import recommend as recommend_files
+    from edgeport.export.recommend import recommend as recommend_files
 
     manifest = _constructed_manifest()
     files = {name: replace(entry, latency_us=latencies.get(name)) for name, entry in manifest.files.items()}

@@ -1,0 +1,113 @@
+"""A file's verdict against its bars, decided once from the bar arithmetic, and its words.
+
+misses() is the one place where a figure meets a bar: the validation, the ladder's searches (on the
+tuning images) and the recommendation (with another budget) all call it, and everything else reads
+the typed Miss records and Verdict it returns, never their text.
+"""
+
+from __future__ import annotations
+
+from edgeport.runtime.manifest import Bar, Miss, Validation, Verdict
+
+# A figure on its bar, up to rounding, meets it.
+ROUNDING = 1e-12
+
+
+def misses(figures, bar: Bar, name: str = "", size_ratio: float | None = None, allowance: int = 0) -> list[Miss]:
+    """Every bar whose point estimate figures misses, each with its verdict.
+
+    A miss is FAIL when its 95 % interval lies wholly beyond the bar (the evidence says so), CANNOT_TELL
+    when the interval still reaches it (or there is no interval: a search's tuning figures), and the
+    max-difference miss is ADVISORY when agreement and accuracy meet their bars.
+
+    Args:
+        figures: a Validation, or anything with agreement, accuracy_change, max_abs_diff, and optionally
+            their intervals, bytes, size_ratio and size_limit_bytes.
+        bar: the bar to meet (its max_accuracy_change is the budget, for a quantized file).
+        name: the file's name, for the words.
+        size_ratio, allowance: the size bar (share of float32, bytes), for the words.
+    """
+    found = []
+    agreement_interval = getattr(figures, "agreement_interval", None)
+    if figures.agreement < bar.min_agreement:
+        settled = agreement_interval is not None and agreement_interval[1] < bar.min_agreement
+        found.append(Miss("agreement", bar.min_agreement, figures.agreement, agreement_interval, _settled(settled),
+                          f"{name}: agreement {100 * figures.agreement:.2f} %{interval_words(agreement_interval, '%')} "
+                          f"< {100 * bar.min_agreement:.2f} %"))
+    change, limit = figures.accuracy_change, bar.max_accuracy_change
+    if abs(change) > limit + ROUNDING if bar.two_sided else change < -limit - ROUNDING:
+        interval = getattr(figures, "accuracy_change_interval", None)
+        settled = interval is not None and (interval[1] < -limit or (bar.two_sided and interval[0] > limit))
+        found.append(Miss("accuracy", limit, change, interval, _settled(settled),
+                          f"{name}: accuracy change {100 * change:+.2f} pt{interval_words(interval, 'pt')} beyond "
+                          f"{'±' if bar.two_sided else '-'}{100 * limit:.2f} pt"))
+    if bar.max_abs_diff is not None and figures.max_abs_diff > bar.max_abs_diff:
+        advisory = not found  # changed answers, what the bar is there to catch, are measured by the other two
+        text = f"{name}: max abs probability difference {figures.max_abs_diff:.2e} > {bar.max_abs_diff:.0e}"
+        found.append(Miss("difference", bar.max_abs_diff, figures.max_abs_diff, None,
+                          Verdict.ADVISORY if advisory else Verdict.FAIL,
+                          text + (" (advisory: agreement and accuracy meet their bars)" if advisory else "")))
+    limit_bytes = getattr(figures, "size_limit_bytes", None)
+    if limit_bytes is not None and figures.bytes > limit_bytes:
+        found.append(Miss("size", limit_bytes, figures.bytes, None, Verdict.FAIL,
+                          f"{name}: {100 * figures.size_ratio:.1f} % of the float32 size, over "
+                          f"{100 * (size_ratio or 0):.0f} % + {allowance // 1024} KiB ({limit_bytes:,} bytes)"))
+    return found
+
+
+def _settled(settled: bool) -> Verdict:
+    return Verdict.FAIL if settled else Verdict.CANNOT_TELL
+
+
+def decide(found: list[Miss]) -> Verdict:
+    """The file's verdict from its misses: FAIL over CANNOT_TELL over ADVISORY over PASS."""
+    verdicts = {miss.verdict for miss in found}
+    for verdict in (Verdict.FAIL, Verdict.CANNOT_TELL, Verdict.ADVISORY):
+        if verdict in verdicts:
+            return verdict
+    return Verdict.PASS
+
+
+def texts(found: list[Miss], verdict: Verdict) -> list[str]:
+    """The words of the misses with this verdict (the manifest's failures, unresolved, advisories)."""
+    return [miss.text for miss in found if miss.verdict is verdict]
+
+
+def verdict_words(validation: Validation) -> str:
+    """A file's verdict for a progress line: 'pass', 'FAIL: ...', 'cannot tell: ...', 'pass (...advisory)'."""
+    found = validation.misses or []
+    if validation.verdict is Verdict.FAIL:
+        return "FAIL: " + "; ".join(validation.failures)
+    if validation.verdict is Verdict.CANNOT_TELL:
+        return "cannot tell: " + "; ".join(validation.unresolved or [])
+    advisories = texts(found, Verdict.ADVISORY) or validation.advisories or []
+    return "pass" + (f" ({'; '.join(advisories)})" if advisories else "")
+
+
+def verdict_cell(validation: Validation) -> str:
+    """A file's verdict for a table: '**FAIL**', 'cannot tell' or 'pass'."""
+    return {Verdict.FAIL: "**FAIL**", Verdict.CANNOT_TELL: "cannot tell"}.get(validation.verdict, "pass")
+
+
+def interval_words(interval, unit: str, style: str = "sentence") -> str:
+    """An interval of fractions in words, '' when there is none.
+
+    style: "sentence" ' (95 % -0.20 to +0.05 pt)'; "bracket" ' [-0.20, +0.05]'; "plain" '-0.20 to +0.05'.
+    Points (unit 'pt') carry their sign; percentages do not.
+    """
+    if interval is None:
+        return ""
+    sign = "+" if unit == "pt" else ""
+    low, high = f"{100 * interval[0]:{sign}.2f}", f"{100 * interval[1]:{sign}.2f}"
+    if style == "bracket":
+        return f" [{low}, {high}]"
+    if style == "plain":
+        return f"{low} to {high}"
+    return f" (95 % {low} to {high} {unit})"
+
+
+def figures_words(validation: Validation) -> str:
+    """A file's figures with their 95 % intervals, for a sentence: 'accuracy change -0.10 pt (95 % ...), agreement ...'."""
+    v = validation
+    return (f"accuracy change {100 * v.accuracy_change:+.2f} pt{interval_words(v.accuracy_change_interval, 'pt')}, "
+            f"agreement {100 * v.agreement:.2f} %{interval_words(v.agreement_interval, '%')}")

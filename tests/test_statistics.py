@@ -84,3 +84,59 @@ def test_a_small_validation_set_says_it_cannot_settle_the_budget(exported, fashi
     needed = int(settle[0].split("about ")[1].split(" would")[0].replace(",", ""))
     assert needed == int8.images_to_settle and needed > 300
     assert f"95 % {100 * low:+.2f} to {100 * high:+.2f} pt" in result.stdout  # the recommendation names its interval
+
+
+def _figures(agreement, change, agreement_interval=None, change_interval=None, max_abs_diff=0.0):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(agreement=agreement, accuracy_change=change, max_abs_diff=max_abs_diff,
+                           agreement_interval=agreement_interval, accuracy_change_interval=change_interval)
+
+
+INT8_BAR = (0.985, 0.005, False, None)
+FLOAT16_BAR = (0.999, 0.001, True, 5e-3)
+
+
+@pytest.mark.parametrize("bar, figures, expected", [
+    # every bar met
+    (INT8_BAR, _figures(0.99, -0.002, [0.987, 0.993], [-0.004, 0.0]), ("pass", [])),
+    # agreement missed and its whole interval below the bar: the evidence says so
+    (INT8_BAR, _figures(0.97, -0.002, [0.96, 0.98], [-0.004, 0.0]), ("fail", [("agreement", "fail")])),
+    # accuracy missed by the estimate, the interval still reaching the budget: cannot tell
+    (INT8_BAR, _figures(0.99, -0.007, [0.987, 0.993], [-0.012, -0.002]), ("cannot tell", [("accuracy", "cannot tell")])),
+    # a float file gaining more than its two-sided bar, its interval wholly above it
+    (FLOAT16_BAR, _figures(0.9995, 0.003, [0.9991, 0.9998], [0.002, 0.004]), ("fail", [("accuracy", "fail")])),
+    # the max difference missed while agreement and accuracy meet theirs: advice, not a failure
+    (FLOAT16_BAR, _figures(0.9995, 0.0, [0.9991, 0.9998], [-0.0005, 0.0005], 6e-3),
+     ("advisory", [("difference", "advisory")])),
+    # with the agreement missed too, the difference counts
+    (FLOAT16_BAR, _figures(0.99, 0.0, [0.98, 0.995], [-0.0005, 0.0005], 6e-3),
+     ("fail", [("agreement", "fail"), ("difference", "fail")])),
+])
+def test_each_miss_is_typed_and_the_verdict_is_decided_from_the_intervals(bar, figures, expected):
+    from edgeport.export import verdict
+    from edgeport.runtime.manifest import Bar
+
+    found = verdict.misses(figures, Bar(*bar), "f.tflite")
+    assert (verdict.decide(found).value, [(m.kind, m.verdict.value) for m in found]) == expected
+    assert all(m.text.startswith("f.tflite: ") for m in found)
+
+
+def test_the_manifest_records_verdicts_and_misses_and_reads_older_ones_without_them(exported):
+    import json
+
+    from edgeport.runtime.manifest import Validation, Verdict
+
+    written = json.loads((exported / "manifest.json").read_text())["files"]
+    for name, entry in written.items():
+        v = entry["validation"]
+        kinds = {miss["verdict"]: [] for miss in v["misses"]}
+        for miss in v["misses"]:
+            kinds[miss["verdict"]].append(miss["text"])
+        assert kinds.get("fail", []) == v["failures"] and kinds.get("cannot tell", []) == (v.get("unresolved") or [])
+        assert v["verdict"] == ("fail" if kinds.get("fail") else "cannot tell" if kinds.get("cannot tell")
+                                else "advisory" if kinds.get("advisory") else "pass"), name
+        assert v["passed"] == (v["verdict"] != "fail")
+        # A manifest written before the verdict was recorded: read from passed and unresolved.
+        old = {key: value for key, value in v.items() if key not in ("verdict", "misses")}
+        assert Validation.from_json(old).verdict is Verdict(v["verdict"]), name

@@ -50,47 +50,43 @@ class TFLitePlan:
     only_layers: tuple[str, ...] | None = None
 
 
-def layers(path: str | os.PathLike) -> dict[str, str]:
-    """The weighted layers of a .tflite file, in graph order: {layer name: its output tensor name}.
+def _weighted(path: str | os.PathLike):
+    """The weighted operators of a .tflite file, in graph order: (layer name, output tensor name, weights or None).
 
-    A layer's name is its output tensor's TensorFlow scope ("mlp_1/dense_1"), which tf2onnx
-    gives the matching ONNX nodes too, so both formats name a layer the same way.
+    A layer's name is its output tensor's TensorFlow scope ("mlp_1/dense_1"), which tf2onnx gives the
+    matching ONNX nodes too, so both formats name a layer the same way. Its weights are the float32
+    constant of its second input, output channels first (None when it has none: a quantized file).
     """
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
-    codes = {getattr(schema.BuiltinOperator, name): name for name in WEIGHTED_OPS
-             if hasattr(schema.BuiltinOperator, name)}
-    graph, found = model.subgraphs[0], {}
-    for op in graph.operators:
-        if builtin_code(model, op) in codes:
-            tensor = graph.tensors[op.outputs[0]].name.decode()
-            found[layer_name(tensor)] = tensor
-    return found
-
-
-def layer_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Each weighted layer's float weights, output channels first: {layer name (as layers()): array}."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
     ops = schema.BuiltinOperator
     codes = {getattr(ops, name) for name in WEIGHTED_OPS if hasattr(ops, name)}
-    graph, found = model.subgraphs[0], {}
+    graph = model.subgraphs[0]
     for op in graph.operators:
         code = builtin_code(model, op)
-        if code not in codes or len(op.inputs) < 2:
+        if code not in codes:
             continue
-        tensor = graph.tensors[op.inputs[1]]
-        data = model.buffers[tensor.buffer].data
-        if tensor.type != schema.TensorType.FLOAT32 or data is None or not len(data):
-            continue
-        weights = np.frombuffer(bytes(data), np.float32).reshape(tensor.shape)
-        # DEPTHWISE_CONV_2D keeps its channels last ([1, h, w, channels]); the others first.
-        channels_last = code == ops.DEPTHWISE_CONV_2D
-        found[layer_name(graph.tensors[op.outputs[0]].name.decode())] = np.moveaxis(weights, -1, 0) \
-            if channels_last else weights
-    return found
+        output = graph.tensors[op.outputs[0]].name.decode()
+        weights = None
+        if len(op.inputs) >= 2:
+            tensor = graph.tensors[op.inputs[1]]
+            data = model.buffers[tensor.buffer].data
+            if tensor.type == schema.TensorType.FLOAT32 and data is not None and len(data):
+                weights = np.frombuffer(bytes(data), np.float32).reshape(tensor.shape)
+                # DEPTHWISE_CONV_2D keeps its channels last ([1, h, w, channels]); the others first.
+                weights = np.moveaxis(weights, -1, 0) if code == ops.DEPTHWISE_CONV_2D else weights
+        yield layer_name(output), output, weights
+
+
+def layers(path: str | os.PathLike) -> dict[str, str]:
+    """The weighted layers of a .tflite file, in graph order: {layer name: its output tensor name}."""
+    return {name: output for name, output, _ in _weighted(path)}
+
+
+def layer_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Each weighted layer's float weights, output channels first: {layer name (as layers()): array}."""
+    return {name: weights for name, _, weights in _weighted(path) if weights is not None}
 
 
 def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLitePlan, info: ModelInfo,

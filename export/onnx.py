@@ -133,13 +133,6 @@ def input_quantization(path: str | os.PathLike) -> dict | None:
     return None
 
 
-def quantized_op_types(path: str | os.PathLike) -> set[str]:
-    """The operator types of a model, to show that a quantized file holds quantized operators."""
-    import onnx
-
-    return {node.op_type for node in onnx.load(str(path)).graph.node}
-
-
 def set_metadata(proto, values: dict, encoded: bool = False) -> None:
     """Replace metadata_props with values (JSON-encoded unless already encoded)."""
     del proto.metadata_props[:]

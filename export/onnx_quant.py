@@ -100,7 +100,7 @@ def quantize_onnx(src: str | os.PathLike, dst: str | os.PathLike, calibration_im
         source = onnx.load(str(src))
     except Exception as e:
         raise ValueError(f"{src} is not a valid ONNX model: {e}") from e
-    names = layers(src)
+    names = layers_of(source)  # from the model already loaded, not the file again
     unknown = [n for n in (*plan.float_layers, *(plan.only_layers or ())) if n not in names]
     if unknown:
         raise ValueError(f"{src.name} has no layer {', '.join(unknown)}; its layers are {', '.join(names)}")

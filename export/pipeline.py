@@ -79,7 +79,7 @@ NONSENSE_FACTOR = 1.5
 def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: Dataset,
                plan: ExportPlan | None = None, *, calibration: Dataset | None = None,
                progress: Callable[[str], None] | None = None, keras_model=None) -> Manifest:
-    """Export a Keras model up the quantization ladder, validate each file, and recommend the smallest within budget.
+    """Export a Keras model up the quantization ladder, validate each file, and recommend one within budget.
 
     Files are built and validated in a staging folder inside out_dir, then renamed into place;
     a failure part-way leaves out_dir's previous files untouched. Files that miss a bar are
@@ -102,7 +102,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
             has it: it is then not loaded a second time.
 
     Returns:
-        The Manifest; manifest.recommended names the smallest file within budget, overall and per format.
+        The Manifest; manifest.recommended names the file within budget that the plan's objective picks (balanced
+        by default), overall and per format, and the smallest and the fastest beside it.
 
     Raises:
         FileNotFoundError / ValueError: bad model path or data; a Keras model that scores no better

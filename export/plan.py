@@ -205,7 +205,8 @@ class ExportPlan:
     """What export_all builds and how it judges the files.
 
     Attributes:
-        targets: the rungs to build, in ladder order (default: all of them).
+        targets: the rungs to build, in ladder order (default: every host rung, TARGETS; from_formats adds the
+            microcontroller's rungs with micro=True).
         ladder: skip an additional (non-standard) rung once a file of its format and size class
             or smaller is within budget; False builds every target.
         budget_pt: accuracy points a quantized file may lose and still be recommended.

@@ -34,7 +34,8 @@ TUTORIAL_PICTURES = (("training_curves.png", "Training and validation accuracy a
 
 
 def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT) -> str | None:
-    """The smallest file within its bar and the budget (the manifest's own choice when the budget is the same).
+    """The file within its bar and the budget that the manifest's objective picks (the manifest's own choice when
+    the budget is the same).
 
     Returns:
         The file name, or None when no file qualifies.

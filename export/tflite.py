@@ -33,7 +33,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     """Convert a Keras model to a .tflite file with tf.lite.TFLiteConverter.
 
     Args:
-        model: a Keras classifier (any input shape; the batch dimension stays dynamic).
+        model: a Keras classifier (any input shape). The file's batch dimension is open, unless frozen was traced
+            with a fixed batch (a microcontroller's file takes one image).
         path: where to write; must end in '.tflite'. Written whole or not at all.
         quantization: None / "none", "float16", "dynamic" (int8 weights), "int8" (full integer:
             int8 weights, activations, input and output tensors) or "int16" (full integer 16x8:

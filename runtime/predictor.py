@@ -53,7 +53,7 @@ class Prediction(NamedTuple):
 class Predictor:
     """Shared input handling for every engine.
 
-    Subclasses set _sample_shape and num_classes, and implement _infer (one engine call on an
+    Subclasses set _sample_shape and num_classes, and implement _run (one engine call on an
     encoded batch), describe and _detect_quantization; integer models override the encoders.
 
     Attributes:

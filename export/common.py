@@ -13,6 +13,15 @@ from enum import Enum
 from pathlib import Path
 
 from edgeport.runtime.errors import ExportError  # noqa: F401 (exporters raise it from here)
+from edgeport.runtime.errors import PlanError
+
+# The ONNX opsets that tf2onnx 1.17 and onnxruntime 1.32 both take.
+MIN_OPSET, MAX_OPSET = 13, 18
+
+
+def check_opset(opset) -> None:
+    if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise PlanError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
 
 
 class Quantization(str, Enum):

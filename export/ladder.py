@@ -1,4 +1,5 @@
-"""The rungs of the quantization ladder, and the searches that build each one well.
+"""The searches that build each rung of the ladder well (export/rungs.py's builders call them), and what the
+rungs of one export share.
 
 Every rung is a real file built by a real tool. Where a rung has choices (the calibration
 method, the 4-bit block size, which layers stay wider or in float), the candidates are built and
@@ -8,11 +9,11 @@ validation images that the manifest's figures come from.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,9 +22,12 @@ from edgeport.export import litert, onnx_quant
 from edgeport.export.common import ExportError, Quantization, frozen_function
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
-from edgeport.export.plan import ExportPlan, Target
 from edgeport.export.verdict import misses
 from edgeport.runtime.modelinfo import ModelInfo
+
+if TYPE_CHECKING:
+    from edgeport.export.plan import ExportPlan
+    from edgeport.export.rungs import Rung
 
 Q = Quantization
 
@@ -48,7 +52,7 @@ class Tuning:
     images: np.ndarray
     labels: np.ndarray
     reference: np.ndarray
-    plan: ExportPlan
+    plan: "ExportPlan"
 
     def figures(self, path: Path) -> dict:
         """Agreement, accuracy change and output SQNR of a candidate file on the tuning images."""
@@ -137,7 +141,7 @@ class Steps:
         self._say(f"  {self._what}: {count} of {self._total} done, about {left:.0f} s left")
 
 
-def cannot_shrink(target: Target, sources: Sources, plan: ExportPlan) -> str | None:
+def cannot_shrink(target: "Rung", sources: Sources, plan: "ExportPlan") -> str | None:
     """Why target's file could not meet the size bar, estimated before it is built; None when it could.
 
     The estimate keeps everything outside the weighted layers (Conv, Dense...) as float32 and
@@ -164,66 +168,7 @@ def cannot_shrink(target: Target, sources: Sources, plan: ExportPlan) -> str | N
             f"(bar {100 * plan.size_ratio:.0f} % + {plan.size_allowance_bytes // 1024} KiB)")
 
 
-def build_target(target: Target, path: Path, model, sources: Sources, info: ModelInfo, calibration,
-                 tuning: Tuning | None) -> dict:
-    """Write target's file at path; returns what the manifest records about how it was built.
-
-    The record may hold: search (the candidates tried, with their tuning figures), layers
-    (per-layer SQNR of the probes, most sensitive first), float_layers, wide_layers,
-    calibration_method, block_size.
-    """
-    mode = target.quantization
-    if target.micro:  # one image per call, full-integer input and output, by TFLiteConverter
-        to_tflite(model, path, mode, calibration, info, frozen=sources.frozen(batch=1))
-        return {}
-    if mode is Q.NONE:
-        shutil.copyfile(sources.float32(target.format), path)
-        return {}
-    if target.format == "tflite" and mode in (Q.FLOAT16, Q.DYNAMIC, Q.INT8):
-        to_tflite(model, path, mode, calibration if mode is Q.INT8 else None, info, frozen=sources.frozen())
-        if mode is not Q.INT8 or not sources.thorough:
-            return {}
-        # Per-layer error of int8, probed with LiteRT Quantizer (TFLiteConverter cannot quantize one layer alone).
-        return {"layers": _tflite_probes(Q.INT8, path, sources, info, calibration, tuning)}
-    if target.format == "tflite":
-        return _tflite_rung(mode, path, sources, info, calibration, tuning)
-    return _onnx_rung(mode, path, sources, calibration, tuning)
-
-
-def _tflite_probes(mode, path, sources, info, calibration, tuning) -> list[dict]:
-    """Per-layer SQNR with only that layer quantized (mode INT8 or INT4), once per export."""
-    src = sources.float32("tflite")
-
-    def probe(layer, dst):
-        return litert.quantize_tflite(src, dst, litert.TFLitePlan(mode, only_layers=(layer,)), info, calibration)
-
-    def probes():
-        names = list(litert.layers(src))
-        return rank_layers(names, probe, path, tuning, Steps(sources.say, f"{path.name}: {mode.value} layer probes",
-                                                             len(names)))
-
-    return sources.once(("tflite probes", mode), probes)
-
-
-def _tflite_rung(mode, path, sources, info, calibration, tuning) -> dict:
-    src = sources.float32("tflite")
-
-    def build(plan, dst=path):
-        return litert.quantize_tflite(src, dst, plan, info, calibration)
-
-    if mode is Q.INT16:
-        build(litert.TFLitePlan(Q.INT16))
-        return {}
-    # The layers kept wider (8 bits for int4, float for mixed) are searched only when the file misses the
-    # budget on the tuning images.
-    probe_mode, field = (Q.INT4, "wide_layers") if mode is Q.INT4 else (Q.INT8, "float_layers")
-    keep = greedy(lambda: _tflite_probes(probe_mode, path, sources, info, calibration, tuning),
-                  lambda kept: build(litert.TFLitePlan(mode, **{field: kept})), mode, tuning,
-                  **_search_options(sources, len(litert.layers(src)), mode, path))
-    return {"layers": keep["layers"], field: list(keep["kept"]), "search": keep["search"]}
-
-
-def _search_options(sources: Sources, layers: int, mode: Quantization, path: Path) -> dict:
+def search_options(sources: Sources, layers: int, mode: Quantization, path: Path) -> dict:
     """How greedy searches a rung. Thorough: probes, then one more layer kept at a time (a mixed file
     keeps at least one layer in float). Quick: every layer narrow first, probes only when they fit in
     QUICK_PROBE_SECONDS, then a bisection over how many layers to keep."""
@@ -232,60 +177,6 @@ def _search_options(sources: Sources, layers: int, mode: Quantization, path: Pat
     if sources.thorough:
         return options | {"start": 0 if mode is Q.INT4 else 1}
     return options | {"start": 0, "bisect": True, "probe_budget": (layers, QUICK_PROBE_SECONDS)}
-
-
-def _onnx_rung(mode, path, sources, calibration, tuning) -> dict:
-    src = sources.float32("onnx")
-
-    def build(plan, dst=path):
-        return onnx_quant.quantize_onnx(src, dst, calibration, plan)
-
-    if mode in (Q.DYNAMIC, Q.INT16):
-        build(onnx_quant.OnnxPlan(mode))
-        return {}
-    if mode is Q.INT4 and onnx_quant.has_conv(src):  # MatMulNBits would leave every Conv in float
-        plan = onnx_quant.OnnxPlan(Q.INT4, per_channel_4bit=True)
-        names = list(onnx_quant.layers(src))
-
-        def probes():
-            return sources.once("onnx int4 probes", lambda: rank_layers(
-                names, lambda layer, dst: build(replace(plan, only_layers=(layer,)), dst), path, tuning,
-                Steps(sources.say, f"{path.name}: int4 layer probes", len(names))))
-
-        keep = greedy(probes, lambda kept: build(replace(plan, float_layers=kept)), mode, tuning,
-                      **(_search_options(sources, len(names), mode, path) | {"what": f"{path.name}: layers kept "
-                                                                                     f"in float"}))
-        return {"layers": keep["layers"], "float_layers": list(keep["kept"]), "search": keep["search"]}
-    if mode is Q.INT4:
-        plans = [onnx_quant.OnnxPlan(Q.INT4, block_size=b) for b in ONNX_W4_BLOCKS]
-        chosen, search = first_within(plans, build, mode, tuning)
-        return {"block_size": chosen.block_size, "search": search}
-    # The int8 rung and the mixed rung share the calibration method and the probes. A quick search takes
-    # the first method within budget on the tuning images (minmax, the cheapest, first).
-    methods = [onnx_quant.OnnxPlan(Q.INT8, method=m) for m in onnx_quant.CALIBRATION_METHODS]
-    if sources.thorough:
-        pick = best_of
-    else:  # histogram calibration (entropy, percentile) costs several minmax builds: only when that fits
-        def pick(plans, build_one, tune):
-            return first_within(plans, build_one, Q.INT8, tune, (QUICK_PROBE_SECONDS / HISTOGRAM_COST, sources.say,
-                                                                 f"{path.name}: other calibration methods"))
-    chosen, search = sources.once("onnx calibration", lambda: pick(methods, build, tuning))
-    names = list(onnx_quant.layers(src))
-
-    def ranked():
-        return sources.once("onnx probes", lambda: rank_layers(
-            names, lambda layer, dst: build(replace(chosen, only_layers=(layer,)), dst), path, tuning,
-            Steps(sources.say, f"{path.name}: int8 layer probes", len(names))))
-
-    if mode is Q.INT8:
-        if not path.exists():  # the mixed rung ran the search first: its file went to the mixed path
-            build(chosen)
-        record = {"calibration_method": chosen.method, "search": search}
-        return record | ({"layers": ranked()} if sources.thorough else {})
-    keep = greedy(ranked, lambda kept: build(replace(chosen, quantization=Q.MIXED, float_layers=kept)), mode, tuning,
-                  **_search_options(sources, len(names), mode, path))
-    return {"layers": keep["layers"], "float_layers": list(keep["kept"]), "calibration_method": chosen.method,
-            "search": keep["search"]}
 
 
 def rank_layers(names: list[str], build_probe, path: Path, tuning: Tuning | None, steps: Steps | None = None

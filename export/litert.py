@@ -108,8 +108,9 @@ def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLite
 
     src, dst = check_suffix(src, ".tflite"), check_suffix(dst, ".tflite")
     mode = plan.quantization
-    if mode not in (Quantization.INT8, Quantization.INT16, Quantization.INT4, Quantization.MIXED):
-        raise ValueError(f"LiteRT Quantizer builds int8, int16, int4 and mixed files; got {mode.value!r}")
+    from edgeport.export.rungs import LITERT_QUANTIZER, check_mode  # the rung table imports this module
+
+    check_mode(LITERT_QUANTIZER, mode, "LiteRT Quantizer builds {modes_in_words} files; got {got}")
     if mode.calibrated and calibration_images is None:
         raise ValueError(f"{mode.value} quantization needs calibration images to measure activation ranges")
     names = layers(src)

@@ -8,9 +8,15 @@ import os
 import re
 from pathlib import Path
 
-from edgeport.export.common import CapturedOutput, ExportError, Quantization, check_suffix, frozen_function
+from edgeport.export.common import (
+    CapturedOutput,
+    ExportError,
+    Quantization,
+    check_opset,
+    check_suffix,
+    frozen_function,
+)
 from edgeport.export.modelfacts import model_info
-from edgeport.export.plan import check_opset
 from edgeport.runtime.modelinfo import ModelInfo
 from edgeport.runtime.files import write_bytes_atomic
 

@@ -53,10 +53,9 @@ class OnnxPlan:
     logit_floor: bool = True
 
     def __post_init__(self):
-        if self.quantization not in (Quantization.DYNAMIC, Quantization.INT8, Quantization.INT16, Quantization.INT4,
-                                     Quantization.MIXED):
-            raise ValueError(f"onnxruntime builds dynamic, int8, int16, int4 and mixed files; got "
-                             f"{self.quantization.value!r}")
+        from edgeport.export.rungs import ORT_QUANTIZATION, check_mode  # the rung table imports this module
+
+        check_mode(ORT_QUANTIZATION, self.quantization, "onnxruntime builds {modes_in_words} files; got {got}")
         if self.method not in CALIBRATION_METHODS:
             raise ValueError(f"calibration method must be one of {', '.join(CALIBRATION_METHODS)}; got {self.method!r}")
 

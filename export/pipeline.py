@@ -19,9 +19,9 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import micro
 from edgeport.export.calibration import calibration_sample, seeded_choice
-from edgeport.export.common import ExportError, Quantization
+from edgeport.export.common import ExportError
 from edgeport.export.folderlock import folder_lock
-from edgeport.export.ladder import Sources, Tuning, build_target, cannot_shrink, integer_only
+from edgeport.export.ladder import Sources, Tuning, integer_only
 from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha256, output_name
 from edgeport.export.microkit import write_kit
 from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
@@ -34,10 +34,11 @@ from edgeport.export.modelfacts import (
 )
 from edgeport.export.npu import compile_for_npu, vela_name
 from edgeport.export.onnx import input_quantization
-from edgeport.export.plan import ExportPlan, Target
+from edgeport.export.plan import ExportPlan
 from edgeport.export.preprocessing import USUAL_NAMES, find_preprocessing, try_usual
 from edgeport.export.publish import finish_publish, publish
 from edgeport.export.recommend import best_miss, recommend, within_budget
+from edgeport.export.rungs import Job, Rung
 from edgeport.export.validate import ValidationError, validate_file
 from edgeport.export.verdict import verdict_words
 from edgeport.runtime.datasets import Dataset, Split
@@ -279,18 +280,16 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
         (manifest entries by file name, {skipped file name: why}, {failed file name: why}).
     """
     entries, skipped, failed = {}, {}, {}
+    job = Job(model, sources, info, calibration, tuning)
     for target in plan.targets:
         started = time.perf_counter()
         try:
-            if not target.standard:
-                winner = _smaller_winner(entries, target, plan) if plan.ladder else None
-                why = f"{winner} is within budget and no larger" if winner else cannot_shrink(target, sources, plan)
-                if why:
-                    skipped[target.filename] = why
-                    say(f"{target.filename:<22} skipped: {why}")
-                    continue
-            entries[target.filename] = _build_one(target, staging, model, sources, info, calibration, tuning,
-                                                  validation, reference, plan)
+            why = target.why_skipped(entries, plan, sources)
+            if why:
+                skipped[target.filename] = why
+                say(f"{target.filename:<22} skipped: {why}")
+                continue
+            entries[target.filename] = _build_one(target, staging, job, validation, reference, plan)
         except Exception as e:  # a converter, quantizer or engine failing on this rung: the others go on
             if isinstance(e, OSError) and e.filename is not None and str(staging) in str(e.filename):
                 raise  # the staging folder cannot be written (a full disk): no other rung can be either
@@ -304,13 +303,12 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
     return entries, skipped, failed
 
 
-def _build_one(target: Target, staging: Path, model, sources: Sources, info: ModelInfo, calibration, tuning,
-               validation: Split, reference, plan: ExportPlan) -> FileEntry:
-    """Write one target's file in the staging folder, validate it through the runtime (a microcontroller's file:
-    through TFLM), and describe it."""
+def _build_one(target: Rung, staging: Path, job: Job, validation: Split, reference, plan: ExportPlan) -> FileEntry:
+    """Write one rung's file in the staging folder with its builder, validate it through the runtime (a
+    microcontroller's file: through TFLM), and describe it."""
     path = staging / target.filename
-    float32 = sources.float32(target.format).stat().st_size  # first: a format whose float32 file fails fails fast
-    built = build_target(target, path, model, sources, info, calibration, tuning)
+    float32 = job.sources.float32(target.format).stat().st_size  # first: a format whose float32 file fails fails fast
+    built = target.build(job, target, path).record()
     if target.micro:
         record = micro.measure(path)
         if not record.runs:
@@ -325,7 +323,7 @@ def _build_one(target: Target, staging: Path, model, sources: Sources, info: Mod
         latency = single_image_us(predictor, validation.images[0])
         record = replace(micro.cross_check(record, path, predictor.answers, validation.images), host_us=latency)
         built = built | {"micro": _for_npu(record, path, plan.npu) if plan.npu else record}
-    entry = describe_file(predictor, target, info, figures, built)
+    entry = describe_file(predictor, target, job.info, figures, built)
     if within_budget(entry, plan.budget_pt):  # only a file within budget can be the fastest recommended
         entry = replace(entry, latency_us=latency or single_image_us(predictor, validation.images[0]))
     return entry
@@ -389,18 +387,6 @@ def _current_phones(phones: dict[str, PhoneEntry], files: dict[str, FileEntry]) 
             if entry.source in files and files[entry.source].sha256 == entry.source_sha256}
 
 
-def _smaller_winner(entries: dict[str, FileEntry], target: Target, plan: ExportPlan) -> str | None:
-    """A file of target's format and kind (a microcontroller's or not), already within budget, whose size class
-    is no larger than target's."""
-    for name, entry in entries.items():
-        if entry.format != target.format or (entry.micro is not None) != target.micro or \
-                (plan.integer_only and not entry.integer_only):
-            continue
-        if Quantization(entry.quantization).bits <= target.quantization.bits and within_budget(entry, plan.budget_pt):
-            return name
-    return None
-
-
 def _warn_about_strangers(out: Path, manifest: Manifest) -> None:
     """Name the model files in out that the new manifest does not list: they come from another model."""
     listed = manifest.files.keys() | manifest.mobile.keys() | set(npu_files(manifest.files))
@@ -434,7 +420,7 @@ def _kept_entries(out: Path, source_sha256: str, fresh: dict, fresh_phones: dict
     return unchanged(previous.files, fresh), unchanged(previous.mobile, fresh_phones)
 
 
-def describe_file(predictor: runtime.Predictor, target: Target, info: ModelInfo, validation, built: dict) -> FileEntry:
+def describe_file(predictor: runtime.Predictor, target: Rung, info: ModelInfo, validation, built: dict) -> FileEntry:
     """The manifest's record of one file: what it is, its validation, and how the ladder built it."""
     path = predictor.path
     tensors = predictor.describe()

@@ -13,7 +13,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, check_calibration_samples
-from edgeport.export.common import Quantization
+from edgeport.export.common import Quantization, check_opset
+from edgeport.export.rungs import BARS, HOST_RUNGS, MICRO_RUNGS, RUNGS, Rung
 from edgeport.runtime.errors import PlanError
 from edgeport.runtime.manifest import Bar
 from edgeport.runtime.modelinfo import Preprocessing
@@ -21,55 +22,12 @@ from edgeport.runtime.modelinfo import Preprocessing
 Q = Quantization
 
 
-@dataclass(frozen=True)
-class Target:
-    """One rung: its CLI name, file name, format, quantization, whether it is always built when planned
-    (standard: the six standard files and the microcontroller's int8 file), and whether it is a
-    microcontroller's file (micro: batch 1, integer input and output, validated in TFLM)."""
-
-    key: str
-    filename: str
-    format: str
-    quantization: Quantization
-    standard: bool = False
-    micro: bool = False
-
-
-TARGETS = (
-    Target("fp32", "model_fp32.tflite", "tflite", Q.NONE, True),
-    Target("fp16", "model_fp16.tflite", "tflite", Q.FLOAT16, True),
-    Target("dynamic", "model_dynamic.tflite", "tflite", Q.DYNAMIC, True),
-    Target("int8", "model_int8.tflite", "tflite", Q.INT8, True),
-    Target("onnx", "model.onnx", "onnx", Q.NONE, True),
-    Target("onnx-int8", "model_int8.onnx", "onnx", Q.INT8, True),
-    # The additional rungs, smallest first: a rung is skipped once a file of its size class has passed.
-    Target("w4", "model_w4.tflite", "tflite", Q.INT4),
-    Target("onnx-w4", "model_w4.onnx", "onnx", Q.INT4),
-    Target("onnx-dynamic", "model_dynamic.onnx", "onnx", Q.DYNAMIC),
-    Target("16x8", "model_16x8.tflite", "tflite", Q.INT16),
-    Target("onnx-int16", "model_int16.onnx", "onnx", Q.INT16),
-    Target("mixed", "model_mixed.tflite", "tflite", Q.MIXED),
-    Target("onnx-mixed", "model_mixed.onnx", "onnx", Q.MIXED),
-)
-# --micro: a full-integer file for TensorFlow Lite Micro, and its 16x8 sibling when int8 misses the budget.
-MICRO_TARGETS = (
-    Target("micro-int8", "model_micro_int8.tflite", "tflite", Q.INT8, True, micro=True),
-    Target("micro-16x8", "model_micro_16x8.tflite", "tflite", Q.INT16, micro=True),
-)
-ALL_FORMATS = tuple(t.key for t in (*TARGETS, *MICRO_TARGETS))
+# The rungs are the table in export/rungs.py; Target is the name the public API has always given a rung.
+Target = Rung
+TARGETS, MICRO_TARGETS = HOST_RUNGS, MICRO_RUNGS
+ALL_FORMATS = tuple(t.key for t in RUNGS)
 STANDARD_FORMATS = tuple(t.key for t in TARGETS if t.standard)
 
-# The fidelity bars on the validation data, against the Keras model. A quantized file's accuracy
-# bar is the plan's budget; float files' bars are fixed and two-sided.
-BARS = MappingProxyType({
-    Q.NONE: Bar(0.9995, 0.0005, True, 1e-4),
-    Q.FLOAT16: Bar(0.999, 0.001, True, 5e-3),
-    Q.DYNAMIC: Bar(0.985, 0.005, False, None),
-    Q.INT8: Bar(0.985, 0.005, False, None),
-    Q.INT16: Bar(0.985, 0.005, False, None),
-    Q.MIXED: Bar(0.985, 0.005, False, None),
-    Q.INT4: Bar(0.97, 0.005, False, None),
-})
 # An 8-bit file may be at most this share of the float32 file of its format, plus a fixed allowance
 # for the graph itself (names, quantize/dequantize nodes), which weighs the same whatever the weights.
 # A quarter would be the weights alone; a conv net's int32 biases and per-channel scales take it to
@@ -127,9 +85,6 @@ NPUS = MappingProxyType({
     "ethos-u55-256": ("Ethos_U55_High_End_Embedded", "Shared_Sram"),
     "ethos-u65-256": ("Ethos_U65_High_End", "Dedicated_Sram_384KB"),
 })
-# The ONNX opsets that tf2onnx 1.17 and onnxruntime 1.32 both take.
-MIN_OPSET, MAX_OPSET = 13, 18
-
 KIB, MIB = 1024, 1024 * 1024
 # --board NAME: the memory of common parts (the whole chip's; the firmware's own code, stack and buffers take
 # their share of it).
@@ -197,7 +152,7 @@ def parse_formats(formats) -> tuple[Target, ...]:
     if unknown or not wanted:
         raise PlanError(f"unknown format {', '.join(map(repr, unknown)) or '(none given)'}; choose from "
                         f"{','.join(ALL_FORMATS)}")
-    return tuple(t for t in (*TARGETS, *MICRO_TARGETS) if t.key in wanted)
+    return tuple(t for t in RUNGS if t.key in wanted)
 
 
 @dataclass(frozen=True)
@@ -307,11 +262,6 @@ class ExportPlan:
         """The manifest's "bars": each quantization's bar, and the size bar."""
         return ({q.value: bar.to_json() for q, bar in self.bars.items()}
                 | {"max_int8_size_ratio": self.size_ratio, "size_allowance_bytes": self.size_allowance_bytes})
-
-
-def check_opset(opset) -> None:
-    if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= MAX_OPSET:
-        raise PlanError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}; got {opset!r}")
 
 
 def _whole(value) -> bool:

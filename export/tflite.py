@@ -22,7 +22,6 @@ from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import METADATA_NAME, ModelInfo
 
 
-CONVERTER_MODES = (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8, Quantization.INT16)
 # The full-integer modes: calibrated activations, and integer input and output tensors.
 _INTEGER = {Quantization.INT8: ("TFLITE_BUILTINS_INT8", "int8"),
             Quantization.INT16: ("EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8", "int16")}
@@ -58,9 +57,10 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
     """
     path = check_suffix(path, ".tflite")
     mode = Quantization.parse(quantization)
-    if mode not in CONVERTER_MODES:
-        raise ValueError(f"TFLiteConverter quantization must be one of {', '.join(m.value for m in CONVERTER_MODES)}; "
-                         f"got {mode.value!r} (int4 and mixed files come from export.quantize_tflite)")
+    from edgeport.export.rungs import TFLITE_CONVERTER, check_mode  # the rung table imports this module
+
+    check_mode(TFLITE_CONVERTER, mode, "TFLiteConverter quantization must be one of {modes}; got {got} (int4 and "
+                                       "mixed files come from export.quantize_tflite)")
     if mode in _INTEGER and representative_images is None:
         raise ValueError(
             f"{mode.value} quantization needs representative_images: a few hundred training images "

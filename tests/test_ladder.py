@@ -265,3 +265,40 @@ def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
     assert "missed their bars: model_int8.tflite" in loose.stdout
     bad = edgeport("export", model, "--budget", "-1", "--out", tmp_path / "bad", check=False)
     assert bad.returncode == 2 and "--budget" in bad.stderr
+
+
+def test_a_new_rung_is_one_entry_and_one_function(quadrants, tmp_path):
+    """A rung made outside the table (its entry and its builder, nothing else) goes through the real pipeline:
+    built, validated against its quantization's bar, described, and its build record kept in the manifest."""
+    import keras
+
+    from edgeport import export
+    from edgeport.export.rungs import RUNGS, TFLITE_CONVERTER, Built, Rung, modes_of
+    from edgeport.export.tflite import to_tflite
+    from tests.conftest import fit_quadrants
+
+    calls = []
+
+    def float16_by_hand(job, rung, path):
+        calls.append(rung.key)
+        to_tflite(job.model, path, rung.quantization, None, job.info, frozen=job.sources.frozen())
+        return Built(search=[{"candidate": "float16", "why": "the only one"}])
+
+    rung = Rung("half", "model_half.tflite", "tflite", export.Quantization.FLOAT16, float16_by_hand, TFLITE_CONVERTER)
+    model = fit_quadrants(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                            keras.layers.Dense(4, activation="softmax")]), quadrants)
+    model.save(tmp_path / "m.keras")
+    data = runtime.load_dataset(str(quadrants["npz"]), (8, 8, 1))
+    manifest = export.export_all(tmp_path / "m.keras", tmp_path / "out", data,
+                                 export.ExportPlan(targets=(rung,), ladder=False))
+    entry = manifest.files["model_half.tflite"]
+    assert calls == ["half"] and entry.search == [{"candidate": "float16", "why": "the only one"}]
+    assert entry.quantization == "float16" and entry.validation.bar == export.BARS[export.Quantization.FLOAT16]
+    assert entry.validation.verdict.value == "pass" and manifest.recommended.overall == "model_half.tflite"
+    assert runtime.load(tmp_path / "out" / "model_half.tflite").quantization == "float16"
+    # The table is the one list: the CLI's formats, and what each converter accepts.
+    assert export.ALL_FORMATS == tuple(r.key for r in RUNGS) and len(set(export.ALL_FORMATS)) == len(RUNGS)
+    assert [m.value for m in modes_of(TFLITE_CONVERTER)] == ["none", "float16", "dynamic", "int8", "int16"]
+    with pytest.raises(ValueError, match="TFLiteConverter quantization must be one of none, float16, dynamic, int8, "
+                                         "int16; got 'int4'"):
+        to_tflite(model, tmp_path / "x.tflite", "int4")

@@ -1,0 +1,342 @@
+"""The ladder as data: every rung is one entry of RUNGS and one builder function.
+
+A rung's entry says what it is (format, quantization, host or microcontroller), which tool builds it,
+whether it is always built, when it is skipped, and how it is built; its bar is its quantization's
+(BARS, with the plan's budget for a quantized file). The pipeline, the plan, the converters' lists
+of the modes they take, and the skip rules all read this table, so a new rung is a new entry here, its
+builder function, and a test.
+
+A builder writes the rung's file at the path it is given and returns a Built: what the ladder searched
+and chose for it, as the manifest records it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Callable
+
+from edgeport.export import litert, onnx_quant
+from edgeport.export.common import Quantization
+from edgeport.export.ladder import (
+    HISTOGRAM_COST,
+    ONNX_W4_BLOCKS,
+    QUICK_PROBE_SECONDS,
+    Sources,
+    Steps,
+    Tuning,
+    best_of,
+    cannot_shrink,
+    first_within,
+    greedy,
+    rank_layers,
+    search_options,
+)
+from edgeport.export.tflite import to_tflite
+from edgeport.runtime.manifest import Bar
+from edgeport.runtime.modelinfo import ModelInfo
+
+if TYPE_CHECKING:
+    from edgeport.export.plan import ExportPlan
+
+Q = Quantization
+
+# The tools that build files, as the rungs name them (and the converters check their modes against).
+TFLITE_CONVERTER, LITERT_QUANTIZER, TF2ONNX, ORT_QUANTIZATION = (
+    "TFLiteConverter", "LiteRT Quantizer", "tf2onnx", "onnxruntime.quantization")
+
+# The fidelity bars on the validation data, against the Keras model. A quantized file's accuracy
+# bar is the plan's budget; float files' bars are fixed and two-sided.
+BARS = MappingProxyType({
+    Q.NONE: Bar(0.9995, 0.0005, True, 1e-4),
+    Q.FLOAT16: Bar(0.999, 0.001, True, 5e-3),
+    Q.DYNAMIC: Bar(0.985, 0.005, False, None),
+    Q.INT8: Bar(0.985, 0.005, False, None),
+    Q.INT16: Bar(0.985, 0.005, False, None),
+    Q.MIXED: Bar(0.985, 0.005, False, None),
+    Q.INT4: Bar(0.97, 0.005, False, None),
+})
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a rung's builder searched and chose (the manifest's per-file build fields; None: not searched).
+
+    Attributes:
+        search: the candidates tried, with their tuning figures.
+        layers: per-layer SQNR of the probes, most sensitive first.
+        float_layers, wide_layers: the layers kept in float, or at 8-bit weights.
+        calibration_method: the ONNX calibration method chosen.
+        block_size: the 4-bit ONNX block size chosen.
+    """
+
+    search: list | None = None
+    layers: list | None = None
+    float_layers: list | None = None
+    wide_layers: list | None = None
+    calibration_method: str | None = None
+    block_size: int | None = None
+
+    def record(self) -> dict:
+        """The fields the manifest records (those searched), by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every builder of one export is given: the model, what the rungs share (Sources), the facts the
+    files carry, the calibration images and the tuning images the searches score candidates on."""
+
+    model: object
+    sources: Sources
+    info: ModelInfo
+    calibration: object
+    tuning: Tuning | None
+
+
+Builder = Callable[[Job, "Rung", Path], Built]
+SkipRule = Callable[["Rung", dict, "ExportPlan", Sources], "str | None"]
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of the ladder.
+
+    Attributes:
+        key: its CLI name (--formats). filename: its file. format: "tflite" or "onnx".
+        quantization: how the file stores its numbers (its bar: BARS).
+        build: the builder function, (job, rung, path) -> Built.
+        tool: the tool that makes the file; probed_by: the tool its per-layer probes use, if another.
+        standard: always built when planned (the six standard files and the microcontroller's int8 file).
+        micro: a microcontroller's file (batch 1, integer input and output, validated in TFLM).
+        skip: (rung, entries built so far, plan, sources) -> why it is not built, or None; None: never skipped.
+    """
+
+    key: str
+    filename: str
+    format: str
+    quantization: Quantization
+    build: Builder = field(repr=False, compare=False)
+    tool: str = ""
+    standard: bool = False
+    micro: bool = False
+    skip: SkipRule | None = field(default=None, repr=False, compare=False)
+    probed_by: str | None = None
+
+    @property
+    def bar(self) -> Bar:
+        """The rung's bar before the budget (ExportPlan.bar_for applies it)."""
+        return BARS[self.quantization]
+
+    def why_skipped(self, entries: dict, plan: "ExportPlan", sources: Sources) -> str | None:
+        """Why this rung is not built in this export (its skip rule), or None."""
+        return self.skip(self, entries, plan, sources) if self.skip is not None else None
+
+
+# --- skip rules -------------------------------------------------------------------------------------------
+
+def smaller_or_cannot_shrink(rung: Rung, entries: dict, plan: "ExportPlan", sources: Sources) -> str | None:
+    """An additional rung is skipped once a file of its format and kind, no wider, is within budget (with
+    plan.ladder), or when it could not meet the size bar (estimated before building it)."""
+    winner = _smaller_winner(entries, rung, plan) if plan.ladder else None
+    return f"{winner} is within budget and no larger" if winner else cannot_shrink(rung, sources, plan)
+
+
+def _smaller_winner(entries: dict, rung: Rung, plan: "ExportPlan") -> str | None:
+    from edgeport.export.recommend import within_budget
+
+    for name, entry in entries.items():
+        if entry.format != rung.format or (entry.micro is not None) != rung.micro or \
+                (plan.integer_only and not entry.integer_only):
+            continue
+        if Quantization(entry.quantization).bits <= rung.quantization.bits and within_budget(entry, plan.budget_pt):
+            return name
+    return None
+
+
+# --- builders ---------------------------------------------------------------------------------------------
+
+def copy_float32(job: Job, rung: Rung, path: Path) -> Built:
+    """The float32 file of the rung's format, converted once per export (Sources.float32)."""
+    shutil.copyfile(job.sources.float32(rung.format), path)
+    return Built()
+
+
+def tflite_converter(job: Job, rung: Rung, path: Path) -> Built:
+    """TFLiteConverter's float16, dynamic-range or full-integer file; a thorough search also probes int8's
+    layers with LiteRT Quantizer (TFLiteConverter cannot quantize one layer alone)."""
+    mode = rung.quantization
+    to_tflite(job.model, path, mode, job.calibration if mode.calibrated else None, job.info,
+              frozen=job.sources.frozen())
+    if mode is not Q.INT8 or not job.sources.thorough:
+        return Built()
+    return Built(layers=tflite_probes(job, Q.INT8, path))
+
+
+def micro_converter(job: Job, rung: Rung, path: Path) -> Built:
+    """A microcontroller's file: one image per call, full-integer input and output, by TFLiteConverter."""
+    to_tflite(job.model, path, rung.quantization, job.calibration, job.info, frozen=job.sources.frozen(batch=1))
+    return Built()
+
+
+def litert_16x8(job: Job, rung: Rung, path: Path) -> Built:
+    """LiteRT Quantizer's int16 activations and int8 weights (float input and output)."""
+    litert.quantize_tflite(job.sources.float32("tflite"), path, litert.TFLitePlan(Q.INT16), job.info,
+                           job.calibration)
+    return Built()
+
+
+def litert_narrow(job: Job, rung: Rung, path: Path) -> Built:
+    """LiteRT Quantizer's 4-bit or mixed file, keeping the most sensitive layers wider (8 bits for int4,
+    float for mixed) only when the file misses the budget on the tuning images."""
+    mode, src = rung.quantization, job.sources.float32("tflite")
+    probe_mode, kept_as = (Q.INT4, "wide_layers") if mode is Q.INT4 else (Q.INT8, "float_layers")
+
+    def build(kept):
+        return litert.quantize_tflite(src, path, litert.TFLitePlan(mode, **{kept_as: kept}), job.info,
+                                      job.calibration)
+
+    keep = greedy(lambda: tflite_probes(job, probe_mode, path), build, mode, job.tuning,
+                  **search_options(job.sources, len(litert.layers(src)), mode, path))
+    return Built(search=keep["search"], layers=keep["layers"], **{kept_as: list(keep["kept"])})
+
+
+def tflite_probes(job: Job, mode: Quantization, path: Path) -> list[dict]:
+    """Per-layer SQNR with only that layer quantized (mode INT8 or INT4), once per export."""
+    src = job.sources.float32("tflite")
+
+    def probe(layer, dst):
+        return litert.quantize_tflite(src, dst, litert.TFLitePlan(mode, only_layers=(layer,)), job.info,
+                                      job.calibration)
+
+    def probes():
+        names = list(litert.layers(src))
+        return rank_layers(names, probe, path, job.tuning,
+                           Steps(job.sources.say, f"{path.name}: {mode.value} layer probes", len(names)))
+
+    return job.sources.once(("tflite probes", mode), probes)
+
+
+def _onnx_build(job: Job, path: Path):
+    src = job.sources.float32("onnx")
+
+    def build(plan, dst=path):
+        return onnx_quant.quantize_onnx(src, dst, job.calibration, plan)
+
+    return src, build
+
+
+def onnx_plain(job: Job, rung: Rung, path: Path) -> Built:
+    """onnxruntime's dynamic-range or int16-activation file: nothing to search."""
+    _, build = _onnx_build(job, path)
+    build(onnx_quant.OnnxPlan(rung.quantization))
+    return Built()
+
+
+def onnx_w4(job: Job, rung: Rung, path: Path) -> Built:
+    """4-bit weights: MatMulNBits blocks for a network without convolutions (the largest block within budget on
+    the tuning images), else per-channel 4-bit QDQ with the most sensitive layers kept in float."""
+    src, build = _onnx_build(job, path)
+    if not onnx_quant.has_conv(src):
+        plans = [onnx_quant.OnnxPlan(Q.INT4, block_size=b) for b in ONNX_W4_BLOCKS]
+        chosen, search = first_within(plans, build, Q.INT4, job.tuning)
+        return Built(search=search, block_size=chosen.block_size)
+    plan = onnx_quant.OnnxPlan(Q.INT4, per_channel_4bit=True)  # MatMulNBits would leave every Conv in float
+    names = list(onnx_quant.layers(src))
+
+    def probes():
+        return job.sources.once("onnx int4 probes", lambda: rank_layers(
+            names, lambda layer, dst: build(replace(plan, only_layers=(layer,)), dst), path, job.tuning,
+            Steps(job.sources.say, f"{path.name}: int4 layer probes", len(names))))
+
+    keep = greedy(probes, lambda kept: build(replace(plan, float_layers=kept)), Q.INT4, job.tuning,
+                  **(search_options(job.sources, len(names), Q.INT4, path)
+                     | {"what": f"{path.name}: layers kept in float"}))
+    return Built(search=keep["search"], layers=keep["layers"], float_layers=list(keep["kept"]))
+
+
+def _onnx_calibration(job: Job, path: Path):
+    """The int8 and mixed rungs' shared calibration method (a quick search takes the first within budget on
+    the tuning images, minmax, the cheapest, first) and their per-layer probes."""
+    src, build = _onnx_build(job, path)
+    methods = [onnx_quant.OnnxPlan(Q.INT8, method=m) for m in onnx_quant.CALIBRATION_METHODS]
+    if job.sources.thorough:
+        pick = best_of
+    else:  # histogram calibration (entropy, percentile) costs several minmax builds: only when that fits
+        def pick(plans, build_one, tune):
+            return first_within(plans, build_one, Q.INT8, tune, (QUICK_PROBE_SECONDS / HISTOGRAM_COST,
+                                                                 job.sources.say,
+                                                                 f"{path.name}: other calibration methods"))
+    chosen, search = job.sources.once("onnx calibration", lambda: pick(methods, build, job.tuning))
+    names = list(onnx_quant.layers(src))
+
+    def ranked():
+        return job.sources.once("onnx probes", lambda: rank_layers(
+            names, lambda layer, dst: build(replace(chosen, only_layers=(layer,)), dst), path, job.tuning,
+            Steps(job.sources.say, f"{path.name}: int8 layer probes", len(names))))
+
+    return chosen, search, names, ranked, build
+
+
+def onnx_int8(job: Job, rung: Rung, path: Path) -> Built:
+    """Static int8 QDQ with the calibration method chosen on the tuning images."""
+    chosen, search, _, ranked, build = _onnx_calibration(job, path)
+    if not path.exists():  # the mixed rung ran the search first: its file went to the mixed path
+        build(chosen)
+    return Built(search=search, calibration_method=chosen.method, layers=ranked() if job.sources.thorough else None)
+
+
+def onnx_mixed(job: Job, rung: Rung, path: Path) -> Built:
+    """int8 with the most sensitive layers kept in float, as few as bring the file within budget."""
+    chosen, _, names, ranked, build = _onnx_calibration(job, path)
+    keep = greedy(ranked, lambda kept: build(replace(chosen, quantization=Q.MIXED, float_layers=kept)), Q.MIXED,
+                  job.tuning, **search_options(job.sources, len(names), Q.MIXED, path))
+    return Built(search=keep["search"], layers=keep["layers"], float_layers=list(keep["kept"]),
+                 calibration_method=chosen.method)
+
+
+# --- the table --------------------------------------------------------------------------------------------
+
+_SKIP = smaller_or_cannot_shrink
+RUNGS = (
+    Rung("fp32", "model_fp32.tflite", "tflite", Q.NONE, copy_float32, TFLITE_CONVERTER, standard=True),
+    Rung("fp16", "model_fp16.tflite", "tflite", Q.FLOAT16, tflite_converter, TFLITE_CONVERTER, standard=True),
+    Rung("dynamic", "model_dynamic.tflite", "tflite", Q.DYNAMIC, tflite_converter, TFLITE_CONVERTER, standard=True),
+    Rung("int8", "model_int8.tflite", "tflite", Q.INT8, tflite_converter, TFLITE_CONVERTER, standard=True,
+         probed_by=LITERT_QUANTIZER),
+    Rung("onnx", "model.onnx", "onnx", Q.NONE, copy_float32, TF2ONNX, standard=True),
+    Rung("onnx-int8", "model_int8.onnx", "onnx", Q.INT8, onnx_int8, ORT_QUANTIZATION, standard=True),
+    # The additional rungs, smallest first: a rung is skipped once a file of its size class has passed.
+    Rung("w4", "model_w4.tflite", "tflite", Q.INT4, litert_narrow, LITERT_QUANTIZER, skip=_SKIP),
+    Rung("onnx-w4", "model_w4.onnx", "onnx", Q.INT4, onnx_w4, ORT_QUANTIZATION, skip=_SKIP),
+    Rung("onnx-dynamic", "model_dynamic.onnx", "onnx", Q.DYNAMIC, onnx_plain, ORT_QUANTIZATION, skip=_SKIP),
+    Rung("16x8", "model_16x8.tflite", "tflite", Q.INT16, litert_16x8, LITERT_QUANTIZER, skip=_SKIP),
+    Rung("onnx-int16", "model_int16.onnx", "onnx", Q.INT16, onnx_plain, ORT_QUANTIZATION, skip=_SKIP),
+    Rung("mixed", "model_mixed.tflite", "tflite", Q.MIXED, litert_narrow, LITERT_QUANTIZER, skip=_SKIP),
+    Rung("onnx-mixed", "model_mixed.onnx", "onnx", Q.MIXED, onnx_mixed, ORT_QUANTIZATION, skip=_SKIP),
+    # --micro: a full-integer file for TensorFlow Lite Micro, and its 16x8 sibling when int8 misses the budget.
+    Rung("micro-int8", "model_micro_int8.tflite", "tflite", Q.INT8, micro_converter, TFLITE_CONVERTER,
+         standard=True, micro=True),
+    Rung("micro-16x8", "model_micro_16x8.tflite", "tflite", Q.INT16, micro_converter, TFLITE_CONVERTER,
+         micro=True, skip=_SKIP),
+)
+HOST_RUNGS = tuple(r for r in RUNGS if not r.micro)
+MICRO_RUNGS = tuple(r for r in RUNGS if r.micro)
+
+
+def modes_of(tool: str) -> tuple[Quantization, ...]:
+    """The quantization modes the rungs ask a tool for (building or probing with it), narrowest last: what the
+    converter's own function accepts."""
+    asked = {r.quantization for r in RUNGS if tool in (r.tool, r.probed_by)}
+    return tuple(mode for mode in Quantization if mode in asked)
+
+
+def check_mode(tool: str, mode: Quantization, message: str) -> None:
+    """Raise ValueError(message) when no rung asks tool for mode; message may name {modes} ("a, b, c"),
+    {modes_in_words} ("a, b and c") and {got} (the mode given, quoted)."""
+    modes = [m.value for m in modes_of(tool)]
+    if mode not in modes_of(tool):
+        in_words = f"{', '.join(modes[:-1])} and {modes[-1]}" if len(modes) > 1 else modes[0]
+        raise ValueError(message.format(modes=", ".join(modes), modes_in_words=in_words, got=repr(mode.value)))

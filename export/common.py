@@ -15,6 +15,16 @@ from pathlib import Path
 from edgeport.runtime.errors import ExportError  # noqa: F401 (exporters raise it from here)
 from edgeport.runtime.errors import PlanError
 
+# A failed rung's reason is kept to this many characters (a converter may quote a whole graph).
+FAILURE_CHARS = 600
+
+
+def failure_text(error: Exception) -> str:
+    """A failure's reason in one line: the error's own text, its type when it has none, cut to FAILURE_CHARS."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= FAILURE_CHARS else text[:FAILURE_CHARS - 3] + "..."
+
+
 # The ONNX opsets that tf2onnx 1.17 and onnxruntime 1.32 both take.
 MIN_OPSET, MAX_OPSET = 13, 18
 
@@ -70,38 +80,10 @@ def frozen_function(model, batch: int | None = None):
 
     spec = tf.TensorSpec((batch, *model.input_shape[1:]), tf.float32, name="images")
     function = tf.function(lambda images: model(images, training=False), input_signature=(spec,))
-    with _convolutions_inlined():
+    from edgeport.export.keras_adapter import convolutions_inlined
+
+    with convolutions_inlined():
         return convert_variables_to_constants_v2(function.get_concrete_function())
-
-
-@contextlib.contextmanager
-def _convolutions_inlined():
-    """Trace Keras's TensorFlow convolutions as plain ops.
-
-    Keras wraps grouped convolutions (ConvNeXt's depthwise Conv2D(groups=channels)) in an XLA-compiled
-    function, because TensorFlow's CPU kernel cannot run them. Freezing keeps that function as a call,
-    and tf2onnx has no op for it: "No Op registered for StatefulPartitionedCall". The converters only
-    read the graph, and both take the plain grouped Conv2D (on a grouped-conv model both files
-    matched Keras to 3e-8).
-    """
-    import tensorflow as tf
-    from keras.src.backend import standardize_data_format
-    from keras.src.backend.tensorflow import nn
-
-    keras_conv = nn.conv
-
-    def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-        if len(inputs.shape) != 4:  # 1-D and 3-D convolutions as Keras traces them
-            return keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
-        layout = "NHWC" if standardize_data_format(data_format) == "channels_last" else "NCHW"
-        return tf.nn.convolution(inputs, kernel, strides, padding.upper(), data_format=layout,
-                                 dilations=dilation_rate)
-
-    nn.conv = conv
-    try:
-        yield
-    finally:
-        nn.conv = keras_conv
 
 
 def check_suffix(path: str | os.PathLike, suffix: str) -> Path:

@@ -7,6 +7,10 @@ from typing import Callable
 
 import numpy as np
 
+# A file's single-image latency (the speed objective's figure): the median of this many calls, or of what
+# fits in this many seconds.
+LATENCY_CALLS, LATENCY_SECONDS = 100, 0.1
+
 
 def time_calls(call: Callable[[], object], runs: int, warmup: int = 0) -> np.ndarray:
     """Seconds taken by each of `runs` calls, after `warmup` untimed calls."""
@@ -34,3 +38,17 @@ def bench_predictor(predictor, images: np.ndarray, runs: int = 500, warmup: int 
     batch = time_calls(lambda: predictor.predict(images), batch_repeats, warmup=1)
     seconds = float(np.median(batch))
     return {"single": single, "batch": {"images": int(len(images)), "seconds": seconds, "images_per_s": len(images) / seconds}}
+
+
+def single_image_us(predictor, image, calls: int = LATENCY_CALLS,
+                    seconds: float = LATENCY_SECONDS) -> float:
+    """One image's latency through predict_one, the median of up to calls after warm-up, in microseconds
+    (at most about seconds of calls: a slow file is timed fewer times)."""
+    for _ in range(3):
+        predictor.predict_one(image)
+    times, started = [], time.perf_counter()
+    while len(times) < calls and (len(times) < 5 or time.perf_counter() - started < seconds):
+        begin = time.perf_counter()
+        predictor.predict_one(image)
+        times.append(time.perf_counter() - begin)
+    return round(float(np.median(times)) * 1e6, 1)

@@ -18,7 +18,7 @@ def per_class_accuracy(matrix: np.ndarray) -> list[float]:
     return (np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)).tolist()
 
 
-def evaluate(predictor, images, labels, reference=None, batch_size: int | None = None) -> dict:
+def evaluate(predictor, images, labels, reference=None, batch_size: int | None = None, probabilities=None) -> dict:
     """Run predictor over images and score it.
 
     Args:
@@ -26,6 +26,8 @@ def evaluate(predictor, images, labels, reference=None, batch_size: int | None =
         images: the images, as predictor.predict takes them.
         labels: the true class of each image, shape (N,).
         reference: optional reference probabilities (N, classes), e.g. the Keras model's.
+        probabilities: the predictor's probabilities on images, when the caller already has them (they are
+            then not computed again).
 
     Returns:
         dict with n, accuracy, per_class_accuracy, confusion_matrix, predictions; given a
@@ -35,7 +37,7 @@ def evaluate(predictor, images, labels, reference=None, batch_size: int | None =
     Raises:
         ValueError: labels or reference do not match the number of images or classes.
     """
-    probs = predictor.predict(images, batch_size=batch_size)
+    probs = predictor.predict(images, batch_size=batch_size) if probabilities is None else np.asarray(probabilities)
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     if len(labels) != len(probs):
         raise ValueError(f"got {len(probs)} images but {len(labels)} labels")

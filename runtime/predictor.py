@@ -10,13 +10,13 @@ import io
 import json
 import os
 import re
-import threading
 import warnings
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from edgeport.runtime.engines import Engine, LiteRT, TensorSpec
 from edgeport.runtime.errors import IntegrityError, ModelFileError
 from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, PhoneEntry, manifest_entry, published_path, sha256_bytes
 from edgeport.runtime.images import fitting
@@ -295,46 +295,41 @@ class Predictor:
 
 
 class TFLitePredictor(Predictor):
-    """A .tflite file on the LiteRT interpreter; integer models are (de)quantized here."""
+    """A .tflite file on an Engine (runtime/engines.py; LiteRT's default kernels unless another is given);
+    integer models are (de)quantized here, whatever the engine.
+
+    Attributes:
+        engine: the Engine the file runs on.
+    """
 
     format = "tflite"
-    kernels = "LiteRT default kernels (XNNPACK)"  # what a validation's figures come from
 
-    def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None):
-        from ai_edge_litert.interpreter import Interpreter
-
-        try:
-            self._interpreter = Interpreter(model_content=content, num_threads=threads)
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as e:
-            if ETHOS_U_OP in _custom_codes(content):  # Vela's output: one command stream for the NPU's driver
-                raise ModelFileError(f"{path.name} was compiled by Vela for an Arm Ethos-U NPU and runs only on the "
-                                     f"board, with the Ethos-U driver: run {path.name.replace('.vela', '')}, the "
-                                     f"file it was compiled from, here") from None
-            raise ModelFileError(f"{path.name} is not a valid TFLite model: {_one_line(e)}") from e
-        inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelFileError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
-        self._input, self._output = inputs[0], outputs[0]
-        self._sample_shape = tuple(int(d) for d in self._input["shape"][1:])
-        self.num_classes = int(self._output["shape"][-1])
-        self._batch = int(self._input["shape"][0])
+    def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None,
+                 engine: Engine | None = None):
+        if engine is None:
+            try:
+                engine = LiteRT(content, threads)
+            except (ValueError, RuntimeError) as e:
+                if ETHOS_U_OP in _custom_codes(content):  # Vela's output: one command stream for the NPU's driver
+                    raise ModelFileError(f"{path.name} was compiled by Vela for an Arm Ethos-U NPU and runs only on "
+                                         f"the board, with the Ethos-U driver: run {path.name.replace('.vela', '')}, "
+                                         f"the file it was compiled from, here") from None
+                raise ModelFileError(f"{path.name} is not a valid TFLite model: {_one_line(e)}") from e
+        self.engine, self.kernels = engine, engine.kernels  # kernels: what a validation's figures come from
+        if len(engine.inputs) != 1 or len(engine.outputs) != 1:
+            raise ModelFileError(f"{path.name}: expected one input and one output; got {len(engine.inputs)} and "
+                                 f"{len(engine.outputs)}")
+        self._input, self._output = engine.inputs[0], engine.outputs[0]
+        self._sample_shape = tuple(int(d) for d in self._input.shape[1:])
+        self.num_classes = int(self._output.shape[-1])
         # A file made for one batch size (a microcontroller's takes one image) is run that many images a call.
-        signature = int(self._input["shape_signature"][0])
-        self.fixed_batch = signature if signature > 0 else None
-        self._lock = threading.Lock()  # one interpreter is not safe to call from two threads
-        # The engine's own calls, under LiteRT's Python wrapper when it has the known layout: the wrapper's
-        # frames and its check for numpy views of the engine's buffers (edgeport makes none) cost as much as a
-        # small model's whole invoke. No reference to it is kept: the public calls count references.
-        self._native = all(hasattr(getattr(self._interpreter, "_interpreter", None), name)
-                           for name in ("SetTensor", "Invoke", "GetTensor"))
-        self._in_index, self._out_index = self._input["index"], self._output["index"]
+        self.fixed_batch = self._input.shape[0] if self._input.shape[0] > 0 else None
         super().__init__(path, len(content), entry, _tflite_metadata(path, content))
         # Scale and zero point live on the integer path only; a scale of 0 means a float tensor.
-        in_scale, in_zero = self._input["quantization"]
-        out_scale, out_zero = self._output["quantization"]
+        in_scale, in_zero = self._input.scale, self._input.zero_point
+        out_scale, out_zero = self._output.scale, self._output.zero_point
         if in_scale:
-            self._quantize_input = _affine_quantizer(in_scale, in_zero, self._input["dtype"])
+            self._quantize_input = _affine_quantizer(in_scale, in_zero, self._input.dtype)
             self._encode_floats = lambda x: self._quantize_input(Predictor._encode_floats(self, x))
             self._pixel_table, self._pixels_flip = None, False
             if np.ndim(self._scale) == 0 and np.ndim(self._offset) == 0:  # one rule for every channel: a table
@@ -349,14 +344,23 @@ class TFLitePredictor(Predictor):
                 self._quantized_pixels
         if out_scale:
             scale, zero = np.float32(out_scale), np.float32(out_zero)
-            if np.dtype(self._output["dtype"]).itemsize == 1:  # 8-bit codes: a 256-entry table
-                codes = np.arange(256, dtype=np.uint8).view(self._output["dtype"])
+            if self._output.dtype.itemsize == 1:  # 8-bit codes: a 256-entry table
+                codes = np.arange(256, dtype=np.uint8).view(self._output.dtype)
                 self._output_table = ((codes.astype(np.float32) - zero) * scale).astype(np.float32)
                 self._decode = self._dequantize_output
             else:  # 16-bit codes (16x8 files): arithmetic
                 self._decode = lambda out: (out.astype(np.float32) - zero) * scale
-        elif np.dtype(self._output["dtype"]) != np.float32:
+        elif self._output.dtype != np.float32:
             self._decode = lambda out: out.astype(np.float32)
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray:
+        """The engine's input for uint8 pictures (N, H, W[, C]): the preprocessing and the input's quantization,
+        as predict computes them (a firmware's golden input vectors)."""
+        return self._encode_pixels(self._as_batch(pixels))
+
+    def decode(self, out: np.ndarray) -> np.ndarray:
+        """Float32 outputs from the engine's output tensor (codes, for an integer output)."""
+        return out if self._decode is None else self._decode(out)
 
     def _quantized_pixels(self, pixels: np.ndarray) -> np.ndarray:
         if self._pixel_table is None:  # per-channel preprocessing
@@ -372,43 +376,29 @@ class TFLitePredictor(Predictor):
         return self._in_steps(batch, self.fixed_batch)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        with self._lock:
-            try:
-                if len(batch) != self._batch:  # resize only when the batch size changes
-                    self._interpreter.resize_tensor_input(self._in_index, [len(batch), *self._sample_shape])
-                    self._interpreter.allocate_tensors()
-                    self._batch = len(batch)
-                if self._native:
-                    engine = self._interpreter._interpreter
-                    engine.SetTensor(self._in_index, batch)
-                    engine.Invoke()
-                    out = engine.GetTensor(self._out_index, 0)
-                    del engine
-                else:
-                    self._interpreter.set_tensor(self._in_index, batch)
-                    self._interpreter.invoke()
-                    out = self._interpreter.get_tensor(self._out_index)
-            except RuntimeError as e:  # a malformed model can load and still fail to run
-                raise ModelFileError(f"{self.path.name}: LiteRT could not run this model: {_one_line(e)}") from e
+        try:
+            out = self.engine.run(batch)
+        except RuntimeError as e:  # a malformed model can load and still fail to run
+            raise ModelFileError(f"{self.path.name}: {self.engine.name} could not run this model: {_one_line(e)}") from e
         return out if self._decode is None else self._decode(out)
 
     def describe(self) -> dict:
-        def tensor(details):
-            scale, zero_point = details["quantization"]
-            batch = int(details["shape_signature"][0])
+        def tensor(spec: TensorSpec):
+            batch = spec.shape[0]
             return {
-                "name": details["name"],
-                "shape": [None if batch < 0 else batch, *(int(d) for d in details["shape_signature"][1:])],
-                "dtype": np.dtype(details["dtype"]).name,
-                "quantization": {"scale": float(scale), "zero_point": int(zero_point)} if scale else None,
+                "name": spec.name,
+                "shape": [None if batch < 0 else batch, *spec.shape[1:]],
+                "dtype": spec.dtype.name,
+                "quantization": {"scale": spec.scale, "zero_point": spec.zero_point} if spec.scale else None,
             }
 
         return {"input": tensor(self._input), "output": tensor(self._output)}
 
     def _detect_quantization(self) -> str:
-        if self._input["quantization"][0]:
-            return "int16" if np.dtype(self._input["dtype"]).itemsize == 2 else "int8"
-        dtypes = {d["dtype"] for d in self._interpreter.get_tensor_details()}
+        """What the tensors of a .tflite file without edgeport's metadata hold (edgeport's files say it)."""
+        if self._input.scale:
+            return "int16" if self._input.dtype.itemsize == 2 else "int8"
+        dtypes = self.engine.tensor_dtypes()
         if np.float16 in dtypes:
             return "float16"
         if np.int8 in dtypes:

@@ -82,8 +82,8 @@ def test_chunked_prediction_equals_one_call(exported, images):
 def test_tflite_resizes_only_when_the_batch_size_changes(exported, images):
     predictor = runtime.load(exported / "model_int8.tflite")
     calls = []
-    real = predictor._interpreter.resize_tensor_input
-    predictor._interpreter.resize_tensor_input = lambda *a, **k: (calls.append(a[1]), real(*a, **k))
+    real = predictor.engine._interpreter.resize_tensor_input
+    predictor.engine._interpreter.resize_tensor_input = lambda *a, **k: (calls.append(a[1]), real(*a, **k))
     step = DEFAULT_BATCH_SIZE
     predictor.predict(images[:step])
     predictor.predict(images[step:2 * step])

@@ -314,8 +314,8 @@ def _micro_line(files, name, board) -> str:
         return ""
     entry = files[name]
     m, v = entry.micro, entry.validation
-    ram, _ = needs(entry)
-    board = f" on {board['name']}" if board else ""
+    ram, _ = needs(m, entry.tensors["input"]["shape"])
+    board = f" on {board.name}" if board else ""
     npu = m.npu
     vela = (f"; {npu.accelerator} (Vela's estimate): {100 * npu.npu_share:.0f} % of operators on the NPU, "
             f"{npu.inference_ms:.2f} ms at {npu.clock_hz / 1e6:.0f} MHz, {npu.sram_bytes / 1024:.1f} KiB SRAM, "

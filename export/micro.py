@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 import subprocess
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from edgeport import runtime
 from edgeport.runtime import children
-from edgeport.export.common import builtin_code, builtin_names
+from edgeport.export.common import builtin_code, builtin_names, failure_text
+from edgeport.runtime.bench import single_image_us
+from edgeport.runtime.engines import Engine, LiteRT, TensorSpec
 from edgeport.runtime.errors import ExportError
-from edgeport.runtime.manifest import MicroRecord
+from edgeport.runtime.manifest import Board, MicroRecord, Validation
 from edgeport.runtime.predictor import TFLitePredictor
 
 # Arenas are probed to this alignment (TFLM aligns its allocations to 16 bytes).
@@ -42,24 +44,31 @@ def kit_arena(arena_bytes: int) -> int:
     return -(-size // ARENA_STEP) * ARENA_STEP
 
 
-def needs(entry) -> tuple[int, int]:
+def declared_arena(record: MicroRecord) -> int:
+    """The arena the kit declares for a micro file: prove() records it; computed for an older manifest."""
+    return record.kit_arena_bytes if record.kit_arena_bytes is not None else kit_arena(record.arena_bytes)
+
+
+def needs(record: MicroRecord, input_shape) -> tuple[int, int]:
     """(RAM, flash) bytes a micro file needs on a board: the declared arena (which holds the input and output
-    tensors) plus the uint8 picture the firmware fills it from; the model array."""
-    picture = int(np.prod(entry.tensors["input"]["shape"][1:]))
-    return kit_arena(entry.micro.arena_bytes) + picture, entry.micro.flash_bytes
+    tensors) plus the uint8 picture the firmware fills it from; the model array. prove() records both; a
+    manifest written before them has them computed here."""
+    if record.ram_bytes is not None:
+        return record.ram_bytes, record.flash_bytes
+    picture = int(np.prod(input_shape[1:]))
+    return declared_arena(record) + picture, record.flash_bytes
 
 
-def _misses(entry, board: dict) -> list[tuple[str, int, int]]:
+def _misses(entry, board: Board) -> list[tuple[str, int, int]]:
     """(what, bytes needed, bytes the board has) for RAM and flash where the file needs more than the board has."""
-    ram, flash = needs(entry)
-    return [(what, need, have) for what, need, have in (("RAM", ram, board["ram_bytes"]),
-                                                       ("flash", flash, board["flash_bytes"]))
+    ram, flash = needs(entry.micro, entry.tensors["input"]["shape"])
+    return [(what, need, have) for what, need, have in (("RAM", ram, board.ram_bytes), ("flash", flash, board.flash_bytes))
             if have is not None and need > have]
 
 
-def fit_problem(entry, board: dict | None) -> str | None:
-    """How a micro file misses a board ({"name", "ram_bytes", "flash_bytes"}; a None size is not checked), in
-    words; None when it fits or there is no board."""
+def fit_problem(entry, board: Board | None) -> str | None:
+    """How a micro file misses a board (a None size is not checked), in words; None when it fits or there is no
+    board."""
     misses = _misses(entry, board) if board is not None else []
     if not misses:
         return None
@@ -67,7 +76,7 @@ def fit_problem(entry, board: dict | None) -> str | None:
                                    for what, need, have in misses)
 
 
-def overage(entry, board: dict) -> int:
+def overage(entry, board: Board) -> int:
     """The bytes of RAM and flash by which a micro file misses a board, together (0 when it fits)."""
     return sum(need - have for _, need, have in _misses(entry, board))
 
@@ -139,69 +148,127 @@ def resolver_name(op: str) -> str:
     return "Add" + words.replace("Lstm", "LSTM").replace("BatchMatmul", "BatchMatMul")
 
 
-class TflmPredictor(TFLitePredictor):
-    """A micro file run by TFLM's interpreter: the runtime's own input and output handling (the pixel
-    encoding, dequantization, class names), with TFLM's kernels in place of LiteRT's."""
+class Tflm(Engine):
+    """A microcontroller's file on TFLM's interpreter (its reference kernels), one image per call, as a device
+    runs it."""
 
-    kernels = "TFLM reference kernels"
-    answers: np.ndarray | None = None  # the probabilities of the last predict call
+    name, kernels = "TFLM", "TFLM reference kernels"
 
-    def __init__(self, path: str | Path, arena_bytes: int):
+    def __init__(self, content: bytes, arena_bytes: int):
         from tflite_micro.python.tflite_micro import runtime as tflm
 
-        path = Path(path)
-        content = path.read_bytes()
-        super().__init__(path, content, None, None)
-        if self.fixed_batch != 1:
-            raise ExportError(f"{path.name}: a microcontroller's file takes one image; its batch is "
-                              f"{self.fixed_batch or 'open'}")
+        names = io_names(content)
         self._micro = tflm.Interpreter.from_bytes(content, arena_size=arena_bytes)
+        self.inputs = (_tflm_spec(names[0], self._micro.get_input_details(0)),)
+        self.outputs = (_tflm_spec(names[1], self._micro.get_output_details(0)),)
 
-    def predict(self, images, batch_size: int | None = None) -> np.ndarray:
-        self.answers = super().predict(images, batch_size)
-        return self.answers
-
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        self._micro.set_input(batch, 0)
-        self._micro.invoke()
-        out = self._micro.get_output(0)
-        return out if self._decode is None else self._decode(out)
-
-    def encode(self, pixels: np.ndarray) -> np.ndarray:
-        """The engine's input for uint8 pictures (N, H, W, C): the preprocessing and the input's quantization,
-        as the runtime computes them for every file."""
-        return self._encode_pixels(self._as_batch(pixels))
-
-    def raw(self, image: np.ndarray) -> np.ndarray:
-        """TFLM's output tensor for one encoded image (int8 or int16 codes), as the device reads it."""
-        self._micro.set_input(image[None], 0)
-        self._micro.invoke()
-        return self._micro.get_output(0)[0].copy()
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        out = np.empty((len(batch), *self.outputs[0].shape[1:]), self.outputs[0].dtype)
+        for index in range(len(batch)):
+            self._micro.set_input(batch[index : index + 1], 0)
+            self._micro.invoke()
+            out[index] = self._micro.get_output(0)[0]
+        return out
 
 
+def _tflm_spec(name: str, details: dict) -> TensorSpec:
+    quantization = details["quantization_parameters"]
+    scales, zeros = quantization["scales"], quantization["zero_points"]
+    return TensorSpec(name, tuple(int(d) for d in details["shape"]), np.dtype(details["dtype"]),
+                      float(scales[0]) if len(scales) else 0.0, int(zeros[0]) if len(zeros) else 0)
 
-class ReferencePredictor(TFLitePredictor):
-    """A .tflite file on LiteRT's reference kernels (OpResolverType.BUILTIN_REF): the kernels TFLM's are
-    written after, without XNNPACK's or the optimized kernels' shortcuts."""
 
-    kernels = "LiteRT reference kernels"
+def io_names(content: bytes) -> tuple[str, str]:
+    """The names of a .tflite file's first input and output tensors, read from the flatbuffer (TFLM does not
+    say them)."""
+    from ai_edge_litert import schema_py_generated as schema
 
-    def __init__(self, path: str | Path):
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    graph = schema.Model.GetRootAs(content, 0).Subgraphs(0)
+    return tuple(graph.Tensors(index).Name().decode() for index in (graph.Inputs(0), graph.Outputs(0)))
 
-        path = Path(path)
-        content = path.read_bytes()
-        super().__init__(path, content, None, None)
-        self._interpreter = Interpreter(model_content=content,
-                                        experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-        self._interpreter.allocate_tensors()
+
+def tflm_predictor(path: str | Path, arena_bytes: int) -> TFLitePredictor:
+    """A micro file as the runtime's TFLitePredictor on the TFLM engine: the runtime's own input and output
+    handling (the pixel encoding, dequantization, class names), with TFLM's kernels.
+
+    Raises:
+        ExportError: the file does not take one image per call.
+    """
+    path = Path(path)
+    content = path.read_bytes()
+    predictor = TFLitePredictor(path, content, None, None, engine=Tflm(content, arena_bytes))
+    if predictor.fixed_batch != 1:
+        raise ExportError(f"{path.name}: a microcontroller's file takes one image; its batch is "
+                          f"{predictor.fixed_batch or 'open'}")
+    return predictor
+
+
+def reference_predictor(path: str | Path) -> TFLitePredictor:
+    """A .tflite file on LiteRT's reference kernels (OpResolverType.BUILTIN_REF): the kernels TFLM's are written
+    after, without XNNPACK's or the optimized kernels' shortcuts."""
+    path = Path(path)
+    content = path.read_bytes()
+    return TFLitePredictor(path, content, None, None, engine=LiteRT(content, reference=True))
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A microcontroller's file proven: its predictor on TFLM, its validation there, and its micro record
+    (arena, flash, operators, the kernels' cross-check, its time here, Vela's compilation)."""
+
+    predictor: TFLitePredictor
+    validation: Validation
+    record: MicroRecord
+
+
+def prove(path: str | Path, validation, reference: np.ndarray, quantization, float32_bytes: int | None,
+          plan) -> Proof:
+    """Prove a micro file: measure its arena in TFLM, validate it in TFLM against the Keras reference,
+    cross-check TFLM's answers with LiteRT's reference and default kernels, time it, and (plan.npu) compile it
+    with Vela. The validation images' probabilities are computed once, in TFLM.
+
+    Args:
+        path: the micro file. validation: the validation split (images, labels). reference: the Keras model's
+            probabilities on it. quantization: the file's. float32_bytes: the float32 TFLite file's size (the size
+            bar). plan: the ExportPlan (bars, budget, npu).
+
+    Raises:
+        ExportError: TFLM cannot run the file.
+    """
+    from edgeport.export.validate import validate_file
+
+    path = Path(path)
+    record = measure(path)
+    if not record.runs:
+        raise ExportError(f"TFLM cannot run it: {record.reason}")
+    predictor = tflm_predictor(path, record.arena_bytes)
+    probabilities = predictor.predict(validation.images)
+    figures = validate_file(predictor, validation.images, validation.labels, reference, quantization, float32_bytes,
+                            plan, probabilities=probabilities)
+    latency = single_image_us(predictor, validation.images[0])  # TFLM's time here, relative only
+    record = replace(cross_check(record, path, probabilities, validation.images), host_us=latency,
+                     kit_arena_bytes=kit_arena(record.arena_bytes))
+    record = replace(record, ram_bytes=needs(record, predictor.input_shape)[0])
+    if plan.npu:
+        record = _for_npu(record, path, plan.npu)
+    return Proof(predictor, figures, record)
+
+
+def _for_npu(record: MicroRecord, path: Path, accelerator: str) -> MicroRecord:
+    """The micro record with Vela's compilation of path for the NPU (its .vela.tflite beside path), or why not."""
+    from edgeport.export.npu import compile_for_npu, vela_name
+
+    try:
+        return replace(record, npu=compile_for_npu(path, accelerator, path.with_name(vela_name(path.name))))
+    except ExportError as e:  # the TFLM-validated file stands whatever Vela makes of it
+        return replace(record, npu_error=failure_text(e))
 
 
 def cross_check(record: MicroRecord, path: Path, micro_probabilities: np.ndarray, images: np.ndarray) -> MicroRecord:
     """The record with how LiteRT's reference kernels and its default kernels (the runtime's own predictor)
     answer on images against TFLM's probabilities."""
     figures = {}
-    for key, predictor in (("reference", ReferencePredictor(path)), ("xnnpack", runtime.load(path, verify=False))):
+    for key, predictor in (("reference", reference_predictor(path)), ("xnnpack", runtime.load(path, verify=False))):
         probabilities = predictor.predict(images)
         figures[f"{key}_agreement"] = round(float(np.mean(probabilities.argmax(1) == micro_probabilities.argmax(1))), 6)
         figures[f"{key}_identical"] = round(float(np.mean(np.all(probabilities == micro_probabilities, axis=1))), 6)

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from edgeport import __version__
-from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, TflmPredictor, kit_arena
+from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, tflm_predictor
 from edgeport.export.verdict import interval_words
 from edgeport.runtime.manifest import FileEntry, Manifest, sha256_file
+from edgeport.runtime.predictor import TFLitePredictor
 
 KIT_NAME = "micro"
 # Golden pictures: at most this many, and at most this many pixel bytes in all (flash on the board).
@@ -32,8 +33,11 @@ BYTES_PER_LINE = 16
 _C_TYPES = {"int8": "int8_t", "int16": "int16_t", "uint8": "uint8_t"}
 
 
-def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: np.ndarray) -> Path:
+def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: np.ndarray,
+              predictor: TFLitePredictor | None = None) -> Path:
     """Write folder/micro for the micro file name of manifest, with golden vectors from the first images.
+
+    predictor: the file's predictor on TFLM that proved it (export's, micro.prove); None: one is made here.
 
     The kit is written beside, then swapped in whole: an earlier kit is replaced, never mixed with this one.
 
@@ -50,7 +54,7 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
     path = folder / name
     if sha256_file(path) != entry.sha256:
         raise ValueError(f"{path} is not the file its manifest validated (sha256 differs): re-run 'edgeport export'")
-    sources = kit_sources(path, entry, images)
+    sources = kit_sources(path, entry, images, predictor or tflm_predictor(path, entry.micro.arena_bytes))
     staging = Path(tempfile.mkdtemp(prefix=f".{KIT_NAME}-", dir=folder))
     umask = os.umask(0)
     os.umask(umask)
@@ -77,14 +81,14 @@ def _swap_in(staging: Path, kit: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def kit_sources(path: Path, entry: FileEntry, images: np.ndarray) -> dict[str, str]:
-    """Every file of the kit, by name, as text."""
+def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFLitePredictor) -> dict[str, str]:
+    """Every file of the kit, by name, as text; the golden outputs are the codes TFLM's engine gives (predictor:
+    the file on the TFLM engine)."""
     content = path.read_bytes()
-    predictor = TflmPredictor(path, entry.micro.arena_bytes)
     tensors = predictor.describe()
     count = max(1, min(TEST_VECTORS, TEST_VECTOR_BYTES // int(np.prod(predictor.image_shape))))
     pixels = np.asarray(images[:count], np.uint8).reshape(count, *predictor.image_shape)
-    outputs = np.stack([predictor.raw(encoded) for encoded in predictor.encode(pixels)])
+    outputs = predictor.engine.run(predictor.encode(pixels))
     facts = {"file": path.name, "sha256": entry.sha256, "version": __version__}
     npu = entry.micro.npu
     sources = {
@@ -149,7 +153,7 @@ def _c_string(text: str) -> str:
                          for c in escaped) + '"'
 
 
-def _pixel_encoding(predictor: TflmPredictor, input_type: str) -> str:
+def _pixel_encoding(predictor: TFLitePredictor, input_type: str) -> str:
     """PixelToInput: the runtime's encoding of a uint8 pixel (preprocessing, then the input's quantization),
     as integer C++: a subtraction where it is one, else a table per channel."""
     channels = predictor.image_shape[2]
@@ -169,7 +173,7 @@ def _pixel_encoding(predictor: TflmPredictor, input_type: str) -> str:
             f"inline {input_type} PixelToInput(uint8_t pixel, int channel) {{ return kPixelToInput[channel][pixel]; }}\n")
 
 
-def _settings_header(facts: dict, entry: FileEntry, predictor: TflmPredictor, tensors: dict) -> str:
+def _settings_header(facts: dict, entry: FileEntry, predictor: TFLitePredictor, tensors: dict) -> str:
     height, width, channels = predictor.image_shape
     source, output = tensors["input"], tensors["output"]
     input_type, output_type = _C_TYPES[source["dtype"]], _C_TYPES[output["dtype"]]
@@ -181,7 +185,7 @@ def _settings_header(facts: dict, entry: FileEntry, predictor: TflmPredictor, te
             f"// The smallest arena TFLM ran the model in on a 64-bit host was {arena} bytes; this adds a margin of\n"
             f"// {ARENA_MARGIN:.0%} (at least {ARENA_MARGIN_MIN} bytes). A 32-bit target needs somewhat less: its pointers and\n"
             f"// TFLM's structs are smaller. interpreter.arena_used_bytes() tells the figure on the board.\n"
-            f"constexpr int kTensorArenaSize = {kit_arena(arena)};\n\n"
+            f"constexpr int kTensorArenaSize = {declared_arena(entry.micro)};\n\n"
             f"constexpr int kImageHeight = {height};\nconstexpr int kImageWidth = {width};\n"
             f"constexpr int kImageChannels = {channels};\n"
             f"constexpr int kInputSize = kImageHeight * kImageWidth * kImageChannels;  // pixels, row by row, "
@@ -275,11 +279,11 @@ int main() {
 '''
 
 
-def _readme(facts: dict, entry: FileEntry, predictor: TflmPredictor, count: int) -> str:
+def _readme(facts: dict, entry: FileEntry, predictor: TFLitePredictor, count: int) -> str:
     v, m = entry.validation, entry.micro
     height, width, channels = predictor.image_shape
     interval = v.accuracy_change_interval or [v.accuracy_change, v.accuracy_change]
-    arena = kit_arena(m.arena_bytes)
+    arena = declared_arena(m)
     return f"""# Firmware kit for {facts['file']}
 
 Generated by edgeport {facts['version']} from `{facts['file']}` (sha256 `{facts['sha256']}`), the file its

@@ -19,7 +19,7 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import micro
 from edgeport.export.calibration import calibration_sample, seeded_choice
-from edgeport.export.common import ExportError
+from edgeport.export.common import ExportError, failure_text
 from edgeport.export.folderlock import folder_lock
 from edgeport.export.ladder import Sources, Tuning, integer_only
 from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha256, output_name
@@ -32,7 +32,6 @@ from edgeport.export.modelfacts import (
     num_classes,
     reference_probabilities,
 )
-from edgeport.export.npu import compile_for_npu, vela_name
 from edgeport.export.onnx import input_quantization
 from edgeport.export.plan import ExportPlan
 from edgeport.export.preprocessing import USUAL_NAMES, find_preprocessing, try_usual
@@ -41,6 +40,7 @@ from edgeport.export.recommend import best_miss, recommend, within_budget
 from edgeport.export.rungs import Job, Rung
 from edgeport.export.validate import ValidationError, validate_file
 from edgeport.export.verdict import verdict_words
+from edgeport.runtime.bench import single_image_us
 from edgeport.runtime.datasets import Dataset, Split
 from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
@@ -65,13 +65,6 @@ VERSIONED = ("tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-ed
              "protobuf")
 
 _BATCH_1 = "  (validated one image per call: its answers depend on the batch)"
-
-# Each file's single-image latency (the speed objective's figure): the median of this many calls, or
-# of what fits in this many seconds.
-LATENCY_CALLS, LATENCY_SECONDS = 100, 0.1
-
-# A failed rung's reason is kept to this many characters (a converter may quote a whole graph).
-FAILURE_CHARS = 600
 
 # A Keras model that scores at most this many times chance on its own data is being fed wrong.
 NONSENSE_FACTOR = 1.5
@@ -129,11 +122,12 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         finish_publish(out)  # an export killed while moving its files in: finish its move first
         _remove_stale_staging(out)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+        kits: dict = {}
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
             sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
             entries, skipped, failed = _build(model, plan, staging, sources, info, calibration_images, tuning,
-                                              validation, reference, say)
+                                              validation, reference, say, kits)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
             phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
             source_sha256 = model_sha256(model_path)
@@ -149,7 +143,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
                 skipped=skipped, failed=failed,
                 recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective,
-                                      plan.board.to_json() if plan.board else None))
+                                      plan.board))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
             phone_files = [name for name, entry in phones.items() if entry.error is None]
             publish(staging, out, [*entries, *phone_files, *npu_files(entries), REFERENCE_NAME])
@@ -163,7 +157,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
         if plan.micro and manifest.recommended.micro in entries:
-            kit = write_kit(out, manifest, manifest.recommended.micro, validation.images)
+            kit = write_kit(out, manifest, manifest.recommended.micro, validation.images,
+                            kits[manifest.recommended.micro])
             say(f"Firmware kit for {manifest.recommended.micro}: {kit}/ (README.md, main.cc and the model's headers)")
     failures = [f for e in entries.values() for f in e.validation.failures]
     failures += [f"{name}: failed to build: {why}" for name, why in failed.items()]
@@ -181,13 +176,13 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
 
 def _micro_miss(files: dict[str, FileEntry], plan: ExportPlan) -> str:
     """Why no microcontroller's file was recommended for the plan's board, with how far the closest misses."""
-    board = plan.board.to_json()
+    board = plan.board
     candidates = [(name, entry) for name, entry in files.items()
                   if entry.micro is not None and entry.micro.runs and within_budget(entry, plan.budget_pt)]
     if not candidates:
-        return f"no microcontroller's file is within the budget of {plan.budget_pt:g} pt, so none fits {board['name']}"
+        return f"no microcontroller's file is within the budget of {plan.budget_pt:g} pt, so none fits {board.name}"
     name, entry = min(candidates, key=lambda item: micro.overage(item[1], board))
-    return f"no microcontroller's file fits {board['name']}: the closest, {name}, {micro.fit_problem(entry, board)}"
+    return f"no microcontroller's file fits {board.name}: the closest, {name}, {micro.fit_problem(entry, board)}"
 
 
 def _remove_stale_staging(out: Path) -> None:
@@ -270,8 +265,9 @@ def _warn_about_class_order(given, data: Dataset) -> None:
 
 
 def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: ModelInfo, calibration, tuning,
-           validation: Split, reference, say) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
-    """Write, describe and validate every target of the plan in the staging folder.
+           validation: Split, reference, say, kits: dict) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
+    """Write, describe and validate every target of the plan in the staging folder (kits: each micro file's
+    TFLM predictor, by name, for its firmware kit).
 
     A rung that fails to build or to run is recorded with its reason and the export goes on: one
     converter's fault never throws away the files that did build.
@@ -289,11 +285,11 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
                 skipped[target.filename] = why
                 say(f"{target.filename:<22} skipped: {why}")
                 continue
-            entries[target.filename] = _build_one(target, staging, job, validation, reference, plan)
+            entries[target.filename] = _build_one(target, staging, job, validation, reference, plan, kits)
         except Exception as e:  # a converter, quantizer or engine failing on this rung: the others go on
             if isinstance(e, OSError) and e.filename is not None and str(staging) in str(e.filename):
                 raise  # the staging folder cannot be written (a full disk): no other rung can be either
-            failed[target.filename] = _failure(e)
+            failed[target.filename] = failure_text(e)
         if target.filename in failed:
             (staging / target.filename).unlink(missing_ok=True)
             say(f"{target.filename:<22} FAILED to build: {failed[target.filename]} "
@@ -303,58 +299,28 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
     return entries, skipped, failed
 
 
-def _build_one(target: Rung, staging: Path, job: Job, validation: Split, reference, plan: ExportPlan) -> FileEntry:
+def _build_one(target: Rung, staging: Path, job: Job, validation: Split, reference, plan: ExportPlan,
+               kits: dict) -> FileEntry:
     """Write one rung's file in the staging folder with its builder, validate it through the runtime (a
-    microcontroller's file: through TFLM), and describe it."""
+    microcontroller's file: proven in TFLM, micro.prove, its predictor kept in kits for the firmware kit), and
+    describe it."""
     path = staging / target.filename
     float32 = job.sources.float32(target.format).stat().st_size  # first: a format whose float32 file fails fails fast
     built = target.build(job, target, path).record()
+    size_bar = float32 if target.quantization.bits <= 16 else None
+    latency = None
     if target.micro:
-        record = micro.measure(path)
-        if not record.runs:
-            raise ExportError(f"TFLM cannot run it: {record.reason}")
-        predictor = micro.TflmPredictor(path, record.arena_bytes)
+        proof = micro.prove(path, validation, reference, target.quantization, size_bar, plan)
+        predictor, figures, latency = proof.predictor, proof.validation, proof.record.host_us
+        built, kits[target.filename] = built | {"micro": proof.record}, predictor
     else:
         predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
-    figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
-                            float32 if target.quantization.bits <= 16 else None, plan)
-    latency = None
-    if target.micro:  # TFLM's time on this machine is said whatever the verdict (relative only)
-        latency = single_image_us(predictor, validation.images[0])
-        record = replace(micro.cross_check(record, path, predictor.answers, validation.images), host_us=latency)
-        built = built | {"micro": _for_npu(record, path, plan.npu) if plan.npu else record}
+        figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
+                                size_bar, plan)
     entry = describe_file(predictor, target, job.info, figures, built)
     if within_budget(entry, plan.budget_pt):  # only a file within budget can be the fastest recommended
         entry = replace(entry, latency_us=latency or single_image_us(predictor, validation.images[0]))
     return entry
-
-
-def _for_npu(record, path: Path, accelerator: str):
-    """The micro record with Vela's compilation of path for the NPU (its .vela.tflite beside path), or why not."""
-    try:
-        return replace(record, npu=compile_for_npu(path, accelerator, path.with_name(vela_name(path.name))))
-    except ExportError as e:  # the TFLM-validated file stands whatever Vela makes of it
-        return replace(record, npu_error=_failure(e))
-
-
-def _failure(error: Exception) -> str:
-    """A failed rung's reason in one line: the error's own text, its type when it has none."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= FAILURE_CHARS else text[:FAILURE_CHARS - 3] + "..."
-
-
-def single_image_us(predictor: runtime.Predictor, image, calls: int = LATENCY_CALLS,
-                    seconds: float = LATENCY_SECONDS) -> float:
-    """One image's latency through predict_one, the median of up to calls after warm-up, in microseconds
-    (at most about seconds of calls: a slow file is timed fewer times)."""
-    for _ in range(3):
-        predictor.predict_one(image)
-    times, started = [], time.perf_counter()
-    while len(times) < calls and (len(times) < 5 or time.perf_counter() - started < seconds):
-        begin = time.perf_counter()
-        predictor.predict_one(image)
-        times.append(time.perf_counter() - begin)
-    return round(float(np.median(times)) * 1e6, 1)
 
 
 def _build_mobile(entries: dict, staging: Path, validation, say) -> dict:

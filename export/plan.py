@@ -16,7 +16,7 @@ from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, check_calib
 from edgeport.export.common import Quantization, check_opset
 from edgeport.export.rungs import BARS, HOST_RUNGS, MICRO_RUNGS, RUNGS, Rung
 from edgeport.runtime.errors import PlanError
-from edgeport.runtime.manifest import Bar
+from edgeport.runtime.manifest import Bar, Board
 from edgeport.runtime.modelinfo import Preprocessing
 
 Q = Quantization
@@ -63,19 +63,6 @@ DEFAULT_SEARCH, DEFAULT_OBJECTIVE = Search.QUICK, Objective.BALANCED
 SEARCHES = tuple(s.value for s in Search)
 OBJECTIVES = tuple(o.value for o in Objective)
 BALANCED_SLOWDOWN, BALANCED_MARGIN_US = 2.0, 1000.0
-
-
-@dataclass(frozen=True)
-class Board:
-    """What a microcontroller offers a model: RAM for the tensor arena and the picture, flash for the model array."""
-
-    name: str
-    ram_bytes: int | None  # None: not checked
-    flash_bytes: int | None
-    about: str = ""
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "ram_bytes": self.ram_bytes, "flash_bytes": self.flash_bytes}
 
 
 # --npu: Vela's accelerator configuration, with the system configuration and memory mode of Vela's own

@@ -11,7 +11,7 @@ from dataclasses import replace
 from edgeport.export.micro import fit_problem
 from edgeport.export.plan import BALANCED_MARGIN_US, BALANCED_SLOWDOWN, DEFAULT_BUDGET_PT, DEFAULT_OBJECTIVE, Objective
 from edgeport.export.verdict import ROUNDING, misses
-from edgeport.runtime.manifest import FileEntry, Recommendation, Verdict
+from edgeport.runtime.manifest import Board, FileEntry, Recommendation, Verdict
 
 
 def within_budget(entry: FileEntry, budget_pt: float = DEFAULT_BUDGET_PT) -> bool:
@@ -40,7 +40,7 @@ def quick_enough(latency_us: float, fastest_us: float) -> bool:
 
 
 def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT, integer_only: bool = False,
-              objective: str = DEFAULT_OBJECTIVE, board: dict | None = None) -> Recommendation:
+              objective: str = DEFAULT_OBJECTIVE, board: Board | None = None) -> Recommendation:
     """The file within budget that the objective picks, overall and per format (None where none qualifies),
     the smallest and the fastest; and the smallest microcontroller's file within budget.
 
@@ -57,7 +57,7 @@ def recommend(files: dict[str, FileEntry], budget_pt: float = DEFAULT_BUDGET_PT,
         integer_only: choose only among files whose arithmetic is all integer.
         objective: balanced, size, or speed: the lowest single-image latency measured at export (files
             without one are not candidates for speed and balanced).
-        board: the microcontroller ({"name", "ram_bytes", "flash_bytes"}) the micro file must fit (micro.needs).
+        board: the microcontroller the micro file must fit (micro.needs).
     """
     host = {name: entry for name, entry in files.items() if entry.micro is None}
     micro = [(entry.bytes, name) for name, entry in files.items()

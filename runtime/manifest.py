@@ -273,12 +273,14 @@ class MicroRecord(Record):
             (argmax) of LiteRT's reference kernels and of its default XNNPACK kernels equal to
             TFLM's; reference_identical, xnnpack_identical: the share of output vectors bit-equal.
         npu: Vela's compilation of the file for an Ethos-U NPU, when asked for.
+        kit_arena_bytes: the arena the firmware kit declares (arena_bytes plus its margin).
+        ram_bytes: the RAM the file needs on a board: the kit's arena plus the uint8 picture.
     """
 
     NESTED: ClassVar[dict] = {"npu": NpuRecord}
     OMIT_NONE: ClassVar[tuple] = ("reason", "arena_bytes", "arena", "ops", "host_us", "reference_agreement",
                                   "reference_identical", "xnnpack_agreement", "xnnpack_identical", "npu",
-                                  "npu_error")
+                                  "npu_error", "kit_arena_bytes", "ram_bytes")
 
     runs: bool
     flash_bytes: int
@@ -293,6 +295,8 @@ class MicroRecord(Record):
     xnnpack_identical: float | None = None
     npu: NpuRecord | None = None  # the file compiled by Vela for an Ethos-U NPU (export --npu)
     npu_error: str | None = None  # why Vela could not compile it
+    kit_arena_bytes: int | None = None
+    ram_bytes: int | None = None
 
 
 def _info_from(value: dict, where: str) -> ModelInfo:
@@ -464,6 +468,20 @@ class CalibrationRecord(Record):
 
 
 @dataclass(frozen=True)
+class Board(Record):
+    """What a microcontroller offers a model: RAM for the tensor arena and the picture, flash for the model
+    array (a None size is not checked). about, a description for --help, stays out of the manifest."""
+
+    name: str
+    ram_bytes: int | None
+    flash_bytes: int | None
+    about: str = field(default="", compare=False)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "ram_bytes": self.ram_bytes, "flash_bytes": self.flash_bytes}
+
+
+@dataclass(frozen=True)
 class Recommendation(Record):
     """The smallest (or fastest) file within its bar and the budget, overall and per format.
 
@@ -471,6 +489,7 @@ class Recommendation(Record):
     fastest name the choice of the last two, so a reader sees what the trade was.
     """
 
+    NESTED: ClassVar[dict] = {"board": Board}
     OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest", "micro", "board")
 
     budget_pt: float
@@ -482,7 +501,7 @@ class Recommendation(Record):
     smallest: str | None = None
     fastest: str | None = None
     micro: str | None = None  # the smallest microcontroller's file within budget (and the board)
-    board: dict | None = None  # the microcontroller the micro file must fit: name, ram_bytes, flash_bytes
+    board: Board | None = None  # the microcontroller the micro file must fit
 
 
 @dataclass(frozen=True)

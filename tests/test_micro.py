@@ -209,7 +209,8 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
         assert host.shape == (200, 4) and np.mean(host.argmax(1) == codes.argmax(1)) >= 0.98
     # The 16x8 file is larger; the kit is the recommended (smaller) file's, which fits the board.
     assert manifest.recommended.micro == "model_micro_int8.tflite"
-    assert manifest.recommended.board == {"name": "cortex-m4", "ram_bytes": 256 * 1024, "flash_bytes": 1024 * 1024}
+    assert manifest.recommended.board.to_json() == {"name": "cortex-m4", "ram_bytes": 256 * 1024,
+                                                    "flash_bytes": 1024 * 1024}
     assert "model_micro_int8.tflite" in (out / "micro" / "model_data.h").read_text()
     assert "For microcontrollers on cortex-m4: model_micro_int8.tflite" in result.stdout
     # Vela compiled each micro file for the Ethos-U55: one ETHOS_U custom operator holds the NPU's part, and the
@@ -265,15 +266,16 @@ def test_a_board_takes_the_smallest_micro_file_that_fits_and_says_how_far_the_cl
     from edgeport.export.pipeline import _micro_miss
     from edgeport.export.plan import ExportPlan, board_for
     from edgeport.export.recommend import recommend
+    from edgeport.runtime.manifest import Board
 
     files = runtime.read_manifest(exported).files
     entry = files[MICRO]
     arena, flash = entry.micro.arena_bytes, entry.micro.flash_bytes
     declared = -(-(arena + max(1024, arena // 10)) // 16) * 16  # the kit's arena: +10 %, at least 1 KiB, 16-aligned
     ram = declared + 28 * 28  # and the uint8 picture the firmware fills it from
-    fits = {"name": "exact", "ram_bytes": ram, "flash_bytes": flash}
+    fits = Board("exact", ram, flash)
     assert recommend(files, 0.5, board=fits).micro == MICRO
-    short = {"name": "short", "ram_bytes": ram - 1, "flash_bytes": flash}
+    short = Board("short", ram - 1, flash)
     assert recommend(files, 0.5, board=short).micro is None
     plan = ExportPlan.from_formats("micro-int8", board=board_for(ram="4KiB", flash="100KiB"))
     assert _micro_miss(files, plan) == (
@@ -308,3 +310,56 @@ def test_a_converter_refusal_repeated_per_operator_is_said_once():
 
     refusal = "Quantization to 16x8-bit not yet supported for op: 'HARD_SWISH'. "
     assert converter_error(ValueError(refusal * 11 + "\n  See the docs.")) == refusal + "See the docs."
+
+
+def test_a_micro_file_runs_on_the_tflm_engine_with_no_litert_interpreter_built(exported, test_set, monkeypatch):
+    """The TFLM predictor is the runtime's TFLitePredictor on a TFLM engine: no LiteRT interpreter is made for it,
+    and its answers are the manifest's (its TFLM validation) and the golden vectors' of the kit."""
+    from ai_edge_litert import interpreter as litert
+
+    from edgeport.export.micro import Tflm, tflm_predictor
+    from edgeport.runtime.predictor import TFLitePredictor
+
+    built = []
+    original = litert.Interpreter.__init__
+    monkeypatch.setattr(litert.Interpreter, "__init__", lambda self, *a, **k: (built.append(1), original(self, *a, **k))[1])
+    entry = runtime.read_manifest(exported).files[MICRO]
+    predictor = tflm_predictor(exported / MICRO, entry.micro.arena_bytes)
+    images, labels = test_set
+    probabilities = predictor.predict(images[:500])
+    assert built == [] and type(predictor) is TFLitePredictor and isinstance(predictor.engine, Tflm)
+    assert predictor.kernels == "TFLM reference kernels" and predictor.describe() == entry.tensors
+    # The manifest's confusion matrix was counted from TFLM's answers on the validation images (the test set).
+    expected = np.asarray(entry.validation.confusion_matrix)
+    ours = np.zeros_like(expected)
+    np.add.at(ours, (labels[:500], probabilities.argmax(1)), 1)
+    assert (ours <= expected).all() and ours.sum() == 500
+    # The kit's golden output codes are the TFLM engine's for the first test pictures.
+    kit = (exported / "micro" / "model_test_vectors.h").read_text()
+    outputs = kit[kit.index("kTestOutputs"):]
+    codes = predictor.engine.run(predictor.encode(images[:1]))[0]
+    assert "{" + ", ".join(str(int(c)) for c in codes) + "}" in outputs
+
+
+def test_the_third_party_private_names_are_those_their_adapters_were_checked_against(exported, test_set):
+    """LiteRT's native calls and Keras's conv function are read in one adapter module each; a new version of
+    either must be checked on purpose (then CHECKED_VERSION is raised), not found out by a user."""
+    import inspect
+    from importlib import metadata
+
+    from keras.src.backend.tensorflow import nn
+
+    from edgeport.export import keras_adapter
+    from edgeport.runtime import litert_native
+    from edgeport.runtime.engines import LiteRT
+
+    assert metadata.version("ai-edge-litert") == litert_native.CHECKED_VERSION
+    assert metadata.version("keras") == keras_adapter.CHECKED_VERSION
+    engine = LiteRT((exported / "model_int8.tflite").read_bytes())
+    assert litert_native.calls(engine._interpreter)  # the fast path is the one in use
+    batch = (test_set[0][:1].astype(np.int16) - 128).astype(np.int8)
+    fast = engine.run(batch).copy()
+    engine._native = False  # the public calls give the same codes
+    assert np.array_equal(engine.run(batch), fast)
+    assert list(inspect.signature(nn.conv).parameters) == ["inputs", "kernel", "strides", "padding", "data_format",
+                                                           "dilation_rate"]

@@ -19,7 +19,7 @@ from edgeport.runtime.manifest import Changed, Validation, Verdict
 
 
 def validate_file(path, images, labels, reference, quantization, float32_bytes: int | None = None,
-                  plan: ExportPlan | None = None) -> Validation:
+                  plan: ExportPlan | None = None, probabilities=None) -> Validation:
     """Run path through the runtime on images and check it against the Keras reference.
 
     Args:
@@ -29,6 +29,7 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
         quantization: the file's Quantization, which picks its bar.
         float32_bytes: the float32 file of the same format, for the size bar of 8- and 4-bit files.
         plan: the bars, the budget and the size bar (default: ExportPlan()).
+        probabilities: the file's probabilities on images, when the caller already has them (micro.prove).
 
     Returns:
         The file's Validation: accuracy, agreement, max difference, per class, the images whose
@@ -39,7 +40,7 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
     predictor = path if isinstance(path, runtime.Predictor) else runtime.load(path, verify=False)
     path = predictor.path
     mode = Quantization.parse(quantization)
-    result = runtime.evaluate(predictor, images, labels, reference=reference)
+    result = runtime.evaluate(predictor, images, labels, reference=reference, probabilities=probabilities)
     changed = result["changed_indices"]
     size = path.stat().st_size
     limit = (int(plan.size_ratio * float32_bytes) + plan.size_allowance_bytes

@@ -14,6 +14,7 @@ from edgeport.command import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_USAGE,
     PROG,
     STOP_SIGNALS,
     CommandError,
@@ -29,7 +30,7 @@ from edgeport.command import (
     stop_signals,
     warnings_as_lines,
 )
-from edgeport.runtime.errors import EdgeportError
+from edgeport.runtime.errors import EdgeportError, MissingExtraError
 
 
 def build_parser(running: str | None = None) -> Parser:
@@ -87,6 +88,8 @@ def run(argv: list[str] | None = None) -> int:
             return 128 + e.signum
         except CommandError as e:
             return fail(prog, str(e), e.exit_code)
+        except MissingExtraError as e:  # a base install without an extra: a usage error, with what to install
+            return fail(prog, str(e), EXIT_USAGE)
         except EdgeportError as e:  # edgeport's own: data, model files, manifests, plans, converters
             return fail(prog, e.for_command_line())
         except OSError as e:  # missing or read-only folder, permission, disk full: name the path

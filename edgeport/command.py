@@ -16,7 +16,7 @@ import warnings
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from edgeport.runtime.errors import EdgeportError
+from edgeport.runtime.errors import EdgeportError, MissingExtraError
 
 PROG = "edgeport"
 EXIT_FAILED, EXIT_USAGE, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED = 1, 2, 141, 130
@@ -317,7 +317,7 @@ def import_tensorflow(*also: str) -> None:
     """Import TensorFlow (and the named converter packages) quietly, once, up front.
 
     Raises:
-        CommandError (exit 2): the base install lacks them; says which extra to install.
+        MissingExtraError (exit 2): the base install lacks them; says which extra to install.
     """
     import importlib
 
@@ -329,7 +329,7 @@ def import_tensorflow(*also: str) -> None:
     except ModuleNotFoundError as e:
         if (e.name or "").split(".")[0] not in _EXTRAS:
             raise
-        raise CommandError("needs TensorFlow: pip install 'edgeport[export]'", EXIT_USAGE) from e
+        raise MissingExtraError("needs TensorFlow", "export") from e
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from edgeport.command import (
     positive_int,
     quiet_stderr,
 )
+from edgeport.runtime.errors import MissingExtraError
 
 
 def register(commands) -> None:
@@ -61,7 +62,7 @@ def run_score(args) -> int:
     try:
         importlib.import_module("pyarrow")  # the output is Parquet
     except ImportError:
-        raise CommandError("needs pyarrow: pip install 'edgeport[score]'", exit_code=EXIT_USAGE) from None
+        raise MissingExtraError("needs pyarrow", "score") from None
     # Loaded (and with --trust, verified) here, before any worker or cluster starts; they run these bytes.
     predictor = open_model(args, args.threads if args.ray is None else None).predictor
     if args.ray is None:
@@ -70,7 +71,6 @@ def run_score(args) -> int:
         summary = runtime.score(predictor, args.data, args.out, batch_size=args.batch_size, top=args.top,
                                 threads=args.threads, workers=args.workers)
     else:
-        from edgeport.runtime.errors import MissingRayError
         from edgeport.scale import ScaleError, score_on_ray
 
         try:
@@ -80,7 +80,9 @@ def run_score(args) -> int:
                 with quiet_stderr(keep_warnings=False):  # Ray: C++ core lines, deprecation warnings
                     summary = _on_ray(args, predictor, score_on_ray)
         except ScaleError as e:
-            raise CommandError(str(e), exit_code=EXIT_USAGE if isinstance(e, MissingRayError) else EXIT_FAILED) from None
+            if isinstance(e, MissingExtraError):
+                raise  # a usage error, said by the command line like every missing extra
+            raise CommandError(str(e), exit_code=EXIT_FAILED) from None
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -99,7 +99,7 @@ def _start(address: str, num_cpus: int | None, verbose: bool):
         import ray
         import ray.data
     except ImportError:
-        raise MissingRayError("--ray needs Ray Data: pip install 'edgeport[scale]'") from None
+        raise MissingRayError("--ray needs Ray Data", "scale") from None
     level = logging.INFO if verbose else logging.ERROR
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(level)

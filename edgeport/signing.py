@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeport.runtime.errors import EdgeportError
+from edgeport.runtime.errors import EdgeportError, MissingExtraError
 from edgeport.runtime.manifest import (
     MANIFEST_NAME,
     PUBLISH_JOURNAL,
@@ -41,7 +41,6 @@ MAX_SIGNATURE_BYTES = 1 << 20  # a real model.sig is a few KB; a huge one is ref
 MAX_KEY_BYTES = 64 << 10  # a PEM key is under 4 KB
 CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}  # model-signing's key signer's
 _KINDS = "an elliptic-curve key on P-256, P-384 or P-521 in PEM"
-_INSTALL = "pip install 'edgeport[sign]'"
 _BLOCK = 1 << 20
 
 
@@ -76,7 +75,7 @@ def check_key(path: str | os.PathLike, private: bool):
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
     except ImportError:
-        raise SignatureError(f"signing and verifying exports needs model signing: {_INSTALL}") from None
+        raise MissingExtraError("signing and verifying exports needs model signing", "sign") from None
     loaders = {"private": lambda: serialization.load_pem_private_key(data, password=None),
                "public": lambda: serialization.load_pem_public_key(data)}
     other = "public" if private else "private"
@@ -391,7 +390,7 @@ def _model_signing():
     try:
         from model_signing import hashing, signing, verifying
     except ImportError:
-        raise SignatureError(f"signing and verifying exports needs model signing: {_INSTALL}") from None
+        raise MissingExtraError("signing and verifying exports needs model signing", "sign") from None
     return signing, verifying, hashing
 
 

@@ -33,9 +33,9 @@ _WHERE = {
     "find_preprocessing": "edgeport.export.preprocessing",
     "to_tflite": "edgeport.export.tflite",
     "validate_file": "edgeport.export.validate",
-    "ExportError": "edgeport.runtime.errors",
-    "PlanError": "edgeport.runtime.errors",
-    "ValidationError": "edgeport.runtime.errors",
+    "ExportError": "edgeport.export.errors",
+    "PlanError": "edgeport.export.errors",
+    "ValidationError": "edgeport.export.errors",
 }
 __all__ = sorted(_WHERE)
 lazy_names(__name__, _WHERE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeport.runtime.datasets import Dataset
-from edgeport.runtime.errors import PlanError
+from edgeport.export.errors import PlanError
 from edgeport.runtime.manifest import CalibrationRecord
 from edgeport.runtime.modelinfo import Preprocessing
 

@@ -12,8 +12,7 @@ import warnings
 from enum import Enum
 from pathlib import Path
 
-from edgeport.runtime.errors import ExportError  # noqa: F401 (exporters raise it from here)
-from edgeport.runtime.errors import PlanError
+from edgeport.export.errors import ExportError, PlanError  # noqa: F401 (exporters raise ExportError from here)
 
 # A failed rung's reason is kept to this many characters (a converter may quote a whole graph).
 FAILURE_CHARS = 600

@@ -21,7 +21,8 @@ from edgeport.runtime import children
 from edgeport.export.common import builtin_code, builtin_names, failure_text
 from edgeport.runtime.bench import single_image_us
 from edgeport.runtime.engines import Engine, LiteRT, TensorSpec
-from edgeport.runtime.errors import ExportError
+from edgeport.export.errors import ExportError
+from edgeport.runtime.errors import MissingExtraError
 from edgeport.runtime.manifest import Board, MicroRecord, Validation
 from edgeport.runtime.predictor import TFLitePredictor
 
@@ -260,7 +261,7 @@ def _for_npu(record: MicroRecord, path: Path, accelerator: str) -> MicroRecord:
 
     try:
         return replace(record, npu=compile_for_npu(path, accelerator, path.with_name(vela_name(path.name))))
-    except ExportError as e:  # the TFLM-validated file stands whatever Vela makes of it
+    except (ExportError, MissingExtraError) as e:  # the TFLM-validated file stands whatever Vela makes of it
         return replace(record, npu_error=failure_text(e))
 
 

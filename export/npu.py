@@ -17,7 +17,8 @@ from pathlib import Path
 
 from edgeport.export.plan import NPUS
 from edgeport.runtime import children
-from edgeport.runtime.errors import ExportError
+from edgeport.export.errors import ExportError
+from edgeport.runtime.errors import MissingExtraError
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.manifest import NpuRecord, sha256_file
 
@@ -42,7 +43,7 @@ def compile_for_npu(path: str | Path, accelerator: str, out: str | Path) -> NpuR
     path, out = Path(path), Path(out)
     system, memory = NPUS[accelerator]
     if importlib.util.find_spec("ethosu") is None:
-        raise ExportError("--npu needs Arm's Vela compiler: pip install 'edgeport[npu]'")
+        raise MissingExtraError("--npu needs Arm's Vela compiler", "npu")
     # Vela runs in isolated mode from its installed package (never an ethosu/ beside the user's model), dies with
     # this process, and works in a scratch folder inside the export's own (out's), which a stopped export's next
     # run removes with the staging folder.

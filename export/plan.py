@@ -15,7 +15,7 @@ from typing import Mapping
 from edgeport.export.calibration import DEFAULT_CALIBRATION_SAMPLES, check_calibration_samples
 from edgeport.export.common import Quantization, check_opset
 from edgeport.export.rungs import BARS, HOST_RUNGS, MICRO_RUNGS, RUNGS, Rung
-from edgeport.runtime.errors import PlanError
+from edgeport.export.errors import PlanError
 from edgeport.runtime.manifest import Bar, Board
 from edgeport.runtime.modelinfo import Preprocessing
 

@@ -14,7 +14,7 @@ from edgeport import runtime
 from edgeport.export import intervals, verdict
 from edgeport.export.common import Quantization
 from edgeport.export.plan import ExportPlan
-from edgeport.runtime.errors import ValidationError  # noqa: F401 (part of this module's API)
+from edgeport.export.errors import ValidationError  # noqa: F401 (part of this module's API)
 from edgeport.runtime.manifest import Changed, Validation, Verdict
 
 

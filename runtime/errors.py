@@ -45,23 +45,6 @@ class IntegrityError(EdgeportError, ValueError):
         return f"{self._what}, or pass --no-verify to run it anyway"
 
 
-class PlanError(EdgeportError, ValueError):
-    """An export plan that cannot be carried out: unknown rung, bad budget, opset or sample count."""
-
-
-class ExportError(EdgeportError, RuntimeError):
-    """A converter failed on a model it was given; the converter's own error is the cause."""
-
-
-class ValidationError(EdgeportError):
-    """One or more exported files missed their bars; failures lists each file and figure."""
-
-    def __init__(self, failures: list[str], summary: str | None = None):
-        self.failures = failures
-        self.summary = summary or f"{len(failures)} validation failure(s)"
-        super().__init__(f"{self.summary}: " + "; ".join(failures) if failures else self.summary)
-
-
 class WebError(EdgeportError, ValueError):
     """A page cannot be written: wrong model, missing engine files, or a folder that is not ours."""
 
@@ -70,8 +53,20 @@ class ScaleError(EdgeportError, RuntimeError):
     """Ray is missing, or the cluster cannot be reached."""
 
 
-class MissingRayError(ScaleError):
-    """Ray Data is not installed (the scale extra): a usage error, not a failed job."""
+class MissingExtraError(EdgeportError, ImportError):
+    """A feature whose packages are not installed: a usage error, not a failure. extra names the set of
+    packages to add (pip install 'edgeport[extra]'); needs says what needed them."""
+
+    def __init__(self, needs: str, extra: str):
+        super().__init__(f"{needs}: pip install 'edgeport[{extra}]'")
+        self.needs, self.extra = needs, extra
+
+    def __reduce__(self):  # raised in a worker process, re-raised in the parent
+        return type(self), (self.needs, self.extra)
+
+
+class MissingRayError(MissingExtraError, ScaleError):
+    """Ray Data is not installed (the scale extra)."""
 
 
 class WorkerError(EdgeportError, RuntimeError):

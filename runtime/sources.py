@@ -30,7 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
-from edgeport.runtime.errors import DataError
+from edgeport.runtime.errors import DataError, MissingExtraError
 from edgeport.runtime.images import (
     PICTURE_SUFFIXES,
     as_pixels,
@@ -721,5 +721,5 @@ def pyarrow_parquet():
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise DataError("reading and writing Parquet needs pyarrow: pip install 'edgeport[score]'") from None
+        raise MissingExtraError("reading and writing Parquet needs pyarrow", "score") from None
     return pq

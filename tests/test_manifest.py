@@ -102,12 +102,15 @@ def test_imports_flow_one_way():
 def test_every_error_edgeport_raises_for_a_person_is_one_family():
     family = runtime.EdgeportError
     for error in (runtime.DataError, runtime.ModelFileError, runtime.ManifestError, runtime.IntegrityError,
-                  runtime.PlanError, runtime.ExportError, runtime.ValidationError, runtime.WebError,
-                  runtime.ScaleError):
+                  export.PlanError, export.ExportError, export.ValidationError, runtime.WebError,
+                  runtime.ScaleError, runtime.MissingExtraError):
         assert issubclass(error, family), error
-    for error in (runtime.DataError, runtime.ModelFileError, runtime.ManifestError, runtime.PlanError):
+    for error in (runtime.DataError, runtime.ModelFileError, runtime.ManifestError, export.PlanError):
         assert issubclass(error, ValueError), error  # bad input stays a ValueError for existing callers
-    assert export.ExportError is runtime.ExportError and export.ValidationError is runtime.ValidationError
+    # The runtime keeps its own errors; export's live in export (the runtime never names them).
+    assert not hasattr(runtime, "ExportError") and export.ExportError.__module__ == "edgeport.export.errors"
+    missing = runtime.MissingExtraError("needs pyarrow", "score")
+    assert (str(missing), missing.extra) == ("needs pyarrow: pip install 'edgeport[score]'", "score")
 
 
 @pytest.mark.parametrize("change, message", [

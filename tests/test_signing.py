@@ -130,7 +130,8 @@ def test_a_base_install_says_what_verifying_needs(signed, keys, boot, tmp_path):
         "raise ModuleNotFoundError(\"No module named 'model_signing'\", name='model_signing')\n")
     result = run_cli("predict", signed / "model_int8.onnx", boot, "--trust", keys / "ours.pub.pem", check=False,
                      env=ENV | {"PYTHONPATH": str(blocked)})
-    assert result.returncode == 1 and result.stderr.strip() == (
+    # A missing extra is a usage error (exit 2), as for every other extra.
+    assert result.returncode == 2 and result.stderr.strip() == (
         "edgeport predict: error: signing and verifying exports needs model signing: pip install 'edgeport[sign]'")
 
 

@@ -13,6 +13,7 @@ The golden outputs come from TFLM's interpreter on this machine; the pixel encod
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ import numpy as np
 from edgeport import __version__
 from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, tflm_predictor
 from edgeport.export.verdict import interval_words
-from edgeport.runtime.manifest import FileEntry, Manifest, sha256_file
+from edgeport.runtime.manifest import KIT_MARKER, FileEntry, Manifest, sha256_file
 from edgeport.runtime.predictor import TFLitePredictor
 
 KIT_NAME = "micro"
@@ -62,6 +63,8 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
     try:
         for file_name, text in sources.items():
             (staging / file_name).write_text(text, encoding="utf-8")
+        (staging / KIT_MARKER).write_text(json.dumps({"model": name, "sha256": entry.sha256}) + "\n",
+                                          encoding="utf-8")
         _swap_in(staging, folder / KIT_NAME)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -25,7 +25,7 @@ from edgeport.export.recommend import recommend as choose
 from edgeport.export.verdict import figures_words, interval_words, verdict_cell
 from edgeport.runtime.evaluate import confusion_matrix
 from edgeport.runtime.files import write_text_atomic
-from edgeport.runtime.manifest import LEGACY_OBJECTIVE, WEB_MARKER, FileEntry, Manifest, Verdict, validation_data
+from edgeport.runtime.manifest import KIT_MARKER, LEGACY_OBJECTIVE, WEB_MARKER, FileEntry, Manifest, Verdict, validation_data
 
 REPORT_NAME = "report.md"
 FLIPS_SHOWN = 12
@@ -251,12 +251,15 @@ def _npu_table(micro: dict[str, FileEntry]) -> list[str]:
 def _kit_note(folder: Path, manifest: Manifest) -> list[str]:
     """Which file the firmware kit in micro/ was generated from, when it is one of these files."""
     try:
-        header = (folder / "micro" / "model_data.h").read_text(encoding="utf-8")
+        kit = json.loads((folder / "micro" / KIT_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        kit = None
+    if not isinstance(kit, dict) and not (folder / "micro").is_dir():
         return []
-    for name, entry in manifest.files.items():
-        if entry.micro is not None and f"from {name}\n// (sha256 {entry.sha256})" in header:
-            return [f"Firmware kit: `micro/` holds `{name}` as C++ sources (`model_data.cc`, `model_ops.h`, "
+    name = kit.get("model") if isinstance(kit, dict) else None  # a kit without its marker: an older edgeport's
+    entry = manifest.files.get(name) if isinstance(name, str) else None
+    if entry is not None and entry.micro is not None and entry.sha256 == kit.get("sha256"):
+        return [f"Firmware kit: `micro/` holds `{name}` as C++ sources (`model_data.cc`, `model_ops.h`, "
                     f"`model_settings.h`, golden vectors and `main.cc`); its README says how to build it into a TFLM "
                     f"project.", ""]
     return ["Firmware kit: `micro/` was generated from another file; export with `--micro` again.", ""]

@@ -22,6 +22,7 @@ MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 2
 MOBILE_TABLE = "mobile"  # the manifest's table of phone copies (.ort), beside "files"
 WEB_MARKER = ".edgeport-web"  # in a page folder that `edgeport web` wrote: which model it runs
+KIT_MARKER = ".edgeport-kit"  # in a firmware kit folder that `edgeport export --micro` wrote: which file it holds
 # While an export moves its files into place, this journal in the folder names the staging folder
 # and the files; if the export dies part-way, readers find the rest of the new export there and the
 # next export finishes the move (export/publish.py).

@@ -5,6 +5,7 @@ The seed model's micro file comes from the session's `--micro` export (the accur
 the conv net is a seconds-trained model on quadrant pictures (the mechanics).
 """
 
+import json
 import os
 import re
 import shutil
@@ -133,9 +134,12 @@ def test_every_file_called_integer_only_holds_no_float_tensor(exported):
 
 def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(exported, test_set, tmp_path):
     kit = exported / "micro"
-    assert sorted(p.name for p in kit.iterdir()) == ["README.md", "main.cc", "model_data.cc", "model_data.h",
-                                                     "model_ops.h", "model_settings.h", "model_test_vectors.h"]
+    assert sorted(p.name for p in kit.iterdir()) == [".edgeport-kit", "README.md", "main.cc", "model_data.cc",
+                                                     "model_data.h", "model_ops.h", "model_settings.h",
+                                                     "model_test_vectors.h"]
     entry = runtime.read_manifest(exported).files[MICRO]
+    # The marker says which file the kit holds (the report reads it, not the kit's banner).
+    assert json.loads((kit / ".edgeport-kit").read_text()) == {"model": MICRO, "sha256": entry.sha256}
     # A program of this test's own, built with the system's C++ compiler from the kit's sources: it prints the
     # array, then each golden picture as PixelToInput encodes it, then the golden output codes.
     (tmp_path / "check.cc").write_text(

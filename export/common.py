@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from edgeport.export.errors import ExportError, PlanError  # noqa: F401 (exporters raise ExportError from here)
+from edgeport.runtime.tflite_file import builtin_code, builtin_names  # noqa: F401 (the exporters read them here)
 
 # A failed rung's reason is kept to this many characters (a converter may quote a whole graph).
 FAILURE_CHARS = 600
@@ -146,20 +147,6 @@ def converter_error(error: BaseException) -> str:
     # each sentence once.
     sentences = dict.fromkeys(s.strip() for s in re.split(r"(?<=\.)\s+", " ".join(text.split())) if s.strip())
     return " ".join(sentences)
-
-
-def builtin_code(model, op) -> int:
-    """A TFLite operator's builtin code (ai_edge_litert's schema, object API): the larger of its two fields, as
-    TFLite reads it (codes past 127 are only in builtinCode; older files fill deprecatedBuiltinCode only)."""
-    opcode = model.operatorCodes[op.opcodeIndex]
-    return max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
-
-
-def builtin_names() -> dict[int, str]:
-    """TFLite's builtin operator names by code: {9: 'FULLY_CONNECTED', ...}."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    return {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
 
 
 # TensorFlow op names that follow a Keras layer's scope in graph names and are not part of it.

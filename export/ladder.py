@@ -378,9 +378,9 @@ def integer_only(path: Path) -> bool:
 
 def _tflite_integer_only(path: Path) -> bool:
     """No tensor of any subgraph is floating-point: what TFLM's integer kernels and an NPU can run whole."""
-    from ai_edge_litert import schema_py_generated as schema
+    from edgeport.runtime import tflite_file
 
-    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
+    schema, model = tflite_file.schema(), tflite_file.objects(path)
     floats = {schema.TensorType.FLOAT32, schema.TensorType.FLOAT16, schema.TensorType.FLOAT64,
               schema.TensorType.BFLOAT16}
     return all(tensor.type not in floats for graph in model.subgraphs for tensor in graph.tensors)

@@ -24,6 +24,7 @@ from edgeport.export.common import (
     layer_name,
 )
 from edgeport.export.tflite import file_facts, with_metadata
+from edgeport.runtime import tflite_file
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import ModelInfo
 
@@ -57,9 +58,8 @@ def _weighted(path: str | os.PathLike):
     matching ONNX nodes too, so both formats name a layer the same way. Its weights are the float32
     constant of its second input, output channels first (None when it has none: a quantized file).
     """
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
+    schema = tflite_file.schema()
+    model = tflite_file.objects(path)
     ops = schema.BuiltinOperator
     codes = {getattr(ops, name) for name in WEIGHTED_OPS if hasattr(ops, name)}
     graph = model.subgraphs[0]

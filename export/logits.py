@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from edgeport.export.common import builtin_code, builtin_names
+from edgeport.runtime import tflite_file
 
 MARGIN = math.log(256)  # below this distance from the top logit, a class is under one 8-bit output step
 INT8_LEVELS = 255
@@ -51,7 +52,7 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
         or non-int8 logits, logits that do not come from a rescaling operator, or a range
         already tighter).
     """
-    from ai_edge_litert import schema_py_generated as schema
+    schema = tflite_file.schema()
     from ai_edge_litert.interpreter import Interpreter
 
     graph = model.subgraphs[0]
@@ -117,7 +118,7 @@ def _rescaled_chain(model, graph, index: int) -> list[int] | None:
     output (its readers would see the narrowed range), or when the chain does not start at a rescaling
     operator (its output must keep its input's parameters).
     """
-    from ai_edge_litert import schema_py_generated as schema
+    schema = tflite_file.schema()
 
     names = builtin_names()
     producers = {int(t): op for op in graph.operators for t in op.outputs}

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from edgeport import runtime
-from edgeport.runtime import children
+from edgeport.runtime import children, tflite_file
 from edgeport.export.common import builtin_code, builtin_names, failure_text
 from edgeport.runtime.bench import single_image_us
 from edgeport.runtime.engines import Engine, LiteRT, TensorSpec
 from edgeport.export.errors import ExportError
 from edgeport.runtime.errors import MissingExtraError
 from edgeport.runtime.manifest import Board, MicroRecord, Validation
-from edgeport.runtime.predictor import TFLitePredictor
+from edgeport.runtime.tflite_predictor import TFLitePredictor
 
 # Arenas are probed to this alignment (TFLM aligns its allocations to 16 bytes).
 ARENA_STEP = 16
@@ -123,9 +123,8 @@ def _last_lines(text: str, count: int = 3) -> str:
 def file_ops(path: str | Path) -> list[str]:
     """The builtin operators a .tflite file uses, as TFLM's MicroMutableOpResolver names their Add calls,
     in the order they first appear in the graph."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
+    schema = tflite_file.schema()
+    model = tflite_file.objects(path)
     names = builtin_names()
     used = []
     for graph in model.subgraphs:
@@ -158,7 +157,7 @@ class Tflm(Engine):
     def __init__(self, content: bytes, arena_bytes: int):
         from tflite_micro.python.tflite_micro import runtime as tflm
 
-        names = io_names(content)
+        names = tflite_file.io_names(content)  # TFLM does not say them
         self._micro = tflm.Interpreter.from_bytes(content, arena_size=arena_bytes)
         self.inputs = (_tflm_spec(names[0], self._micro.get_input_details(0)),)
         self.outputs = (_tflm_spec(names[1], self._micro.get_output_details(0)),)
@@ -177,15 +176,6 @@ def _tflm_spec(name: str, details: dict) -> TensorSpec:
     scales, zeros = quantization["scales"], quantization["zero_points"]
     return TensorSpec(name, tuple(int(d) for d in details["shape"]), np.dtype(details["dtype"]),
                       float(scales[0]) if len(scales) else 0.0, int(zeros[0]) if len(zeros) else 0)
-
-
-def io_names(content: bytes) -> tuple[str, str]:
-    """The names of a .tflite file's first input and output tensors, read from the flatbuffer (TFLM does not
-    say them)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    graph = schema.Model.GetRootAs(content, 0).Subgraphs(0)
-    return tuple(graph.Tensors(index).Name().decode() for index in (graph.Inputs(0), graph.Outputs(0)))
 
 
 def tflm_predictor(path: str | Path, arena_bytes: int) -> TFLitePredictor:

@@ -18,6 +18,7 @@ from edgeport.export.common import (
     frozen_function,
 )
 from edgeport.export.modelfacts import model_info
+from edgeport.runtime import tflite_file
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import METADATA_NAME, ModelInfo
 
@@ -106,9 +107,8 @@ def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> 
     Uses the schema that ai-edge-litert ships, so the runtime reads it back without TensorFlow.
     """
     import numpy as np
-    from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    schema, model = tflite_file.schema(), tflite_file.objects(flatbuffer)
     for stored in model.buffers or []:
         # LiteRT Quantizer may keep buffers after the flatbuffer (offset and size): inline them,
         # since repacking moves the flatbuffer's end.
@@ -193,9 +193,7 @@ def _serving_signature(schema, graph):
 
 def _narrow_logits(flatbuffer: bytes, samples) -> bytes:
     """The full-int8 flatbuffer with its softmax logits' range narrowed (unchanged when it cannot be)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    model = tflite_file.objects(flatbuffer)
     if logits.tighten_tflite(model, flatbuffer, samples) is None:
         return flatbuffer
     return _pack(model, len(flatbuffer))

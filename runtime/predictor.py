@@ -5,9 +5,6 @@ Only numpy, onnxruntime and ai_edge_litert: this module is what runs on a device
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import re
 import warnings
@@ -16,14 +13,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from edgeport.runtime.engines import Engine, LiteRT, TensorSpec
 from edgeport.runtime.errors import IntegrityError, ModelFileError
 from edgeport.runtime.manifest import MANIFEST_NAME, FileEntry, PhoneEntry, manifest_entry, published_path, sha256_bytes
 from edgeport.runtime.images import fitting
 from edgeport.runtime.modelinfo import (
     BACKGROUNDS,
     LOGITS,
-    METADATA_NAME,
     OUTPUT_KINDS,
     PROBABILITIES,
     Preprocessing,
@@ -32,13 +27,10 @@ from edgeport.runtime.modelinfo import (
 
 DEFAULT_BATCH_SIZE = 256
 SUFFIXES = (".tflite", ".onnx", ".ort")
-ETHOS_U_OP = "ethos-u"  # the custom operator Vela compiles an NPU's part into
 _TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite file
 _ORT_IDENTIFIER = b"ORTM"  # likewise for ONNX Runtime's own format (.ort, made for phones)
 _MIN_MODEL_BYTES = 8
 _METADATA_KEYS = ("class_names", "preprocessing", "quantization", "background", "fit", "output")
-_EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path"  # onnxruntime's session option
-_NO_FOLDER = "/nonexistent/edgeport-refuses-external-data"
 
 
 class Prediction(NamedTuple):
@@ -294,200 +286,6 @@ class Predictor:
         raise NotImplementedError
 
 
-class TFLitePredictor(Predictor):
-    """A .tflite file on an Engine (runtime/engines.py; LiteRT's default kernels unless another is given);
-    integer models are (de)quantized here, whatever the engine.
-
-    Attributes:
-        engine: the Engine the file runs on.
-    """
-
-    format = "tflite"
-
-    def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None,
-                 engine: Engine | None = None):
-        if engine is None:
-            try:
-                engine = LiteRT(content, threads)
-            except (ValueError, RuntimeError) as e:
-                if ETHOS_U_OP in _custom_codes(content):  # Vela's output: one command stream for the NPU's driver
-                    raise ModelFileError(f"{path.name} was compiled by Vela for an Arm Ethos-U NPU and runs only on "
-                                         f"the board, with the Ethos-U driver: run {path.name.replace('.vela', '')}, "
-                                         f"the file it was compiled from, here") from None
-                raise ModelFileError(f"{path.name} is not a valid TFLite model: {_one_line(e)}") from e
-        self.engine, self.kernels = engine, engine.kernels  # kernels: what a validation's figures come from
-        if len(engine.inputs) != 1 or len(engine.outputs) != 1:
-            raise ModelFileError(f"{path.name}: expected one input and one output; got {len(engine.inputs)} and "
-                                 f"{len(engine.outputs)}")
-        self._input, self._output = engine.inputs[0], engine.outputs[0]
-        self._sample_shape = tuple(int(d) for d in self._input.shape[1:])
-        self.num_classes = int(self._output.shape[-1])
-        # A file made for one batch size (a microcontroller's takes one image) is run that many images a call.
-        self.fixed_batch = self._input.shape[0] if self._input.shape[0] > 0 else None
-        super().__init__(path, len(content), entry, _tflite_metadata(path, content))
-        # Scale and zero point live on the integer path only; a scale of 0 means a float tensor.
-        in_scale, in_zero = self._input.scale, self._input.zero_point
-        out_scale, out_zero = self._output.scale, self._output.zero_point
-        if in_scale:
-            self._quantize_input = _affine_quantizer(in_scale, in_zero, self._input.dtype)
-            self._encode_floats = lambda x: self._quantize_input(Predictor._encode_floats(self, x))
-            self._pixel_table, self._pixels_flip = None, False
-            if np.ndim(self._scale) == 0 and np.ndim(self._offset) == 0:  # one rule for every channel: a table
-                pixels = self._quantize_input(self._preprocess(np.arange(256, dtype=np.uint8)))
-                self._pixel_table = pixels
-                # Our int8 exports map pixel p to p - 128 (scale 1/255, zero point -128): flipping the
-                # top bit does that in one pass, five times faster than a table lookup.
-                flipped = (np.arange(256, dtype=np.uint8) ^ 0x80).view(np.int8)
-                self._pixels_flip = pixels.dtype == np.int8 and np.array_equal(pixels, flipped)
-            top_bit = np.uint8(0x80)
-            self._encode_pixels = (lambda p: (p ^ top_bit).view(np.int8)) if self._pixels_flip else \
-                self._quantized_pixels
-        if out_scale:
-            scale, zero = np.float32(out_scale), np.float32(out_zero)
-            if self._output.dtype.itemsize == 1:  # 8-bit codes: a 256-entry table
-                codes = np.arange(256, dtype=np.uint8).view(self._output.dtype)
-                self._output_table = ((codes.astype(np.float32) - zero) * scale).astype(np.float32)
-                self._decode = self._dequantize_output
-            else:  # 16-bit codes (16x8 files): arithmetic
-                self._decode = lambda out: (out.astype(np.float32) - zero) * scale
-        elif self._output.dtype != np.float32:
-            self._decode = lambda out: out.astype(np.float32)
-
-    def encode(self, pixels: np.ndarray) -> np.ndarray:
-        """The engine's input for uint8 pictures (N, H, W[, C]): the preprocessing and the input's quantization,
-        as predict computes them (a firmware's golden input vectors)."""
-        return self._encode_pixels(self._as_batch(pixels))
-
-    def decode(self, out: np.ndarray) -> np.ndarray:
-        """Float32 outputs from the engine's output tensor (codes, for an integer output)."""
-        return out if self._decode is None else self._decode(out)
-
-    def _quantized_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        if self._pixel_table is None:  # per-channel preprocessing
-            return self._quantize_input(self._preprocess(pixels))
-        return np.take(self._pixel_table, pixels)
-
-    def _dequantize_output(self, out: np.ndarray) -> np.ndarray:
-        return self._output_table[out.view(np.uint8)]
-
-    _decode = None  # float32 outputs are returned as the engine gives them
-
-    def _infer(self, batch: np.ndarray) -> np.ndarray:
-        return self._in_steps(batch, self.fixed_batch)
-
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        try:
-            out = self.engine.run(batch)
-        except RuntimeError as e:  # a malformed model can load and still fail to run
-            raise ModelFileError(f"{self.path.name}: {self.engine.name} could not run this model: {_one_line(e)}") from e
-        return out if self._decode is None else self._decode(out)
-
-    def describe(self) -> dict:
-        def tensor(spec: TensorSpec):
-            batch = spec.shape[0]
-            return {
-                "name": spec.name,
-                "shape": [None if batch < 0 else batch, *spec.shape[1:]],
-                "dtype": spec.dtype.name,
-                "quantization": {"scale": spec.scale, "zero_point": spec.zero_point} if spec.scale else None,
-            }
-
-        return {"input": tensor(self._input), "output": tensor(self._output)}
-
-    def _detect_quantization(self) -> str:
-        """What the tensors of a .tflite file without edgeport's metadata hold (edgeport's files say it)."""
-        if self._input.scale:
-            return "int16" if self._input.dtype.itemsize == 2 else "int8"
-        dtypes = self.engine.tensor_dtypes()
-        if np.float16 in dtypes:
-            return "float16"
-        if np.int8 in dtypes:
-            return "dynamic"
-        return "none"
-
-
-class OnnxPredictor(Predictor):
-    """A .onnx or .ort file on an onnxruntime CPU session (sessions are safe to share between threads).
-
-    A file whose batch dimension is fixed (the phone copies export writes are batch 1) runs in
-    slices of that size; a short last slice is padded and the padding's rows dropped.
-    """
-
-    format = "onnx"
-    kernels = "onnxruntime CPU"
-
-    def __init__(self, path: Path, content: bytes, entry: FileEntry | PhoneEntry | None, threads: int | None,
-                 data_dir: Path | None = None):
-        import onnxruntime as ort
-
-        self.format = "ort" if path.suffix.lower() == ".ort" else "onnx"
-        kind = "ORT-format" if self.format == "ort" else "ONNX"
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-        # A model given as bytes would find its external data in the working folder: look beside the file
-        # instead, or (data_dir None) in a folder that does not exist, which refuses any.
-        options.add_session_config_entry(_EXTERNAL_DATA_FOLDER, str(data_dir or _NO_FOLDER))
-        if self.format == "onnx":
-            _check_external_data(path, content, data_dir)
-        try:
-            # On some malformed files onnxruntime prints an "EP Error" banner to stdout before
-            # retrying and raising; the caller gets our one-line error instead.
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._session = ort.InferenceSession(content, options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own untyped exception classes
-            raise ModelFileError(f"{path.name} is not a valid {kind} model: {_one_line(e)}") from e
-        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelFileError(f"{path.name}: expected one input and one output; got {len(inputs)} and {len(outputs)}")
-        if inputs[0].type != "tensor(float)":
-            raise ModelFileError(f"{path.name}: expected a float32 input; got {inputs[0].type}")
-        self._input_name, self._outputs = inputs[0].name, [outputs[0].name]
-        dims = inputs[0].shape[1:]
-        if not all(isinstance(d, int) for d in dims):
-            raise ModelFileError(f"{path.name}: the input's image dimensions must be fixed; got {inputs[0].shape}")
-        self._sample_shape = tuple(dims)
-        batch = inputs[0].shape[0]
-        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
-        self.num_classes = int(outputs[0].shape[-1])
-        super().__init__(path, len(content), entry, self._metadata(path))
-        # Dynamic quantization scales activations by the whole batch's range (DynamicQuantizeLinear is per tensor).
-        self.batch_dependent = self.quantization == "dynamic"
-
-    def _metadata(self, path: Path) -> dict:
-        """Class names, preprocessing and quantization from the file's metadata_props (JSON values)."""
-        try:
-            props = self._session.get_modelmeta().custom_metadata_map
-            return {k: json.loads(v) for k, v in props.items() if k in _METADATA_KEYS}
-        except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            raise ModelFileError(f"{path.name} has unreadable metadata_props: {_one_line(e)}") from e
-
-    def _infer(self, batch: np.ndarray) -> np.ndarray:
-        return self._in_steps(batch, 1 if self.batch_dependent else self.fixed_batch)
-
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        try:
-            return self._session.run(self._outputs, {self._input_name: batch})[0]
-        except Exception as e:  # onnxruntime's own exception classes, for a model that loads but cannot run
-            raise ModelFileError(f"{self.path.name}: onnxruntime could not run this model: {_one_line(e)}") from e
-
-    def describe(self) -> dict:
-        def tensor(arg):
-            return {
-                "name": arg.name,
-                "shape": [d if isinstance(d, int) else None for d in arg.shape],
-                "dtype": "float32" if arg.type == "tensor(float)" else arg.type,
-                "quantization": None,
-            }
-
-        return {"input": tensor(self._session.get_inputs()[0]), "output": tensor(self._session.get_outputs()[0])}
-
-    def _detect_quantization(self) -> str:
-        return "unknown"
-
-
 class ModelFile(NamedTuple):
     """A model file as it was read, once: the very bytes that run, and what its manifest says of them.
 
@@ -573,94 +371,20 @@ def from_file(file: ModelFile, threads: int | None = None) -> Predictor:
     if path.suffix.lower() == ".tflite":
         if content[4:8] != _TFLITE_IDENTIFIER:
             raise ModelFileError(f"{path.name} is not a TFLite model: no 'TFL3' flatbuffer identifier")
+        from edgeport.runtime.tflite_predictor import TFLitePredictor  # the engines' modules import this one
+
         predictor = TFLitePredictor(path, content, file.entry, threads)
     else:
         if path.suffix.lower() == ".ort" and content[4:8] != _ORT_IDENTIFIER:
             raise ModelFileError(f"{path.name} is not an ORT-format model: no 'ORTM' flatbuffer identifier")
+        from edgeport.runtime.onnx_predictor import OnnxPredictor
+
         predictor = OnnxPredictor(path, content, file.entry, threads, file.data_dir)
     predictor.file = file
     # Engines prepare lazily (LiteRT's delegate on the first invoke): one call on a blank image
     # here makes load() refuse a file that parses but cannot run, and warms the first predict.
     predictor.predict(np.zeros(predictor._single_shape, np.uint8))
     return predictor
-
-
-# How an ONNX tensor names its external data file: a StringStringEntryProto whose key (field 1) is "location",
-# followed by its value (field 2, length-delimited).
-_LOCATION_KEY = b"\x0a\x08location\x12"
-
-
-def _external_locations(content: bytes) -> list[str]:
-    """The external data files an ONNX file's tensors name, read from its protobuf bytes (no onnx package)."""
-    locations, at = [], content.find(_LOCATION_KEY)
-    while at >= 0:
-        start, size, shift = at + len(_LOCATION_KEY), 0, 0
-        while start < len(content) and shift < 35:  # the value's length, a varint
-            size |= (content[start] & 0x7F) << shift
-            start, shift = start + 1, shift + 7
-            if not content[start - 1] & 0x80:
-                break
-        locations.append(content[start : start + size].decode("utf-8", "backslashreplace"))
-        at = content.find(_LOCATION_KEY, start)
-    return locations
-
-
-def _check_external_data(path: Path, content: bytes, data_dir: Path | None) -> None:
-    """Refuse external data outside the file's own folder (or any, when data_dir is None), before onnxruntime
-    reads it; onnxruntime's own folder option stays as a second guard."""
-    for location in _external_locations(content):
-        if data_dir is None:
-            where = "(only the file's own checked bytes run here)"
-        elif os.path.commonpath([os.path.realpath(data_dir), os.path.realpath(os.path.join(data_dir, location))]) \
-                != os.path.realpath(data_dir):
-            where = "outside its own folder"
-        else:
-            continue
-        raise ModelFileError(f"{path.name} refers to external data {where}, which is refused: {location}")
-
-
-def _custom_codes(content: bytes) -> set[str]:
-    """The custom operators' codes of a .tflite flatbuffer (none when it cannot be read)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    try:
-        model = schema.Model.GetRootAs(content, 0)
-        codes = (model.OperatorCodes(i).CustomCode() for i in range(model.OperatorCodesLength()))
-        return {code.decode("utf-8", "replace") for code in codes if code}
-    except Exception:  # a damaged flatbuffer can fail anywhere in the generated reader
-        return set()
-
-
-def _tflite_metadata(path: Path, content: bytes) -> dict:
-    """The facts export wrote into the flatbuffer's "edgeport" metadata buffer ({} when there is none)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    try:
-        model = schema.Model.GetRootAs(content, 0)
-        for i in range(model.MetadataLength()):
-            entry = model.Metadata(i)
-            if entry.Name() != METADATA_NAME.encode():
-                continue
-            buffer = model.Buffers(entry.Buffer())
-            if buffer.Offset() > 1:  # large models keep buffers after the flatbuffer
-                data = content[buffer.Offset() : buffer.Offset() + buffer.Size()]
-            else:
-                data = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
-            values = json.loads(data.decode("utf-8"))
-            return {k: v for k, v in values.items() if k in _METADATA_KEYS} if isinstance(values, dict) else {}
-    except Exception as e:  # a damaged flatbuffer can fail anywhere in the generated reader
-        raise ModelFileError(f"{path.name} has an unreadable '{METADATA_NAME}' metadata buffer: {_one_line(e)}") from e
-    return {}
-
-
-def _affine_quantizer(scale: float, zero_point: int, dtype):
-    """x -> round(x / scale + zero_point), clipped to dtype: TFLite's input quantization."""
-    info, scale, zero_point = np.iinfo(dtype), np.float32(scale), np.float32(zero_point)
-
-    def quantize(x: np.ndarray) -> np.ndarray:
-        return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
-
-    return quantize
 
 
 def _entry_facts(entry: FileEntry | PhoneEntry | None) -> dict:

@@ -25,7 +25,7 @@ from edgeport import __version__
 from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, tflm_predictor
 from edgeport.export.verdict import interval_words
 from edgeport.runtime.manifest import KIT_MARKER, FileEntry, Manifest, sha256_file
-from edgeport.runtime.predictor import TFLitePredictor
+from edgeport.runtime.tflite_predictor import TFLitePredictor
 
 KIT_NAME = "micro"
 # Golden pictures: at most this many, and at most this many pixel bytes in all (flash on the board).

@@ -24,9 +24,9 @@ from edgeport.runtime.sources import (
     Piece,
     Stream,
     open_source,
-    pyarrow_parquet,
     read_piece,
 )
+from edgeport.runtime.parquet_source import pyarrow_parquet
 
 DEFAULT_CHUNK = 1000
 DEFAULT_TOP = 3

@@ -322,7 +322,7 @@ def test_a_micro_file_runs_on_the_tflm_engine_with_no_litert_interpreter_built(e
     from ai_edge_litert import interpreter as litert
 
     from edgeport.export.micro import Tflm, tflm_predictor
-    from edgeport.runtime.predictor import TFLitePredictor
+    from edgeport.runtime.tflite_predictor import TFLitePredictor
 
     built = []
     original = litert.Interpreter.__init__

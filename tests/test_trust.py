@@ -251,7 +251,7 @@ def test_a_parquet_footer_over_the_limit_is_refused_before_it_is_parsed(tmp_path
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from edgeport.runtime import sources
+    from edgeport.runtime import parquet_source, sources
     from edgeport.runtime.errors import DataError
 
     pq.write_table(pa.table({"image": pa.array([b"x"] * 2000, pa.binary())}), tmp_path / "g.parquet",
@@ -261,14 +261,14 @@ def test_a_parquet_footer_over_the_limit_is_refused_before_it_is_parsed(tmp_path
     parsed = []
     real = pq.ParquetFile
     monkeypatch.setattr(pq, "ParquetFile", lambda *a, **k: parsed.append(a[0]) or real(*a, **k))
-    monkeypatch.setattr(sources, "MAX_FOOTER_BYTES", footer - 1)
+    monkeypatch.setattr(parquet_source, "MAX_FOOTER_BYTES", footer - 1)
     with pytest.raises(DataError) as refused:
         sources.open_source(tmp_path / "g.parquet")
     assert str(refused.value) == (f"{tmp_path / 'g.parquet'}: its footer (the index of its row groups) is "
                                   f"{footer:,} bytes, over the limit of {footer - 1:,}: rewrite it with fewer, larger "
                                   f"row groups (pyarrow: write_table(..., row_group_size=100_000))")
     assert parsed == []
-    monkeypatch.setattr(sources, "MAX_FOOTER_BYTES", footer)
+    monkeypatch.setattr(parquet_source, "MAX_FOOTER_BYTES", footer)
     assert sources.open_source(tmp_path / "g.parquet").stream().count == 2000
 
 

@@ -168,9 +168,16 @@ def _use_cluster_token() -> str | None:
 
 
 def _refused_for_authentication(error: BaseException) -> bool:
-    """Whether ray.init failed because the cluster refused this process's token (or its lack of one)."""
+    """Whether ray.init failed because the cluster refused this process's token (or its lack of one).
+
+    Ray raises its AuthenticationError for some refusals; a refused connection to a token-authenticated cluster
+    (Ray 2.x, as pinned) reaches the caller only as a connection failure whose cause quotes gRPC's status, so its
+    words are the one signal there (measured: no typed error or status code along the chain).
+    """
+    from ray.exceptions import AuthenticationError
+
     while error is not None:
-        if type(error).__name__ == "AuthenticationError" or any(
+        if isinstance(error, AuthenticationError) or any(
                 word in str(error) for word in ("InvalidAuthToken", "Unauthenticated")):
             return True
         error = error.__cause__ or error.__context__

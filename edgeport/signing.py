@@ -114,11 +114,18 @@ def _kind(key) -> str:
 
 def key_description(key) -> str:
     """'EC P-256 key, sha256:…' of a public or private key: what `edgeport verify` names the signer by."""
+    public = key.public_key() if hasattr(key, "public_key") else key
+    return f"EC {CURVES[public.curve.name]} key, sha256:{key_digest(key)}"
+
+
+def key_digest(key) -> str:
+    """The sha256 of a key's public half as PEM (SubjectPublicKeyInfo): the digest a signature bundle names its
+    key by, and `edgeport verify` shows."""
     from cryptography.hazmat.primitives import serialization
 
     public = key.public_key() if hasattr(key, "public_key") else key
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return f"EC {CURVES[public.curve.name]} key, sha256:{hashlib.sha256(pem).hexdigest()}"
+    return hashlib.sha256(pem).hexdigest()
 
 
 def signed_files(folder: str | os.PathLike) -> list[str]:
@@ -232,7 +239,7 @@ def open_trusted(model: str | os.PathLike, public_key: str | os.PathLike,
         raise SignatureError(f"{folder} has no {SIGNATURE_NAME}: the export is not signed (edgeport export --sign)")
     if not (folder / MANIFEST_NAME).is_file():
         raise SignatureError(f"{folder} has no {MANIFEST_NAME}: a signed export cannot be verified without it")
-    digests = _signed_digests(folder, public_key)
+    digests = _signed_digests(folder, public_key, key)
     if MANIFEST_NAME not in digests:
         raise SignatureError(f"{folder / SIGNATURE_NAME} does not cover {MANIFEST_NAME}: not an edgeport export's "
                              f"signature")
@@ -253,8 +260,9 @@ def open_trusted(model: str | os.PathLike, public_key: str | os.PathLike,
     return TrustedExport(folder, manifest, digests, sizes, key_description(key), kept)  # load() checks the listing
 
 
-def _signed_digests(folder: Path, public_key) -> dict[str, str]:
-    """The sha256 of every file the signature in folder covers, by name, once the signature holds for the key."""
+def _signed_digests(folder: Path, public_key, key) -> dict[str, str]:
+    """The sha256 of every file the signature in folder covers, by name, once the signature holds for the key
+    (public_key: its PEM file; key: the key loaded from it)."""
     _, verifying, _ = _model_signing()
     from model_signing._signing import sign_sigstore_pb
 
@@ -269,8 +277,12 @@ def _signed_digests(folder: Path, public_key) -> dict[str, str]:
                              f"refused")
     try:
         text = data.decode("utf-8")
+        if _key_hint(text) not in (None, key_digest(key)):  # the bundle names its key by the same digest
+            raise SignatureError(f"{folder} does not match its signature (signed with another key): refused")
         verifier = verifying.Config().use_elliptic_key_verifier(public_key=public_key)._verifier
         signed = verifier.verify(sign_sigstore_pb.Signature.read(_Text(text)))
+    except SignatureError:
+        raise
     except Exception as e:  # model-signing raises ValueError, KeyError, its crypto layer InvalidSignature
         raise SignatureError(f"{folder} does not match its signature ({_why(e)}): refused") from e
     method = signed.serialization_type
@@ -367,12 +379,21 @@ def _manifest_from(data: bytes, path: Path) -> Manifest:
         raise SignatureError(f"{path} is signed but not a readable manifest ({_one_line(e)}): re-export") from e
 
 
+def _key_hint(text: str) -> str | None:
+    """The digest of the public key a signature bundle says it was made with (verificationMaterial.publicKey.hint;
+    None when it names none, or is not a bundle: model-signing's reader then says what is wrong)."""
+    try:
+        hint = json.loads(text)["verificationMaterial"]["publicKey"]["hint"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return hint if isinstance(hint, str) and hint else None
+
+
 def _why(error: Exception) -> str:
     """What model-signing found, in a few words."""
-    text = str(error)
-    if "Key mismatch" in text:
-        return "signed with another key"
-    if type(error).__name__ == "InvalidSignature":
+    from cryptography.exceptions import InvalidSignature
+
+    if isinstance(error, InvalidSignature):
         return "the signature does not verify with this key"
     if isinstance(error, (KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError)):
         return "model.sig is not a model signature"

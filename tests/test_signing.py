@@ -117,8 +117,21 @@ def test_an_unlisted_model_file_and_the_wrong_key_are_refused(signed, keys, boot
     assert result.returncode == 1 and result.stderr.strip() == (
         f"edgeport predict: error: extra.onnx is not listed in the signed manifest.json of {folder}: refused")
     wrong = edgeport("predict", folder / "model_int8.onnx", boot, "--trust", keys / "theirs.pub.pem", check=False)
-    assert wrong.returncode == 1 and len(wrong.stderr.strip().splitlines()) == 1
-    assert f"{folder} does not match its signature" in wrong.stderr
+    assert wrong.returncode == 1 and wrong.stderr.strip() == (
+        f"edgeport predict: error: {folder} does not match its signature (signed with another key): refused")
+    # The bundle names its key by a digest: made to name theirs, the signature itself must still verify with it.
+    from cryptography.hazmat.primitives import serialization
+
+    from edgeport.signing import key_digest
+
+    theirs = serialization.load_pem_public_key((keys / "theirs.pub.pem").read_bytes())
+    bundle = json.loads((folder / "model.sig").read_text())
+    bundle["verificationMaterial"]["publicKey"]["hint"] = key_digest(theirs)
+    (folder / "model.sig").write_text(json.dumps(bundle))
+    forged = edgeport("predict", folder / "model_int8.onnx", boot, "--trust", keys / "theirs.pub.pem", check=False)
+    assert forged.returncode == 1 and forged.stderr.strip() == (
+        f"edgeport predict: error: {folder} does not match its signature (the signature does not verify with this "
+        f"key): refused")
 
 
 def test_a_base_install_says_what_verifying_needs(signed, keys, boot, tmp_path):

@@ -24,7 +24,7 @@ _WHERE = {
     "CLASS_NAMES": "edgeport.runtime.fashion_mnist",
     "load_fashion_mnist": "edgeport.runtime.fashion_mnist",
     "Picture": "edgeport.runtime.images",
-    "find_inputs": "edgeport.runtime.images",
+    "find_inputs": "edgeport.runtime.inputs",
     "fit_rule": "edgeport.runtime.images",
     "image_background": "edgeport.runtime.images",
     "read_array": "edgeport.runtime.images",

@@ -43,12 +43,15 @@ class TFLitePlan:
         float_layers: layers (names from layers()) that stay in float.
         wide_layers: for INT4, layers whose weights stay 8-bit.
         only_layers: quantize these layers alone and nothing else (a sensitivity probe).
+        integer_activations: for INT4, int8 activations and integer input and output, with one scale per weight
+            tensor: what TFLM's packed 4-bit kernels run (it refuses per-channel 4-bit weights).
     """
 
     quantization: Quantization
     float_layers: tuple[str, ...] = ()
     wide_layers: tuple[str, ...] = ()
     only_layers: tuple[str, ...] | None = None
+    integer_activations: bool = False
 
 
 def _weighted(path: str | os.PathLike):
@@ -111,7 +114,7 @@ def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLite
     from edgeport.export.rungs import LITERT_QUANTIZER, check_mode  # the rung table imports this module
 
     check_mode(LITERT_QUANTIZER, mode, "LiteRT Quantizer builds {modes_in_words} files; got {got}")
-    if mode.calibrated and calibration_images is None:
+    if (mode.calibrated or plan.integer_activations) and calibration_images is None:
         raise ValueError(f"{mode.value} quantization needs calibration images to measure activation ranges")
     names = layers(src)
     unknown = [name for name in (*plan.float_layers, *plan.wide_layers, *(plan.only_layers or ())) if name not in names]
@@ -124,7 +127,9 @@ def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLite
             quantizer = Quantizer(str(src))
             scopes = [_scope(names[n]) for n in plan.only_layers] if plan.only_layers is not None else [".*"]
             for scope in scopes:
-                if mode is Quantization.INT4:
+                if mode is Quantization.INT4 and plan.integer_activations:
+                    quantizer.add_static_config(scope, everything, 8, 4, qtyping.QuantGranularity.TENSORWISE)
+                elif mode is Quantization.INT4:
                     quantizer.add_weight_only_config(scope, everything, 4, algorithm_key=_MIN_MAX)
                 else:
                     quantizer.add_static_config(scope, everything, 16 if mode is Quantization.INT16 else 8, 8)

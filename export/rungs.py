@@ -112,6 +112,7 @@ class Rung:
         standard: always built when planned (the six standard files and the microcontroller's int8 file).
         micro: a microcontroller's file (batch 1, integer input and output, validated in TFLM).
         skip: (rung, entries built so far, plan, sources) -> why it is not built, or None; None: never skipped.
+        opt_in: built only when --formats names it (not by the whole ladder, nor by --micro).
     """
 
     key: str
@@ -124,6 +125,7 @@ class Rung:
     micro: bool = False
     skip: SkipRule | None = field(default=None, repr=False, compare=False)
     probed_by: str | None = None
+    opt_in: bool = False
 
     @property
     def bar(self) -> Bar:
@@ -178,6 +180,19 @@ def tflite_converter(job: Job, rung: Rung, path: Path) -> Built:
 def micro_converter(job: Job, rung: Rung, path: Path) -> Built:
     """A microcontroller's file: one image per call, full-integer input and output, by TFLiteConverter."""
     to_tflite(job.model, path, rung.quantization, job.calibration, job.info, frozen=job.sources.frozen(batch=1))
+    return Built()
+
+
+def micro_w4(job: Job, rung: Rung, path: Path) -> Built:
+    """A microcontroller's file with packed 4-bit weights, one scale per tensor, int8 activations and integer input
+    and output (what TFLM's 4-bit kernels run), by LiteRT Quantizer from the batch-1 float32 file."""
+    source = path.with_name(f".{path.stem}.float32.tflite")
+    try:
+        to_tflite(job.model, source, Q.NONE, None, job.info, frozen=job.sources.frozen(batch=1))
+        litert.quantize_tflite(source, path, litert.TFLitePlan(Q.INT4, integer_activations=True), job.info,
+                               job.calibration)
+    finally:
+        source.unlink(missing_ok=True)
     return Built()
 
 
@@ -321,9 +336,11 @@ RUNGS = (
          standard=True, micro=True),
     Rung("micro-16x8", "model_micro_16x8.tflite", "tflite", Q.INT16, micro_converter, TFLITE_CONVERTER,
          micro=True, skip=_SKIP),
+    Rung("micro-w4", "model_micro_w4.tflite", "tflite", Q.INT4, micro_w4, LITERT_QUANTIZER, micro=True, skip=_SKIP,
+         opt_in=True),
 )
-HOST_RUNGS = tuple(r for r in RUNGS if not r.micro)
-MICRO_RUNGS = tuple(r for r in RUNGS if r.micro)
+HOST_RUNGS = tuple(r for r in RUNGS if not r.micro and not r.opt_in)  # the whole ladder
+MICRO_RUNGS = tuple(r for r in RUNGS if r.micro and not r.opt_in)  # what --micro adds
 
 
 def modes_of(tool: str) -> tuple[Quantization, ...]:

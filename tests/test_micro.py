@@ -367,3 +367,37 @@ def test_the_third_party_private_names_are_those_their_adapters_were_checked_aga
     assert np.array_equal(engine.run(batch), fast)
     assert list(inspect.signature(nn.conv).parameters) == ["inputs", "kernel", "strides", "padding", "data_format",
                                                            "dilation_rate"]
+
+
+def test_the_4_bit_micro_rung_came_in_as_one_table_entry_and_tflm_runs_its_packed_weights(quadrants, tmp_path):
+    """micro-w4 (rungs.py's entry and builder; litert.py's int8-activation option): 4-bit weights, one scale per
+    tensor, int8 activations and integer input and output, built only when --formats names it, proven in TFLM."""
+    import keras
+
+    from edgeport.export.plan import ExportPlan
+    from edgeport.runtime import tflite_file
+
+    keras.utils.set_random_seed(0)
+    model = fit_quadrants(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                            keras.layers.Dense(64, activation="relu"),
+                                            keras.layers.Dense(4, activation="softmax")]), quadrants, epochs=20)
+    model.save(tmp_path / "m.keras")
+    out = tmp_path / "out"
+    edgeport("export", tmp_path / "m.keras", "--data", quadrants["npz"], "--out", out, "--formats",
+             "micro-int8,micro-w4", check=False)  # exit 1 when the 4-bit file misses its bar: it is written anyway
+    manifest = runtime.read_manifest(out)
+    w4, int8 = manifest.files["model_micro_w4.tflite"], manifest.files["model_micro_int8.tflite"]
+    assert w4.quantization == "int4" and w4.micro.runs and w4.validation.kernels == "TFLM reference kernels"
+    assert w4.validation.bar.min_agreement == 0.97  # the 4-bit bar
+    assert w4.tensors["input"]["dtype"] == w4.tensors["output"]["dtype"] == "int8" and w4.integer_only
+    model_t, schema = tflite_file.objects(out / "model_micro_w4.tflite"), tflite_file.schema()
+    packed = [t for t in model_t.subgraphs[0].tensors if t.type == schema.TensorType.INT4]
+    assert len(packed) == 2 and all(len(t.quantization.scale) == 1 for t in packed)  # one scale per weight tensor
+    assert w4.bytes < int8.bytes
+    # TFLM's answers are the manifest's: the images it changed against Keras.
+    codes = tflm_outputs(out / "model_micro_w4.tflite",
+                         quantized_pixels(quadrants["x_test"], w4.tensors["input"]["quantization"], np.dtype("int8")))
+    reference = np.load(out / "reference_probs.npy")
+    assert w4.validation.changed.indices == np.flatnonzero(codes.argmax(1) != reference.argmax(1)).tolist()
+    # Neither the whole ladder nor --micro builds it: only --formats does.
+    assert "micro-w4" not in [t.key for t in ExportPlan.from_formats(None, micro=True).targets]

@@ -156,14 +156,9 @@ def _use_cluster_token() -> str | None:
     """
     source = token_source()
     if os.environ.get(AUTH_MODE_VARIABLE) is None and source is not None:
-        try:
-            from ray._private.authentication.authentication_token_setup import (
-                maybe_enable_token_auth_if_token_available,
-            )
-        except ImportError:  # another Ray layout: the variable alone, read when Ray configures itself
-            os.environ[AUTH_MODE_VARIABLE] = "token"
-        else:
-            maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+        from edgeport.ray_adapter import enable_token_auth
+
+        enable_token_auth(AUTH_MODE_VARIABLE)
     return source if os.environ.get(AUTH_MODE_VARIABLE, "").lower() == "token" else None
 
 

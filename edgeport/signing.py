@@ -263,8 +263,8 @@ def open_trusted(model: str | os.PathLike, public_key: str | os.PathLike,
 def _signed_digests(folder: Path, public_key, key) -> dict[str, str]:
     """The sha256 of every file the signature in folder covers, by name, once the signature holds for the key
     (public_key: its PEM file; key: the key loaded from it)."""
-    _, verifying, _ = _model_signing()
-    from model_signing._signing import sign_sigstore_pb
+    _model_signing()  # says which extra to install when model-signing is missing
+    from edgeport.signing_adapter import verify
 
     path = folder / SIGNATURE_NAME
     try:
@@ -279,8 +279,7 @@ def _signed_digests(folder: Path, public_key, key) -> dict[str, str]:
         text = data.decode("utf-8")
         if _key_hint(text) not in (None, key_digest(key)):  # the bundle names its key by the same digest
             raise SignatureError(f"{folder} does not match its signature (signed with another key): refused")
-        verifier = verifying.Config().use_elliptic_key_verifier(public_key=public_key)._verifier
-        signed = verifier.verify(sign_sigstore_pb.Signature.read(_Text(text)))
+        signed = verify(text, public_key)
     except SignatureError:
         raise
     except Exception as e:  # model-signing raises ValueError, KeyError, its crypto layer InvalidSignature
@@ -294,17 +293,6 @@ def _signed_digests(folder: Path, public_key, key) -> dict[str, str]:
     if strange:
         raise SignatureError(f"{path} covers {strange[0]}, which is not a file of the export folder: refused")
     return digests
-
-
-class _Text:
-    """The signature's text as model-signing's reader takes it (it calls read_text on a path): read here
-    once, within the size cap, so the file is never read unbounded or twice."""
-
-    def __init__(self, text: str):
-        self._text = text
-
-    def read_text(self, encoding: str = "utf-8") -> str:
-        return self._text
 
 
 def open_regular(path: str | os.PathLike, follow: bool = True):

@@ -1,8 +1,9 @@
-"""Keras's private parts that export relies on, in this one module: the TensorFlow backend's conv function.
+"""Keras's private parts that export relies on, in this one module: the TensorFlow backend's conv function, and
+the layer that made a symbolic tensor (its _keras_history).
 
-Checked against Keras CHECKED_VERSION (keras.src.backend.tensorflow.nn.conv and
-keras.src.backend.standardize_data_format); tests/test_models.py's adapter test fails when the installed
-Keras is another version, so that the next one is checked on purpose.
+Checked against Keras CHECKED_VERSION (keras.src.backend.tensorflow.nn.conv,
+keras.src.backend.standardize_data_format, KerasTensor._keras_history); tests/test_micro.py's adapter
+test fails when the installed Keras is another version, so that the next one is checked on purpose.
 """
 
 from __future__ import annotations
@@ -42,3 +43,9 @@ def convolutions_inlined():
             yield
         finally:
             nn.conv = keras_conv
+
+
+def producer(tensor):
+    """The operation (layer) that made a Keras model's symbolic tensor, None when it does not say."""
+    history = getattr(tensor, "_keras_history", None)
+    return getattr(history, "operation", None)

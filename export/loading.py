@@ -13,6 +13,7 @@ import re
 import sys
 from pathlib import Path
 
+from edgeport.export import keras_adapter
 from edgeport.export.archive import check_archive
 from edgeport.export.savedmodel import SAVEDMODEL_FILE, check_savedmodel
 from edgeport.runtime.errors import ModelFileError
@@ -354,8 +355,7 @@ def _head_activation(model) -> str | None:
     """The name of the activation that makes the model's output ("sigmoid", "softmax", "linear"...), None
     when the layer that makes it has none that can be read."""
     outputs = getattr(model, "outputs", None) or []
-    producer = outputs[0]._keras_history.operation if outputs and hasattr(outputs[0], "_keras_history") else None
-    activation = getattr(producer, "activation", None)
+    activation = getattr(keras_adapter.producer(outputs[0]) if outputs else None, "activation", None)
     return getattr(activation, "__name__", None)
 
 
@@ -384,7 +384,7 @@ def _two_classes(model, name: str, activation: str | None):
 def output_names(model) -> list[str]:
     """The names of a model's outputs: their layers' names."""
     outputs = getattr(model, "outputs", None) or []
-    names = [t._keras_history.operation.name if hasattr(t, "_keras_history") else str(i) for i, t in enumerate(outputs)]
+    names = [getattr(keras_adapter.producer(t), "name", None) or str(i) for i, t in enumerate(outputs)]
     return names or [model.name]
 
 

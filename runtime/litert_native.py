@@ -5,7 +5,7 @@ Invoke and GetTensor are the engine's own calls. The wrapper's frames and its ch
 the engine's buffers (edgeport makes none) cost as much as a small model's whole invoke, so a batch of
 one goes straight to the native calls. Checked against ai-edge-litert CHECKED_VERSION; on another
 version whose wrapper lacks these names, the public calls are used instead (slower, same answers), and
-tests/test_runtime.py's adapter test fails so that the next version is checked on purpose.
+tests/test_micro.py's adapter test fails so that the next version is checked on purpose.
 """
 
 from __future__ import annotations

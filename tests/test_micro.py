@@ -357,8 +357,12 @@ def test_the_third_party_private_names_are_those_their_adapters_were_checked_aga
     from edgeport.runtime import litert_native
     from edgeport.runtime.engines import LiteRT
 
+    from edgeport import ray_adapter, signing_adapter
+
     assert metadata.version("ai-edge-litert") == litert_native.CHECKED_VERSION
     assert metadata.version("keras") == keras_adapter.CHECKED_VERSION
+    assert metadata.version("model-signing") == signing_adapter.CHECKED_VERSION
+    assert metadata.version("ray") == ray_adapter.CHECKED_VERSION
     engine = LiteRT((exported / "model_int8.tflite").read_bytes())
     assert litert_native.calls(engine._interpreter)  # the fast path is the one in use
     batch = (test_set[0][:1].astype(np.int16) - 128).astype(np.int8)
@@ -367,6 +371,13 @@ def test_the_third_party_private_names_are_those_their_adapters_were_checked_aga
     assert np.array_equal(engine.run(batch), fast)
     assert list(inspect.signature(nn.conv).parameters) == ["inputs", "kernel", "strides", "padding", "data_format",
                                                            "dilation_rate"]
+    import keras
+
+    head = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, name="head")])
+    assert keras_adapter.producer(head.outputs[0]).name == "head"
+    from ray._private.authentication import authentication_token_setup  # what ray_adapter calls
+
+    assert callable(authentication_token_setup.maybe_enable_token_auth_if_token_available)
 
 
 def test_the_4_bit_micro_rung_came_in_as_one_table_entry_and_tflm_runs_its_packed_weights(quadrants, tmp_path):

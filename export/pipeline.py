@@ -126,7 +126,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
             sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
-            entries, skipped, failed = _build(model, plan, staging, sources, info, calibration_images, tuning,
+            entries, skipped, failed = _build(plan, staging, Job(model, sources, info, calibration_images, tuning),
                                               validation, reference, say, kits)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
             phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
@@ -264,8 +264,8 @@ def _warn_about_class_order(given, data: Dataset) -> None:
                   f"was trained in", stacklevel=4)
 
 
-def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: ModelInfo, calibration, tuning,
-           validation: Split, reference, say, kits: dict) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
+def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, reference, say,
+           kits: dict) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
     """Write, describe and validate every target of the plan in the staging folder (kits: each micro file's
     TFLM predictor, by name, for its firmware kit).
 
@@ -276,11 +276,10 @@ def _build(model, plan: ExportPlan, staging: Path, sources: Sources, info: Model
         (manifest entries by file name, {skipped file name: why}, {failed file name: why}).
     """
     entries, skipped, failed = {}, {}, {}
-    job = Job(model, sources, info, calibration, tuning)
     for target in plan.targets:
         started = time.perf_counter()
         try:
-            why = target.why_skipped(entries, plan, sources)
+            why = target.why_skipped(entries, plan, job.sources)
             if why:
                 skipped[target.filename] = why
                 say(f"{target.filename:<22} skipped: {why}")

@@ -127,11 +127,6 @@ class Rung:
     probed_by: str | None = None
     opt_in: bool = False
 
-    @property
-    def bar(self) -> Bar:
-        """The rung's bar before the budget (ExportPlan.bar_for applies it)."""
-        return BARS[self.quantization]
-
     def why_skipped(self, entries: dict, plan: "ExportPlan", sources: Sources) -> str | None:
         """Why this rung is not built in this export (its skip rule), or None."""
         return self.skip(self, entries, plan, sources) if self.skip is not None else None
@@ -353,7 +348,8 @@ def modes_of(tool: str) -> tuple[Quantization, ...]:
 def check_mode(tool: str, mode: Quantization, message: str) -> None:
     """Raise ValueError(message) when no rung asks tool for mode; message may name {modes} ("a, b, c"),
     {modes_in_words} ("a, b and c") and {got} (the mode given, quoted)."""
-    modes = [m.value for m in modes_of(tool)]
-    if mode not in modes_of(tool):
+    allowed = modes_of(tool)
+    modes = [m.value for m in allowed]
+    if mode not in allowed:
         in_words = f"{', '.join(modes[:-1])} and {modes[-1]}" if len(modes) > 1 else modes[0]
         raise ValueError(message.format(modes=", ".join(modes), modes_in_words=in_words, got=repr(mode.value)))

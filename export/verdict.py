@@ -75,12 +75,11 @@ def texts(found: list[Miss], verdict: Verdict) -> list[str]:
 
 def verdict_words(validation: Validation) -> str:
     """A file's verdict for a progress line: 'pass', 'FAIL: ...', 'cannot tell: ...', 'pass (...advisory)'."""
-    found = validation.misses or []
     if validation.verdict is Verdict.FAIL:
         return "FAIL: " + "; ".join(validation.failures)
     if validation.verdict is Verdict.CANNOT_TELL:
         return "cannot tell: " + "; ".join(validation.unresolved or [])
-    advisories = texts(found, Verdict.ADVISORY) or validation.advisories or []
+    advisories = validation.advisories or []
     return "pass" + (f" ({'; '.join(advisories)})" if advisories else "")
 
 

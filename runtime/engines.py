@@ -83,10 +83,12 @@ class LiteRT(Engine):
         self.inputs, self.outputs = (tuple(_spec(d) for d in details) for details in self._details)
         self._lock = threading.Lock()
         self._batch = int(self._details[0][0]["shape"][0]) if self._details[0] else 0
+        # The first input's and output's indices, read once: run is on predict_one's path.
+        self._index = (self._details[0][0]["index"], self._details[1][0]["index"]) if all(self._details) else None
         self._native = litert_native.calls(self._interpreter)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        index, out_index = self._details[0][0]["index"], self._details[1][0]["index"]
+        index, out_index = self._index
         with self._lock:
             if len(batch) != self._batch:  # resize only when the batch size changes
                 self._interpreter.resize_tensor_input(index, list(batch.shape))

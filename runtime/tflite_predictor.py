@@ -81,10 +81,6 @@ class TFLitePredictor(Predictor):
         as predict computes them (a firmware's golden input vectors)."""
         return self._encode_pixels(self._as_batch(pixels))
 
-    def decode(self, out: np.ndarray) -> np.ndarray:
-        """Float32 outputs from the engine's output tensor (codes, for an integer output)."""
-        return out if self._decode is None else self._decode(out)
-
     def _quantized_pixels(self, pixels: np.ndarray) -> np.ndarray:
         if self._pixel_table is None:  # per-channel preprocessing
             return self._quantize_input(self._preprocess(pixels))

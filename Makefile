@@ -21,9 +21,8 @@ ORT_WEB_DIR := edgeport/webpage/ort
 ORT_WEB_STAMP := $(ORT_WEB_DIR)/.onnxruntime-web-$(ORT_WEB_VERSION)
 ORT_WEB_FILES := ort.wasm.min.js ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 CHROMIUM ?= /usr/bin/chromium
-# The suite runs on this many workers, each taking whole test files (a module's fixtures are built once), the
-# longest files first (tests/conftest.py's order, kept by --no-loadscope-reorder); the seed model is trained once
-# per run and shared. More workers than cores measured no faster (220 s with 3 against 211 s with 2).
+# The suite runs on this many workers, each taking whole test files (a module's fixtures are built once); each
+# worker trains and exports the seed model for itself, so more workers than cores only repeat that work.
 TEST_WORKERS ?= 2
 
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -110,7 +109,7 @@ bench: setup browser
 	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) benchmarks/bench_web.py $(ARTIFACTS)
 
 test: setup browser
-	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache $(ORT_WEB_DIR)

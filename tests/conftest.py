@@ -247,20 +247,10 @@ def fit_quadrants(model, data, epochs=30, scale=1 / 255):
     return model
 
 
-# The files that take longest (worker-seconds measured on this 2-core machine, most first): the Makefile hands
-# whole files to the workers in this order (--no-loadscope-reorder), the longest first, so that no long file
-# starts last and keeps one worker busy while the other idles. The other files follow in name order.
-LONGEST_FILES = ("test_score.py", "test_export.py", "test_models.py", "test_runtime.py", "test_probe.py",
-                 "test_as_built.py", "test_trust.py", "test_signing.py", "test_stops.py", "test_cli.py",
-                 "test_ladder.py", "test_your_data.py", "test_web.py", "test_report.py")
-
-
 def pytest_collection_modifyitems(items) -> None:
-    """The longest files first (LONGEST_FILES); within each file, the tests that need the shared seed model run
-    after the others: a worker that comes to it while another worker trains and exports it has the file's other
-    tests to run instead of waiting."""
-    def file_order(item) -> tuple:
-        name = Path(item.nodeid.split("::")[0]).name
-        return (LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES), name)
-
-    items.sort(key=lambda item: (file_order(item), "seed_dir" in item.fixturenames))
+    """Within each file, the tests that need the shared seed model run after the others: a worker that comes to
+    it while another worker trains and exports it has the file's other tests to run instead of waiting."""
+    files: dict[str, int] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], len(files))
+    items.sort(key=lambda item: (files[item.nodeid.split("::")[0]], "seed_dir" in item.fixturenames))

@@ -28,7 +28,7 @@ TEST_WORKERS ?= 2
 
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup dataset browser run train export report web bench test clean
+.PHONY: setup dataset browser packages run train export report web bench test clean
 
 setup: $(STAMP) dataset $(ORT_WEB_STAMP)
 
@@ -44,18 +44,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 dataset:
-	@if [ -n "$$FASHION_MNIST_DIR" ] && [ -f "$$FASHION_MNIST_DIR/t10k-images-idx3-ubyte.gz" ]; then \
-		exit 0; \
-	elif [ -f "$(DATASET_DIR)/t10k-images-idx3-ubyte.gz" ]; then \
-		exit 0; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		echo "Installing the Fashion-MNIST dataset (Debian package dataset-fashion-mnist)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
-	else \
-		echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist'," >&2; \
-		echo "or set FASHION_MNIST_DIR to a folder holding the four *-ubyte.gz files." >&2; \
-		exit 1; \
-	fi
+	$(call apt_install,$(WANT_DATASET))
 
 # The npm package is fetched into a scratch folder and only the engine files are kept.
 $(ORT_WEB_STAMP):
@@ -75,15 +64,30 @@ $(ORT_WEB_STAMP):
 # The browser tests need a chromium that Playwright can drive; Playwright's own download is
 # not reachable from these machines, Debian's package is.
 browser:
-	@if [ -x "$(CHROMIUM)" ]; then \
+	$(call apt_install,$(WANT_CHROMIUM))
+
+packages:
+	$(call apt_install,$(WANT_DATASET); $(WANT_CHROMIUM))
+
+# The Debian packages a target lacks: each WANT_ line prints its package's name when it is missing.
+WANT_DATASET = { [ -n "$$FASHION_MNIST_DIR" ] && [ -f "$$FASHION_MNIST_DIR/t10k-images-idx3-ubyte.gz" ]; } || \
+	[ -f "$(DATASET_DIR)/t10k-images-idx3-ubyte.gz" ] || echo dataset-fashion-mnist
+WANT_CHROMIUM = [ -x "$(CHROMIUM)" ] || echo chromium
+
+# Installs the packages that $(1) names in one apt-get run when root; otherwise says how to get them.
+define apt_install
+	@missing="$$( { $(1); } | tr '\n' ' ' | sed 's/ *$$//')"; \
+	if [ -z "$$missing" ]; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "Installing chromium (Debian package chromium) for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "Installing the Debian packages $$missing (the Fashion-MNIST dataset; chromium for the browser tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "chromium is missing: run 'sudo apt-get install chromium', or set CHROMIUM to a chromium binary" >&2; \
+		echo "Missing Debian packages: run 'sudo apt-get install $$missing'; or set FASHION_MNIST_DIR to a folder" \
+			"holding Fashion-MNIST's four *-ubyte.gz files, or CHROMIUM to a chromium binary" >&2; \
 		exit 1; \
 	fi
+endef
 
 run: setup
 	$(EDGEPORT) train --out $(ARTIFACTS)
@@ -109,7 +113,9 @@ bench: setup browser
 	$(PY) benchmarks/bench_ladder.py $(ARTIFACTS)/model.keras
 	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) benchmarks/bench_web.py $(ARTIFACTS)
 
-test: setup browser
+# The set-up's three downloads (Python packages, Debian packages, onnxruntime-web) run side by side.
+test:
+	$(MAKE) --no-print-directory -j3 $(STAMP) $(ORT_WEB_STAMP) packages
 	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:

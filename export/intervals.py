@@ -57,7 +57,7 @@ def images_to_settle(per_image_variance: float, distance: float) -> int | None:
     if distance <= 1e-9:  # on the bar, up to rounding
         return None
     needed = Z95 ** 2 * per_image_variance / distance ** 2
-    return _round_up(max(needed, 1.0))
+    return round_up(max(needed, 1.0))
 
 
 def agreement_variance(agreement: float, images: int) -> float:
@@ -71,7 +71,7 @@ def change_variance(gained: int, lost: int, images: int) -> float:
     return max((gained + lost) / images - change ** 2, 1.0 / images)
 
 
-def _round_up(count: float) -> int:
+def round_up(count: float) -> int:
     """count rounded up to two significant figures: an estimate, not a promise."""
     magnitude = 10 ** max(0, int(math.floor(math.log10(count))) - 1)
     return int(math.ceil(count / magnitude) * magnitude)

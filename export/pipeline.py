@@ -40,7 +40,7 @@ from edgeport.export.recommend import best_miss, recommend, within_budget
 from edgeport.export.rungs import Job, Rung
 from edgeport.export.validate import ValidationError, validate_file
 from edgeport.export.verdict import verdict_words
-from edgeport.runtime.bench import single_image_us
+from edgeport.runtime.bench import single_image_timing
 from edgeport.runtime.datasets import Dataset, Split
 from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
@@ -143,7 +143,7 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
                 skipped=skipped, failed=failed,
                 recommended=recommend(files, plan.budget_pt, plan.integer_only, plan.objective,
-                                      plan.board))
+                                      plan.board, plan.class_budget_pt))
             write_text_atomic(staging / MANIFEST_NAME, manifest.to_text())
             phone_files = [name for name, entry in phones.items() if entry.error is None]
             publish(staging, out, [*entries, *phone_files, *npu_files(entries), REFERENCE_NAME])
@@ -178,7 +178,8 @@ def _micro_miss(files: dict[str, FileEntry], plan: ExportPlan) -> str:
     """Why no microcontroller's file was recommended for the plan's board, with how far the closest misses."""
     board = plan.board
     candidates = [(name, entry) for name, entry in files.items()
-                  if entry.micro is not None and entry.micro.runs and within_budget(entry, plan.budget_pt)]
+                  if entry.micro is not None and entry.micro.runs
+                  and within_budget(entry, plan.budget_pt, plan.class_budget_pt)]
     if not candidates:
         return f"no microcontroller's file is within the budget of {plan.budget_pt:g} pt, so none fits {board.name}"
     name, entry = min(candidates, key=lambda item: micro.overage(item[1], board))
@@ -317,8 +318,9 @@ def _build_one(target: Rung, staging: Path, job: Job, validation: Split, referen
         figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
                                 size_bar, plan)
     entry = describe_file(predictor, target, job.info, figures, built)
-    if within_budget(entry, plan.budget_pt):  # only a file within budget can be the fastest recommended
-        entry = replace(entry, latency_us=latency or single_image_us(predictor, validation.images[0]))
+    if within_budget(entry, plan.budget_pt, plan.class_budget_pt):  # only such a file can be recommended
+        median, interval = (latency, None) if latency else single_image_timing(predictor, validation.images[0])
+        entry = replace(entry, latency_us=median, latency_interval_us=interval)
     return entry
 
 

@@ -18,7 +18,7 @@ from edgeport import runtime
 from edgeport.export import report_plots as rp
 from edgeport.export.loading import model_bytes
 from edgeport.export.pipeline import keras_model_path
-from edgeport.export.plan import DEFAULT_BUDGET_PT, Objective
+from edgeport.export.plan import DEFAULT_BUDGET_PT, Objective, class_budget
 from edgeport.export.recommend import objective_words, settle_line, within_budget
 from edgeport.export.recommend import recommend as choose
 from edgeport.export.report_devices import markdown_table, micro_table, phone_table, web_note
@@ -33,33 +33,38 @@ TUTORIAL_PICTURES = (("training_curves.png", "Training and validation accuracy a
                      ("predictions.png", "The seed model's predictions on the first test images"))
 
 
-def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT) -> str | None:
-    """The file within its bar and the budget that the manifest's objective picks (the manifest's own choice when
-    the budget is the same).
+def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT, class_budget_pt: float | None = None
+              ) -> str | None:
+    """The file within its bar and the budgets that the manifest's objective picks (the manifest's own choice
+    when the budgets are the same; class_budget_pt None: twice budget_pt).
 
     Returns:
         The file name, or None when no file qualifies.
     """
-    return _choice(manifest, budget_pt).overall
+    return _choice(manifest, budget_pt, class_budget_pt).overall
 
 
-def _choice(manifest: Manifest, budget_pt: float):
-    """The manifest's Recommendation, or the same choice (integer-only, objective) remade for another budget."""
+def _choice(manifest: Manifest, budget_pt: float, class_budget_pt: float | None = None):
+    """The manifest's Recommendation, or the same choice (integer-only, objective) remade for other budgets."""
     recorded = manifest.recommended
-    if recorded is not None and recorded.budget_pt == budget_pt:
+    class_budget_pt = class_budget(budget_pt) if class_budget_pt is None else class_budget_pt
+    if recorded is not None and recorded.budget_pt == budget_pt and recorded.class_budget_pt in (None, class_budget_pt):
         return recorded
     return choose(manifest.files, budget_pt, recorded.integer_only if recorded else False,
-                  recorded.objective if recorded else LEGACY_OBJECTIVE, recorded.board if recorded else None)
+                  recorded.objective if recorded else LEGACY_OBJECTIVE, recorded.board if recorded else None,
+                  class_budget_pt)
 
 
 def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT, bench: bool = True, data=None,
                  progress: Callable[[str], None] | None = None, rounds: int = 5, output: str | None = None,
-                 custom_objects=(), model: str | os.PathLike | None = None, trust_code: bool = False) -> Path:
+                 custom_objects=(), model: str | os.PathLike | None = None, trust_code: bool = False,
+                 class_budget_pt: float | None = None) -> Path:
     """Write folder/report.md and its plots from manifest.json and bench.json.
 
     Args:
         folder: an export folder.
         budget_pt: the accuracy drop (points) the recommended file may cost.
+        class_budget_pt: the recall drop (points) it may cost any one class (default: twice budget_pt).
         bench: run the benchmark first (writes bench.json); False reuses bench.json if present.
         data: the Dataset the manifest was validated on (default: loaded from the manifest's
             record), for the benchmark and the pictures of changed predictions.
@@ -85,8 +90,8 @@ def build_report(folder: str | os.PathLike, budget_pt: float = DEFAULT_BUDGET_PT
         run_benchmark(folder, rounds=rounds, data=data, progress=progress, output=output,
                       custom_objects=custom_objects, model=keras_model, trust_code=trust_code)
     latency = _latency_rows(folder, manifest)
-    plots = _draw_plots(folder, manifest, latency, data.validation[1], budget_pt)
-    text = render(manifest, latency, plots, budget_pt, folder, keras_model)
+    plots = _draw_plots(folder, manifest, latency, data.validation[1], budget_pt, class_budget_pt)
+    text = render(manifest, latency, plots, budget_pt, folder, keras_model, class_budget_pt)
     path = folder / REPORT_NAME
     write_text_atomic(path, text)
     return path
@@ -107,14 +112,14 @@ def _latency_rows(folder: Path, manifest: Manifest) -> dict[str, dict]:
 
 
 def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, folder: Path,
-           keras_model: Path | None = None) -> str:
+           keras_model: Path | None = None, class_budget_pt: float | None = None) -> str:
     """The markdown text of the report (keras_model: the Keras model's path, looked up when None)."""
     files, source = manifest.files, manifest.source
     keras_model = keras_model or keras_model_path(folder, manifest)
     keras_bytes = model_bytes(keras_model) if keras_model else None
     data_name = Path(manifest.data.source).name
     lines = [f"# edgeport report: `{source.file}` on `{data_name}`", "",
-             _recommendation(manifest, latency, budget_pt, keras_bytes), ""]
+             _recommendation(manifest, latency, budget_pt, keras_bytes, class_budget_pt), ""]
     lines += ["## Every format at a glance", "", *_table(manifest, latency, keras_bytes), ""]
     lines += [
         f"Validation data: {_data_line(manifest)}. Agreement: share of images whose "
@@ -206,9 +211,10 @@ def _data_line(manifest: Manifest) -> str:
     return line
 
 
-def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_bytes: int | None) -> str:
+def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_bytes: int | None,
+                    class_budget_pt: float | None = None) -> str:
     files, source = manifest.files, manifest.source
-    choice = recommend(manifest, budget_pt)
+    choice = recommend(manifest, budget_pt, class_budget_pt)
     if choice is None:
         best = max(files, key=lambda n: files[n].validation.accuracy)
         return (f"**No exported file stays within {budget_pt:g} pt of the Keras model's accuracy while passing its "
@@ -226,7 +232,7 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_b
         f"{entry.bytes / 1024:,.1f} KB, {' and '.join(saves)}. It scores {100 * v.accuracy:.2f} % on the validation data "
         f"against {100 * source.accuracy:.2f} % for Keras; {figures_words(entry.validation)}."
     )
-    text += _other_objective(manifest, budget_pt)
+    text += _other_objective(manifest, budget_pt, class_budget_pt)
     settle = settle_line(files, choice, budget_pt, manifest.data.images)
     if settle:
         text += f" **{settle}.**"
@@ -241,10 +247,10 @@ def _recommendation(manifest: Manifest, latency: dict, budget_pt: float, keras_b
     return text
 
 
-def _other_objective(manifest: Manifest, budget_pt: float) -> str:
+def _other_objective(manifest: Manifest, budget_pt: float, class_budget_pt: float | None = None) -> str:
     """' Within the budget, smallest: ..., fastest: ...', with how much slower the smallest is, when the two
     are different files."""
-    chosen = _choice(manifest, budget_pt)
+    chosen = _choice(manifest, budget_pt, class_budget_pt)
     smallest, fastest = chosen.smallest, chosen.fastest
     if smallest is None or fastest is None or smallest == fastest:
         return ""
@@ -271,12 +277,16 @@ def _float32_bytes(files: dict[str, FileEntry], fmt: str) -> int | None:
 def _table(manifest: Manifest, latency: dict, keras_bytes: int | None) -> list[str]:
     files, source = manifest.files, manifest.source
     header = ["File", "Format", "Quantization", "Size (KB)", "x float32", "Accuracy", "Change (pt) [95 %]",
-              "Agreement [95 %]", "Max abs diff", "p50 (ms)", "p99 (ms)", "Images/s", "Bars"]
+              "Agreement [95 %]", "Balanced accuracy", "Worst class (pt) [95 %]", "Max abs diff", "p50 (ms)",
+              "p99 (ms)", "Images/s", "Bars"]
     rows = []
+    keras_balanced = next((f"{e.validation.reference_balanced_accuracy:.4f}" for e in files.values()
+                           if e.validation.reference_balanced_accuracy is not None), "—")
     for name in ("Keras model.predict", "Keras model(x)"):
         size = f"{keras_bytes / 1024:,.1f}" if keras_bytes else "—"
         rows.append([f"`{source.file}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
-                     f"{source.accuracy:.4f}", "—", "—", "—", *_speed(latency.get(name)), "reference"])
+                     f"{source.accuracy:.4f}", "—", "—", keras_balanced, "—", "—", *_speed(latency.get(name)),
+                     "reference"])
     for name, entry in files.items():
         v = entry.validation
         float32 = _float32_bytes(files, entry.format)
@@ -284,10 +294,19 @@ def _table(manifest: Manifest, latency: dict, keras_bytes: int | None) -> list[s
             f"`{name}`", entry.format, entry.quantization, f"{entry.bytes / 1024:,.1f}",
             f"{entry.bytes / float32:.2f}" if float32 else "—", f"{v.accuracy:.4f}",
             f"{100 * v.accuracy_change:+.2f}{interval_words(v.accuracy_change_interval, 'pt', 'bracket')}",
-            f"{100 * v.agreement:.2f} %{interval_words(v.agreement_interval, '%', 'bracket')}", f"{v.max_abs_diff:.1e}",
+            f"{100 * v.agreement:.2f} %{interval_words(v.agreement_interval, '%', 'bracket')}",
+            "—" if v.balanced_accuracy is None else f"{v.balanced_accuracy:.4f}", _worst_class_cell(v),
+            f"{v.max_abs_diff:.1e}",
             *_speed(latency.get(name)), verdict_cell(v),
         ])
     return markdown_table(header, rows)
+
+
+def _worst_class_cell(v) -> str:
+    """The class whose recall the file changed most for the worse: 'Shirt -4.60 [-6.10, -3.10]'."""
+    if v.worst_class_change is None:
+        return "—"
+    return f"{v.worst_class} {100 * v.worst_class_change:+.2f}{interval_words(v.worst_class_interval, 'pt', 'bracket')}"
 
 
 def _speed(row: dict | None) -> list[str]:
@@ -346,17 +365,18 @@ def layer_twins(tflite: dict[str, np.ndarray], onnx: dict[str, np.ndarray]) -> d
     return twins
 
 
-def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, budget_pt: float) -> dict[str, str]:
+def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, budget_pt: float,
+                class_budget_pt: float | None = None) -> dict[str, str]:
     """Draw every plot the numbers allow; returns {key: PNG file name}."""
     files, source = manifest.files, manifest.source
     class_names = list(manifest.info.class_names) if files else [str(i) for i in range(len(source.per_class_accuracy))]
     figures = {}
     if files:
         points = [{"name": n, "format": e.format, "kb": e.bytes / 1024, "accuracy": e.validation.accuracy,
-                   "passed": within_budget(e, budget_pt),
+                   "passed": within_budget(e, budget_pt, class_budget_pt),
                    "unsettled": e.validation.verdict is Verdict.CANNOT_TELL} for n, e in files.items()]
         figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source.accuracy, budget_pt,
-                                                               recommend(manifest, budget_pt))
+                                                               recommend(manifest, budget_pt, class_budget_pt))
     layer_errors = {n: e.layers for n, e in files.items() if e.layers}
     if layer_errors:
         figures["layer_error"] = rp.plot_layer_error(_matched_layers(folder, layer_errors))

@@ -148,7 +148,8 @@ def _smaller_winner(entries: dict, rung: Rung, plan: "ExportPlan") -> str | None
         if entry.format != rung.format or (entry.micro is not None) != rung.micro or \
                 (plan.integer_only and not entry.integer_only):
             continue
-        if Quantization(entry.quantization).bits <= rung.quantization.bits and within_budget(entry, plan.budget_pt):
+        narrow = Quantization(entry.quantization).bits <= rung.quantization.bits
+        if narrow and within_budget(entry, plan.budget_pt, plan.class_budget_pt):
             return name
     return None
 

@@ -47,6 +47,8 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
              if float32_bytes and mode.bits <= 8 else None)
     agreeing, gained, lost = intervals.paired_counts(result["predictions"], np.asarray(reference).argmax(1), labels)
     count = len(labels)
+    worst, worst_counts = worst_class(result["predictions"], np.asarray(reference).argmax(1), labels,
+                                      predictor.class_names)
     figures = Validation(
         accuracy=result["accuracy"], reference_accuracy=result["reference_accuracy"],
         accuracy_change=result["accuracy_change"], agreement=result["agreement"], max_abs_diff=result["max_abs_diff"],
@@ -55,22 +57,44 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
         size_ratio=size / float32_bytes if float32_bytes else None, size_limit_bytes=limit,
         bar=plan.bar_for(mode), failures=[], passed=True, batch=figures_batch(predictor), kernels=predictor.kernels,
         agreement_interval=_rounded(intervals.agreement_interval(agreeing, count)),
-        accuracy_change_interval=_rounded(intervals.accuracy_change_interval(gained, lost, count)))
+        accuracy_change_interval=_rounded(intervals.accuracy_change_interval(gained, lost, count)),
+        balanced_accuracy=result["balanced_accuracy"], reference_balanced_accuracy=result["reference_balanced_accuracy"],
+        **worst)
     found = verdict.misses(figures, figures.bar, path.name, plan.size_ratio, plan.size_allowance_bytes)
     return replace(figures, failures=verdict.texts(found, Verdict.FAIL), passed=verdict.decide(found) is not Verdict.FAIL,
                    unresolved=verdict.texts(found, Verdict.CANNOT_TELL),
-                   images_to_settle=_images_to_settle(figures, gained, lost, count),
+                   images_to_settle=_images_to_settle(figures, gained, lost, count, worst_counts),
                    advisories=verdict.texts(found, Verdict.ADVISORY) or None, verdict=verdict.decide(found),
                    misses=found)
+
+
+def worst_class(predicted, expected, labels, class_names=None) -> tuple[dict, tuple[int, int, int]]:
+    """The class whose recall the file changes most for the worse (the lowest point estimate; of equal ones,
+    the class with more images), with its paired 95 % interval over that class's images: Validation's
+    worst_class, worst_class_change and worst_class_interval; and that class's (gained, lost, images)."""
+    predicted, expected, labels = (np.asarray(a).reshape(-1) for a in (predicted, expected, labels))
+    worst = None
+    for label in np.unique(labels):
+        mine = labels == label
+        _, gained, lost = intervals.paired_counts(predicted[mine], expected[mine], labels[mine])
+        count = int(mine.sum())
+        key = ((gained - lost) / count, -count)
+        if worst is None or key < worst[0]:
+            worst = key, int(label), (gained, lost, count)
+    (change, _), label, counts = worst
+    name = class_names[label] if class_names is not None and label < len(class_names) else str(label)
+    return ({"worst_class": str(name), "worst_class_change": round(float(change), 6),
+             "worst_class_interval": _rounded(intervals.accuracy_change_interval(*counts))}, counts)
 
 
 def _rounded(interval) -> list:
     return [round(float(v), 6) for v in interval]
 
 
-def _images_to_settle(figures: Validation, gained: int, lost: int, count: int) -> int | None:
+def _images_to_settle(figures: Validation, gained: int, lost: int, count: int, worst_counts) -> int | None:
     """Validation images that would settle each bar whose interval straddles it, at the figures seen (the
-    largest); None when every interval is clear of its bar."""
+    largest); None when every interval is clear of its bar. The worst class's bar needs its images in that
+    class, so the class's share of the validation images scales them up."""
     bar, needed = figures.bar, []
     low, high = figures.agreement_interval
     if low < bar.min_agreement <= high:
@@ -82,6 +106,12 @@ def _images_to_settle(figures: Validation, gained: int, lost: int, count: int) -
         if low < limit < high:
             needed.append(intervals.images_to_settle(intervals.change_variance(gained, lost, count),
                                                      abs(figures.accuracy_change - limit)))
+    low, high = figures.worst_class_interval
+    if bar.max_class_drop is not None and low < -bar.max_class_drop < high:
+        class_gained, class_lost, class_count = worst_counts
+        in_class = intervals.images_to_settle(intervals.change_variance(class_gained, class_lost, class_count),
+                                              abs(figures.worst_class_change + bar.max_class_drop))
+        needed.append(None if in_class is None else intervals.round_up(in_class * count / class_count))
     if not needed:
         return None
     return None if None in needed else max(needed)

@@ -22,7 +22,7 @@ def misses(figures, bar: Bar, name: str = "", size_ratio: float | None = None, a
 
     Args:
         figures: a Validation, or anything with agreement, accuracy_change, max_abs_diff, and optionally
-            their intervals, bytes, size_ratio and size_limit_bytes.
+            their intervals, the worst class's recall change and interval, bytes, size_ratio and size_limit_bytes.
         bar: the bar to meet (its max_accuracy_change is the budget, for a quantized file).
         name: the file's name, for the words.
         size_ratio, allowance: the size bar (share of float32, bytes), for the words.
@@ -41,6 +41,13 @@ def misses(figures, bar: Bar, name: str = "", size_ratio: float | None = None, a
         found.append(Miss("accuracy", limit, change, interval, _settled(settled),
                           f"{name}: accuracy change {100 * change:+.2f} pt{interval_words(interval, 'pt')} beyond "
                           f"{'±' if bar.two_sided else '-'}{100 * limit:.2f} pt"))
+    drop, worst = bar.max_class_drop, getattr(figures, "worst_class_change", None)
+    if drop is not None and worst is not None and worst < -drop - ROUNDING:
+        interval = figures.worst_class_interval
+        settled = interval is not None and interval[1] < -drop
+        found.append(Miss("class", drop, worst, interval, _settled(settled),
+                          f"{name}: {figures.worst_class} recall {100 * worst:+.2f} pt{interval_words(interval, 'pt')} "
+                          f"beyond the per-class -{100 * drop:.2f} pt"))
     if bar.max_abs_diff is not None and figures.max_abs_diff > bar.max_abs_diff:
         advisory = not found  # changed answers, what the bar is there to catch, are measured by the other two
         text = f"{name}: max abs probability difference {figures.max_abs_diff:.2e} > {bar.max_abs_diff:.0e}"

@@ -44,6 +44,12 @@ def single_image_us(predictor, image, calls: int = LATENCY_CALLS,
                     seconds: float = LATENCY_SECONDS) -> float:
     """One image's latency through predict_one, the median of up to calls after warm-up, in microseconds
     (at most about seconds of calls: a slow file is timed fewer times)."""
+    return single_image_timing(predictor, image, calls, seconds)[0]
+
+
+def single_image_timing(predictor, image, calls: int = LATENCY_CALLS,
+                        seconds: float = LATENCY_SECONDS) -> tuple[float, list]:
+    """single_image_us's median and its 95 % interval [low, high], in microseconds (median_interval)."""
     for _ in range(3):
         predictor.predict_one(image)
     times, started = [], time.perf_counter()
@@ -51,4 +57,13 @@ def single_image_us(predictor, image, calls: int = LATENCY_CALLS,
         begin = time.perf_counter()
         predictor.predict_one(image)
         times.append(time.perf_counter() - begin)
-    return round(float(np.median(times)) * 1e6, 1)
+    return round(float(np.median(times)) * 1e6, 1), [round(float(t) * 1e6, 1) for t in median_interval(times)]
+
+
+def median_interval(samples) -> tuple[float, float]:
+    """A distribution-free 95 % interval for the median of samples: the order statistics n/2 -/+ 1.96 sqrt(n)/2
+    (the binomial's normal approximation), whatever the distribution of the times; [min, max] for few samples."""
+    ordered = np.sort(np.asarray(samples, dtype=np.float64))
+    count, half = len(ordered), 1.96 * np.sqrt(len(ordered)) / 2
+    low, high = int(np.floor(count / 2 - half)), int(np.ceil(count / 2 + half)) - 1
+    return float(ordered[max(low, 0)]), float(ordered[min(high, count - 1)])

@@ -18,6 +18,14 @@ def per_class_accuracy(matrix: np.ndarray) -> list[float]:
     return (np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)).tolist()
 
 
+def balanced_accuracy(matrix: np.ndarray) -> float:
+    """The mean of the recalls of the classes that have images, from a confusion matrix (row = truth): what
+    accuracy would be if every class were as common as the others."""
+    matrix = np.asarray(matrix)
+    present = matrix.sum(axis=1) > 0
+    return float(np.mean(np.diag(matrix)[present] / matrix.sum(axis=1)[present]))
+
+
 def evaluate(predictor, images, labels, reference=None, batch_size: int | None = None, probabilities=None) -> dict:
     """Run predictor over images and score it.
 
@@ -30,9 +38,9 @@ def evaluate(predictor, images, labels, reference=None, batch_size: int | None =
             then not computed again).
 
     Returns:
-        dict with n, accuracy, per_class_accuracy, confusion_matrix, predictions; given a
-        reference also reference_accuracy, accuracy_change, agreement, max_abs_diff,
-        changed_indices (where the predicted class differs from the reference's).
+        dict with n, accuracy, balanced_accuracy, per_class_accuracy, confusion_matrix, predictions; given a
+        reference also reference_accuracy, reference_balanced_accuracy, accuracy_change, agreement,
+        max_abs_diff, changed_indices (where the predicted class differs from the reference's).
 
     Raises:
         ValueError: labels or reference do not match the number of images or classes.
@@ -51,6 +59,7 @@ def evaluate(predictor, images, labels, reference=None, batch_size: int | None =
     result = {
         "n": int(len(labels)),
         "accuracy": float(np.mean(predicted == labels)),
+        "balanced_accuracy": balanced_accuracy(matrix),
         "per_class_accuracy": per_class_accuracy(matrix),
         "confusion_matrix": matrix.tolist(),
         "predictions": predicted,
@@ -64,6 +73,7 @@ def evaluate(predictor, images, labels, reference=None, batch_size: int | None =
         reference_accuracy = float(np.mean(reference_predicted == labels))
         result.update(
             reference_accuracy=reference_accuracy,
+            reference_balanced_accuracy=balanced_accuracy(confusion_matrix(labels, reference_predicted, num_classes)),
             accuracy_change=result["accuracy"] - reference_accuracy,
             agreement=1.0 - len(changed) / len(labels),
             max_abs_diff=float(np.abs(probs - reference).max()),

@@ -83,13 +83,15 @@ class FileEntry(Record):
         quantization), integer_only, info (class names, preprocessing, output kind, background:
         flat keys in the JSON), validation, and how the file was built where a rung searched:
         layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, block_size;
-        latency_us, one image's median latency at export (files within budget); micro, for a
+        latency_us, one image's median latency at export (files within budget), and
+        latency_interval_us, that median's 95 % interval; micro, for a
         microcontroller's file, how it runs in TensorFlow Lite Micro.
     """
 
     NESTED: ClassVar[dict] = {"validation": Validation, "micro": MicroRecord}
     OMIT_NONE: ClassVar[tuple] = ("validation", "integer_only", "tensors", "layers", "search", "float_layers",
-                                  "wide_layers", "calibration_method", "block_size", "latency_us", "micro")
+                                  "wide_layers", "calibration_method", "block_size", "latency_us", "micro",
+                                  "latency_interval_us")
 
     format: str
     quantization: str
@@ -107,6 +109,7 @@ class FileEntry(Record):
     block_size: int | None = None
     latency_us: float | None = None  # one image, median, on the machine that exported it (the speed objective's)
     micro: MicroRecord | None = None  # a microcontroller's file (batch 1, integer): how it runs in TFLM
+    latency_interval_us: list | None = None  # the median's 95 % interval [low, high] (since edgeport 0.3)
 
     def to_json(self) -> dict:
         record = super().to_json()
@@ -251,7 +254,7 @@ class Recommendation(Record):
     """
 
     NESTED: ClassVar[dict] = {"board": Board}
-    OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest", "micro", "board")
+    OMIT_NONE: ClassVar[tuple] = ("smallest", "fastest", "micro", "board", "class_budget_pt")
 
     budget_pt: float
     integer_only: bool = False
@@ -263,6 +266,7 @@ class Recommendation(Record):
     fastest: str | None = None
     micro: str | None = None  # the smallest microcontroller's file within budget (and the board)
     board: Board | None = None  # the microcontroller the micro file must fit
+    class_budget_pt: float | None = None  # the recall points any one class could lose (since edgeport 0.3)
 
 
 @dataclass(frozen=True)

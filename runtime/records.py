@@ -88,10 +88,14 @@ def _required(f) -> bool:
 class Bar(Record):
     """What a file must meet on the validation data, against the Keras model."""
 
+    OMIT_NONE: ClassVar[tuple] = ("max_class_drop",)
+
     min_agreement: float
     max_accuracy_change: float  # points as a fraction: 0.0005 = 0.05 pt
     two_sided: bool  # float files must not change accuracy either way; quantized ones may only not drop
     max_abs_diff: float | None  # None: reported, not checked
+    # the most any one class's recall may drop (a fraction; since edgeport 0.3, None in older manifests)
+    max_class_drop: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class Verdict(str, Enum):
     ADVISORY = "advisory"  # only the max-difference bar missed, while agreement and accuracy meet theirs
 
 
-MISS_KINDS = ("agreement", "accuracy", "difference", "size")
+MISS_KINDS = ("agreement", "accuracy", "class", "difference", "size")
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ class Miss(Record):
     Attributes:
         kind: which bar (MISS_KINDS).
         bar: the bar's figure: the least agreement, the largest accuracy change (a fraction), the largest
-            probability difference, or the most bytes.
+            drop of one class's recall (a fraction), the largest probability difference, or the most bytes.
         value: the file's figure, in the same unit.
         interval: its 95 % interval, when it has one.
         verdict: FAIL (settled), CANNOT_TELL (the interval still reaches the bar) or ADVISORY.
@@ -147,7 +151,9 @@ class Validation(Record):
 
     NESTED: ClassVar[dict] = {"changed": Changed, "bar": Bar, "misses": [Miss]}
     OMIT_NONE: ClassVar[tuple] = ("agreement_interval", "accuracy_change_interval", "unresolved", "images_to_settle",
-                                  "advisories", "kernels", "verdict", "misses")
+                                  "advisories", "kernels", "verdict", "misses", "balanced_accuracy",
+                                  "reference_balanced_accuracy", "worst_class", "worst_class_change",
+                                  "worst_class_interval")
 
     accuracy: float
     reference_accuracy: float
@@ -179,6 +185,14 @@ class Validation(Record):
     # passed, unresolved and advisories)
     verdict: str | None = None
     misses: list | None = None
+    # the mean of the classes' recalls, the file's and the Keras model's (since edgeport 0.3)
+    balanced_accuracy: float | None = None
+    reference_balanced_accuracy: float | None = None
+    # the class whose recall the file changes most for the worse, by how much (a fraction) and its paired 95 %
+    # interval (since edgeport 0.3)
+    worst_class: str | None = None
+    worst_class_change: float | None = None
+    worst_class_interval: list | None = None
 
     def __post_init__(self):
         if self.verdict is None:

@@ -9,6 +9,7 @@ homogeneous) while per-tensor int8 activations lose every other unit.
 
 from __future__ import annotations
 
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -92,18 +93,24 @@ def test_seed_recommendation_is_small_and_within_budget(exported):
     chosen = manifest.recommended
     assert chosen.budget_pt == 0.5 and chosen.integer_only is False
     best = manifest.files[chosen.overall]
-    assert best.bytes <= 64 * KIB
+    # A quantized file, within the size bar; the 4-bit files cost one class over twice the budget on this model
+    # (Pullover -2.8 pt, Dress -2.2 pt, each interval wholly beyond -1 pt), so they are not recommended.
+    assert best.quantization != "none" and best.bytes <= 0.40 * manifest.files["model_fp32.tflite"].bytes + 16 * KIB
+    assert best.validation.worst_class_interval[0] <= best.validation.worst_class_change
+    assert best.validation.worst_class_interval[1] >= -0.01
     assert best.validation.accuracy_change >= -0.005
     assert best.validation.agreement >= (0.97 if best.quantization == "int4" else 0.985)
     assert chosen.objective == "balanced"
     for fmt in ("tflite", "onnx"):
         entry = manifest.files[getattr(chosen, fmt)]
         assert entry.format == fmt and entry.validation.passed
-        # nothing smaller in that format is within budget and at most twice as slow as its fastest file (or 1 ms)
-        timed = [e for e in manifest.files.values() if e.format == fmt and e.validation.passed and e.latency_us]
-        limit = max(2 * min(e.latency_us for e in timed), min(e.latency_us for e in timed) + 1000)
-        assert entry.latency_us <= limit
-        assert all(e.bytes >= entry.bytes or e.latency_us > limit for e in timed)
+        # nothing smaller in that format is within budget and at most twice as slow as its fastest file, beyond
+        # the timing's noise (the low end of a median's interval against twice the high end of the fastest's)
+        timed = [e for e in manifest.files.values() if e.format == fmt and e.validation.passed and e.latency_us
+                 and e.micro is None]
+        limit = 2 * min(timed, key=lambda e: e.latency_us).latency_interval_us[1]
+        assert entry.latency_interval_us[0] <= limit
+        assert all(e.bytes >= entry.bytes or e.latency_interval_us[0] > limit for e in timed)
     # Rungs that could not win were skipped, and said so.
     for name, why in manifest.skipped.items():
         assert name not in manifest.files and "within budget" in why
@@ -247,7 +254,11 @@ def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
     chosen = manifest.recommended
     assert chosen.integer_only is True
     for fmt in ("tflite", "onnx"):
-        assert manifest.files[getattr(chosen, fmt)].integer_only is True
+        name = getattr(chosen, fmt)
+        if name is not None:
+            assert manifest.files[name].integer_only is True
+        else:  # every integer file of the format misses a bar (int16 ONNX: one class, by more than 1 pt)
+            assert all(not e.validation.passed for e in manifest.files.values() if e.format == fmt and e.integer_only)
     assert chosen.overall in ("model_16x8.tflite", "model_int16.onnx"), integer.stdout
     assert "(integer only)" in integer.stdout
     # --strict: a recommendation exists (float32), but int8 missed its bar.
@@ -293,7 +304,9 @@ def test_a_new_rung_is_one_entry_and_one_function(quadrants, tmp_path):
                                  export.ExportPlan(targets=(rung,), ladder=False))
     entry = manifest.files["model_half.tflite"]
     assert calls == ["half"] and entry.search == [{"candidate": "float16", "why": "the only one"}]
-    assert entry.quantization == "float16" and entry.validation.bar == export.BARS[export.Quantization.FLOAT16]
+    # Its quantization's bar, and the per-class bar of the default budget (twice 0.5 pt).
+    assert entry.quantization == "float16" and entry.validation.bar == replace(
+        export.BARS[export.Quantization.FLOAT16], max_class_drop=0.01)
     assert entry.validation.verdict.value == "pass" and manifest.recommended.overall == "model_half.tflite"
     assert runtime.load(tmp_path / "out" / "model_half.tflite").quantization == "float16"
     # The table is the one list: the CLI's formats, and what each converter accepts.

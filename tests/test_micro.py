@@ -308,6 +308,17 @@ def test_sizes_read_as_board_vendors_write_them():
     assert board_for(flash="2MiB").ram_bytes is None
 
 
+def test_the_micro_rungs_named_are_the_ones_built():
+    """--formats micro-int8 --micro built model_micro_16x8.tflite too; --micro alone adds both standard micro rungs."""
+    from edgeport.export.plan import ExportPlan
+
+    def keys(formats, micro=True):
+        return [t.key for t in ExportPlan.from_formats(formats, micro=micro).targets]
+
+    assert keys("micro-int8") == ["micro-int8"] and keys("micro-16x8,fp32") == ["fp32", "micro-16x8"]
+    assert keys("fp32") == ["fp32", "micro-int8", "micro-16x8"] and keys("micro-int8", micro=False) == ["micro-int8"]
+
+
 def test_a_converter_refusal_repeated_per_operator_is_said_once():
     """TFLiteConverter's 16x8 mode refuses MobileNetV3's HARD_SWISH once per operator (eleven times there)."""
     from edgeport.export.common import converter_error

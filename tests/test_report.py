@@ -4,6 +4,7 @@ import json
 import shutil
 import re
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -69,13 +70,24 @@ def test_table_numbers_are_the_manifests_and_the_benchmarks(reported):
         assert float(agreement) == pytest.approx(100 * v.agreement, abs=5e-3)
         low, high = v.agreement_interval
         assert low <= v.agreement <= high and agreement_interval == f"[{100 * low:.2f}, {100 * high:.2f}]"
-        assert float(cells[8]) == pytest.approx(v.max_abs_diff, rel=0.05)
-        assert cells[12] == "pass"
+        matrix = np.array(v.confusion_matrix)  # balanced accuracy: the mean of the classes' recalls
+        assert float(cells[8]) == pytest.approx(np.mean(np.diag(matrix) / matrix.sum(1)), abs=5e-5)
+        # The worst class: the largest drop of a class's recall from the Keras model's, with its interval.
+        changes = np.array(v.per_class_accuracy) - np.array(manifest.source.per_class_accuracy)
+        named, value = cells[9].split(" [")[0].rsplit(" ", 1)
+        assert float(value) == pytest.approx(100 * changes.min(), abs=5e-3)
+        assert changes[manifest.info.class_names.index(named)] == pytest.approx(changes.min(), abs=1e-9)
+        assert float(cells[10]) == pytest.approx(v.max_abs_diff, rel=0.05)
+        # A bar the point estimate misses is "cannot tell" unless its interval lies beyond it (4-bit files can
+        # cost one class more than twice the budget: that is a failure of the per-class bar).
+        kinds = {m.kind: m.verdict for m in v.misses if m.verdict != "advisory"}
+        assert cells[14] == ("pass" if not kinds else "**FAIL**" if "fail" in kinds.values() else "cannot tell")
+        assert set(kinds) <= {"class"}, v.misses  # the seed's files meet every other bar
         if entry.micro is not None:  # a microcontroller's file is timed in TFLM, in its own table
-            assert name not in latency and cells[9:12] == ["—", "—", "—"]
+            assert name not in latency and cells[11:14] == ["—", "—", "—"]
             continue
-        assert float(cells[9]) == pytest.approx(latency[name]["single"]["p50_ms"], abs=5e-4)
-        assert float(cells[11].replace(",", "")) == pytest.approx(latency[name]["batch"]["images_per_s"], abs=0.5)
+        assert float(cells[11]) == pytest.approx(latency[name]["single"]["p50_ms"], abs=5e-4)
+        assert float(cells[13].replace(",", "")) == pytest.approx(latency[name]["batch"]["images_per_s"], abs=0.5)
     keras = rows["model.keras model.predict"]
     assert float(keras[5]) == pytest.approx(manifest.source.accuracy, abs=5e-5)
 
@@ -131,18 +143,22 @@ def test_benchmark_has_every_row_with_positive_figures(reported):
 
 
 def test_the_recommendation_is_the_smallest_file_within_the_budget_and_twice_the_fastest_time(reported):
-    """The default objective, balanced: of the files within budget, the smallest whose single-image time is at
-    most twice the fastest's, or at most 1 ms more (a 4-bit file far slower than int8 is named, not
-    recommended; microseconds apart are not a trade)."""
+    """The default objective, balanced: of the files within budget (no class losing over twice the budget in
+    recall), the smallest whose single-image time is at most twice the fastest's beyond the timing's noise:
+    the low end of its median's 95 % interval at most twice the high end of the fastest's."""
     _, markdown, manifest, _ = reported
     choice = recommend(manifest, 0.5)
     within = {n: e for n, e in manifest.files.items()
-              if e.validation.passed and -100 * e.validation.accuracy_change <= 0.5}
-    fastest = min(e.latency_us for e in within.values())
-    quick = {n: e.bytes for n, e in within.items() if e.latency_us <= max(2 * fastest, fastest + 1000)}
+              if e.micro is None and e.validation.passed and -100 * e.validation.accuracy_change <= 0.5
+              and -100 * e.validation.worst_class_change <= 1.0}
+    for entry in within.values():
+        low, high = entry.latency_interval_us
+        assert low <= entry.latency_us <= high
+    fastest = min(within.values(), key=lambda e: e.latency_us)
+    quick = {n: e.bytes for n, e in within.items() if e.latency_interval_us[0] <= 2 * fastest.latency_interval_us[1]}
     assert manifest.recommended.objective == "balanced" and choice == min(quick, key=quick.get)
     assert f"**Ship `{choice}`.** Of the files whose accuracy stays within the 0.5 pt budget, it is the smallest at " \
-           f"most 2x (or 1 ms) slower than the fastest" in markdown
+           f"most 2x slower than the fastest, beyond the timing's noise" in markdown
 
 
 def _constructed_manifest(drop: float | None = None) -> Manifest:
@@ -274,9 +290,11 @@ def test_keras_rows_come_from_where_the_model_was_exported_from_or_from_model(ex
 @pytest.mark.parametrize("latencies, expected", [
     ({"big.tflite": 2_700.0, "half.tflite": 3_000.0, "tiny.onnx": 40_000.0}, "half.tflite"),  # 14.8x: not a trade
     ({"big.tflite": 2_700.0, "half.tflite": 9_000.0, "tiny.onnx": 5_000.0}, "tiny.onnx"),  # 1.9x
-    ({"big.tflite": 7.0, "half.tflite": 9.0, "tiny.onnx": 600.0}, "tiny.onnx"),  # 86x, but 0.6 ms: noise
+    ({"big.tflite": 7.0, "half.tflite": 9.0, "tiny.onnx": 600.0}, "half.tflite"),  # 86x: 0.6 ms is no longer noise
+    ({"big.tflite": 26.0, "half.tflite": 30.0, "tiny.onnx": 474.0}, "half.tflite"),  # 18x, which 1 ms let through
 ])
-def test_balanced_takes_the_smallest_file_at_most_twice_or_a_millisecond_slower(latencies, expected):
+def test_balanced_takes_the_smallest_file_at_most_twice_slower(latencies, expected):
+    """Medians without intervals (older manifests) compare as they are: at most twice the fastest's."""
     from dataclasses import replace
 
     from edgeport.export.recommend import recommend as recommend_files

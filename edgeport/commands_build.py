@@ -171,7 +171,7 @@ def add_model_flags(parser, default: str = "its only output") -> None:
     parser.add_argument("--custom-objects", action="append", default=[], metavar="FILE.py",
                         help="a Python file defining (and registering) custom Keras classes the model uses; "
                              "imported before the model loads; repeatable")
-    parser.add_argument("--trust-model-code", action="store_true",
+    parser.add_argument("--unsafe-code", "--trust-model-code", dest="trust_model_code", action="store_true",
                         help="run the model's own code: Lambda layers (Keras's safe mode off) and a TF1 SavedModel's "
                              "restore and init operations (loaded first in a child that cannot write files); only "
                              "for models you made or trust")

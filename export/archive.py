@@ -8,6 +8,7 @@ reads only headers and metadata, and inflates each zip member a megabyte at a ti
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -78,3 +79,35 @@ def _h5_sizes(file, path: Path, prefix: str) -> list[tuple[str, int]]:
         raise ModelFileError(f"{path}: its dataset {external[0]} is stored in other files, which a model file "
                              f"must not read: refused")
     return sizes
+
+
+def lambda_layers(path: Path) -> list[str]:
+    """The names of the Lambda layers a .keras or .h5 file's model config holds (nested models too), read from
+    the config itself before Keras loads anything: loading one runs the Python code it carries. Call after
+    check_archive (the config's size is then bounded)."""
+    try:
+        if path.suffix == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                text = archive.read("config.json") if "config.json" in archive.namelist() else b"{}"
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                text = f.attrs.get("model_config", "{}")
+        config = json.loads(text)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return []  # not readable as such: Keras says what is wrong when it loads the file
+    found = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if node.get("class_name") == "Lambda":
+                found.append(str((node.get("config") or {}).get("name", "lambda")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return found

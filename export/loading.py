@@ -11,10 +11,11 @@ import importlib.util
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from edgeport.export import keras_adapter
-from edgeport.export.archive import check_archive
+from edgeport.export.archive import check_archive, lambda_layers
 from edgeport.export.savedmodel import SAVEDMODEL_FILE, check_savedmodel
 from edgeport.runtime.errors import ModelFileError
 
@@ -79,10 +80,30 @@ def load_keras_model(path: str | os.PathLike, output: str | None = None, custom_
             output that is not one score per class.
     """
     path = check_model_path(path)
+    if not path.is_dir():
+        check_lambda_layers(path, trust_code)
     classes = import_custom_objects(custom_objects)
     model = (_load_savedmodel(path, trust_code) if path.is_dir()
              else as_float32(_load_file(path, classes, trust_code), classes))
     return choose_output(model, output, path, input_size)
+
+
+def check_lambda_layers(path: Path, trust_code: bool) -> None:
+    """Refuse a model file whose Lambda layers would run their Python code as it loads, unless the user trusts
+    it (--unsafe-code); then say, in one warning, whose code runs.
+
+    Raises:
+        ModelFileError: Lambda layers, not trusted.
+    """
+    names = lambda_layers(path)
+    if not names:
+        return
+    which = f"Lambda layer{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)}"
+    if not trust_code:
+        raise ModelFileError(f"{path}: its {which} carr{'y' if len(names) > 1 else 'ies'} Python code that loading the "
+                             f"model would run (Keras refuses it by default): refused; if you made the model or trust "
+                             f"whoever did, pass --unsafe-code")
+    warnings.warn(f"running the Python code of {path.name}'s {which}, as --unsafe-code allows", stacklevel=2)
 
 
 def as_float32(model, classes=None):

@@ -141,7 +141,8 @@ def predict_input(predictor, path: Path, top: int) -> list[dict]:
     from edgeport import runtime
 
     if path.suffix.lower() == ".npy":
-        probs = predictor.predict(runtime.read_array(path))
+        array = runtime.fit_array(runtime.read_array(path), predictor.image_shape, predictor.fitting, str(path))
+        probs = predictor.predict(array)
         names = [str(path)] if len(probs) == 1 else [f"{path}[{i}]" for i in range(len(probs))]
         return [_result(name, row, predictor.class_names, top) for name, row in zip(names, probs)]
     picture = runtime.read_picture(path, predictor.image_shape, predictor.fitting)

@@ -1,10 +1,13 @@
 """Which picture rule fits a model's data: the Fashion-MNIST frame or a plain resize, chosen on the model's
 own answers.
 
-Data whose pictures have dark borders get the frame rule by default (invert a light background, crop to
-the object, centre, resize), the way Fashion-MNIST was made. A model trained on such pictures resized
-the Keras way (image_dataset_from_directory) scores better on them resized: export tries both on the
-validation pictures and keeps the one the Keras model scores better on.
+Data whose pictures have dark borders could take either rule: the frame (invert a light background, crop
+to the object, centre, resize), the way Fashion-MNIST was made, or a plain resize, as Keras loads pictures
+(image_dataset_from_directory). A model trained on pictures resized the Keras way scores better on them
+resized: export tries both on the validation pictures and keeps the one the Keras model scores better on.
+When the validation pictures are already at the model's size, both rules leave them alike; a sample of
+them is then rescaled to other sizes and fitted back by each rule, which is the evidence. Resize, Keras's
+own behaviour, wins a tie there.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ import numpy as np
 
 from edgeport.export.modelfacts import keras_outputs, preprocessing_for
 from edgeport.runtime.datasets import Dataset
+from edgeport.runtime.images import RESIZE, fit_pictures
 from edgeport.runtime.modelinfo import Preprocessing
+
+# Validation pictures rescaled for the evidence when they are all at the model's size: this many, each
+# made larger and smaller by these (height, width) factors (another aspect ratio too), as users' pictures come.
+RESCALED_SAMPLE = 500
+RESCALINGS = ((1.5, 1.25), (0.75, 0.8))
 
 
 def choose_fit(model, candidates: list[Dataset], preprocessing: Preprocessing | None = None,
@@ -30,10 +39,9 @@ def choose_fit(model, candidates: list[Dataset], preprocessing: Preprocessing | 
         say: the export's progress callback.
     """
     first = candidates[0].validation[1].images
-    if all(np.array_equal(data.validation[1].images, first) for data in candidates[1:]):
-        return replace(candidates[0], fit_found="the validation images are the same under every rule (already at "
-                                                "the model's size): the background's default")
     preprocessing = preprocessing_for(model, preprocessing)
+    if all(np.array_equal(data.validation[1].images, first) for data in candidates[1:]):
+        return _choose_on_rescaled(model, candidates, preprocessing, say)
     scores = []
     for data in candidates:
         _, split = data.validation
@@ -45,3 +53,34 @@ def choose_fit(model, candidates: list[Dataset], preprocessing: Preprocessing | 
     if say is not None:
         say(f"Pictures: fitted by {chosen.fit!r} ({figures}; --fit chooses)")
     return replace(chosen, fit_found=why)
+
+
+def _choose_on_rescaled(model, candidates: list[Dataset], preprocessing: Preprocessing, say) -> Dataset:
+    """choose_fit for validation pictures that every rule leaves alike (already at the model's size): a sample
+    of them rescaled (RESCALINGS) and fitted back by each candidate's rule, scored by the Keras model; resize
+    wins a tie."""
+    split = candidates[0].validation[1]
+    pick = np.sort(np.random.default_rng(0).permutation(len(split.images))[:RESCALED_SAMPLE])
+    pictures = [_rescaled(image, factors) for image in split.images[pick] for factors in RESCALINGS]
+    labels = np.repeat(split.labels[pick], len(RESCALINGS))
+    shape = split.images.shape[1:]
+    scores = [float(np.mean(keras_outputs(model, fit_pictures(pictures, shape, data.fitting), preprocessing)
+                            .argmax(1) == labels)) for data in candidates]
+    best = min(range(len(candidates)), key=lambda i: (-scores[i], candidates[i].fitting.rule != RESIZE))
+    chosen = candidates[best]
+    figures = ", ".join(f"{data.fitting.rule} {score:.4f}" for data, score in zip(candidates, scores))
+    what = f"{len(pick):,} validation pictures rescaled to other sizes and fitted back"
+    if say is not None:
+        say(f"Pictures: fitted by {chosen.fitting.rule!r} ({figures}, on {what}; --fit chooses)")
+    return replace(chosen, fit_found=f"the Keras model's accuracy on {what} by each rule (the validation pictures "
+                                     f"are all at the model's size): {figures}")
+
+
+def _rescaled(image: np.ndarray, factors: tuple[float, float]) -> np.ndarray:
+    """One (H, W, C) uint8 picture resized (bilinear, each channel alike) by (height, width) factors."""
+    from PIL import Image
+
+    height, width = (max(2, round(side * factor)) for side, factor in zip(image.shape[:2], factors))
+    channels = [np.asarray(Image.fromarray(image[..., c]).resize((width, height), Image.Resampling.BILINEAR))
+                for c in range(image.shape[2])]
+    return np.stack(channels, axis=2).astype(np.uint8)

@@ -25,6 +25,7 @@ _WHERE = {
     "load_fashion_mnist": "edgeport.runtime.fashion_mnist",
     "Picture": "edgeport.runtime.images",
     "find_inputs": "edgeport.runtime.inputs",
+    "fit_array": "edgeport.runtime.images",
     "fit_rule": "edgeport.runtime.images",
     "image_background": "edgeport.runtime.images",
     "read_array": "edgeport.runtime.images",

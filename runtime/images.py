@@ -164,10 +164,17 @@ def read_picture(path: str | os.PathLike, image_shape: tuple[int, int, int], bac
 
 def fit_picture(pixels: np.ndarray, image_shape: tuple[int, int, int], background=None) -> Picture:
     """Fit decoded pixels (H, W, C) uint8 to the model's (height, width, channels), by the rule of its
-    background or Fitting."""
+    background or Fitting.
+
+    Whether a picture is inverted follows the model's background, whatever the rule: a model trained on
+    light objects on black sees a dark-on-light picture inverted, framed or resized alike.
+    """
     height, width, _ = image_shape
-    if fitting(background).rule == FRAME:
+    fit = fitting(background)
+    if fit.rule == FRAME:
         return _frame_on_dark(pixels, height, width)
+    if fit.background == DARK and _border_level(pixels) > 127.5:
+        return Picture(_resize(255 - pixels, height, width), True)
     return Picture(_resize(pixels, height, width), False)
 
 
@@ -176,15 +183,16 @@ def fit_pictures(pictures: list, image_shape, background=None) -> np.ndarray:
     fit_picture's rule into one batch (N, height, width, channels).
 
     The common case costs no float work: pictures already at the model's size that the rule leaves
-    as they are (all of them for "resize"; for "frame" those whose border is dark, the borders of
-    all measured at once) are copied into the batch untouched. The others are fitted one by one.
+    as they are (for a model trained on dark backgrounds, those whose border is dark, the borders of
+    all measured at once; else all of them) are copied into the batch untouched. The others are fitted
+    one by one.
     """
     image_shape = tuple(image_shape)
     batch = np.empty((len(pictures), *image_shape), np.uint8)
     fitted = [i for i, pixels in enumerate(pictures) if pixels.shape == image_shape]
     if fitted:
         batch[fitted] = np.stack([pictures[i] for i in fitted])
-        if fitting(background).rule == FRAME:  # a light border is inverted, so it is framed like any other
+        if fitting(background).background == DARK:  # a light border is inverted (and framed, by that rule)
             light = _border_levels(batch[fitted]) > 127.5
             fitted = [i for i, skip in zip(fitted, light) if not skip]
     done = set(fitted)
@@ -204,6 +212,28 @@ def fit_images(images: np.ndarray, image_shape, background=None) -> np.ndarray:
         return np.empty((0, *image_shape), np.uint8)
     return np.stack([fit_picture(convert_channels(image, image_shape[2]), image_shape, background).pixels
                      for image in images])
+
+
+def fit_array(array: np.ndarray, image_shape, background=None, what: str = "the array") -> np.ndarray:
+    """An array of pictures given to a command, fitted to the model's (height, width, channels) as a data
+    source's images are (as_pixels, then fit_images), or returned as it is when it is already at the model's
+    shape (for the predictor to read, floats included) or is no array of pictures (the predictor says why).
+
+    The array is one picture (H, W), or (H, W, C) with 1 or 3 channels, or a batch (N, H, W) or (N, H, W, C).
+
+    Raises:
+        DataError: not pixels (what names the array).
+    """
+    shape = tuple(np.shape(array))
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3)):
+        batch = (1, shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+    elif len(shape) in (3, 4):
+        batch = shape if len(shape) == 4 else (*shape, 1)
+    else:
+        return array
+    if batch[1:] == tuple(image_shape) or 0 in batch:
+        return array
+    return fit_images(as_pixels(np.asarray(array).reshape(batch), what), image_shape, background)
 
 
 def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:

@@ -4,13 +4,15 @@ flags to guess, and int8 files that every TFLite engine accepts.
 Tiny untrained (or seconds-trained) models: the mechanics, not the accuracy bars.
 """
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from edgeport import export, runtime
 from edgeport.runtime.errors import ModelFileError
-from edgeport.runtime.images import DARK, RESIZE, Fitting
+from edgeport.runtime.images import DARK, FRAME, RESIZE, Fitting, fit_images
 from edgeport.runtime.modelinfo import Preprocessing
 from tests.conftest import edgeport, fit_quadrants as _fit, quadrant_pictures as _quadrants
 
@@ -432,12 +434,61 @@ def test_the_picture_rule_is_the_one_the_model_scores_better_on(tmp_path):
     assert predictor.predict_one(runtime.read_picture(picture, (8, 8, 1), predictor.fitting).pixels).class_name \
         == "bottom right"
 
-    same = export.choose_fit(model, [resized, resized])  # pictures the rules leave alike: no Keras run needed
-    assert same is not resized and same.fit == "resize" and same.fit_found.startswith("the validation images are the "
-                                                                                      "same under every rule")
+    # Pictures the rules leave alike: rescaled copies of them are the evidence (test below).
+    same = export.choose_fit(model, [resized, resized])
+    assert same is not resized and same.fit == "resize" and "rescaled to other sizes" in same.fit_found
     framed = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "framed",
                       "--formats", "fp32", "--fit", "frame", check=False)
     assert framed.returncode == 1 and "no better than chance" in framed.stderr  # the square's position is lost
+
+
+def test_pictures_already_at_the_models_size_get_their_rule_from_rescaled_copies(tmp_path):
+    """Validation pictures at the model's size are alike under both rules, and the frame rule was kept without a
+    word: a model trained on them met larger pictures framed, the square's position lost. Rescaled copies of
+    the validation pictures are the evidence now; predict fits an array of another size by the same rule, and
+    a light-background picture is inverted for this dark-background model although it is resized."""
+    import keras
+
+    _bright_square_pictures(tmp_path / "data" / "train", 200, 1)
+    _bright_square_pictures(tmp_path / "data" / "test", 100, 2)
+    data = runtime.load_dataset(tmp_path / "data", (16, 16, 1))
+    _, train = data.calibration
+    keras.utils.set_random_seed(0)
+    image = keras.Input((16, 16, 1))
+    model = keras.Model(image, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(image)))
+    _fit(model, {"x_train": train.images, "y_train": train.labels}, epochs=40)
+    model.save(tmp_path / "squares.keras")
+
+    result = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
+                      "--formats", "fp32")
+    manifest = runtime.read_manifest(tmp_path / "out")
+    assert manifest.data.fit == "resize" and manifest.info.fit == "resize"
+    assert "by each rule (the validation pictures are all at the model's size): frame 0." in manifest.data.fit_found
+    line = next(line for line in result.stdout.splitlines() if line.startswith("Pictures:"))
+    frame, resize = (float(line.split(f"{rule} ")[1][:6]) for rule in ("frame", "resize"))
+    assert resize > frame + 0.2 and "on 100 validation pictures rescaled to other sizes" in line, line
+    predictor = runtime.load(tmp_path / "out" / "model_fp32.tflite")
+    # A 40x40 copy of a bottom-right picture: resized it is still bottom right; framed it is all square.
+    _, test = data.validation
+    corner = test.images[test.labels == data.class_names.index("bottom right")][0]
+    Image.fromarray(corner[..., 0]).resize((40, 40), Image.Resampling.BILINEAR).save(tmp_path / "big.png")
+    answer = edgeport("predict", tmp_path / "out" / "model_fp32.tflite", tmp_path / "big.png", "--json")
+    assert json.loads(answer.stdout)[0]["class_name"] == "bottom right"
+    framed = runtime.read_picture(tmp_path / "big.png", (16, 16, 1), Fitting(FRAME, DARK)).pixels
+    assert framed.mean() > 2 * runtime.read_picture(tmp_path / "big.png", (16, 16, 1), predictor.fitting).pixels.mean()
+    # predict takes an array of another size as evaluate does: fitted by the model's rule, not refused.
+    arrays = np.stack([np.asarray(Image.fromarray(p[..., 0]).resize((24, 20))) for p in test.images[:10]])
+    np.save(tmp_path / "other.npy", arrays)
+    rows = json.loads(edgeport("predict", tmp_path / "out" / "model_fp32.tflite", tmp_path / "other.npy",
+                               "--json").stdout)
+    expected = predictor.predict(fit_images(arrays[..., None], (16, 16, 1), predictor.fitting)).argmax(1)
+    assert [row["label"] for row in rows] == expected.tolist() and np.mean(expected == test.labels[:10]) >= 0.8
+    # Dark squares on white: inverted for this model (light objects on black), though resized, not framed.
+    light = Image.fromarray(255 - corner[..., 0]).resize((32, 32))
+    light.save(tmp_path / "light.png")
+    picture = runtime.read_picture(tmp_path / "light.png", (16, 16, 1), predictor.fitting)
+    assert picture.inverted and picture.pixels[12, 12, 0] > 150 and picture.pixels[2, 2, 0] < 40
+    assert predictor.predict_one(picture.pixels).class_name == "bottom right"
 
 
 def test_convnext_blocks_convert_to_both_formats(tmp_path):
@@ -455,3 +506,36 @@ def test_convnext_blocks_convert_to_both_formats(tmp_path):
     expected = model.predict(PIXELS / 255.0, verbose=0)
     for path in (export.to_onnx(model, tmp_path / "block.onnx"), export.to_tflite(model, tmp_path / "block.tflite")):
         np.testing.assert_allclose(runtime.load(path, verify=False).predict(PIXELS), expected, atol=1e-5)
+
+
+def test_a_lambda_layer_is_refused_in_one_line_and_runs_only_with_unsafe_code(tmp_path):
+    """Keras's refusal was cut mid-word and named safe_mode=False, which no flag gives: the file's own config is
+    read first, nested models too, and --unsafe-code runs the code with one warning; commands that run exported
+    files (--trust) take no such flag."""
+    import keras
+
+    inner = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Lambda(lambda x: x * 2.0, name="double")])
+    image = keras.Input((8, 8, 1))
+    outputs = keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(inner(image)))
+    data = _quadrant_npz(tmp_path)
+    _fit(keras.Model(image, outputs), np.load(data)).save(tmp_path / "lambda.keras")
+    refused = edgeport("export", tmp_path / "lambda.keras", "--data", data, "--out", tmp_path / "out", check=False)
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+        f"edgeport export: error: {tmp_path / 'lambda.keras'}: its Lambda layer 'double' carries Python code that "
+        f"loading the model would run (Keras refuses it by default): refused; if you made the model or trust whoever "
+        f"did, pass --unsafe-code"]
+    assert not (tmp_path / "out").exists()
+    allowed = edgeport("export", tmp_path / "lambda.keras", "--data", data, "--out", tmp_path / "out", "--formats",
+                       "fp32", "--unsafe-code")
+    assert allowed.stderr.strip().splitlines() == [
+        "edgeport export: warning: running the Python code of lambda.keras's Lambda layer 'double', as "
+        "--unsafe-code allows"]
+    assert runtime.read_manifest(tmp_path / "out").files["model_fp32.tflite"].validation.passed
+    device = edgeport("predict", tmp_path / "out" / "model_fp32.tflite", data, "--unsafe-code", check=False)
+    assert device.returncode == 2 and "unrecognized arguments: --unsafe-code" in device.stderr
+
+
+def _quadrant_npz(folder):
+    (x_train, y_train), (x_test, y_test) = _quadrants(200, 1), _quadrants(100, 2)
+    np.savez(folder / "quadrants.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return folder / "quadrants.npz"

@@ -404,7 +404,9 @@ def test_cli_bench_prints_latency_and_throughput(exported):
     (["predict", "{dir}/missing.onnx", "{dir}/x.png"], "missing.onnx: no such model file"),
     (["predict", "{exported}/model.onnx", "{dir}/nope.png"], "nope.png: no such file"),
     (["predict", "{exported}/model.onnx", "{dir}/junk.png"], "junk.png is not a readable picture"),
-    (["predict", "{exported}/model.onnx", "{dir}/wrong.npy"], "expected images of 28x28 pixels; got 10x10"),
+    # An array of another size is fitted by the model's rule, as evaluate fits it; one that holds no pixels is not.
+    (["predict", "{exported}/model.onnx", "{dir}/wrong.npy"], "wrong.npy: expected uint8 pixels or floats in [0, 1]; "
+                                                              "got float64 values in [7.0, 7.0]"),
     (["predict", "{exported}/model.onnx", "{dir}/notes.txt"], "expected a picture (.png"),
     (["evaluate", "{exported}/model.onnx", "--data-dir", "{dir}"], "Fashion-MNIST not found in"),
     (["bench", "{exported}/model.onnx", "--runs", "0"], "argument --runs: expected a number >= 1; got 0"),
@@ -413,7 +415,7 @@ def test_cli_bench_prints_latency_and_throughput(exported):
 def test_cli_errors_are_one_line(exported, tmp_path, args, message):
     (tmp_path / "junk.png").write_bytes(b"not a png")
     (tmp_path / "notes.txt").write_text("hello")
-    np.save(tmp_path / "wrong.npy", np.zeros((10, 10), np.uint8))
+    np.save(tmp_path / "wrong.npy", np.full((10, 10), 7.0))
     result = run_cli(*[a.format(dir=tmp_path, exported=exported) for a in args], check=False)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()

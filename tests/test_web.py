@@ -99,7 +99,7 @@ def assert_stayed_home(site, folder: str, urls: list[str]) -> None:
     assert urls and all(u.startswith(f"{url}/{folder}/") for u in urls), urls
     mine = [path for path in requested if path.startswith(f"/{folder}/")]
     assert f"/{folder}/ort/ort-wasm-simd-threaded.wasm" in mine  # the engine came from the folder
-    assert all(path.startswith(("/float/", "/int8/", "/rgb/", "/ui/")) for path in requested), requested
+    assert all(path.startswith(("/float/", "/int8/", "/rgb/", "/dark/", "/ui/")) for path in requested), requested
 
 
 def test_float_page_agrees_with_the_runtime(exported, test_set, browser, site):
@@ -210,9 +210,10 @@ def test_the_page_classifies_picked_and_drawn_pictures(exported, test_set, brows
     page.close()
 
 
-def tiny_rgb_model(path: Path) -> Path:
+def tiny_rgb_model(path: Path, background: str = "mixed", fit: str | None = None) -> Path:
     """A real ONNX classifier of 6x5 RGB pictures, built by hand: per-channel mean/std, logits out,
-    a 'mixed' background (plain resize) and a batch fixed to 1, the page's other paths."""
+    a 'mixed' background (plain resize) and a batch fixed to 1, the page's other paths (or the background
+    and picture rule given)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -229,8 +230,10 @@ def tiny_rgb_model(path: Path) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     std, mean = (0.2, 0.25, 0.3), (0.5, 0.4, 0.3)
-    facts = {"class_names": ["ant", "bee", "cat", "dog"], "output": "logits", "background": "mixed",
+    facts = {"class_names": ["ant", "bee", "cat", "dog"], "output": "logits", "background": background,
              "preprocessing": {"scale": [1 / (255 * s) for s in std], "offset": [-m / s for m, s in zip(mean, std)]}}
+    if fit is not None:
+        facts["fit"] = fit
     for key, value in facts.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value)
@@ -264,6 +267,30 @@ def test_an_rgb_logits_model_with_a_fixed_batch_runs_alike(browser, site, tmp_pa
     message = page.evaluate("edgeport.predict(new Uint8Array(10), 1).then(() => 'no error', e => e.message)")
     assert message == "expected 1 image of 6x5x3 = 90 values; got 10"
     assert_stayed_home(site, "rgb", urls)
+    page.close()
+
+
+def test_a_dark_background_model_fitted_by_resizing_inverts_light_pictures_alike(browser, site, tmp_path):
+    """A model trained on light objects on black, whose pictures are resized (not framed): a dark-on-light
+    picture is inverted first, in the page as in the runtime."""
+    root = site[0]
+    model = tiny_rgb_model(tmp_path / "dark.onnx", background="dark", fit="resize")
+    run_cli("web", model, "--out", root / "dark")
+    photos = root / "dark" / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(6)
+    for i, ground in enumerate((235, 10, 240)):
+        pixels = np.full((30, 24, 3), ground, np.uint8)
+        pixels[5:20, 3:12] = rng.integers(0, 256, (15, 9, 3))  # an object off-centre
+        Image.fromarray(pixels).save(photos / f"{i}.png")
+    page, _, _ = open_page(browser, site, "dark")
+    predictor = runtime.load(model)
+    assert tuple(predictor.fitting) == ("resize", "dark")
+    for i in range(3):
+        result = page.evaluate("url => edgeport.fitPicture(url)", f"photos/{i}.png")
+        expected = runtime.read_picture(photos / f"{i}.png", predictor.image_shape, predictor.fitting)
+        assert result["inverted"] is expected.inverted is (i != 1)
+        np.testing.assert_array_equal(np.asarray(result["pixels"], np.uint8).reshape(6, 5, 3), expected.pixels)
     page.close()
 
 

@@ -357,10 +357,9 @@
     return floor % 2 === 0 ? floor : floor + 1;
   }
 
-  // runtime.images._frame_on_dark: light object on black, cropped, centred on the model's aspect ratio, resized.
-  function frameOnDark(image, height, width) {
-    const { channels } = image;
-    let { pixels } = image;
+  // Each pixel's luminance (the mean over channels) and the median of the border's: runtime.images._border_level.
+  function borderLevel(image) {
+    const { channels, pixels } = image;
     const h0 = image.height, w0 = image.width;
     const luminance = new Float64Array(h0 * w0);
     for (let i = 0; i < luminance.length; i++) {
@@ -371,7 +370,27 @@
     const ring = [];
     for (let x = 0; x < w0; x++) ring.push(luminance[x], luminance[(h0 - 1) * w0 + x]);
     for (let y = 0; y < h0; y++) ring.push(luminance[y * w0], luminance[y * w0 + w0 - 1]);
-    let level = median(ring);
+    return { luminance, level: median(ring) };
+  }
+
+  // runtime.images.fit_picture's resize rule: bilinear; a model trained on dark backgrounds sees a light-background
+  // picture inverted first, as the frame rule does.
+  function resizeOnBackground(image, height, width, background) {
+    if (background === "dark" && borderLevel(image).level > 127.5) {
+      const inverted = { ...image, pixels: image.pixels.map((v) => 255 - v) };
+      return { image: resize(inverted, height, width, "bilinear"), inverted: true };
+    }
+    return { image: resize(image, height, width, "bilinear"), inverted: false };
+  }
+
+  // runtime.images._frame_on_dark: light object on black, cropped, centred on the model's aspect ratio, resized.
+  function frameOnDark(image, height, width) {
+    const { channels } = image;
+    let { pixels } = image;
+    const h0 = image.height, w0 = image.width;
+    const measured = borderLevel(image);
+    const { luminance } = measured;
+    let level = measured.level;
     const inverted = level > 127.5;
     if (inverted) {
       pixels = pixels.map((v) => 255 - v);
@@ -417,7 +436,7 @@
     const decoded = await decode(source, model.channels, model.background);
     const fitted = model.fit === "frame"
       ? frameOnDark(decoded, model.height, model.width)
-      : { image: resize(decoded, model.height, model.width, "bilinear"), inverted: false };
+      : resizeOnBackground(decoded, model.height, model.width, model.background);
     return { pixels: Array.from(fitted.image.pixels), inverted: fitted.inverted };
   }
 

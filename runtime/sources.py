@@ -288,6 +288,9 @@ def _open_folder(spec: str, root: Path, class_names) -> Source:
             raise DataError(f"{root}: {TRAIN}/ has classes {', '.join(names or ['(none)'])} but {test}/ has "
                             f"{', '.join(test_names or ['(none)'])}: give both the same class folders")
         return Source(spec, location, FOLDER, {TRAIN: train, TEST: tested}, names)
+    if test is not None and subfolders == [test]:  # a test split alone: the validation images, not one class
+        tested, names = _folder_stream(root / test, class_names, TEST)
+        return Source(spec, location, FOLDER, {TEST: tested}, names)
     whole, names = _folder_stream(root, class_names, ALL)
     return Source(spec, location, FOLDER, {ALL: whole}, names)
 

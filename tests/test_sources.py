@@ -151,3 +151,26 @@ def test_export_refuses_the_same_bad_data_in_the_same_words(exported, tmp_path):
                                      f"'fashion-mnist', a folder of pictures (class folders give labels), an .npz or "
                                      f".npy file, or a .parquet file or folder")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_holding_only_test_is_the_validation_split(test_set, tmp_path):
+    """test/ alone was read as one class named "test" (evaluate: "has 1 classes (test)"); score then wrote rows
+    without labels. It is the validation split, labelled by its class folders."""
+    from tests.conftest import dress_model
+
+    images, labels = test_set
+    names = [f"c{k}" for k in range(10)]
+    for k, name in enumerate(names):
+        folder = tmp_path / "data" / "test" / name
+        folder.mkdir(parents=True)
+        for i in np.flatnonzero(labels == k)[:2]:
+            Image.fromarray(images[i]).save(folder / f"{i}.png")
+    data = runtime.load_dataset(tmp_path / "data", (28, 28, 1))
+    assert list(data.splits) == ["test"] and data.class_names == tuple(names)
+    assert data.validation[0] == "test" and sorted(data.validation[1].labels.tolist()) == sorted(list(range(10)) * 2)
+    model = dress_model(tmp_path / "dress.onnx")  # answers class 3 to everything: 2 of the 20 pictures
+    result = run_cli("evaluate", model, "--data", tmp_path / "data", "--no-verify", "--json")
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(0.1)
+    run_cli("score", model, tmp_path / "data", "--out", tmp_path / "s.parquet", "--no-verify")
+    rows = pq.read_table(tmp_path / "s.parquet").to_pydict()
+    assert len(rows["label"]) == 20 and None not in rows["label"]

@@ -215,15 +215,17 @@ def plot_samples(images, labels, class_names, per_class: int = 4, max_classes: i
         for ax in row:
             ax.axis("off")
         for ax, index in zip(row, picks):
-            ax.imshow(_showable(images[index]), cmap=plt.cm.binary)
+            _show(ax, images[index])
         row[0].text(-0.1, 0.5, class_names[c], transform=row[0].transAxes, ha="right", va="center", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def _showable(image):
-    """An (H, W, 1) image as (H, W) for imshow; colour as it is."""
-    return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+def _show(ax, image) -> None:
+    """A uint8 picture as the files saw it: grey 0 black and 255 white (not the tutorial's inverted binary map),
+    colour as it is."""
+    grey = image.ndim == 3 and image.shape[2] == 1
+    ax.imshow(image[..., 0] if grey else image, cmap="gray", vmin=0, vmax=255)
 
 
 def plot_flips(images, indices, keras_classes, file_classes, class_names, name: str, total: int):
@@ -235,7 +237,7 @@ def plot_flips(images, indices, keras_classes, file_classes, class_names, name: 
     for ax in axes.flat:
         ax.axis("off")
     for ax, index, before, after in zip(axes.flat, indices, keras_classes, file_classes):
-        ax.imshow(_showable(images[index]), cmap=plt.cm.binary)
+        _show(ax, images[index])
         ax.set_title(f"#{index}\nKeras: {class_names[before]}\n{name.split('.')[0]}: {class_names[after]}", fontsize=8)
     fig.suptitle(f"{name}: {total} validation images changed class" + (f" (first {shown} shown)" if total > shown else ""))
     fig.tight_layout()

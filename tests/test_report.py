@@ -304,3 +304,23 @@ def test_balanced_takes_the_smallest_file_at_most_twice_slower(latencies, expect
     chosen = recommend_files(files, 1.0, objective="balanced")
     assert (chosen.overall, chosen.smallest) == (expected, "tiny.onnx")
     assert chosen.fastest == "big.tflite"
+
+
+def test_the_report_shows_pictures_as_the_files_saw_them():
+    """The samples and changed-class plots drew grey pictures with the tutorial's binary map: white objects on
+    black came out black on white. Pixel 255 is white now, 0 black; colour is drawn as it is."""
+    from edgeport.export import report_plots as rp
+
+    images = np.zeros((8, 6, 6, 1), np.uint8)
+    images[:, 2:4, 2:4] = 255
+    labels = np.array([0, 1] * 4)
+    for fig in (rp.plot_samples(images, labels, ["a", "b"]),
+                rp.plot_flips(images, [0, 1], [0, 1], [1, 0], ["a", "b"], "m.tflite", 2)):
+        shown = [im for ax in fig.axes for im in ax.images]
+        assert shown
+        for im in shown:
+            rgba = im.to_rgba(np.array([[0.0, 255.0]]), bytes=True)
+            assert rgba[0, 0, :3].tolist() == [0, 0, 0] and rgba[0, 1, :3].tolist() == [255, 255, 255]
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

@@ -20,6 +20,7 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import litert, onnx_quant
 from edgeport.export.common import ExportError, Quantization, frozen_function
+from edgeport.export.equalize import equalized
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
 from edgeport.export.verdict import misses
@@ -91,7 +92,7 @@ class Sources:
     def __init__(self, model, folder: Path, opset: int, info: ModelInfo, search: str = "quick", say=None):
         self._model, self._folder, self._opset, self._info = model, folder, opset, info
         self.thorough, self.say = search == "thorough", say or (lambda line: None)
-        self._paths: dict[str, Path] = {}
+        self._paths: dict[tuple, Path] = {}
         self._known: dict = {}
 
     def once(self, key, compute):
@@ -100,27 +101,39 @@ class Sources:
             self._known[key] = compute()
         return self._known[key]
 
-    def frozen(self, batch: int | None = None):
+    def frozen(self, batch: int | None = None, equalized: bool = False):
         """The model's frozen inference function, traced once for every conversion of the export (batch: a
-        fixed batch size, for a microcontroller's file)."""
-        return self.once(("frozen", batch), lambda: frozen_function(self._model, batch))
+        fixed batch size, for a microcontroller's file; equalized: of the cross-layer equalised copy)."""
+        return self.once(("frozen", batch, equalized), lambda: frozen_function(self.model(equalized), batch))
 
-    def float32(self, fmt: str) -> Path:
-        """The float32 file of a format, converted once; a conversion that failed fails again at once."""
-        if fmt not in self._paths:
+    def model(self, equalized: bool = False):
+        """The Keras model, or its cross-layer equalised copy (export.equalize; the model itself when it has no
+        pair to equalise)."""
+        return self.equalization()[0] if equalized else self._model
+
+    def equalization(self) -> tuple[object, list[str]]:
+        """The model's cross-layer equalised copy and the pairs it rescaled, computed once."""
+        return self.once("equalized", lambda: equalized(self._model))
+
+    def float32(self, fmt: str, equalized: bool = False) -> Path:
+        """The float32 file of a format (of the equalised copy, with equalized), converted once; a conversion
+        that failed fails again at once."""
+        key = (fmt, equalized)
+        if key not in self._paths:
             self._folder.mkdir(exist_ok=True)
-            path = self._folder / f"float32.{fmt}"
+            path = self._folder / f"float32{'.equalized' if equalized else ''}.{fmt}"
+            model, frozen = self.model(equalized), self.frozen(equalized=equalized)
             try:
                 if fmt == "tflite":
-                    to_tflite(self._model, path, Quantization.NONE, None, self._info, frozen=self.frozen())
+                    to_tflite(model, path, Quantization.NONE, None, self._info, frozen=frozen)
                 else:
-                    to_onnx(self._model, path, self._opset, self._info, frozen=self.frozen())
-                self._paths[fmt] = path
+                    to_onnx(model, path, self._opset, self._info, frozen=frozen)
+                self._paths[key] = path
             except ExportError as e:  # every rung of the format needs this file: say why once, fail each
-                self._paths[fmt] = e
-        if isinstance(self._paths[fmt], ExportError):
-            raise self._paths[fmt]
-        return self._paths[fmt]
+                self._paths[key] = e
+        if isinstance(self._paths[key], ExportError):
+            raise self._paths[key]
+        return self._paths[key]
 
 
 class Steps:
@@ -232,7 +245,7 @@ def greedy(rank, build, mode: Quantization, tuning: Tuning | None, start: int, b
     def attempt(kept: tuple) -> tuple[bool, float]:
         path, built[0] = build(kept), kept
         figures = tuning.figures(path)
-        search.append({"kept": list(kept), **_rounded(figures)})
+        search.append({"kept": list(kept), **rounded(figures)})
         return tuning.within(figures, mode), figures["agreement"]
 
     best = None
@@ -320,7 +333,7 @@ def first_within(plans: list, build, mode: Quantization, tuning: Tuning | None, 
         figures = tuning.figures(path)
         if index == 0:
             first_seconds = time.perf_counter() - started
-        search.append({"plan": _plan_record(plan), "bytes": path.stat().st_size, **_rounded(figures)})
+        search.append({"plan": _plan_record(plan), "bytes": path.stat().st_size, **rounded(figures)})
         if tuning.within(figures, mode):
             return plan, search
         if best is None or figures["agreement"] > best[1]:
@@ -338,7 +351,7 @@ def best_of(plans: list, build, tuning: Tuning | None):
     search, best = [], None
     for plan in plans:
         figures = tuning.figures(build(plan))
-        search.append({"plan": _plan_record(plan), **_rounded(figures)})
+        search.append({"plan": _plan_record(plan), **rounded(figures)})
         if best is None or (figures["agreement"], figures["sqnr_db"]) > best[1]:
             best = (plan, (figures["agreement"], figures["sqnr_db"]))
     if best[0] is not plans[-1]:
@@ -351,7 +364,7 @@ def _plan_record(plan) -> dict:
     return record
 
 
-def _rounded(figures: dict) -> dict:
+def rounded(figures: dict) -> dict:
     return {"agreement": round(figures["agreement"], 5), "accuracy_change": round(figures["accuracy_change"], 5),
             "sqnr_db": round(figures["sqnr_db"], 2)}
 

@@ -12,6 +12,7 @@ and chose for it, as the manifest records it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from edgeport.export.ladder import (
     first_within,
     greedy,
     rank_layers,
+    rounded,
     search_options,
 )
 from edgeport.export.tflite import to_tflite
@@ -70,6 +72,8 @@ class Built:
         float_layers, wide_layers: the layers kept in float, or at 8-bit weights.
         calibration_method: the ONNX calibration method chosen.
         block_size: the 4-bit ONNX block size chosen.
+        equalized: the layer pairs rescaled by cross-layer equalisation ("first→second"), when the
+            equalised model's file was kept.
     """
 
     search: list | None = None
@@ -78,6 +82,7 @@ class Built:
     wide_layers: list | None = None
     calibration_method: str | None = None
     block_size: int | None = None
+    equalized: list | None = None
 
     def record(self) -> dict:
         """The fields the manifest records (those searched), by name."""
@@ -163,20 +168,57 @@ def copy_float32(job: Job, rung: Rung, path: Path) -> Built:
 
 
 def tflite_converter(job: Job, rung: Rung, path: Path) -> Built:
-    """TFLiteConverter's float16, dynamic-range or full-integer file; a thorough search also probes int8's
-    layers with LiteRT Quantizer (TFLiteConverter cannot quantize one layer alone)."""
+    """TFLiteConverter's float16, dynamic-range or full-integer file (with cross-layer equalisation when it
+    helps, equalising); a thorough search also probes int8's layers with LiteRT Quantizer (TFLiteConverter
+    cannot quantize one layer alone)."""
     mode = rung.quantization
-    to_tflite(job.model, path, mode, job.calibration if mode.calibrated else None, job.info,
-              frozen=job.sources.frozen())
-    if mode is not Q.INT8 or not job.sources.thorough:
+    if mode is not Q.INT8:
+        to_tflite(job.model, path, mode, job.calibration if mode.calibrated else None, job.info,
+                  frozen=job.sources.frozen())
         return Built()
-    return Built(layers=tflite_probes(job, Q.INT8, path))
+    built = equalising(job, mode, path, _tflite_writer(job, mode, None))
+    return replace(built, layers=tflite_probes(job, Q.INT8, path)) if job.sources.thorough else built
 
 
 def micro_converter(job: Job, rung: Rung, path: Path) -> Built:
-    """A microcontroller's file: one image per call, full-integer input and output, by TFLiteConverter."""
-    to_tflite(job.model, path, rung.quantization, job.calibration, job.info, frozen=job.sources.frozen(batch=1))
-    return Built()
+    """A microcontroller's file: one image per call, full-integer input and output, by TFLiteConverter (with
+    cross-layer equalisation when it helps, equalising)."""
+    return equalising(job, rung.quantization, path, _tflite_writer(job, rung.quantization, 1))
+
+
+def _tflite_writer(job: Job, mode: Q, batch: int | None):
+    def write(equalized: bool, target: Path) -> Path:
+        return to_tflite(job.sources.model(equalized), target, mode, job.calibration, job.info,
+                         frozen=job.sources.frozen(batch, equalized))
+    return write
+
+
+def equalising(job: Job, mode: Q, path: Path, write, written: bool = False) -> Built:
+    """The rung's file of the model as trained (write(False, path), unless written already); when its tuning
+    figures miss the rung's bar, or the search is thorough, also of the model's cross-layer equalised copy
+    (write(True, target); export.equalize), kept when its tuning agreement (then SQNR) is higher. Both
+    candidates' figures are recorded in search, and the pairs rescaled in equalized when that file is kept."""
+    if not written:
+        write(False, path)
+    if job.tuning is None:
+        return Built()
+    plain = job.tuning.figures(path)
+    if job.tuning.within(plain, mode) and not job.sources.thorough:
+        return Built()
+    _, pairs = job.sources.equalization()
+    if not pairs:
+        return Built()
+    trial = path.with_name(f".{path.stem}.equalized{path.suffix}")
+    try:
+        figures = job.tuning.figures(write(True, trial))
+        search = [{"candidate": "as trained", **rounded(plain)},
+                  {"candidate": "cross-layer equalisation", "pairs": pairs, **rounded(figures)}]
+        if (figures["agreement"], figures["sqnr_db"]) <= (plain["agreement"], plain["sqnr_db"]):
+            return Built(search=search)
+        os.replace(trial, path)
+        return Built(search=search, equalized=pairs)
+    finally:
+        trial.unlink(missing_ok=True)
 
 
 def micro_w4(job: Job, rung: Rung, path: Path) -> Built:
@@ -294,9 +336,14 @@ def _onnx_calibration(job: Job, path: Path):
 def onnx_int8(job: Job, rung: Rung, path: Path) -> Built:
     """Static int8 QDQ with the calibration method chosen on the tuning images."""
     chosen, search, _, ranked, build = _onnx_calibration(job, path)
-    if not path.exists():  # the mixed rung ran the search first: its file went to the mixed path
-        build(chosen)
-    return Built(search=search, calibration_method=chosen.method, layers=ranked() if job.sources.thorough else None)
+
+    def write(equalized: bool, target: Path) -> Path:
+        return onnx_quant.quantize_onnx(job.sources.float32("onnx", equalized), target, job.calibration, chosen)
+
+    # The mixed rung may have run the search first: its file then went to the mixed path.
+    equalizing = equalising(job, Q.INT8, path, write, written=path.exists())
+    return Built(search=search + (equalizing.search or []), calibration_method=chosen.method,
+                 equalized=equalizing.equalized, layers=ranked() if job.sources.thorough else None)
 
 
 def onnx_mixed(job: Job, rung: Rung, path: Path) -> Built:

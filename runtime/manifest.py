@@ -91,7 +91,7 @@ class FileEntry(Record):
     NESTED: ClassVar[dict] = {"validation": Validation, "micro": MicroRecord}
     OMIT_NONE: ClassVar[tuple] = ("validation", "integer_only", "tensors", "layers", "search", "float_layers",
                                   "wide_layers", "calibration_method", "block_size", "latency_us", "micro",
-                                  "latency_interval_us")
+                                  "latency_interval_us", "equalized")
 
     format: str
     quantization: str
@@ -110,6 +110,7 @@ class FileEntry(Record):
     latency_us: float | None = None  # one image, median, on the machine that exported it (the speed objective's)
     micro: MicroRecord | None = None  # a microcontroller's file (batch 1, integer): how it runs in TFLM
     latency_interval_us: list | None = None  # the median's 95 % interval [low, high] (since edgeport 0.3)
+    equalized: list | None = None  # the layer pairs cross-layer equalisation rescaled, "first→second" (0.3)
 
     def to_json(self) -> dict:
         record = super().to_json()

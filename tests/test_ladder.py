@@ -167,12 +167,21 @@ def test_every_rung_is_a_real_file_of_its_kind(outlier, test_set):
     assert sizes["model_w4.onnx"] < 0.7 * sizes["model_int8.onnx"]
 
 
-def test_an_outlier_channel_breaks_int8_and_the_ladder_recovers(outlier):
+def test_an_outlier_channel_breaks_int8_as_trained_and_the_ladder_recovers(outlier):
+    import keras
+
     folder, manifest, result, _ = outlier
     files = manifest.files
+    dense = [layer.name for layer in keras.models.load_model(folder / "model.keras").layers
+             if isinstance(layer, keras.layers.Dense)]
     for name in ("model_int8.tflite", "model_int8.onnx"):
-        assert files[name].validation.agreement < 0.5  # per-tensor int8 activations collapse
-    assert files["model_16x8.tflite"].validation.passed  # int16 activations keep it
+        # Per-tensor int8 activations collapse on the model as trained; cross-layer equalisation gives the
+        # outlier unit its neighbours' range (the function unchanged), and that file is kept.
+        trained, equalised = [entry for entry in files[name].search if "candidate" in entry]
+        assert trained["candidate"] == "as trained" and trained["agreement"] < 0.5, name
+        assert equalised["agreement"] >= 0.985 and files[name].equalized == ["→".join(dense)], name
+        assert files[name].validation.agreement >= 0.985, name
+    assert files["model_16x8.tflite"].validation.passed  # int16 activations keep it too
     from edgeport.export.recommend import within_budget
 
     chosen = manifest.recommended
@@ -238,15 +247,45 @@ def test_probes_rank_the_layers_around_the_outlier_first_and_mixed_keeps_them(de
     # both collapse; the first layer, upstream of it, costs little.
     assert {p["order"] for p in probes[:2]} == {1, 2}
     assert max(sqnr[1], sqnr[2]) < 10 < 20 < sqnr[0]
-    assert files["model_int8.onnx"].validation.agreement < 0.5
+    # The int8 file as trained collapses too; cross-layer equalisation of both pairs of the chain (Dense, ReLU,
+    # Dense) gives the outlier channel its neighbours' range, and that file is kept.
+    int8 = files["model_int8.onnx"]
+    trained, equalised = [entry for entry in int8.search if "candidate" in entry]
+    assert trained["agreement"] < 0.5 < 0.985 <= equalised["agreement"]
+    assert len(int8.equalized) == 2 and int8.validation.agreement >= 0.985
     mixed = files["model_mixed.onnx"]
     assert sorted(mixed.float_layers) == sorted([names[1], names[2]])
     assert mixed.validation.passed and mixed.validation.agreement >= 0.985
 
 
-def test_integer_only_strict_and_exit_statuses(outlier, tmp_path):
-    folder = outlier[0]
-    model = folder / "model.keras"
+@pytest.fixture(scope="module")
+def branched_outlier(outlier, tmp_path_factory):
+    """The outlier model with its hidden layer read by two heads (each half of the output layer, added): the same
+    function, but no pair that equalisation may rescale, so int8 stays broken."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("branched")
+    source = keras.models.load_model(outlier[0] / "model.keras")
+    first, second = [layer for layer in source.layers if isinstance(layer, keras.layers.Dense)]
+    image = keras.Input(source.input_shape[1:])
+    hidden = keras.layers.Dense(first.units, activation="relu")
+    heads = [keras.layers.Dense(second.units) for _ in range(2)]
+    flat = hidden(keras.layers.Flatten()(image))
+    model = keras.Model(image, keras.layers.Activation("softmax")(keras.layers.Add()([head(flat) for head in heads])))
+    hidden.set_weights(first.get_weights())
+    for head in heads:
+        head.set_weights([w / 2 for w in second.get_weights()])
+    model.save(folder / "model.keras")
+    return folder
+
+
+def test_integer_only_strict_and_exit_statuses(branched_outlier, tmp_path):
+    from edgeport.export.equalize import weighted_pairs
+
+    model = branched_outlier / "model.keras"
+    import keras
+
+    assert weighted_pairs(keras.models.load_model(model)) == []
     # The integer rungs and the float files: enough to show the choice is among integer-only files.
     integer = edgeport("export", model, "--integer-only", "--formats", "fp32,onnx,int8,onnx-int8,16x8,onnx-int16",
                        "--out", tmp_path / "integer")

@@ -45,6 +45,45 @@ def keras_outputs(model, images: np.ndarray, preprocessing: Preprocessing) -> np
     return np.asarray(model.predict(x, batch_size=KERAS_BATCH, verbose=0), dtype=np.float32)
 
 
+# Validation images a model with BatchNormalization is run on in training mode, when it scores at chance.
+BATCHNORM_SAMPLE = 512
+
+
+def batchnorm_hint(model, images: np.ndarray, labels: np.ndarray, preprocessing: Preprocessing,
+                   floor: float) -> str | None:
+    """Why a model with BatchNormalization layers scores no better than floor, when its moving statistics are
+    the cause: in training mode (each batch normalised by its own statistics) it scores above floor on the
+    same images. None otherwise. The model's weights are as they were afterwards (training mode updates the
+    moving statistics)."""
+    import keras
+
+    count = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in _all_layers(model))
+    if not count:
+        return None
+    x = preprocessing.apply(images[:BATCHNORM_SAMPLE]).reshape((-1, *model.input_shape[1:]))
+    weights = model.get_weights()
+    try:
+        outputs = np.concatenate([np.asarray(model(x[start:start + KERAS_BATCH], training=True))
+                                  for start in range(0, len(x), KERAS_BATCH)])
+    finally:
+        model.set_weights(weights)
+    accuracy = float(np.mean(outputs.argmax(1) == labels[:BATCHNORM_SAMPLE]))
+    if accuracy <= floor:
+        return None
+    return (f"in training mode, each batch normalised by its own statistics, it scores {accuracy:.4f} on the same "
+            f"images: the moving mean and variance of its {count} BatchNormalization layer{'s' if count > 1 else ''} "
+            f"do not match the data (a brief fit at Keras's default momentum, 0.99, leaves them near where they "
+            f"started); fit longer, or with a lower momentum, before exporting")
+
+
+def _all_layers(model) -> list:
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found += _all_layers(layer)
+    return found
+
+
 def model_info(model, class_names=None, preprocessing: Preprocessing | None = None, output: str | None = None,
                background: str | None = None, fit: str | None = None) -> ModelInfo:
     """The facts a file of this model carries, with defaults for what the caller did not say.

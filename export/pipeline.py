@@ -26,6 +26,7 @@ from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha25
 from edgeport.export.microkit import write_kit
 from edgeport.export.mobile import ACCELERATORS, build_mobile, mobile_name
 from edgeport.export.modelfacts import (
+    batchnorm_hint,
     image_shape,
     keras_outputs,
     model_info,
@@ -244,6 +245,11 @@ def _reference(model, data: Dataset, plan: ExportPlan, say) -> tuple[ModelInfo, 
     say(f"Keras reference: accuracy {accuracy:.4f} on {len(validation):,} validation images ({split} split), "
         f"output {info.output} ({time.perf_counter() - started:.1f} s)")
     if accuracy <= NONSENSE_FACTOR * chance:
+        hint = batchnorm_hint(model, validation.images, validation.labels, info.preprocessing,
+                              NONSENSE_FACTOR * chance)
+        if hint:
+            raise ValueError(f"the Keras model scores {accuracy:.4f} on {data.source} ({split}), no better than chance "
+                             f"({chance:.4f} for {count} classes): {hint}")
         raise ValueError(
             f"the Keras model scores {accuracy:.4f} on {data.source} ({split}), no better than chance ({chance:.4f} "
             f"for {count} classes): the usual causes are the preprocessing (it gave x * "

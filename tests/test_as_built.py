@@ -539,3 +539,29 @@ def _quadrant_npz(folder):
     (x_train, y_train), (x_test, y_test) = _quadrants(200, 1), _quadrants(100, 2)
     np.savez(folder / "quadrants.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return folder / "quadrants.npz"
+
+
+def test_a_model_at_chance_for_its_batchnorm_statistics_is_told_so(quadrants, tmp_path):
+    """A BatchNorm model fitted briefly at the default momentum scores at chance in inference mode and was blamed
+    on the preprocessing or the labels; in training mode (batch statistics) it scores well, and the line says so.
+    Here the features BatchNorm takes carry a large common offset, which its batch statistics remove and its
+    moving statistics, left at their start (as a few steps at momentum 0.99 leave them), do not."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    dense, norm = keras.layers.Dense(16), keras.layers.BatchNormalization()
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), dense, norm,
+                              keras.layers.ReLU(), keras.layers.Dense(4, activation="softmax")])
+    _fit(model, quadrants, epochs=30, scale=1)
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel, bias + 1e5])
+    gamma, beta, mean, variance = norm.get_weights()
+    norm.set_weights([gamma, beta, np.zeros_like(mean), np.ones_like(variance)])
+    model.save(tmp_path / "bn.keras")
+    result = edgeport("export", tmp_path / "bn.keras", "--data", quadrants["npz"], "--out", tmp_path / "out",
+                      "--scale", "1", "--offset", "0", check=False)
+    [line] = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "no better than chance (0.2500 for 4 classes): in training mode, each batch " \
+                                       "normalised by its own statistics, it scores 1.0000 on the same images" in line
+    assert "moving mean and variance of its 1 BatchNormalization layer do not match the data" in line
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -66,11 +66,11 @@ def plot_size_vs_accuracy(points: list[dict], keras_accuracy: float, budget_pt: 
         ax.text(0.01, 0.02, "below the plot: " + ", ".join(below), transform=ax.transAxes, fontsize=7, color="tab:red")
     kbs = [p["kb"] for p in points]
     ax.set_xlim(min(kbs) / 1.5, max(kbs) * 2.5)
-    _label_points(fig, ax, [p for p in points if ax.get_ylim()[0] <= 100 * p["accuracy"]])
     ax.set_title("The frontier: size against accuracy (validation data)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
+    _label_points(fig, ax, [p for p in points if ax.get_ylim()[0] <= 100 * p["accuracy"]], recommended)  # final layout
     return fig
 
 
@@ -110,23 +110,40 @@ def plot_layer_error(layers: dict[str, list[dict]], shown: int = LAYERS_SHOWN):
     return fig
 
 
-def _label_points(fig, ax, points: list[dict]) -> None:
-    """Name each point beside it, moving a label down the candidate spots until it overlaps no other label."""
+def _label_points(fig, ax, points: list[dict], ringed: str | None = None) -> None:
+    """Name each point with a leader line to it, at the first spot around it (nearest first) where the label
+    covers no other label and no point (nor the ring around the recommended one): a label is never read as
+    another point's."""
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
     fig.canvas.draw()
-    placed = []
-    spots = [(6, 6), (6, -13), (-6, 6), (-6, -13), (6, 18), (6, -25), (-6, 18), (-6, -25), (6, 30), (6, -37)]
+    renderer = fig.canvas.get_renderer()
+    radius = 6  # pixels around a marker that a label may not cover
+    centres = {id(p): ax.transData.transform((p["kb"], 100 * p["accuracy"])) for p in points}
+    placed = [Bbox.from_extents(x - radius, y - radius, x + radius, y + radius) for x, y in centres.values()]
+    placed += [Bbox.from_extents(x - 3 * radius, y - 3 * radius, x + 3 * radius, y + 3 * radius)
+               for p in points if p["name"] == ringed for x, y in [centres[id(p)]]]
+    spots = [(dx * step, dy * step) for step in (8, 16, 26, 38, 52) for dx, dy in
+             ((1, 1), (1, -1.6), (-1, 1), (-1, -1.6), (0, 2), (0, -2.6), (1.6, 0), (-1.6, 0))]
     for p in sorted(points, key=lambda p: (p["kb"], p["accuracy"])):
         for dx, dy in spots:
             label = ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points", xytext=(dx, dy),
-                                fontsize=8, ha="left" if dx > 0 else "right")
-            box = label.get_window_extent(fig.canvas.get_renderer())
+                                fontsize=8, ha="left" if dx >= 0 else "right", va="center",
+                                arrowprops={"arrowstyle": "-", "color": "0.45", "linewidth": 0.6, "shrinkA": 0,
+                                            "shrinkB": 4})
+            label.update_positions(renderer)
+            box = Text.get_window_extent(label, renderer)  # the words alone, not the leader line
             if not any(box.overlaps(other) for other in placed):
-                placed.append(box)
                 break
             label.remove()
-        else:
-            placed.append(ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points",
-                                      xytext=(6, 6), fontsize=8).get_window_extent(fig.canvas.get_renderer()))
+        else:  # nowhere free: the first spot, its leader line still names the point
+            label = ax.annotate(p["name"], (p["kb"], 100 * p["accuracy"]), textcoords="offset points",
+                                xytext=spots[0], fontsize=8, va="center",
+                                arrowprops={"arrowstyle": "-", "color": "0.45", "linewidth": 0.6, "shrinkB": 4})
+            label.update_positions(renderer)
+            box = Text.get_window_extent(label, renderer)
+        placed.append(box)
 
 
 def plot_latency(rows: list[dict]):

@@ -324,3 +324,32 @@ def test_the_report_shows_pictures_as_the_files_saw_them():
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_each_frontier_label_has_a_leader_line_to_its_own_point_and_covers_no_other():
+    """The seed's crowded frontier: labels sat up to 37 points from their point with nothing joining them, and
+    model_int8.onnx and model_dynamic.tflite read as each other's. Sizes and accuracies of a seed export."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    from edgeport.export import report_plots as rp
+
+    seed = {"model_fp32.tflite": (400.4, 0.8704), "model.onnx": (399.0, 0.8704), "model_fp16.tflite": (202.2, 0.8704),
+            "model_dynamic.tflite": (104.4, 0.8705), "model_int8.tflite": (106.1, 0.8702),
+            "model_int8.onnx": (107.2, 0.8697), "model_w4.tflite": (55.8, 0.8699), "model_w4.onnx": (67.5, 0.8700)}
+    points = [{"name": name, "format": name.rsplit(".", 1)[1], "kb": kb, "accuracy": accuracy, "passed": True}
+              for name, (kb, accuracy) in seed.items()]
+    fig = rp.plot_size_vs_accuracy(points, 0.8704, 0.5, "model_dynamic.tflite")
+    fig.canvas.draw()
+    ax, renderer = fig.axes[0], fig.canvas.get_renderer()
+    labels = {text.get_text(): text for text in ax.texts if text.get_text() in seed}
+    assert sorted(labels) == sorted(seed)
+    centres = {name: ax.transData.transform((kb, 100 * accuracy)) for name, (kb, accuracy) in seed.items()}
+    boxes = {name: Text.get_window_extent(label, renderer) for name, label in labels.items()}  # words, not line
+    for name, label in labels.items():
+        assert label.arrow_patch is not None and tuple(label.xy) == (seed[name][0], 100 * seed[name][1])
+        for other, (x, y) in centres.items():  # no label covers a point (its own included)
+            assert not boxes[name].overlaps(Bbox.from_extents(x - 4, y - 4, x + 4, y + 4)), (name, other)
+        assert not any(boxes[name].overlaps(boxes[other]) for other in labels if other != name), name
+    plt.close(fig)

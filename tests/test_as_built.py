@@ -404,22 +404,28 @@ def _bright_square_pictures(root, count: int, seed: int):
         Image.fromarray(image[..., 0]).save(folder / f"{i}.png")
 
 
+def _squares_model(data, path):
+    """A Dense classifier fitted for seconds on data's training pictures (the squares), saved at path."""
+    import keras
+
+    _, train = data.calibration
+    keras.utils.set_random_seed(0)
+    image = keras.Input(data.image_shape)
+    model = keras.Model(image, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(image)))
+    _fit(model, {"x_train": train.images, "y_train": train.labels}, epochs=40)
+    model.save(path)
+    return model
+
+
 def test_the_picture_rule_is_the_one_the_model_scores_better_on(tmp_path):
     """Dark-background pictures got Fashion-MNIST's frame rule whatever the model was trained on. A model
     trained on the pictures resized (as Keras loads them) loses the square's position to framing: export
     finds that resizing fits and records it in the files; --fit frame still forces the frame."""
-    import keras
-
     _bright_square_pictures(tmp_path / "data" / "train", 200, 1)
     _bright_square_pictures(tmp_path / "data" / "test", 100, 2)
     resized = runtime.load_dataset(tmp_path / "data", (8, 8, 1), fit="resize")
     assert resized.background == "dark" and resized.fit == "resize"
-    _, train = resized.calibration
-    keras.utils.set_random_seed(0)
-    image = keras.Input((8, 8, 1))
-    model = keras.Model(image, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(image)))
-    _fit(model, {"x_train": train.images, "y_train": train.labels}, epochs=40)
-    model.save(tmp_path / "squares.keras")
+    model = _squares_model(resized, tmp_path / "squares.keras")
 
     result = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
                       "--formats", "fp32")
@@ -447,17 +453,10 @@ def test_pictures_already_at_the_models_size_get_their_rule_from_rescaled_copies
     word: a model trained on them met larger pictures framed, the square's position lost. Rescaled copies of
     the validation pictures are the evidence now; predict fits an array of another size by the same rule, and
     a light-background picture is inverted for this dark-background model although it is resized."""
-    import keras
-
     _bright_square_pictures(tmp_path / "data" / "train", 200, 1)
     _bright_square_pictures(tmp_path / "data" / "test", 100, 2)
     data = runtime.load_dataset(tmp_path / "data", (16, 16, 1))
-    _, train = data.calibration
-    keras.utils.set_random_seed(0)
-    image = keras.Input((16, 16, 1))
-    model = keras.Model(image, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(image)))
-    _fit(model, {"x_train": train.images, "y_train": train.labels}, epochs=40)
-    model.save(tmp_path / "squares.keras")
+    _squares_model(data, tmp_path / "squares.keras")
 
     result = edgeport("export", tmp_path / "squares.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
                       "--formats", "fp32")

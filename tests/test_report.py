@@ -137,7 +137,7 @@ def test_benchmark_has_every_row_with_positive_figures(reported):
     assert sorted(names[2:]) == sorted(n for n, e in manifest.files.items() if e.micro is None)  # micro: TFLM's time
     for row in bench["rows"]:
         assert 0 < row["single"]["p50_ms"] <= row["single"]["p99_ms"], row["name"]
-        assert row["batch"]["images"] == 10_000 and row["batch"]["images_per_s"] > 0
+        assert row["batch"]["images"] == 2_000 and row["batch"]["images_per_s"] > 0  # the first 2,000 of 10,000
     assert bench["machine"]["cpu_count"] >= 1
     assert bench["versions"]["onnxruntime"] and bench["versions"]["ai-edge-litert"]
 

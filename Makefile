@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -c constraints.txt \
-		-e '.[train,export,scale,sign,npu,dev]'
+		-e '.[train,export,scale,sign,npu,web,dev]'
 	touch $(STAMP)
 
 dataset:

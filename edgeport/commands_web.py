@@ -39,7 +39,7 @@ def port_number(text: str) -> int:
 
 
 def run_web(args) -> int:
-    from edgeport.web import choose_model, serve, write_page
+    from edgeport.web import choose_model, serve, wire_bytes, write_page
 
     check_trust_flags(args)
     if args.trust is not None:  # the page gets the bytes the signature covers, chosen by the signed manifest
@@ -53,8 +53,10 @@ def run_web(args) -> int:
         model = source = choose_model(args.model)  # an export folder's manifest is read once, here
     out = Path(args.out) if args.out else model.parent / "web"
     index = write_page(source, out, verify=not args.no_verify)
-    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    say(f"Wrote {out}/ for {model.name} ({size / 1e6:.1f} MB)")
+    wire, stored = wire_bytes(out)
+    say(f"Wrote {out}/ for {model.name} ({stored / 1e6:.1f} MB; "
+        + (f"{wire / 1e6:.2f} MB on the wire, its .br copies served with Content-Encoding: br)" if wire < stored
+           else "no brotli copies: pip install 'edgeport[web]' for them)"))
     if not args.serve:
         say(f"Open it through a web server, e.g. 'edgeport web {args.model} --out {out} --serve'")
         return 0

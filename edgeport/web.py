@@ -30,6 +30,11 @@ ORT_WEB_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd
 ORT_WEB_ENV = "EDGEPORT_ORT_WEB"  # a folder holding ORT_WEB_FILES, instead of the one set-up fills
 ASSETS = Path(__file__).with_name("webpage")
 PAGE_FILES = ("edgeport.js", "page.js", "edgeport.css")
+# Each page file over a kilobyte gets a brotli copy (NAME.br) that a server sends to browsers that accept it
+# (every current one, over HTTPS and on localhost): onnxruntime-web's 14.2 MB engine is 2.69 MB at quality 9
+# (1.3 s; gzip -9 gives 3.65 MB, quality 11 2.36 MB in 26 s).
+BROTLI_QUALITY, PRECOMPRESS_MIN_BYTES = 9, 1024
+PRECOMPRESSED = (".html", ".js", ".mjs", ".css", ".wasm", ".onnx")
 LOOPBACK = "127.0.0.1"
 
 
@@ -131,6 +136,7 @@ def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = 
         for name in ORT_WEB_FILES:
             shutil.copyfile(engine / name, staging / "ort" / name)
         (staging / path.name).write_bytes(content)
+        precompress(staging)
         written = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
         (staging / MARKER).write_text(json.dumps({"model": path.name, "sha256": digest, "files": written}) + "\n",
                                       encoding="utf-8")
@@ -139,6 +145,27 @@ def write_page(model: str | os.PathLike, out: str | os.PathLike, verify: bool = 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out / "index.html"
+
+
+def precompress(folder: Path) -> bool:
+    """Write NAME.br beside each page file over PRECOMPRESS_MIN_BYTES; False (nothing written) without the brotli
+    package (pip install 'edgeport[web]'): the page works as well, only heavier on the wire."""
+    try:
+        import brotli
+    except ImportError:
+        return False
+    for path in sorted(folder.rglob("*")):
+        if path.suffix in PRECOMPRESSED and path.is_file() and path.stat().st_size > PRECOMPRESS_MIN_BYTES:
+            path.with_name(path.name + ".br").write_bytes(brotli.compress(path.read_bytes(), quality=BROTLI_QUALITY))
+    return True
+
+
+def wire_bytes(folder: Path) -> tuple[int, int]:
+    """(bytes a browser that accepts brotli downloads, bytes as stored) for the page's files."""
+    files = [p for p in Path(folder).rglob("*") if p.is_file() and p.suffix != ".br" and p.name != MARKER]
+    compressed = [p.with_name(p.name + ".br") for p in files]
+    return (sum(c.stat().st_size if c.is_file() else p.stat().st_size for p, c in zip(files, compressed)),
+            sum(p.stat().st_size for p in files))
 
 
 def _check_replaceable(out: Path) -> None:
@@ -205,7 +232,7 @@ class PageHandler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         """Only regular files whose real path stays inside the folder (a symlink planted in it to /etc/passwd is
-        a 404), and no folder listings."""
+        a 404), and no folder listings; a file's brotli copy (NAME.br) to a browser that accepts br."""
         path = self.translate_path(self.path)
         if os.path.isdir(path) and not os.path.islink(path.rstrip("/")):
             path = os.path.join(path, "index.html")
@@ -213,6 +240,17 @@ class PageHandler(SimpleHTTPRequestHandler):
         if os.path.commonpath([root, real]) != root or not os.path.isfile(real):
             self.send_error(404, "File not found")
             return None
+        compressed = os.path.realpath(real + ".br")
+        accepted = [part.split(";")[0].strip() for part in self.headers.get("Accept-Encoding", "").split(",")]
+        if "br" in accepted and os.path.commonpath([root, compressed]) == root and os.path.isfile(compressed):
+            stream = open(compressed, "rb")
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(real))
+            self.send_header("Content-Encoding", "br")
+            self.send_header("Content-Length", str(os.fstat(stream.fileno()).st_size))
+            self.send_header("Vary", "Accept-Encoding")
+            self.end_headers()
+            return stream
         return super().send_head()
 
 

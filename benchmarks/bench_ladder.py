@@ -80,10 +80,13 @@ def main() -> int:
         models = [(model, model, "fashion-mnist") for model in args.models]
         models += [fit_architecture(name, args.keep or scratch, args.fit_images, args.fit_epochs) for name in names]
         rows = [compare(*model, args.repeats, scratch) for model in models]
-    print(f"\n{'model':<28} {'bare (s)':>9} {'export (s)':>11} {'ratio':>6} {'export peak':>12} {'bare peak':>10}")
+    print(f"\n{'model':<28} {'bare (s)':>9} {'export (s)':>11} {'ratio':>6} {'export peak':>12} {'bare peak':>10} "
+          f"{'ETA error half-way':>19}")
     for row in rows:
+        eta = row["eta_error_half_way"]
         print(f"{row['name']:<28} {row['bare_s']:9.1f} {row['export_s']:11.1f} {row['ratio']:5.2f}x "
-              f"{row['export_peak_mb']:9.0f} MB {row['bare_peak_mb']:7.0f} MB")
+              f"{row['export_peak_mb']:9.0f} MB {row['bare_peak_mb']:7.0f} MB "
+              f"{'—' if eta is None else f'{100 * eta:+.0f} %':>19}")
     return 0
 
 
@@ -102,19 +105,24 @@ def compare(name: str, model: str, data: str, repeats: int, scratch: str) -> dic
     """Bare converters and the default export of one model, in turn, repeats times: medians and their ratio."""
     times = {"bare": [], "export": []}
     peaks = {"bare": [], "export": []}
+    errors = []
     for round_ in range(repeats):
         for side in ("bare", "export"):
-            seconds, peak = run_child(side, model, data)
+            seconds, peak, error = run_child(side, model, data)
             times[side].append(seconds)
             peaks[side].append(peak)
+            if error is not None:
+                errors.append(error)
             print(f"{name}: round {round_ + 1} {side} {seconds:.1f} s, peak {peak:.0f} MB", flush=True)
     bare, export = statistics.median(times["bare"]), statistics.median(times["export"])
     return {"name": name, "bare_s": bare, "export_s": export, "ratio": export / bare,
-            "bare_peak_mb": max(peaks["bare"]), "export_peak_mb": max(peaks["export"])}
+            "bare_peak_mb": max(peaks["bare"]), "export_peak_mb": max(peaks["export"]),
+            "eta_error_half_way": statistics.median(errors) if errors else None}
 
 
-def run_child(side: str, model: str, data: str) -> tuple[float, float]:
-    """(seconds of work after the imports, peak resident MB) of one child process."""
+def run_child(side: str, model: str, data: str) -> tuple[float, float, float | None]:
+    """(seconds of work after the imports, peak resident MB, the time-left estimate's error half-way) of one
+    child process."""
     process = subprocess.Popen([sys.executable, __file__, "--child", side, model, data], stdout=subprocess.PIPE,
                                text=True)
     out, _ = process.communicate()
@@ -126,7 +134,7 @@ def run_child(side: str, model: str, data: str) -> tuple[float, float]:
     result = json.loads(last)
     for failure in result.get("failed", []):
         print(f"  bare step failed: {failure}")
-    return result["seconds"], result["peak_mb"]
+    return result["seconds"], result["peak_mb"], result.get("eta_error")
 
 
 def child(side: str, model: str, data_spec: str) -> int:
@@ -142,12 +150,16 @@ def child(side: str, model: str, data_spec: str) -> int:
         from edgeport.export.modelfacts import image_shape
 
         started = time.perf_counter()
+        estimates = []  # (seconds since the start, the time left a rung's line estimated)
         if side == "export":
             loaded = load_keras_model(model)
             data = runtime.load_dataset(data_spec, image_shape(loaded))
 
             def step(line: str) -> None:  # the peak so far at the end of each step: where a peak comes from
                 print(f"  {peak_mb():7.0f} MB  {line[:110]}", flush=True)
+                left = re.search(r"; about (\d+(?:\.\d)?) s left\)$", line)
+                if left:
+                    estimates.append((time.perf_counter() - started, float(left.group(1))))
 
             try:
                 export_all(model, out, data, keras_model=loaded, progress=step)
@@ -156,8 +168,19 @@ def child(side: str, model: str, data_spec: str) -> int:
         else:
             failed = bare(model, data_spec, out)
         seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "failed": failed if side == "bare" else []}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "failed": failed if side == "bare" else [],
+                      "eta_error": eta_error(estimates, seconds)}))
     return 0
+
+
+def eta_error(estimates: list[tuple[float, float]], seconds: float) -> float | None:
+    """The relative error of the time-left estimate on the rung line nearest the half-way point of the ladder
+    (the export's progress lines, issue 36's goal: within 20 %); None without estimates."""
+    if not estimates:
+        return None
+    at, left = min(estimates, key=lambda item: abs(item[0] - seconds / 2))
+    actual = seconds - at
+    return (left - actual) / actual if actual > 0 else None
 
 
 def peak_mb() -> float:

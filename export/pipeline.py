@@ -38,7 +38,7 @@ from edgeport.export.plan import ExportPlan
 from edgeport.export.preprocessing import USUAL_NAMES, find_preprocessing, try_usual
 from edgeport.export.publish import finish_publish, publish
 from edgeport.export.recommend import best_miss, recommend, within_budget
-from edgeport.export.rungs import Job, Rung
+from edgeport.export.rungs import Job, Rung, expected_to_skip
 from edgeport.export.validate import ValidationError, validate_file
 from edgeport.export.verdict import verdict_words
 from edgeport.runtime.bench import single_image_timing
@@ -283,7 +283,8 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
         (manifest entries by file name, {skipped file name: why}, {failed file name: why}).
     """
     entries, skipped, failed = {}, {}, {}
-    for target in plan.targets:
+    paces = []  # seconds per unit of Rung.cost of each rung built so far
+    for index, target in enumerate(plan.targets):
         started = time.perf_counter()
         try:
             why = target.why_skipped(entries, plan, job.sources)
@@ -296,13 +297,30 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
             if isinstance(e, OSError) and e.filename is not None and str(staging) in str(e.filename):
                 raise  # the staging folder cannot be written (a full disk): no other rung can be either
             failed[target.filename] = failure_text(e)
+        paces.append((time.perf_counter() - started) / target.cost)
+        left = _time_left(plan.targets[index + 1:], entries, plan, job.sources, float(np.median(paces)))
         if target.filename in failed:
             (staging / target.filename).unlink(missing_ok=True)
             say(f"{target.filename:<22} FAILED to build: {failed[target.filename]} "
-                f"({time.perf_counter() - started:.1f} s)")
+                f"({time.perf_counter() - started:.1f} s{left})")
         else:
-            say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started))
+            say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started, left))
     return entries, skipped, failed
+
+
+def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_cost: float) -> str:
+    """'; about 40 s left' for the rungs still to come: their costs (Rung.cost) at the median seconds per unit
+    of cost of the rungs built so far on this model (the first also converts the float32 file: the median
+    leaves that out), leaving out those likely to be skipped (rungs.expected_to_skip). '' for the last rung."""
+    if not remaining:
+        return ""
+    try:
+        cost = sum(target.cost for index, target in enumerate(remaining)
+                   if not expected_to_skip(target, entries, remaining[:index], plan, sources))
+    except Exception:  # a rule that cannot tell yet (its float32 file fails): count the rung
+        cost = sum(target.cost for target in remaining)
+    seconds = seconds_per_cost * cost
+    return f"; about {seconds:.{0 if seconds >= 10 else 1}f} s left" if cost else ""
 
 
 def _build_one(target: Rung, staging: Path, job: Job, validation: Split, reference, plan: ExportPlan,
@@ -455,9 +473,9 @@ def package_versions() -> dict:
     return versions
 
 
-def _progress_line(entry: FileEntry, name: str, seconds: float) -> str:
+def _progress_line(entry: FileEntry, name: str, seconds: float, left: str = "") -> str:
     v = entry.validation
     verdict = verdict_words(v)
     return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
-            f"max diff {v.max_abs_diff:.1e}  {verdict}{_BATCH_1 if v.batch == 1 else ''}  ({seconds:.1f} s)")
+            f"max diff {v.max_abs_diff:.1e}  {verdict}{_BATCH_1 if v.batch == 1 else ''}  ({seconds:.1f} s{left})")

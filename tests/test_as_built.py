@@ -564,3 +564,20 @@ def test_a_model_at_chance_for_its_batchnorm_statistics_is_told_so(quadrants, tm
                                        "normalised by its own statistics, it scores 1.0000 on the same images" in line
     assert "moving mean and variance of its 1 BatchNormalization layer do not match the data" in line
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_each_rung_line_says_how_long_the_rest_of_the_ladder_should_take(quadrants, tmp_path):
+    """Every rung's line but the last built says the time left, from the rungs done so far (Rung.cost at the
+    median pace they took), leaving out rungs the files built so far will skip."""
+    import re
+
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+    _fit(model, quadrants, epochs=20).save(tmp_path / "m.keras")
+    result = edgeport("export", tmp_path / "m.keras", "--data", quadrants["npz"], "--out", tmp_path / "out")
+    lines = [line for line in result.stdout.splitlines() if line.startswith("model")]
+    built = [line for line in lines if " skipped: " not in line]
+    left = [re.search(r"\(\d+\.\d s; about (\d+(\.\d)?) s left\)$", line) for line in built]
+    assert all(left[:-1]) and left[-1] is None and re.search(r"\(\d+\.\d s\)$", built[-1]), built
+    assert any(" skipped: " in line for line in lines)  # skipped rungs: counted out of the estimate, no line of time

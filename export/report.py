@@ -47,8 +47,11 @@ def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT, class_bu
 def _choice(manifest: Manifest, budget_pt: float, class_budget_pt: float | None = None):
     """The manifest's Recommendation, or the same choice (integer-only, objective) remade for other budgets."""
     recorded = manifest.recommended
-    class_budget_pt = class_budget(budget_pt) if class_budget_pt is None else class_budget_pt
-    if recorded is not None and recorded.budget_pt == budget_pt and recorded.class_budget_pt in (None, class_budget_pt):
+    same = recorded is not None and recorded.budget_pt == budget_pt
+    if class_budget_pt is None:  # the export's own class budget at its budget, else the default for this one
+        class_budget_pt = recorded.class_budget_pt if same and recorded.class_budget_pt is not None \
+            else class_budget(budget_pt)
+    if same and recorded.class_budget_pt in (None, class_budget_pt):
         return recorded
     return choose(manifest.files, budget_pt, recorded.integer_only if recorded else False,
                   recorded.objective if recorded else LEGACY_OBJECTIVE, recorded.board if recorded else None,

@@ -80,7 +80,12 @@ def test_a_file_that_erases_a_rare_class_is_not_recommended_and_the_headline_nam
     assert within_budget(entry, 1.0, 100.0) and not within_budget(entry, 1.0) and not within_budget(entry, 1.0, 2.0)
     again = edgeport("export", fragile["model"], "--data", fragile["npz"], "--out", tmp_path / "lenient",
                      "--formats", "fp32,int8", "--budget", "1", "--class-budget", "100", "--objective", "size")
-    assert runtime.read_manifest(tmp_path / "lenient").recommended.overall == "model_int8.tflite"
+    lenient = runtime.read_manifest(tmp_path / "lenient")
+    assert lenient.recommended.overall == "model_int8.tflite" and lenient.recommended.class_budget_pt == 100
+    # The report keeps the export's class budget at the export's budget, unless told another.
+    from edgeport.export.report import recommend as report_choice
+
+    assert report_choice(lenient, 1.0) == "model_int8.tflite" and report_choice(lenient, 1.0, 2.0) == "model_fp32.tflite"
     assert "per-class budget" not in again.stdout
     bad = edgeport("export", fragile["model"], "--class-budget", "-1", check=False)
     assert bad.returncode == 2 and "argument --class-budget: expected points >= 0; got -1" in bad.stderr

@@ -30,13 +30,16 @@ from edgeport.runtime.tflite_predictor import TFLitePredictor
 KIT_NAME = "micro"
 # Golden pictures: at most this many, and at most this many pixel bytes in all (flash on the board).
 TEST_VECTORS, TEST_VECTOR_BYTES = 4, 32 * 1024
+# The golden pictures are chosen among this many validation images: those whose top output code is not the
+# type's largest (a saturated output hides most arithmetic errors), of different classes first.
+GOLDEN_POOL = 64
 BYTES_PER_LINE = 16
 _C_TYPES = {"int8": "int8_t", "int16": "int16_t", "uint8": "uint8_t"}
 
 
 def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: np.ndarray,
               predictor: TFLitePredictor | None = None) -> Path:
-    """Write folder/micro for the micro file name of manifest, with golden vectors from the first images.
+    """Write folder/micro for the micro file name of manifest, with golden vectors chosen among the first images.
 
     predictor: the file's predictor on TFLM that proved it (export's, micro.prove); None: one is made here.
 
@@ -90,8 +93,10 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFL
     content = path.read_bytes()
     tensors = predictor.describe()
     count = max(1, min(TEST_VECTORS, TEST_VECTOR_BYTES // int(np.prod(predictor.image_shape))))
-    pixels = np.asarray(images[:count], np.uint8).reshape(count, *predictor.image_shape)
-    outputs = predictor.engine.run(predictor.encode(pixels))
+    pool = np.asarray(images[:GOLDEN_POOL], np.uint8).reshape(-1, *predictor.image_shape)
+    codes = predictor.engine.run(predictor.encode(pool))
+    indices = golden_indices(codes, count)
+    pixels, outputs = pool[indices], codes[indices]
     facts = {"file": path.name, "sha256": entry.sha256, "version": __version__}
     npu = entry.micro.npu
     sources = {
@@ -99,7 +104,7 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFL
         "model_data.cc": _data_source(facts, content),
         "model_ops.h": _ops_header(facts, entry.micro.ops + (["AddEthosU"] if npu else [])),
         "model_settings.h": _settings_header(facts, entry, predictor, tensors),
-        "model_test_vectors.h": _vectors_header(facts, pixels, outputs, tensors["output"]["dtype"]),
+        "model_test_vectors.h": _vectors_header(facts, pixels, outputs, tensors["output"]["dtype"], indices),
         "main.cc": _main_source(facts, npu is not None),
         "README.md": _readme(facts, entry, predictor, count),
     }
@@ -209,7 +214,26 @@ def _settings_header(facts: dict, entry: FileEntry, predictor: TFLitePredictor, 
             "#endif  // EDGEPORT_MODEL_SETTINGS_H_\n")
 
 
-def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output_dtype: str) -> str:
+def golden_indices(codes: np.ndarray, count: int) -> list[int]:
+    """count rows of the output codes (one per picture) to keep as golden vectors: unsaturated ones (the top code
+    below the type's largest) first, one per class while classes last, then the others in order."""
+    top = np.iinfo(codes.dtype).max if np.issubdtype(codes.dtype, np.integer) else np.inf
+    unsaturated = [i for i in range(len(codes)) if codes[i].max() < top]
+    chosen, classes = [], set()
+    for i in unsaturated:  # one of each class first
+        if int(codes[i].argmax()) not in classes and len(chosen) < count:
+            chosen.append(i)
+            classes.add(int(codes[i].argmax()))
+    for i in [*unsaturated, *range(len(codes))]:
+        if len(chosen) == count:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    return chosen
+
+
+def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output_dtype: str,
+                    indices: list[int]) -> str:
     count = len(pixels)
 
     def rows(array) -> str:
@@ -218,8 +242,12 @@ def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output
     return (_banner(facts) + "#ifndef EDGEPORT_MODEL_TEST_VECTORS_H_\n#define EDGEPORT_MODEL_TEST_VECTORS_H_\n\n"
             '#include <cstdint>\n\n#include "model_settings.h"\n\n'
             f"// {count} validation picture{'s' if count > 1 else ''} (uint8 pixels) and TFLM's exact output codes "
-            f"for each on the exporting\n// machine: a port that runs them to other codes computes differently.\n"
+            f"for each on the exporting\n// machine: a port that runs them to other codes computes differently. They "
+            f"are chosen with their top\n// code below its largest value (a saturated output hides arithmetic "
+            f"errors), of different classes.\n"
             f"constexpr int kNumTestVectors = {count};\n"
+            f"constexpr int kTestIndices[kNumTestVectors] = {{{', '.join(map(str, indices))}}};  "
+            f"// in the validation images\n"
             f"constexpr uint8_t kTestPixels[kNumTestVectors][kInputSize] = {{\n    {rows(pixels)}\n}};\n"
             f"constexpr {_C_TYPES[output_dtype]} kTestOutputs[kNumTestVectors][kNumClasses] = {{\n    {rows(outputs)}\n}};\n"
             f"constexpr int kTestClasses[kNumTestVectors] = {{{', '.join(str(int(o.argmax())) for o in outputs)}}};\n\n"
@@ -331,7 +359,9 @@ A 32-bit target needs somewhat less arena than the 64-bit host (smaller pointers
    ({entry.info.fit} on a {entry.info.background} background), invoke, and take the largest output code.
 
 The golden outputs are the reference kernels'. Optimized kernels (CMSIS-NN) are written to give the
-same int8 results; a code that differs by one on a board is rounding, a different class is a fault.
+same int8 results, and `main.cc` expects every code to match: built against TFLM, the seed MLP, a CNN
+and MobileNetV3Small gave the same codes to the last one with both. A differing code means the build
+computes differently (another kernel, another TFLM): check it before trusting the board's answers.
 """ + _npu_readme(m.npu)
 
 

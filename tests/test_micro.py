@@ -146,6 +146,7 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
         '#include <cstdio>\n#include "model_data.h"\n#include "model_settings.h"\n#include "model_test_vectors.h"\n'
         "int main() {\n"
         '  printf("%u %d %d\\n", g_model_data_len, kNumTestVectors, kTensorArenaSize);\n'
+        '  for (int v = 0; v < kNumTestVectors; ++v) printf("%d ", kTestIndices[v]);\n  printf("\\n");\n'
         '  for (unsigned i = 0; i < g_model_data_len; ++i) printf("%d ", g_model_data[i]);\n  printf("\\n");\n'
         "  for (int v = 0; v < kNumTestVectors; ++v) {\n"
         '    for (int i = 0; i < kInputSize; ++i) printf("%d ", (int)PixelToInput(kTestPixels[v][i], i % kImageChannels));\n'
@@ -159,19 +160,26 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
     assert build.returncode == 0, build.stderr[-2000:]
     lines = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True).stdout.splitlines()
     length, count, arena = map(int, lines[0].split())
+    indices = [int(i) for i in lines[1].split()]
     content = (exported / MICRO).read_bytes()
-    assert length == len(content) and bytes(int(b) for b in lines[1].split()) == content
-    assert arena >= entry.micro.arena_bytes and 1 <= count <= 4
+    assert length == len(content) and bytes(int(b) for b in lines[2].split()) == content
+    assert arena >= entry.micro.arena_bytes and count == 4 and len(set(indices)) == 4
     images, _ = test_set
     quantization = entry.tensors["input"]["quantization"]
-    for v in range(count):
-        encoded = np.array(lines[2 + 3 * v].split(), np.int8).reshape(1, 28, 28)
-        golden = np.array(lines[3 + 3 * v].split(), np.int64)
-        klass, name = lines[4 + 3 * v].split(" ", 1)
-        # The golden pictures are validation images; the C++ encoding is the input tensor's quantization of x / 255.
-        np.testing.assert_array_equal(encoded[0], quantized_pixels(images[v], quantization, np.int8))
+    classes = set()
+    for v, index in enumerate(indices):
+        encoded = np.array(lines[3 + 3 * v].split(), np.int8).reshape(1, 28, 28)
+        golden = np.array(lines[4 + 3 * v].split(), np.int64)
+        klass, name = lines[5 + 3 * v].split(" ", 1)
+        # The golden pictures are the validation images the header names; the C++ encoding is the input tensor's
+        # quantization of x / 255.
+        np.testing.assert_array_equal(encoded[0], quantized_pixels(images[index], quantization, np.int8))
         np.testing.assert_array_equal(golden, tflm_outputs(exported / MICRO, encoded)[0])
         assert int(klass) == golden.argmax() and name == runtime.CLASS_NAMES[int(klass)]
+        # Not saturated (3 of the first 4 were at 127 and -128: a wrong kernel could give the same codes), and of
+        # different classes.
+        assert golden.max() < 127 and int(klass) not in classes
+        classes.add(int(klass))
     ops = re.findall(r"resolver\.(Add\w+)\(\);", (kit / "model_ops.h").read_text())
     assert ops == entry.micro.ops and f"kNumberOperators = {len(ops)};" in (kit / "model_ops.h").read_text()
     readme = (kit / "README.md").read_text()

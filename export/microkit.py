@@ -382,7 +382,7 @@ driver (`AddEthosU()` is in the resolver); build `main.cc` with `-DEDGEPORT_ETHO
 |---|---|
 | operators on the NPU | {npu.npu_operators} ({100 * npu.npu_share:.1f} %); on the CPU: {npu.cpu_operators} ({fallbacks}) |
 | SRAM | {npu.sram_bytes / 1024:,.2f} KiB |
-| flash (weights and command stream) | {npu.flash_bytes / 1024:,.2f} KiB |
+| flash: the model array (`model_vela_data.cc`) | {npu.bytes:,} bytes ({npu.bytes / 1024:,.1f} KiB), the whole `{npu.file}` the firmware links; Vela's weights and command stream are {npu.flash_bytes / 1024:,.2f} KiB of it |
 | inference | {npu.inference_ms:.3f} ms at {npu.clock_hz / 1e6:.0f} MHz ({npu.cycles:,} cycles) |
 
 The golden outputs are TFLM's on the CPU file: the NPU rounds as TFLM's int8 kernels are specified to, so

@@ -85,11 +85,12 @@ def _npu_table(micro: dict[str, FileEntry]) -> list[str]:
             rows.append([f"`{name}`", f"{npu.accelerator} at {npu.clock_hz / 1e6:.0f} MHz",
                          f"{npu.npu_operators} ({100 * npu.npu_share:.1f} %); CPU: {npu.cpu_operators}"
                          f"{' (' + ', '.join(npu.cpu_fallbacks) + ')' if npu.cpu_fallbacks else ''}",
-                         f"{npu.sram_bytes / 1024:,.2f}", f"{npu.flash_bytes / 1024:,.2f}", f"{npu.inference_ms:.3f}",
-                         f"`{npu.file}` ({npu.bytes / 1024:,.1f} KB)"])
+                         f"{npu.sram_bytes / 1024:,.2f}", f"{npu.bytes / 1024:,.2f} ({npu.flash_bytes / 1024:,.2f})",
+                         f"{npu.inference_ms:.3f}", f"`{npu.file}` ({npu.bytes / 1024:,.1f} KB)"])
     if not rows:
         return []
-    header = ["File", "NPU", "Operators on the NPU", "SRAM (KiB)", "Flash (KiB)", "Inference (ms)", "Compiled file"]
+    header = ["File", "NPU", "Operators on the NPU", "SRAM (KiB)", "Flash (KiB): the file (Vela's weights and commands)",
+              "Inference (ms)", "Compiled file"]
     return ["Arm Ethos-U, compiled by Vela: Vela's estimates at the configuration's clock (the compiled file runs "
             "only on the board, with the Ethos-U driver; the TFLM-validated file beside it is what the figures "
             "above are for).", "",

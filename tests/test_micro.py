@@ -241,6 +241,10 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
     assert "AddEthosU runs the part Vela compiled" in ops and "add AddEthosU()" not in ops  # no stale advice
     assert "resolver.AddEthosU();" in ops and f"kNumberOperators = {len(manifest.files['model_micro_int8.tflite'].micro.ops) + 1};" in ops
     assert "model_micro_int8.vela.tflite, compiled by Vela" in (out / "micro" / "model_vela_data.cc").read_text()
+    # Flash is the whole compiled file the firmware links, not Vela's smaller weights-and-commands figure.
+    npu = manifest.files["model_micro_int8.tflite"].micro.npu
+    assert npu.bytes == (out / npu.file).stat().st_size > npu.flash_bytes
+    assert f"| flash: the model array (`model_vela_data.cc`) | {npu.bytes:,} bytes" in (out / "micro" / "README.md").read_text()
     assert "ethos-u55-128 (Vela's estimate)" in result.stdout
 
 

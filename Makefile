@@ -80,7 +80,7 @@ define apt_install
 	if [ -z "$$missing" ]; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "Installing the Debian packages $$missing (the Fashion-MNIST dataset; chromium for the browser tests)"; \
+		echo "Installing the Debian packages $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
 		echo "Missing Debian packages: run 'sudo apt-get install $$missing'; or set FASHION_MNIST_DIR to a folder" \

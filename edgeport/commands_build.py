@@ -304,13 +304,13 @@ def _recommendation_line(manifest, out) -> str:
             + (f"; {others}" if others else "")
             + f"; TFLite {chosen.tflite or 'none'}, ONNX {chosen.onnx or 'none'}. Wrote {out}/manifest.json"
             + (f"; missed their bars: {', '.join(missed)}" if missed else "")
-            + _class_clause(files, chosen)
+            + _class_clause(files)
             + (f"; failed to build (reasons in the manifest): {', '.join(manifest.failed)}" if manifest.failed else ""))
     settle = settle_line(files, chosen.overall, chosen.budget_pt, manifest.data.images)
     return line + (f"\n{settle}" if settle else "") + _micro_line(files, chosen.micro, chosen.board)
 
 
-def _class_clause(files, chosen) -> str:
+def _class_clause(files) -> str:
     """'; not recommended, for the class each hurts beyond the 1 pt per-class budget: NAME (CLASS -4.60 pt, 95 %
     ...)' for the files that fail that bar alone (the worst class's interval wholly beyond it), or ''."""
     from edgeport.export.verdict import interval_words
@@ -321,8 +321,7 @@ def _class_clause(files, chosen) -> str:
             and all(other.kind == "class" or other.verdict is not Verdict.FAIL for other in entry.validation.misses)]
     if not hurt:
         return ""
-    budget = chosen.class_budget_pt if chosen.class_budget_pt is not None else 100 * hurt[0][1].bar
-    return (f"; not recommended, for the class each hurts beyond the {budget:g} pt per-class budget: "
+    return (f"; not recommended, for the class each hurts beyond the {100 * hurt[0][1].bar:g} pt per-class budget: "
             + ", ".join(f"{name} ({files[name].validation.worst_class} {100 * miss.value:+.2f} pt, 95 % "
                         f"{interval_words(miss.interval, 'pt', 'plain')} pt)" for name, miss in hurt))
 
@@ -420,8 +419,8 @@ def run_report(args) -> int:
 
     data = runtime.validation_data(manifest, args.data, args.data_dir, validation_only=True)
     with quiet_stderr():  # LiteRT's delegate chatter; progress lines go to stdout
-        path = build_report(args.artifacts, budget_pt=args.budget, class_budget_pt=args.class_budget, bench=not args.no_bench, data=data, progress=say,
-                            rounds=args.rounds, output=args.output, custom_objects=args.custom_objects,
-                            model=args.model, trust_code=args.trust_model_code)
+        path = build_report(args.artifacts, budget_pt=args.budget, class_budget_pt=args.class_budget,
+                            bench=not args.no_bench, data=data, progress=say, rounds=args.rounds, output=args.output,
+                            custom_objects=args.custom_objects, model=args.model, trust_code=args.trust_model_code)
     say(f"Wrote {path}")
     return 0

@@ -47,20 +47,7 @@ def weighted_pairs(model) -> list[tuple[str, str]]:
     import keras
 
     layers = list(getattr(model, "layers", []))
-    readers: dict[int, list] = {}
-    for layer in layers:
-        for tensor in _inputs(layer):
-            readers.setdefault(id(tensor), []).append(layer)
-    following = dict(zip(map(id, layers), layers[1:]))
-
-    def only_reader(layer):
-        if isinstance(model, keras.Sequential):  # a chain: each layer reads the one before it
-            return following.get(id(layer))
-        try:
-            found = readers.get(id(layer.output), [])
-        except (AttributeError, ValueError):  # a layer called more than once: no single output
-            return None
-        return found[0] if len(found) == 1 else None
+    only_reader = _chain_reader(layers) if isinstance(model, keras.Sequential) else _graph_reader(layers)
 
     pairs = []
     for first in layers:
@@ -72,6 +59,29 @@ def weighted_pairs(model) -> list[tuple[str, str]]:
         if second is not None and _weighted(second):
             pairs.append((first.name, second.name))
     return pairs
+
+
+def _chain_reader(layers: list):
+    """A Sequential model's layers each read the one before them: the layer after, or None."""
+    following = dict(zip(map(id, layers), layers[1:]))
+    return lambda layer: following.get(id(layer))
+
+
+def _graph_reader(layers: list):
+    """A functional model's layer read by exactly one other layer: that layer, or None (several, or a layer
+    called more than once, which has no single output)."""
+    readers: dict[int, list] = {}
+    for layer in layers:
+        for tensor in _inputs(layer):
+            readers.setdefault(id(tensor), []).append(layer)
+
+    def only_reader(layer):
+        try:
+            found = readers.get(id(layer.output), [])
+        except (AttributeError, ValueError):
+            return None
+        return found[0] if len(found) == 1 else None
+    return only_reader
 
 
 def _inputs(layer) -> list:

@@ -115,6 +115,10 @@ class Sources:
         """The model's cross-layer equalised copy and the pairs it rescaled, computed once."""
         return self.once("equalized", lambda: equalized(self._model))
 
+    def converted(self, fmt: str) -> bool:
+        """Whether the float32 file of a format is already converted (asking for it would not convert it)."""
+        return isinstance(self._paths.get((fmt, False)), Path)
+
     def float32(self, fmt: str, equalized: bool = False) -> Path:
         """The float32 file of a format (of the equalised copy, with equalized), converted once; a conversion
         that failed fails again at once."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from edgeport.export import keras_adapter
 from edgeport.export.archive import check_archive, lambda_layers
+from edgeport.export.modelfacts import all_layers
 from edgeport.export.savedmodel import SAVEDMODEL_FILE, check_savedmodel
 from edgeport.runtime.errors import ModelFileError
 
@@ -126,11 +127,8 @@ def as_float32(model, classes=None):
 
 def _mixed(model) -> bool:
     """Whether any layer, in nested models too, computes under a mixed-precision policy."""
-    for layer in getattr(model, "layers", []):
-        policy = getattr(layer, "dtype_policy", None)
-        if (policy is not None and policy.name.startswith("mixed_")) or (hasattr(layer, "layers") and _mixed(layer)):
-            return True
-    return False
+    policies = (getattr(layer, "dtype_policy", None) for layer in all_layers(model))
+    return any(policy is not None and policy.name.startswith("mixed_") for policy in policies)
 
 
 def _float32_policies(value):

@@ -57,7 +57,7 @@ def batchnorm_hint(model, images: np.ndarray, labels: np.ndarray, preprocessing:
     moving statistics)."""
     import keras
 
-    count = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in _all_layers(model))
+    count = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in all_layers(model))
     if not count:
         return None
     x = preprocessing.apply(images[:BATCHNORM_SAMPLE]).reshape((-1, *model.input_shape[1:]))
@@ -76,11 +76,12 @@ def batchnorm_hint(model, images: np.ndarray, labels: np.ndarray, preprocessing:
             f"started); fit longer, or with a lower momentum, before exporting")
 
 
-def _all_layers(model) -> list:
+def all_layers(model) -> list:
+    """Every layer of a Keras model, those of nested models included (depth first)."""
     found = []
     for layer in getattr(model, "layers", []):
         found.append(layer)
-        found += _all_layers(layer)
+        found += all_layers(layer)
     return found
 
 

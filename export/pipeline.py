@@ -314,11 +314,8 @@ def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_
     leaves that out), leaving out those likely to be skipped (rungs.expected_to_skip). '' for the last rung."""
     if not remaining:
         return ""
-    try:
-        cost = sum(target.cost for index, target in enumerate(remaining)
-                   if not expected_to_skip(target, entries, remaining[:index], plan, sources))
-    except Exception:  # a rule that cannot tell yet (its float32 file fails): count the rung
-        cost = sum(target.cost for target in remaining)
+    cost = sum(target.cost for index, target in enumerate(remaining)
+               if not expected_to_skip(target, entries, remaining[:index], plan, sources))
     seconds = seconds_per_cost * cost
     return f"; about {seconds:.{0 if seconds >= 10 else 1}f} s left" if cost else ""
 

@@ -36,7 +36,7 @@ TUTORIAL_PICTURES = (("training_curves.png", "Training and validation accuracy a
 def recommend(manifest: Manifest, budget_pt: float = DEFAULT_BUDGET_PT, class_budget_pt: float | None = None
               ) -> str | None:
     """The file within its bar and the budgets that the manifest's objective picks (the manifest's own choice
-    when the budgets are the same; class_budget_pt None: twice budget_pt).
+    when the budgets are the same; class_budget_pt None: the export's own at its budget, else twice budget_pt).
 
     Returns:
         The file name, or None when no file qualifies.

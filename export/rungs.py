@@ -165,11 +165,12 @@ def _smaller_winner(entries: dict, rung: Rung, plan: "ExportPlan") -> str | None
 
 def expected_to_skip(rung: Rung, entries: dict, pending: list, plan: "ExportPlan", sources: Sources) -> bool:
     """Whether rung is likely not to be built, for an estimate of the time left: its skip rule skips it on
-    the files built so far, or (on the ladder) a standard rung still to come, of its format and kind and no
-    wider, will probably pass and make it skip."""
+    the files built so far (asked only once its format's float32 file exists: an estimate converts nothing),
+    or (on the ladder) a standard rung still to come, of its format and kind and no wider, will probably pass
+    and make it skip."""
     if rung.skip is None:
         return False
-    if rung.why_skipped(entries, plan, sources):
+    if sources.converted(rung.format) and rung.why_skipped(entries, plan, sources):
         return True
     return plan.ladder and any(other.standard and other.format == rung.format and other.micro == rung.micro
                                and other.quantization.bits <= rung.quantization.bits for other in pending)

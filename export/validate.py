@@ -45,10 +45,10 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
     size = path.stat().st_size
     limit = (int(plan.size_ratio * float32_bytes) + plan.size_allowance_bytes
              if float32_bytes and mode.bits <= 8 else None)
-    agreeing, gained, lost = intervals.paired_counts(result["predictions"], np.asarray(reference).argmax(1), labels)
+    expected = np.asarray(reference).argmax(1)
+    agreeing, gained, lost = intervals.paired_counts(result["predictions"], expected, labels)
     count = len(labels)
-    worst, worst_counts = worst_class(result["predictions"], np.asarray(reference).argmax(1), labels,
-                                      predictor.class_names)
+    worst, worst_counts = worst_class(result["predictions"], expected, labels, predictor.class_names)
     figures = Validation(
         accuracy=result["accuracy"], reference_accuracy=result["reference_accuracy"],
         accuracy_change=result["accuracy_change"], agreement=result["agreement"], max_abs_diff=result["max_abs_diff"],
@@ -61,11 +61,11 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
         balanced_accuracy=result["balanced_accuracy"], reference_balanced_accuracy=result["reference_balanced_accuracy"],
         **worst)
     found = verdict.misses(figures, figures.bar, path.name, plan.size_ratio, plan.size_allowance_bytes)
-    return replace(figures, failures=verdict.texts(found, Verdict.FAIL), passed=verdict.decide(found) is not Verdict.FAIL,
+    decided = verdict.decide(found)
+    return replace(figures, failures=verdict.texts(found, Verdict.FAIL), passed=decided is not Verdict.FAIL,
                    unresolved=verdict.texts(found, Verdict.CANNOT_TELL),
                    images_to_settle=_images_to_settle(figures, gained, lost, count, worst_counts),
-                   advisories=verdict.texts(found, Verdict.ADVISORY) or None, verdict=verdict.decide(found),
-                   misses=found)
+                   advisories=verdict.texts(found, Verdict.ADVISORY) or None, verdict=decided, misses=found)
 
 
 def worst_class(predicted, expected, labels, class_names=None) -> tuple[dict, tuple[int, int, int]]:

@@ -2,7 +2,8 @@
 # Both first run an idempotent set-up: a virtual environment with the project and
 # every extra installed against constraints.txt, the Fashion-MNIST dataset, and
 # onnxruntime-web's engine files for `edgeport web` (from npm). `make test` also
-# installs Debian's chromium, which the browser tests drive through Playwright.
+# installs Debian's chromium, which the browser tests drive through Playwright, and the compilers and
+# emulator that build and run a firmware kit (g++, gcc-arm-none-eabi with newlib and libstdc++, qemu-system-arm).
 
 PYTHON ?= python3
 VENV := .venv
@@ -67,12 +68,17 @@ browser:
 	$(call apt_install,$(WANT_CHROMIUM))
 
 packages:
-	$(call apt_install,$(WANT_DATASET); $(WANT_CHROMIUM))
+	$(call apt_install,$(WANT_DATASET); $(WANT_CHROMIUM); $(WANT_FIRMWARE))
 
 # The Debian packages a target lacks: each WANT_ line prints its package's name when it is missing.
 WANT_DATASET = { [ -n "$$FASHION_MNIST_DIR" ] && [ -f "$$FASHION_MNIST_DIR/t10k-images-idx3-ubyte.gz" ]; } || \
 	[ -f "$(DATASET_DIR)/t10k-images-idx3-ubyte.gz" ] || echo dataset-fashion-mnist
 WANT_CHROMIUM = [ -x "$(CHROMIUM)" ] || echo chromium
+# A firmware kit's builds: g++ for the host, Arm's GCC with newlib for the Cortex-M4, and QEMU to run it.
+WANT_FIRMWARE = command -v g++ >/dev/null || echo g++; command -v arm-none-eabi-g++ >/dev/null || echo gcc-arm-none-eabi; \
+	[ -f /usr/lib/arm-none-eabi/newlib/libc_nano.a ] || echo libnewlib-arm-none-eabi; \
+	[ -f /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/libstdc++_nano.a ] || echo libstdc++-arm-none-eabi-newlib; \
+	command -v qemu-system-arm >/dev/null || echo qemu-system-arm
 
 # Installs the packages that $(1) names in one apt-get run when root; otherwise says how to get them.
 define apt_install

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeport import __version__
+from edgeport.export import tflm_tree
 from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, tflm_predictor
 from edgeport.export.verdict import interval_words
 from edgeport.runtime.manifest import KIT_MARKER, FileEntry, Manifest, sha256_file
@@ -34,6 +35,10 @@ TEST_VECTORS, TEST_VECTOR_BYTES = 4, 32 * 1024
 # type's largest (a saturated output hides most arithmetic errors), of different classes first.
 GOLDEN_POOL = 64
 BYTES_PER_LINE = 16
+# How far main.cc lets an output code be from the golden one: none, as TFLM's int8 and int16 kernels are exact
+# integer arithmetic (the seed MLP, a CNN and MobileNetV3Small gave the same codes with reference and CMSIS-NN
+# kernels).
+CODE_TOLERANCE = 0
 _C_TYPES = {"int8": "int8_t", "int16": "int16_t", "uint8": "uint8_t"}
 
 
@@ -59,6 +64,7 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
     if sha256_file(path) != entry.sha256:
         raise ValueError(f"{path} is not the file its manifest validated (sha256 differs): re-run 'edgeport export'")
     sources = kit_sources(path, entry, images, predictor or tflm_predictor(path, entry.micro.arena_bytes))
+    selection = tflm_tree.select(entry.micro.ops)
     staging = Path(tempfile.mkdtemp(prefix=f".{KIT_NAME}-", dir=folder))
     umask = os.umask(0)
     os.umask(umask)
@@ -66,6 +72,11 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
     try:
         for file_name, text in sources.items():
             (staging / file_name).write_text(text, encoding="utf-8")
+        (staging / "sources.mk").write_text(tflm_tree.sources_mk(selection), encoding="utf-8")
+        for file_name, content in tflm_tree.kit_platform().items():
+            (staging / file_name).parent.mkdir(exist_ok=True)
+            (staging / file_name).write_bytes(content)
+        tflm_tree.copy_selection(selection, staging / "tflm")
         (staging / KIT_MARKER).write_text(json.dumps({"model": name, "sha256": entry.sha256}) + "\n",
                                           encoding="utf-8")
         _swap_in(staging, folder / KIT_NAME)
@@ -135,11 +146,14 @@ def _data_source(facts: dict, content: bytes, symbol: str = "g_model_data", what
     return (_banner(facts) + (f"// This file: {what}.\n" if what else "") + '#include "model_data.h"\n\n'
             "// 16-byte aligned: TFLM reads the flatbuffer's tensors in place.\n"
             f"alignas(16) const unsigned char {symbol}[] = {{\n    " + ",\n    ".join(lines) + "\n};\n"
-            f"const unsigned int {symbol}_len = {len(content)};\n")
+            f"const unsigned int {symbol}_len = {len(content)};\n"
+            f"#ifdef __GNUC__\nstatic_assert(__alignof__({symbol}) >= 16, \"TFLM reads the model in place: keep it 16-byte aligned\");\n"
+            "#endif\n")
 
 
 def _ops_header(facts: dict, ops: list[str]) -> str:
-    calls = "".join(f"  resolver.{op}();\n" for op in ops)
+    calls = "".join(f"  resolver.{op}();\n" if op not in tflm_tree.BOARD_ONLY_OPS else
+                    f"#ifdef EDGEPORT_ETHOS_U\n  resolver.{op}();\n#endif\n" for op in ops)
     return (_banner(facts) + "#ifndef EDGEPORT_MODEL_OPS_H_\n#define EDGEPORT_MODEL_OPS_H_\n\n"
             '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"\n\n'
             "// Exactly the operators the model uses, read from its flatbuffer (the list TFLM's\n"
@@ -204,8 +218,12 @@ def _settings_header(facts: dict, entry: FileEntry, predictor: TFLitePredictor, 
             f"constexpr int kInputZeroPoint = {source['quantization']['zero_point']};\n"
             f"constexpr float kOutputScale = {output['quantization']['scale']!r}f;\n"
             f"constexpr int kOutputZeroPoint = {output['quantization']['zero_point']};\n"
-            f"// The model's output is {entry.info.output}: (code - kOutputZeroPoint) * kOutputScale; the class is the "
-            f"largest code.\n\n"
+            f"// The model's output is {entry.info.output}: DequantizeOutput(code); the class is the largest code.\n"
+            "inline float DequantizeOutput(OutputType code) {\n"
+            "  return (static_cast<int>(code) - kOutputZeroPoint) * kOutputScale;\n}\n"
+            "inline int ArgMax(const OutputType* codes) {  // the first of equal codes, as numpy's argmax\n"
+            "  int best = 0;\n  for (int c = 1; c < kNumClasses; ++c) {\n    if (codes[c] > codes[best]) best = c;\n"
+            "  }\n  return best;\n}\n\n"
             f"// Preprocessing the model was trained with: input = pixel * {pre['scale']} + {pre['offset']}.\n"
             + _pixel_encoding(predictor, input_type) + "\n"
             f"// Pictures are fitted to {width}x{height} by the rule '{entry.info.fit}' on a '{entry.info.background}' "
@@ -246,6 +264,8 @@ def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output
             f"are chosen with their top\n// code below its largest value (a saturated output hides arithmetic "
             f"errors), of different classes.\n"
             f"constexpr int kNumTestVectors = {count};\n"
+            f"// How far an output code may be from these and still pass: {CODE_TOLERANCE}, TFLM's int8 arithmetic is exact.\n"
+            f"constexpr int kCodeTolerance = {CODE_TOLERANCE};\n"
             f"constexpr int kTestIndices[kNumTestVectors] = {{{', '.join(map(str, indices))}}};  "
             f"// in the validation images\n"
             f"constexpr uint8_t kTestPixels[kNumTestVectors][kInputSize] = {{\n    {rows(pixels)}\n}};\n"
@@ -258,7 +278,12 @@ def _main_source(facts: dict, npu: bool) -> str:
     model = ("// Built with -DEDGEPORT_ETHOS_U (and model_vela_data.cc), it runs the Vela-compiled model on the NPU.\n"
              "#ifdef EDGEPORT_ETHOS_U\n#define EDGEPORT_MODEL g_model_vela_data\n#else\n"
              "#define EDGEPORT_MODEL g_model_data\n#endif\n" if npu else "#define EDGEPORT_MODEL g_model_data\n")
-    return _banner(facts) + model + r'''// Runs the golden pictures through TFLM and prints PASS when every output code is TFLM's on the host.
+    return _banner(facts) + model + r'''// Runs the golden pictures through TFLM and prints PASS when every output code is within kCodeTolerance of
+// TFLM's on the exporting machine.
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
@@ -270,39 +295,73 @@ def _main_source(facts: dict, npu: bool) -> str:
 #include "model_settings.h"
 #include "model_test_vectors.h"
 
+// On Cortex-M, TFLM's cortex_m_generic DebugLog prints only through a callback the application registers:
+// without one, this program would run silently. EdgeportLog writes to stdout (under QEMU, semihosting; on a
+// board, retarget newlib's _write to a UART, or change EdgeportLog). Define EDGEPORT_NO_LOG_CALLBACK when your
+// platform's DebugLog prints by itself.
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M' && !defined(EDGEPORT_NO_LOG_CALLBACK)
+#include "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h"
+#define EDGEPORT_LOG_CALLBACK 1
+extern "C" void EdgeportLog(const char* text) { fputs(text, stdout); }
+#endif
+
+// Emulated instructions so far: the kit's QEMU platform (platform/startup.c) defines it, other builds do not.
+extern "C" unsigned long long EdgeportInstructions(void) __attribute__((weak));
+
 namespace {
 alignas(16) uint8_t tensor_arena[kTensorArenaSize];
 }  // namespace
 
 int main() {
   tflite::InitializeTarget();
+#ifdef EDGEPORT_LOG_CALLBACK
+  RegisterDebugLogCallback(EdgeportLog);
+#endif
+  if (reinterpret_cast<uintptr_t>(EDGEPORT_MODEL) % 16 != 0) {
+    MicroPrintf("FAIL: the model array is not 16-byte aligned: keep alignas(16) on it");
+    return 1;
+  }
   const tflite::Model* model = tflite::GetModel(EDGEPORT_MODEL);
+  if (model->version() != TFLITE_SCHEMA_VERSION) {
+    MicroPrintf("FAIL: the model has schema version %d, this TFLM reads version %d: build with the kit's tflm/",
+                static_cast<int>(model->version()), TFLITE_SCHEMA_VERSION);
+    return 1;
+  }
   static auto resolver = get_resolver();
   static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, kTensorArenaSize);
   if (interpreter.AllocateTensors() != kTfLiteOk) {
     MicroPrintf("FAIL: AllocateTensors with an arena of %d bytes", kTensorArenaSize);
     return 1;
   }
-  MicroPrintf("arena used: %d of %d bytes", static_cast<int>(interpreter.arena_used_bytes()), kTensorArenaSize);
+  MicroPrintf("arena used: %d of %d bytes (TFLM's count; see README.md)",
+              static_cast<int>(interpreter.arena_used_bytes()), kTensorArenaSize);
   InputType* input = reinterpret_cast<InputType*>(interpreter.input(0)->data.raw);
   const OutputType* output = reinterpret_cast<const OutputType*>(interpreter.output(0)->data.raw);
   int failures = 0;
+  unsigned long long instructions = 0;
   for (int v = 0; v < kNumTestVectors; ++v) {
     for (int i = 0; i < kInputSize; ++i) {
       input[i] = PixelToInput(kTestPixels[v][i], i % kImageChannels);
     }
+    const unsigned long long start = EdgeportInstructions ? EdgeportInstructions() : 0;
     if (interpreter.Invoke() != kTfLiteOk) {
       MicroPrintf("FAIL: Invoke on picture %d", v);
       return 1;
     }
-    int best = 0, differing = 0;
+    instructions += EdgeportInstructions ? EdgeportInstructions() - start : 0;
+    int differing = 0;
     for (int c = 0; c < kNumClasses; ++c) {
-      if (output[c] > output[best]) best = c;
-      if (output[c] != kTestOutputs[v][c]) ++differing;
+      if (std::abs(static_cast<int>(output[c]) - static_cast<int>(kTestOutputs[v][c])) > kCodeTolerance) ++differing;
     }
-    MicroPrintf("picture %d: %s (class %d), %d of %d codes differ from the host's", v, kClassNames[best], best,
-                differing, kNumClasses);
+    const int best = ArgMax(output);
+    MicroPrintf("picture %d (validation image %d): %s (class %d, %d/1000), %d of %d codes differ", v, kTestIndices[v],
+                kClassNames[best], best, static_cast<int>(1000 * DequantizeOutput(output[best])), differing,
+                kNumClasses);
     if (differing != 0 || best != kTestClasses[v]) ++failures;
+  }
+  if (EdgeportInstructions) {
+    MicroPrintf("instructions per picture: %lu (QEMU's count: an emulator's figure, not a board's time)",
+                static_cast<unsigned long>(instructions / kNumTestVectors));
   }
   MicroPrintf(failures == 0 ? "PASS" : "FAIL: %d picture(s) differ", failures);
   return failures == 0 ? 0 : 1;
@@ -334,8 +393,9 @@ manifest validated in TensorFlow Lite Micro. Every figure below was measured by 
 | answers equal between TFLM and LiteRT's reference kernels / XNNPACK | {100 * (m.reference_agreement or 0):.2f} % / {100 * (m.xnnpack_agreement or 0):.2f} % |
 | time per picture in TFLM on the exporting machine (relative only) | {m.host_us:,.0f} µs |
 
-A 32-bit target needs somewhat less arena than the 64-bit host (smaller pointers and structs):
-`interpreter.arena_used_bytes()` gives the board's own figure, which `main.cc` prints.
+`main.cc` prints TFLM's `arena_used_bytes()`. It counts TFLM's own allocations but not all the
+alignment padding the planner leaves, so it can read below the smallest arena that works: size the arena
+with `kTensorArenaSize`, not with it. A 32-bit target usually needs somewhat less than the 64-bit host.
 
 ## Files
 
@@ -343,25 +403,41 @@ A 32-bit target needs somewhat less arena than the 64-bit host (smaller pointers
 - `model_ops.h`: `get_resolver()`, a `MicroMutableOpResolver` with exactly the model's operators.
 - `model_settings.h`: the arena size, input shape and type, input and output scale and zero point,
   `PixelToInput(pixel, channel)` (the model's preprocessing and input quantization as integer
-  arithmetic on a uint8 pixel), and the class names.
-- `model_test_vectors.h`: {count} validation picture{'s' if count > 1 else ''} with TFLM's exact output codes.
-- `main.cc`: runs those pictures and prints `PASS`, or how many codes differ: run it first on a new board.
+  arithmetic on a uint8 pixel), `DequantizeOutput(code)`, `ArgMax(codes)` and the class names.
+- `model_test_vectors.h`: {count} validation picture{'s' if count > 1 else ''} with TFLM's exact output codes,
+  and `kCodeTolerance` ({CODE_TOLERANCE}): how far a code may differ and still pass.
+- `main.cc`: checks the model array's alignment and schema version, runs those pictures and prints `PASS`,
+  or how many codes differ: run it first on a new board.
+- `Makefile`, `sources.mk`, `platform/`: the build below; `tflm/`: the TensorFlow Lite Micro, flatbuffers,
+  gemmlowp, ruy and CMSIS-NN sources this model links, at the commits in `tflm/README.md`, with their licences.
+
+## Building it
+
+Nothing is downloaded: every source is in this folder.
+
+- `make host` builds `main.cc` for this machine with TFLM's reference kernels (g++) and runs it.
+- `make cortex-m4` builds it for an Arm Cortex-M4 with CMSIS-NN's kernels (Debian: `gcc-arm-none-eabi`,
+  `libnewlib-arm-none-eabi`), with start-up code and a memory map for QEMU's `mps2-an386` board in
+  `platform/`, and prints the program's size (text and data are flash, data and bss are RAM).
+- `make run-qemu` runs that program under `qemu-system-arm` (Debian: `qemu-system-arm`) and prints the
+  golden-picture verdict, the arena used and the emulated instructions per picture (QEMU's count with
+  `-icount`: an emulator's figure, not a board's time).
 
 ## Adding it to a project
 
-1. Copy the folder into a TensorFlow Lite Micro project (the `tflite-micro` repository's
-   `tensorflow/lite/micro/examples/` layout, or a vendor SDK that ships TFLM).
-2. Add `model_data.cc` and `main.cc` (or your own code using the headers) to the build.
-3. For Arm Cortex-M, build TFLM with CMSIS-NN's optimized kernels
-   (`make -f tensorflow/lite/micro/tools/make/Makefile OPTIMIZED_KERNEL_DIR=cmsis_nn TARGET=cortex_m_generic
-   TARGET_ARCH=cortex-m4 ...`): the resolver and the headers stay the same.
+1. Copy `main.cc` (or your own code using the headers), `model_data.cc` and the headers into the project.
+2. Build TFLM's sources in `tflm/` as `sources.mk` lists them (`CM4_SOURCES` with CMSIS-NN's kernels for
+   Cortex-M, `HOST_SOURCES` with the reference kernels elsewhere), or use the TFLM your SDK ships at the
+   commit in `tflm/README.md`; keep `platform/` out of it, it is the emulator's.
+3. On Cortex-M, TFLM prints through a callback: `main.cc` registers `EdgeportLog`, which writes to stdout.
+   Point it (or newlib's `_write`) at your UART.
 4. Fill the input with `PixelToInput` from a {width}x{height} picture fitted as edgeport's runtime fits it
-   ({entry.info.fit} on a {entry.info.background} background), invoke, and take the largest output code.
+   ({entry.info.fit} on a {entry.info.background} background), invoke, and take `ArgMax` of the output codes.
 
-The golden outputs are the reference kernels'. Optimized kernels (CMSIS-NN) are written to give the
-same int8 results, and `main.cc` expects every code to match: built against TFLM, the seed MLP, a CNN
-and MobileNetV3Small gave the same codes to the last one with both. A differing code means the build
-computes differently (another kernel, another TFLM): check it before trusting the board's answers.
+The golden outputs are the reference kernels'. CMSIS-NN's kernels are written to give the same int8
+results, and `main.cc` expects every code to be within `kCodeTolerance` ({CODE_TOLERANCE}) of them: this kit's own
+`make cortex-m4` build checks it. A differing code means the build computes differently (another kernel,
+another TFLM): check it before trusting the board's answers.
 """ + _npu_readme(m.npu)
 
 
@@ -385,6 +461,7 @@ driver (`AddEthosU()` is in the resolver); build `main.cc` with `-DEDGEPORT_ETHO
 | flash: the model array (`model_vela_data.cc`) | {npu.bytes:,} bytes ({npu.bytes / 1024:,.1f} KiB), the whole `{npu.file}` the firmware links; Vela's weights and command stream are {npu.flash_bytes / 1024:,.2f} KiB of it |
 | inference | {npu.inference_ms:.3f} ms at {npu.clock_hz / 1e6:.0f} MHz ({npu.cycles:,} cycles) |
 
-The golden outputs are TFLM's on the CPU file: the NPU rounds as TFLM's int8 kernels are specified to, so
-a code that differs by one is rounding, a different class is a fault.
+The golden outputs are TFLM's on the CPU file. Vela's operators are specified to compute TFLM's int8
+results exactly, so `main.cc` holds the NPU to the same `kCodeTolerance` ({CODE_TOLERANCE}): a differing code is a fault
+to look into.
 """

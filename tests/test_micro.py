@@ -134,9 +134,10 @@ def test_every_file_called_integer_only_holds_no_float_tensor(exported):
 
 def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(exported, test_set, tmp_path):
     kit = exported / "micro"
-    assert sorted(p.name for p in kit.iterdir()) == [".edgeport-kit", "README.md", "main.cc", "model_data.cc",
-                                                     "model_data.h", "model_ops.h", "model_settings.h",
-                                                     "model_test_vectors.h"]
+    assert sorted(p.name for p in kit.iterdir()) == [".edgeport-kit", "Makefile", "README.md", "main.cc",
+                                                     "model_data.cc", "model_data.h", "model_ops.h",
+                                                     "model_settings.h", "model_test_vectors.h", "platform",
+                                                     "sources.mk", "tflm"]
     entry = runtime.read_manifest(exported).files[MICRO]
     # The marker says which file the kit holds (the report reads it, not the kit's banner).
     assert json.loads((kit / ".edgeport-kit").read_text()) == {"model": MICRO, "sha256": entry.sha256}

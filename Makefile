@@ -3,7 +3,8 @@
 # every extra installed against constraints.txt, the Fashion-MNIST dataset, and
 # onnxruntime-web's engine files for `edgeport web` (from npm). `make test` also
 # installs Debian's chromium, which the browser tests drive through Playwright, and the compilers and
-# emulator that build and run a firmware kit (g++, gcc-arm-none-eabi with newlib and libstdc++, qemu-system-arm).
+# emulator that build and run a firmware kit (g++, gcc-arm-none-eabi with newlib and the C++ headers,
+# qemu-system-arm).
 
 PYTHON ?= python3
 VENV := .venv
@@ -68,29 +69,35 @@ browser:
 	$(call apt_install,$(WANT_CHROMIUM))
 
 packages:
-	$(call apt_install,$(WANT_DATASET); $(WANT_CHROMIUM); $(WANT_FIRMWARE))
+	$(call apt_install,$(WANT_DATASET); $(WANT_CHROMIUM),$(WANT_FIRMWARE))
 
 # The Debian packages a target lacks: each WANT_ line prints its package's name when it is missing.
 WANT_DATASET = { [ -n "$$FASHION_MNIST_DIR" ] && [ -f "$$FASHION_MNIST_DIR/t10k-images-idx3-ubyte.gz" ]; } || \
 	[ -f "$(DATASET_DIR)/t10k-images-idx3-ubyte.gz" ] || echo dataset-fashion-mnist
 WANT_CHROMIUM = [ -x "$(CHROMIUM)" ] || echo chromium
-# A firmware kit's builds: g++ for the host, Arm's GCC with newlib for the Cortex-M4, and QEMU to run it.
+# A firmware kit's builds: g++ for the host; Arm's GCC with newlib and the C++ headers (no C++ library: the kit
+# links none) for the Cortex-M4; QEMU to run it.
 WANT_FIRMWARE = command -v g++ >/dev/null || echo g++; command -v arm-none-eabi-g++ >/dev/null || echo gcc-arm-none-eabi; \
 	[ -f /usr/lib/arm-none-eabi/newlib/libc_nano.a ] || echo libnewlib-arm-none-eabi; \
-	[ -f /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/libstdc++_nano.a ] || echo libstdc++-arm-none-eabi-newlib; \
+	[ -d /usr/include/newlib/c++ ] || echo libstdc++-arm-none-eabi-dev; \
 	command -v qemu-system-arm >/dev/null || echo qemu-system-arm
 
-# Installs the packages that $(1) names in one apt-get run when root; otherwise says how to get them.
+# Installs the packages that $(1) names, and those $(2) names without their recommended packages (the firmware
+# tools: QEMU recommends a desktop's worth), in one apt-get update when root; otherwise says how to get them.
 define apt_install
 	@missing="$$( { $(1); } | tr '\n' ' ' | sed 's/ *$$//')"; \
-	if [ -z "$$missing" ]; then \
+	bare="$$( { $(or $(2),true); } | tr '\n' ' ' | sed 's/ *$$//')"; \
+	if [ -z "$$missing$$bare" ]; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "Installing the Debian packages $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		echo "Installing the Debian packages $$missing $$bare"; \
+		apt-get update -qq && \
+		{ [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } && \
+		{ [ -z "$$bare" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$$bare >/dev/null; }; \
 	else \
-		echo "Missing Debian packages: run 'sudo apt-get install $$missing'; or set FASHION_MNIST_DIR to a folder" \
-			"holding Fashion-MNIST's four *-ubyte.gz files, or CHROMIUM to a chromium binary" >&2; \
+		echo "Missing Debian packages: run 'sudo apt-get install $$missing $$bare'; or set FASHION_MNIST_DIR to a" \
+			"folder holding Fashion-MNIST's four *-ubyte.gz files, or CHROMIUM to a chromium binary" >&2; \
 		exit 1; \
 	fi
 endef

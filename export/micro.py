@@ -137,6 +137,43 @@ def file_ops(path: str | Path) -> list[str]:
     return list(dict.fromkeys(used))
 
 
+# The operators whose kernels TFLM also registers for one type (Register_FULLY_CONNECTED_INT8...): CMSIS-NN builds
+# only that type's code, the reference kernels alias them to the general one. The type is read from the input
+# (and the weights, for the weighted operators; the output too, for SOFTMAX).
+WEIGHTED = {"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"}
+TYPED = WEIGHTED | {"SOFTMAX", "ADD", "MUL", "MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD"}
+
+
+def typed_kernels(path: str | Path) -> dict[str, str]:
+    """For each operator of TYPED whose every use in the file has one type, the registration of that type's
+    kernel, by Add name: {"AddFullyConnected": "Register_FULLY_CONNECTED_INT8", ...}."""
+    schema = tflite_file.schema()
+    model = tflite_file.objects(path)
+    types = {value: name for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
+    names = builtin_names()
+    seen: dict[str, set[str]] = {}
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            name = names[builtin_code(model, op)]
+            if name not in TYPED:
+                continue
+            kind = [types[graph.tensors[op.inputs[0]].type]]
+            if name in WEIGHTED:
+                kind.append(types[graph.tensors[op.inputs[1]].type])
+            if name == "SOFTMAX":
+                kind.append(types[graph.tensors[op.outputs[0]].type])
+            seen.setdefault(name, set()).add(tuple(kind))
+    suffixes = {("INT8",): "_INT8", ("INT16",): "_INT16", ("INT8", "INT8"): "_INT8", ("INT8", "INT4"): "_INT4",
+                ("INT16", "INT8"): "_INT16", ("INT16", "INT16"): "_INT16", ("INT8", "INT16"): "_INT8_INT16"}
+    chosen = {}
+    for name, kinds in seen.items():
+        if len(kinds) == 1 and (suffix := suffixes.get(next(iter(kinds)))):
+            if name in WEIGHTED and suffix == "_INT8_INT16":
+                continue
+            chosen[resolver_name(name)] = f"Register_{name}{suffix}"
+    return chosen
+
+
 def resolver_name(op: str) -> str:
     """A builtin operator's name as TFLM's MicroMutableOpResolver method: CONV_2D -> AddConv2D.
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from edgeport import __version__
 from edgeport.export import tflm_tree
-from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, tflm_predictor
+from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, tflm_predictor, typed_kernels
 from edgeport.export.verdict import interval_words
 from edgeport.runtime.manifest import KIT_MARKER, FileEntry, Manifest, sha256_file
 from edgeport.runtime.tflite_predictor import TFLitePredictor
@@ -32,7 +32,8 @@ KIT_NAME = "micro"
 # Golden pictures: at most this many, and at most this many pixel bytes in all (flash on the board).
 TEST_VECTORS, TEST_VECTOR_BYTES = 4, 32 * 1024
 # The golden pictures are chosen among this many validation images: those whose top output code is not the
-# type's largest (a saturated output hides most arithmetic errors), of different classes first.
+# type's largest (a saturated output hides most arithmetic errors) and nearest a class boundary (where an
+# arithmetic error most easily changes the answer), of different classes first.
 GOLDEN_POOL = 64
 BYTES_PER_LINE = 16
 # How far main.cc lets an output code be from the golden one: none, as TFLM's int8 and int16 kernels are exact
@@ -63,8 +64,9 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
     path = folder / name
     if sha256_file(path) != entry.sha256:
         raise ValueError(f"{path} is not the file its manifest validated (sha256 differs): re-run 'edgeport export'")
-    sources = kit_sources(path, entry, images, predictor or tflm_predictor(path, entry.micro.arena_bytes))
-    selection = tflm_tree.select(entry.micro.ops)
+    typed = tflm_tree.known_kernels(typed_kernels(path))
+    selection = tflm_tree.select(entry.micro.ops, typed)
+    sources = kit_sources(path, entry, images, predictor or tflm_predictor(path, entry.micro.arena_bytes), typed)
     staging = Path(tempfile.mkdtemp(prefix=f".{KIT_NAME}-", dir=folder))
     umask = os.umask(0)
     os.umask(umask)
@@ -77,6 +79,10 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
             (staging / file_name).parent.mkdir(exist_ok=True)
             (staging / file_name).write_bytes(content)
         tflm_tree.copy_selection(selection, staging / "tflm")
+        for file_name, text in tflm_tree.unity_files(selection).items():  # their objects may be shared: one time
+            (staging / file_name).parent.mkdir(exist_ok=True)
+            (staging / file_name).write_text(text, encoding="utf-8")
+            os.utime(staging / file_name, (tflm_tree.FILE_TIME, tflm_tree.FILE_TIME))
         (staging / KIT_MARKER).write_text(json.dumps({"model": name, "sha256": entry.sha256}) + "\n",
                                           encoding="utf-8")
         _swap_in(staging, folder / KIT_NAME)
@@ -98,9 +104,10 @@ def _swap_in(staging: Path, kit: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFLitePredictor) -> dict[str, str]:
-    """Every file of the kit, by name, as text; the golden outputs are the codes TFLM's engine gives (predictor:
-    the file on the TFLM engine)."""
+def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFLitePredictor,
+                typed: dict[str, str] | None = None) -> dict[str, str]:
+    """The kit's generated files, by name, as text; the golden outputs are the codes TFLM's engine gives (predictor:
+    the file on the TFLM engine); typed: the one-type registrations to use, by Add name."""
     content = path.read_bytes()
     tensors = predictor.describe()
     count = max(1, min(TEST_VECTORS, TEST_VECTOR_BYTES // int(np.prod(predictor.image_shape))))
@@ -113,7 +120,7 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFL
     sources = {
         "model_data.h": _data_header(facts, npu is not None),
         "model_data.cc": _data_source(facts, content),
-        "model_ops.h": _ops_header(facts, entry.micro.ops + (["AddEthosU"] if npu else [])),
+        "model_ops.h": _ops_header(facts, entry.micro.ops + (["AddEthosU"] if npu else []), typed or {}),
         "model_settings.h": _settings_header(facts, entry, predictor, tensors),
         "model_test_vectors.h": _vectors_header(facts, pixels, outputs, tensors["output"]["dtype"], indices),
         "main.cc": _main_source(facts, npu is not None),
@@ -151,13 +158,18 @@ def _data_source(facts: dict, content: bytes, symbol: str = "g_model_data", what
             "#endif\n")
 
 
-def _ops_header(facts: dict, ops: list[str]) -> str:
-    calls = "".join(f"  resolver.{op}();\n" if op not in tflm_tree.BOARD_ONLY_OPS else
-                    f"#ifdef EDGEPORT_ETHOS_U\n  resolver.{op}();\n#endif\n" for op in ops)
+def _ops_header(facts: dict, ops: list[str], typed: dict[str, str]) -> str:
+    def call(op: str) -> str:
+        text = f"  resolver.{op}({'tflite::' + typed[op] + '()' if op in typed else ''});\n"
+        return f"#ifdef EDGEPORT_ETHOS_U\n{text}#endif\n" if op in tflm_tree.BOARD_ONLY_OPS else text
+
+    calls = "".join(map(call, ops))
     return (_banner(facts) + "#ifndef EDGEPORT_MODEL_OPS_H_\n#define EDGEPORT_MODEL_OPS_H_\n\n"
             '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"\n\n'
             "// Exactly the operators the model uses, read from its flatbuffer (the list TFLM's\n"
-            "// generate_micro_mutable_op_resolver_from_model.py makes)"
+            "// generate_micro_mutable_op_resolver_from_model.py makes). An operator whose every use has one type gets\n"
+            "// that type's kernel (Register_FULLY_CONNECTED_INT8...): CMSIS-NN then links only that type's code, the\n"
+            "// reference kernels take it as the general one"
             + ("; AddEthosU runs the part Vela compiled for the Ethos-U NPU.\n" if "AddEthosU" in ops
                else ". An Ethos-U kit (export --npu) also registers AddEthosU().\n") +
             f"constexpr int kNumberOperators = {len(ops)};\n\n"
@@ -233,16 +245,20 @@ def _settings_header(facts: dict, entry: FileEntry, predictor: TFLitePredictor, 
 
 
 def golden_indices(codes: np.ndarray, count: int) -> list[int]:
-    """count rows of the output codes (one per picture) to keep as golden vectors: unsaturated ones (the top code
-    below the type's largest) first, one per class while classes last, then the others in order."""
+    """count rows of the output codes (one per picture) to keep as golden vectors. Unsaturated ones (the top code
+    below the type's largest) first, nearest a class boundary first (the smallest gap between the two top codes,
+    but not a tie), one per class while classes last; then the others in order."""
     top = np.iinfo(codes.dtype).max if np.issubdtype(codes.dtype, np.integer) else np.inf
-    unsaturated = [i for i in range(len(codes)) if codes[i].max() < top]
+    ordered = np.sort(codes.astype(np.int64), axis=1)
+    gaps = ordered[:, -1] - ordered[:, -2]
+    candidates = sorted((i for i in range(len(codes)) if codes[i].max() < top and gaps[i] > 0),
+                        key=lambda i: (gaps[i], i))
     chosen, classes = [], set()
-    for i in unsaturated:  # one of each class first
+    for i in candidates:  # one of each class first
         if int(codes[i].argmax()) not in classes and len(chosen) < count:
             chosen.append(i)
             classes.add(int(codes[i].argmax()))
-    for i in [*unsaturated, *range(len(codes))]:
+    for i in [*candidates, *range(len(codes))]:
         if len(chosen) == count:
             break
         if i not in chosen:
@@ -262,7 +278,8 @@ def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output
             f"// {count} validation picture{'s' if count > 1 else ''} (uint8 pixels) and TFLM's exact output codes "
             f"for each on the exporting\n// machine: a port that runs them to other codes computes differently. They "
             f"are chosen with their top\n// code below its largest value (a saturated output hides arithmetic "
-            f"errors), of different classes.\n"
+            f"errors), nearest a class boundary\n// (the smallest gap between the two top codes), of different "
+            f"classes.\n"
             f"constexpr int kNumTestVectors = {count};\n"
             f"// How far an output code may be from these and still pass: {CODE_TOLERANCE}, TFLM's int8 arithmetic is exact.\n"
             f"constexpr int kCodeTolerance = {CODE_TOLERANCE};\n"
@@ -417,8 +434,9 @@ Nothing is downloaded: every source is in this folder.
 
 - `make host` builds `main.cc` for this machine with TFLM's reference kernels (g++) and runs it.
 - `make cortex-m4` builds it for an Arm Cortex-M4 with CMSIS-NN's kernels (Debian: `gcc-arm-none-eabi`,
-  `libnewlib-arm-none-eabi`), with start-up code and a memory map for QEMU's `mps2-an386` board in
-  `platform/`, and prints the program's size (text and data are flash, data and bss are RAM).
+  `libnewlib-arm-none-eabi`, `libstdc++-arm-none-eabi-dev`; no C++ library is linked), with start-up code
+  and a memory map for QEMU's `mps2-an386` board in `platform/`, and prints the program's size (text and
+  data are flash, data and bss are RAM).
 - `make run-qemu` runs that program under `qemu-system-arm` (Debian: `qemu-system-arm`) and prints the
   golden-picture verdict, the arena used and the emulated instructions per picture (QEMU's count with
   `-icount`: an emulator's figure, not a board's time).

@@ -83,7 +83,13 @@ def test_the_kit_copies_only_the_tflm_sources_its_operators_link(kit, exported):
         assert f"{kernels}{op}.cc" in host
     assert f"{kernels}cmsis_nn/fully_connected.cc" in cm4 and f"{kernels}cmsis_nn/softmax.cc" in cm4
     assert f"{kernels}fully_connected.cc" not in cm4 and f"{kernels}cmsis_nn/fully_connected.cc" not in host
-    assert any(s.startswith("third_party/cmsis_nn/Source/FullyConnectedFunctions/") for s in cm4)
+    assert "third_party/cmsis_nn/Source/FullyConnectedFunctions/arm_fully_connected_s8.c" in cm4
+    # Every use of FULLY_CONNECTED and SOFTMAX is int8: the resolver registers their int8 kernels (the program
+    # then holds none of CMSIS-NN's kernels for other types: see the Cortex-M4 test).
+    ops_header = (kit / "model_ops.h").read_text()
+    assert "resolver.AddFullyConnected(tflite::Register_FULLY_CONNECTED_INT8());" in ops_header
+    assert "resolver.AddSoftmax(tflite::Register_SOFTMAX_INT8());" in ops_header
+    assert "resolver.AddReshape();" in ops_header
     # No operator the model lacks, in the lists or in the folder.
     for absent in ("conv.cc", "depthwise_conv.cc", "pooling.cc", "add.cc"):
         assert f"{kernels}{absent}" not in host and not (kit / "tflm" / kernels / absent).exists()
@@ -116,6 +122,11 @@ def test_the_seed_kit_runs_on_an_emulated_cortex_m4_with_cmsis_nn(kit, exported)
     flash = runtime.read_manifest(exported).files[MICRO].micro.flash_bytes
     arena = int(re.search(r"kTensorArenaSize = (\d+);", (kit / "model_settings.h").read_text()).group(1))
     assert text > flash and bss > arena  # the model array is in flash, the arena in RAM
+    # The int8 registrations leave CMSIS-NN's 16-bit and 4-bit kernels out of the program; the int8 ones are in.
+    symbols = subprocess.run(["arm-none-eabi-nm", str(kit / "build" / "cortex-m4" / "main.elf")], capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert "arm_fully_connected_s8" in symbols and "arm_softmax_s8" in symbols
+    assert not {"arm_fully_connected_s16", "arm_fully_connected_s4", "arm_softmax_s16"} & set(symbols)
     result = make(kit, "run-qemu")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]

@@ -137,7 +137,7 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
     assert sorted(p.name for p in kit.iterdir()) == [".edgeport-kit", "Makefile", "README.md", "main.cc",
                                                      "model_data.cc", "model_data.h", "model_ops.h",
                                                      "model_settings.h", "model_test_vectors.h", "platform",
-                                                     "sources.mk", "tflm"]
+                                                     "sources.mk", "tflm", "unity"]
     entry = runtime.read_manifest(exported).files[MICRO]
     # The marker says which file the kit holds (the report reads it, not the kit's banner).
     assert json.loads((kit / ".edgeport-kit").read_text()) == {"model": MICRO, "sha256": entry.sha256}
@@ -181,7 +181,17 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
         # different classes.
         assert golden.max() < 127 and int(klass) not in classes
         classes.add(int(klass))
-    ops = re.findall(r"resolver\.(Add\w+)\(\);", (kit / "model_ops.h").read_text())
+    # Near a class boundary: each has the smallest gap between its two top codes (not a tie) among the unsaturated
+    # pictures of its class in the first 64.
+    pool = np.stack([quantized_pixels(images[i], quantization, np.int8) for i in range(64)])
+    codes = tflm_outputs(exported / MICRO, pool).astype(np.int64)
+    ordered = np.sort(codes, axis=1)
+    gaps = ordered[:, -1] - ordered[:, -2]
+    for index in indices:
+        rivals = [i for i in range(64) if codes[i].argmax() == codes[index].argmax() and codes[i].max() < 127
+                  and gaps[i] > 0]
+        assert gaps[index] == min(gaps[i] for i in rivals) > 0
+    ops = re.findall(r"resolver\.(Add\w+)\((?:tflite::Register_\w+\(\))?\);", (kit / "model_ops.h").read_text())
     assert ops == entry.micro.ops and f"kNumberOperators = {len(ops)};" in (kit / "model_ops.h").read_text()
     readme = (kit / "README.md").read_text()
     assert f"{entry.micro.arena_bytes:,} bytes" in readme and f"{len(content):,} bytes" in readme
@@ -362,11 +372,12 @@ def test_a_micro_file_runs_on_the_tflm_engine_with_no_litert_interpreter_built(e
     ours = np.zeros_like(expected)
     np.add.at(ours, (labels[:500], probabilities.argmax(1)), 1)
     assert (ours <= expected).all() and ours.sum() == 500
-    # The kit's golden output codes are the TFLM engine's for the first test pictures.
+    # The kit's golden output codes are the TFLM engine's for the test pictures the kit names.
     kit = (exported / "micro" / "model_test_vectors.h").read_text()
     outputs = kit[kit.index("kTestOutputs"):]
-    codes = predictor.engine.run(predictor.encode(images[:1]))[0]
-    assert "{" + ", ".join(str(int(c)) for c in codes) + "}" in outputs
+    indices = [int(i) for i in re.search(r"kTestIndices\[kNumTestVectors\] = \{([^}]*)\}", kit).group(1).split(",")]
+    for codes in predictor.engine.run(predictor.encode(images[indices])):
+        assert "{" + ", ".join(str(int(c)) for c in codes) + "}" in outputs
 
 
 def test_the_third_party_private_names_are_those_their_adapters_were_checked_against(exported, test_set):

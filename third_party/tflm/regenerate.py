@@ -15,7 +15,8 @@ Steps:
 2. Compile every source for both kernel sets with the kit's flags, and follow each object's undefined symbols to
    the objects that define them, as a linker does with an archive. files.json keeps, per kernel set, the sources
    the interpreter needs (base) and the sources each operator's registration and parser pull in, and every
-   source's headers (from the compiler's -MMD), so a kit copies only what its model links.
+   source's headers (from the compiler's -MMD), so a kit copies only what its model links. It also compiles
+   every source outside TFLM's kernels folder as one translation unit, as a kit's Makefile does.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ LICENSES = {"LICENSE": "LICENSE", "third_party/flatbuffers/LICENSE": "flatbuffer
             "third_party/kissfft/COPYING": "kissfft/COPYING",
             "third_party/gemmlowp/LICENSE": "gemmlowp/LICENSE", "third_party/ruy/LICENSE": "ruy/LICENSE",
             "third_party/cmsis_nn/LICENSE": "cmsis_nn/LICENSE"}
+KERNELS = "tensorflow/lite/micro/kernels/"
 MAKE_OPTIONS = {"host": "", "cortex-m4": ("TARGET=cortex_m_generic TARGET_ARCH=cortex-m4 OPTIMIZED_KERNEL_DIR=cmsis_nn "
                                           "TARGET_TOOLCHAIN_ROOT=/usr/bin/")}
 FLAGS = json.loads((HERE.parent.parent / "export" / "kit" / "flags.json").read_text())
@@ -164,6 +166,10 @@ def link_sets(kind: str, files: list[str], objects: Path) -> dict:
     (objects / "probe.cc").write_text(PROBE)
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
         headers = dict(pool.map(compile_one, [*sources, "probe.cc"]))
+    # A kit compiles TFLM's framework (every source outside its kernels folder) as one translation unit: it must.
+    unity = "".join(f'#include "{s}"\n' for s in sources if s.endswith(".cc") and not s.startswith(KERNELS))
+    subprocess.run([*command["cxx"], "-x", "c++", "-c", "-", "-o", objects / "unity.o"], input=unity, text=True,
+                   check=True)
     symbols = {source: read_symbols(objects / (source.replace("/", "__") + ".o"), kind) for source in sources}
     main_needs = read_symbols(objects / "probe.cc.o", kind)[1]
     base = closure(main_needs, symbols, set())
@@ -172,10 +178,13 @@ def link_sets(kind: str, files: list[str], objects: Path) -> dict:
     for add, body in re.findall(r"TfLiteStatus (Add\w+)\((.*?)\n  }", resolver, re.S):
         for name in re.findall(r"\b((?:Register|Parse)_?\w+)\(", body):
             roots.setdefault(name, closure(symbols_named(name, symbols), symbols, base))
-    int8 = {m for m in re.findall(r"\bRegister_\w+_INT(?:8|16)\w*\b",
-                                  (HERE / "tensorflow/lite/micro/kernels/micro_ops.h").read_text())}
-    for name in sorted(int8):
-        roots.setdefault(name, closure(symbols_named(name, symbols), symbols, base))
+    # The kernels of one type (Register_FULLY_CONNECTED_INT8...): CMSIS-NN defines them, the reference kernels
+    # alias them inline to the general registration, which is then what they link.
+    typed = {m for header in (HERE / "tensorflow/lite/micro/kernels").glob("*.h")
+             for m in re.findall(r"\bRegister_\w+?_INT(?:4|8|16)(?:_INT16)?(?=\(\))", header.read_text())}
+    for name in sorted(typed):
+        general = re.sub(r"_INT(?:4|8|16)(?:_INT16)?$", "", name)
+        roots.setdefault(name, closure(symbols_named(name, symbols) or symbols_named(general, symbols), symbols, base))
     adds = {add: sorted(set(re.findall(r"\b((?:Register|Parse)_?\w+)\(", body)))
             for add, body in re.findall(r"TfLiteStatus (Add\w+)\((.*?)\n  }", resolver, re.S)}
     main_headers = headers.pop("probe.cc")

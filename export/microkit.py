@@ -36,6 +36,9 @@ TEST_VECTORS, TEST_VECTOR_BYTES = 4, 32 * 1024
 # arithmetic error most easily changes the answer), of different classes first.
 GOLDEN_POOL = 64
 BYTES_PER_LINE = 16
+# Beside the golden pictures, at most this many of the first validation pictures are run and one checksum of
+# their codes is compared (in what TEST_VECTOR_BYTES leaves).
+CHECKSUM_PICTURES = 32
 # How far main.cc lets an output code be from the golden one: none, as TFLM's int8 and int16 kernels are exact
 # integer arithmetic (the seed MLP, a CNN and MobileNetV3Small gave the same codes with reference and CMSIS-NN
 # kernels).
@@ -110,11 +113,13 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFL
     the file on the TFLM engine); typed: the one-type registrations to use, by Add name."""
     content = path.read_bytes()
     tensors = predictor.describe()
-    count = max(1, min(TEST_VECTORS, TEST_VECTOR_BYTES // int(np.prod(predictor.image_shape))))
+    picture_bytes = int(np.prod(predictor.image_shape))
+    count = max(1, min(TEST_VECTORS, TEST_VECTOR_BYTES // picture_bytes))
     pool = np.asarray(images[:GOLDEN_POOL], np.uint8).reshape(-1, *predictor.image_shape)
     codes = predictor.engine.run(predictor.encode(pool))
     indices = golden_indices(codes, count)
     pixels, outputs = pool[indices], codes[indices]
+    checked = min(CHECKSUM_PICTURES, len(pool), (TEST_VECTOR_BYTES - count * picture_bytes) // picture_bytes)
     facts = {"file": path.name, "sha256": entry.sha256, "version": __version__}
     npu = entry.micro.npu
     sources = {
@@ -122,7 +127,8 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFL
         "model_data.cc": _data_source(facts, content),
         "model_ops.h": _ops_header(facts, entry.micro.ops + (["AddEthosU"] if npu else []), typed or {}),
         "model_settings.h": _settings_header(facts, entry, predictor, tensors),
-        "model_test_vectors.h": _vectors_header(facts, pixels, outputs, tensors["output"]["dtype"], indices),
+        "model_test_vectors.h": _vectors_header(facts, pixels, outputs, tensors["output"]["dtype"], indices,
+                                                _checksum_part(pool[:checked], codes_checksum(codes[:checked]))),
         "main.cc": _main_source(facts, npu is not None),
         "README.md": _readme(facts, entry, predictor, count),
     }
@@ -267,7 +273,7 @@ def golden_indices(codes: np.ndarray, count: int) -> list[int]:
 
 
 def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output_dtype: str,
-                    indices: list[int]) -> str:
+                    indices: list[int], checksum_part: str) -> str:
     count = len(pixels)
 
     def rows(array) -> str:
@@ -288,7 +294,29 @@ def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output
             f"constexpr uint8_t kTestPixels[kNumTestVectors][kInputSize] = {{\n    {rows(pixels)}\n}};\n"
             f"constexpr {_C_TYPES[output_dtype]} kTestOutputs[kNumTestVectors][kNumClasses] = {{\n    {rows(outputs)}\n}};\n"
             f"constexpr int kTestClasses[kNumTestVectors] = {{{', '.join(str(int(o.argmax())) for o in outputs)}}};\n\n"
-            "#endif  // EDGEPORT_MODEL_TEST_VECTORS_H_\n")
+            + checksum_part + "\n#endif  // EDGEPORT_MODEL_TEST_VECTORS_H_\n")
+
+
+def codes_checksum(codes: np.ndarray) -> int:
+    """FNV-1a (32-bit) over output codes, picture by picture, each code as the 4 little-endian bytes of its
+    int32 value: main.cc computes the same."""
+    checksum = 0x811C9DC5
+    for code in np.asarray(codes, np.int64).reshape(-1):
+        value = int(code) & 0xFFFFFFFF
+        for shift in (0, 8, 16, 24):
+            checksum = ((checksum ^ ((value >> shift) & 0xFF)) * 0x01000193) & 0xFFFFFFFF
+    return checksum
+
+
+def _checksum_part(pixels: np.ndarray, checksum: int) -> str:
+    """The checksum pictures (the first validation images) and the checksum of TFLM's codes for them, appended
+    to model_test_vectors.h; none when the golden pictures leave no room."""
+    rows = ",\n    ".join("{" + ", ".join(str(int(v)) for v in row.reshape(-1)) + "}" for row in pixels)
+    arrays = (f"constexpr uint8_t kChecksumPixels[EDGEPORT_CHECKSUM_PICTURES][kInputSize] = {{\n    {rows}\n}};\n"
+              f"constexpr uint32_t kChecksumOfCodes = 0x{checksum:08x}u;\n" if len(pixels) else "")
+    return (f"// The first {len(pixels)} validation pictures, and FNV-1a (32-bit) over TFLM's output codes for all of "
+            f"them, each code as the\n// 4 little-endian bytes of its int32 value: a wider check than the golden "
+            f"pictures, for little flash.\n#define EDGEPORT_CHECKSUM_PICTURES {len(pixels)}\n{arrays}")
 
 
 def _main_source(facts: dict, npu: bool) -> str:
@@ -296,7 +324,7 @@ def _main_source(facts: dict, npu: bool) -> str:
              "#ifdef EDGEPORT_ETHOS_U\n#define EDGEPORT_MODEL g_model_vela_data\n#else\n"
              "#define EDGEPORT_MODEL g_model_data\n#endif\n" if npu else "#define EDGEPORT_MODEL g_model_data\n")
     return _banner(facts) + model + r'''// Runs the golden pictures through TFLM and prints PASS when every output code is within kCodeTolerance of
-// TFLM's on the exporting machine.
+// TFLM's on the exporting machine, and the checksum of the codes of the checksum pictures is the host's.
 
 #include <cstdint>
 #include <cstdio>
@@ -376,11 +404,34 @@ int main() {
                 kNumClasses);
     if (differing != 0 || best != kTestClasses[v]) ++failures;
   }
+#if EDGEPORT_CHECKSUM_PICTURES > 0
+  uint32_t checksum = 0x811C9DC5u;
+  for (int v = 0; v < EDGEPORT_CHECKSUM_PICTURES; ++v) {
+    for (int i = 0; i < kInputSize; ++i) {
+      input[i] = PixelToInput(kChecksumPixels[v][i], i % kImageChannels);
+    }
+    if (interpreter.Invoke() != kTfLiteOk) {
+      MicroPrintf("FAIL: Invoke on checksum picture %d", v);
+      return 1;
+    }
+    for (int c = 0; c < kNumClasses; ++c) {
+      const uint32_t code = static_cast<uint32_t>(static_cast<int32_t>(output[c]));
+      for (int shift = 0; shift < 32; shift += 8) {
+        checksum = (checksum ^ ((code >> shift) & 0xFFu)) * 0x01000193u;
+      }
+    }
+  }
+  const bool checksum_ok = checksum == kChecksumOfCodes;
+  MicroPrintf("checksum of the codes of the first %d validation pictures: %08x (%s %08x)", EDGEPORT_CHECKSUM_PICTURES,
+              static_cast<unsigned>(checksum), checksum_ok ? "equal to the host's" : "FAIL: the host's is",
+              static_cast<unsigned>(kChecksumOfCodes));
+  if (!checksum_ok) ++failures;
+#endif
   if (EdgeportInstructions) {
     MicroPrintf("instructions per picture: %lu (QEMU's count: an emulator's figure, not a board's time)",
                 static_cast<unsigned long>(instructions / kNumTestVectors));
   }
-  MicroPrintf(failures == 0 ? "PASS" : "FAIL: %d picture(s) differ", failures);
+  MicroPrintf(failures == 0 ? "PASS" : "FAIL: %d check(s) differ", failures);
   return failures == 0 ? 0 : 1;
 }
 '''
@@ -422,9 +473,11 @@ with `kTensorArenaSize`, not with it. A 32-bit target usually needs somewhat les
   `PixelToInput(pixel, channel)` (the model's preprocessing and input quantization as integer
   arithmetic on a uint8 pixel), `DequantizeOutput(code)`, `ArgMax(codes)` and the class names.
 - `model_test_vectors.h`: {count} validation picture{'s' if count > 1 else ''} with TFLM's exact output codes,
-  and `kCodeTolerance` ({CODE_TOLERANCE}): how far a code may differ and still pass.
+  `kCodeTolerance` ({CODE_TOLERANCE}): how far a code may differ and still pass, and (where the flash budget of the
+  test pictures, {TEST_VECTOR_BYTES // 1024} KiB, leaves room) up to {CHECKSUM_PICTURES} more validation pictures with one
+  checksum of TFLM's codes for them.
 - `main.cc`: checks the model array's alignment and schema version, runs those pictures and prints `PASS`,
-  or how many codes differ: run it first on a new board.
+  or how many codes differ and whether the checksum does: run it first on a new board.
 - `Makefile`, `sources.mk`, `platform/`: the build below; `tflm/`: the TensorFlow Lite Micro, flatbuffers,
   gemmlowp, ruy and CMSIS-NN sources this model links, at the commits in `tflm/README.md`, with their licences.
 

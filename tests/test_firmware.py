@@ -60,6 +60,36 @@ def check_pictures(output: str, kit: Path) -> None:
         assert int(milli) == int(1000 * np.float32((row.max() - zero) * scale))
 
 
+CHECKSUM = re.compile(r"checksum of the codes of the first (\d+) validation pictures: ([0-9a-f]{8}) \((.*?) ([0-9a-f]{8})\)")
+
+
+def fnv1a(codes) -> int:
+    """FNV-1a, 32 bits, over each code's int32 value as 4 little-endian bytes."""
+    digest = 2166136261
+    for byte in np.asarray(codes, "<i4").tobytes():
+        digest = ((digest ^ byte) * 16777619) % 2**32
+    return digest
+
+
+def check_checksum(output: str, exported: Path, test_set) -> None:
+    """The program's checksum line: over the first validation pictures (as many as the kit holds), equal to
+    this test's own FNV-1a of TFLM's codes for them."""
+    from tflite_micro.python.tflite_micro import runtime as tflm
+
+    count, found, words, expected = CHECKSUM.search(output).groups()
+    entry = runtime.read_manifest(exported).files[MICRO]
+    quantization = entry.tensors["input"]["quantization"]
+    engine = tflm.Interpreter.from_bytes((exported / MICRO).read_bytes(), arena_size=1 << 20)
+    codes = []
+    for image in test_set[0][: int(count)]:
+        pixels = np.round(image / 255.0 / quantization["scale"]) + quantization["zero_point"]
+        engine.set_input(np.clip(pixels, -128, 127).astype(np.int8)[None], 0)
+        engine.invoke()
+        codes.append(engine.get_output(0)[0].copy())
+    assert int(count) >= 30 and words == "equal to the host's"
+    assert int(found, 16) == int(expected, 16) == fnv1a(np.stack(codes))
+
+
 def tamper(kit: Path) -> None:
     """Change one golden code of the second picture by one."""
     path = kit / "model_test_vectors.h"
@@ -99,10 +129,11 @@ def test_the_kit_copies_only_the_tflm_sources_its_operators_link(kit, exported):
     assert pins["tensorflow/tflite-micro"] in (kit / "tflm" / "README.md").read_text()
 
 
-def test_the_seed_kit_builds_on_the_host_and_its_codes_are_tflms(kit):
+def test_the_seed_kit_builds_on_the_host_and_its_codes_are_tflms(kit, exported, test_set):
     result = make(kit, "host")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     check_pictures(result.stdout + result.stderr, kit)
+    check_checksum(result.stdout + result.stderr, exported, test_set)
     assert (result.stdout + result.stderr).rstrip().endswith("PASS")
     # The check can fail: with one golden code off by one, main.cc names the picture and exits 1.
     tampered = kit.parent / "tampered"
@@ -110,11 +141,23 @@ def test_the_seed_kit_builds_on_the_host_and_its_codes_are_tflms(kit):
     tamper(tampered)
     result = make(tampered, "host")
     output = result.stdout + result.stderr
-    assert result.returncode != 0 and "FAIL: 1 picture(s) differ" in output
+    assert result.returncode != 0 and "FAIL: 1 check(s) differ" in output
     assert re.search(r"picture 1 \(validation image \d+\): .* 1 of 10 codes differ", output), output
+    # And with the first checksum picture inverted, the checksum differs while the golden pictures pass.
+    tampered = kit.parent / "tampered-checksum"
+    shutil.copytree(kit, tampered, ignore=shutil.ignore_patterns("build"))
+    path = tampered / "model_test_vectors.h"
+    head, pixels = path.read_text().split("kChecksumPixels", 1)
+    first = re.search(r"= \{\s*\{([^}]*)\}", pixels)
+    inverted = ", ".join(str(255 - int(v)) for v in first.group(1).split(","))
+    path.write_text(head + "kChecksumPixels" + pixels[:first.start(1)] + inverted + pixels[first.end(1):])
+    result = make(tampered, "host")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "FAIL: 1 check(s) differ" in output
+    assert "0 of 10 codes differ" in output and "FAIL: the host's is" in output
 
 
-def test_the_seed_kit_runs_on_an_emulated_cortex_m4_with_cmsis_nn(kit, exported):
+def test_the_seed_kit_runs_on_an_emulated_cortex_m4_with_cmsis_nn(kit, exported, test_set):
     built = make(kit, "cortex-m4")
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     text, data, bss = map(int, re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+[0-9a-f]+\s+\S*main\.elf",
@@ -131,6 +174,7 @@ def test_the_seed_kit_runs_on_an_emulated_cortex_m4_with_cmsis_nn(kit, exported)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     check_pictures(output, kit)
+    check_checksum(output, exported, test_set)
     used, declared = map(int, re.search(r"arena used: (\d+) of (\d+) bytes", output).groups())
     assert declared == arena and 0 < used <= arena
     instructions = int(re.search(r"instructions per picture: (\d+) \(QEMU's count", output).group(1))
@@ -144,7 +188,7 @@ def test_the_seed_kit_runs_on_an_emulated_cortex_m4_with_cmsis_nn(kit, exported)
     shutil.copytree(kit, tampered, ignore=shutil.ignore_patterns("build"))
     tamper(tampered)
     result = make(tampered, "run-qemu")
-    assert result.returncode != 0 and "FAIL: 1 picture(s) differ" in result.stdout + result.stderr
+    assert result.returncode != 0 and "FAIL: 1 check(s) differ" in result.stdout + result.stderr
 
 
 def test_a_kit_is_the_same_bytes_and_times_on_every_export(exported, test_set, tmp_path):

@@ -160,7 +160,8 @@ def _data_source(facts: dict, content: bytes, symbol: str = "g_model_data", what
             "// 16-byte aligned: TFLM reads the flatbuffer's tensors in place.\n"
             f"alignas(16) const unsigned char {symbol}[] = {{\n    " + ",\n    ".join(lines) + "\n};\n"
             f"const unsigned int {symbol}_len = {len(content)};\n"
-            f"#ifdef __GNUC__\nstatic_assert(__alignof__({symbol}) >= 16, \"TFLM reads the model in place: keep it 16-byte aligned\");\n"
+            f"#ifdef __GNUC__\nstatic_assert(__alignof__({symbol}) >= 16,\n"
+            f"              \"TFLM reads the model in place: keep it 16-byte aligned\");\n"
             "#endif\n")
 
 
@@ -287,7 +288,8 @@ def _vectors_header(facts: dict, pixels: np.ndarray, outputs: np.ndarray, output
             f"errors), nearest a class boundary\n// (the smallest gap between the two top codes), of different "
             f"classes.\n"
             f"constexpr int kNumTestVectors = {count};\n"
-            f"// How far an output code may be from these and still pass: {CODE_TOLERANCE}, TFLM's int8 arithmetic is exact.\n"
+            f"// How far an output code may be from these and still pass: {CODE_TOLERANCE}, TFLM's int8 arithmetic is "
+            f"exact.\n"
             f"constexpr int kCodeTolerance = {CODE_TOLERANCE};\n"
             f"constexpr int kTestIndices[kNumTestVectors] = {{{', '.join(map(str, indices))}}};  "
             f"// in the validation images\n"
@@ -323,118 +325,8 @@ def _main_source(facts: dict, npu: bool) -> str:
     model = ("// Built with -DEDGEPORT_ETHOS_U (and model_vela_data.cc), it runs the Vela-compiled model on the NPU.\n"
              "#ifdef EDGEPORT_ETHOS_U\n#define EDGEPORT_MODEL g_model_vela_data\n#else\n"
              "#define EDGEPORT_MODEL g_model_data\n#endif\n" if npu else "#define EDGEPORT_MODEL g_model_data\n")
-    return _banner(facts) + model + r'''// Runs the golden pictures through TFLM and prints PASS when every output code is within kCodeTolerance of
-// TFLM's on the exporting machine, and the checksum of the codes of the checksum pictures is the host's.
-
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-
-#include "tensorflow/lite/micro/micro_interpreter.h"
-#include "tensorflow/lite/micro/micro_log.h"
-#include "tensorflow/lite/micro/system_setup.h"
-#include "tensorflow/lite/schema/schema_generated.h"
-
-#include "model_data.h"
-#include "model_ops.h"
-#include "model_settings.h"
-#include "model_test_vectors.h"
-
-// On Cortex-M, TFLM's cortex_m_generic DebugLog prints only through a callback the application registers:
-// without one, this program would run silently. EdgeportLog writes to stdout (under QEMU, semihosting; on a
-// board, retarget newlib's _write to a UART, or change EdgeportLog). Define EDGEPORT_NO_LOG_CALLBACK when your
-// platform's DebugLog prints by itself.
-#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M' && !defined(EDGEPORT_NO_LOG_CALLBACK)
-#include "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h"
-#define EDGEPORT_LOG_CALLBACK 1
-extern "C" void EdgeportLog(const char* text) { fputs(text, stdout); }
-#endif
-
-// Emulated instructions so far: the kit's QEMU platform (platform/startup.c) defines it, other builds do not.
-extern "C" unsigned long long EdgeportInstructions(void) __attribute__((weak));
-
-namespace {
-alignas(16) uint8_t tensor_arena[kTensorArenaSize];
-}  // namespace
-
-int main() {
-  tflite::InitializeTarget();
-#ifdef EDGEPORT_LOG_CALLBACK
-  RegisterDebugLogCallback(EdgeportLog);
-#endif
-  if (reinterpret_cast<uintptr_t>(EDGEPORT_MODEL) % 16 != 0) {
-    MicroPrintf("FAIL: the model array is not 16-byte aligned: keep alignas(16) on it");
-    return 1;
-  }
-  const tflite::Model* model = tflite::GetModel(EDGEPORT_MODEL);
-  if (model->version() != TFLITE_SCHEMA_VERSION) {
-    MicroPrintf("FAIL: the model has schema version %d, this TFLM reads version %d: build with the kit's tflm/",
-                static_cast<int>(model->version()), TFLITE_SCHEMA_VERSION);
-    return 1;
-  }
-  static auto resolver = get_resolver();
-  static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, kTensorArenaSize);
-  if (interpreter.AllocateTensors() != kTfLiteOk) {
-    MicroPrintf("FAIL: AllocateTensors with an arena of %d bytes", kTensorArenaSize);
-    return 1;
-  }
-  MicroPrintf("arena used: %d of %d bytes (TFLM's count; see README.md)",
-              static_cast<int>(interpreter.arena_used_bytes()), kTensorArenaSize);
-  InputType* input = reinterpret_cast<InputType*>(interpreter.input(0)->data.raw);
-  const OutputType* output = reinterpret_cast<const OutputType*>(interpreter.output(0)->data.raw);
-  int failures = 0;
-  unsigned long long instructions = 0;
-  for (int v = 0; v < kNumTestVectors; ++v) {
-    for (int i = 0; i < kInputSize; ++i) {
-      input[i] = PixelToInput(kTestPixels[v][i], i % kImageChannels);
-    }
-    const unsigned long long start = EdgeportInstructions ? EdgeportInstructions() : 0;
-    if (interpreter.Invoke() != kTfLiteOk) {
-      MicroPrintf("FAIL: Invoke on picture %d", v);
-      return 1;
-    }
-    instructions += EdgeportInstructions ? EdgeportInstructions() - start : 0;
-    int differing = 0;
-    for (int c = 0; c < kNumClasses; ++c) {
-      if (std::abs(static_cast<int>(output[c]) - static_cast<int>(kTestOutputs[v][c])) > kCodeTolerance) ++differing;
-    }
-    const int best = ArgMax(output);
-    MicroPrintf("picture %d (validation image %d): %s (class %d, %d/1000), %d of %d codes differ", v, kTestIndices[v],
-                kClassNames[best], best, static_cast<int>(1000 * DequantizeOutput(output[best])), differing,
-                kNumClasses);
-    if (differing != 0 || best != kTestClasses[v]) ++failures;
-  }
-#if EDGEPORT_CHECKSUM_PICTURES > 0
-  uint32_t checksum = 0x811C9DC5u;
-  for (int v = 0; v < EDGEPORT_CHECKSUM_PICTURES; ++v) {
-    for (int i = 0; i < kInputSize; ++i) {
-      input[i] = PixelToInput(kChecksumPixels[v][i], i % kImageChannels);
-    }
-    if (interpreter.Invoke() != kTfLiteOk) {
-      MicroPrintf("FAIL: Invoke on checksum picture %d", v);
-      return 1;
-    }
-    for (int c = 0; c < kNumClasses; ++c) {
-      const uint32_t code = static_cast<uint32_t>(static_cast<int32_t>(output[c]));
-      for (int shift = 0; shift < 32; shift += 8) {
-        checksum = (checksum ^ ((code >> shift) & 0xFFu)) * 0x01000193u;
-      }
-    }
-  }
-  const bool checksum_ok = checksum == kChecksumOfCodes;
-  MicroPrintf("checksum of the codes of the first %d validation pictures: %08x (%s %08x)", EDGEPORT_CHECKSUM_PICTURES,
-              static_cast<unsigned>(checksum), checksum_ok ? "equal to the host's" : "FAIL: the host's is",
-              static_cast<unsigned>(kChecksumOfCodes));
-  if (!checksum_ok) ++failures;
-#endif
-  if (EdgeportInstructions) {
-    MicroPrintf("instructions per picture: %lu (QEMU's count: an emulator's figure, not a board's time)",
-                static_cast<unsigned long>(instructions / kNumTestVectors));
-  }
-  MicroPrintf(failures == 0 ? "PASS" : "FAIL: %d check(s) differ", failures);
-  return failures == 0 ? 0 : 1;
-}
-'''
+    body = (tflm_tree.KIT_FILES / "main.cc.in").read_text(encoding="utf-8").split("\n", 1)[1]  # past its own note
+    return _banner(facts) + model + body
 
 
 def _readme(facts: dict, entry: FileEntry, predictor: TFLitePredictor, count: int) -> str:

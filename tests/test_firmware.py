@@ -60,7 +60,8 @@ def check_pictures(output: str, kit: Path) -> None:
         assert int(milli) == int(1000 * np.float32((row.max() - zero) * scale))
 
 
-CHECKSUM = re.compile(r"checksum of the codes of the first (\d+) validation pictures: ([0-9a-f]{8}) \((.*?) ([0-9a-f]{8})\)")
+CHECKSUM = re.compile(r"checksum of the codes of the first (\d+) validation pictures: ([0-9a-f]{8}) "
+                      r"\((.*?) ([0-9a-f]{8})\)")
 
 
 def fnv1a(codes) -> int:

@@ -78,8 +78,8 @@ def main() -> int:
             shutil.copyfile(source, HERE / name)
         for source, target in LICENSES.items():
             (HERE / "licenses" / target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(HERE / source if (HERE / source).exists() else checkout / DOWNLOADS / source.split("/", 1)[1],
-                            HERE / "licenses" / target)
+            found = HERE / source if (HERE / source).exists() else checkout / DOWNLOADS / source.split("/", 1)[1]
+            shutil.copyfile(found, HERE / "licenses" / target)
         manifest = {"pins": {repo: commit for repo, (commit, _) in PINS.items()},
                     "kernel_sets": {kind: link_sets(kind, files, scratch / f"objects-{kind}") for kind in MAKE_OPTIONS}}
         (HERE / "files.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -189,7 +189,8 @@ def link_sets(kind: str, files: list[str], objects: Path) -> dict:
             for add, body in re.findall(r"TfLiteStatus (Add\w+)\((.*?)\n  }", resolver, re.S)}
     main_headers = headers.pop("probe.cc")
     headers = {source: sorted(set(found) - set(main_headers)) for source, found in headers.items()}
-    return {"sources": sources, "main_headers": main_headers, "base": sorted(base), "roots": {k: sorted(v) for k, v in sorted(roots.items())},
+    return {"sources": sources, "main_headers": main_headers, "base": sorted(base),
+            "roots": {k: sorted(v) for k, v in sorted(roots.items())},
             "adds": adds, "headers": headers}
 
 
@@ -198,7 +199,7 @@ def included(source: str, kind: str) -> bool:
     files; the Cortex-M4 runs CMSIS-NN's kernels where there is one, and prints through cortex_m_generic's
     callback."""
     kernel = re.match(r"tensorflow/lite/micro/kernels/(cmsis_nn/)?(\w+\.cc)$", source)
-    if kernel and kernel.group(1) is None and (HERE / "tensorflow/lite/micro/kernels/cmsis_nn" / kernel.group(2)).exists():
+    if kernel and kernel.group(1) is None and (HERE / KERNELS / "cmsis_nn" / kernel.group(2)).exists():
         return kind == "host"
     if source.startswith("tensorflow/lite/micro/kernels/cmsis_nn/") or source.startswith("third_party/cmsis_nn/"):
         return kind == "cortex-m4"

@@ -18,8 +18,12 @@ from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.modelinfo import Preprocessing
 
 CALIBRATION_BATCH = 50
-# quantize_static keeps every activation of every calibration image until it computes the ranges: a
-# 4-bit weight-only file, whose activation ranges are dropped, calibrates on this many images only.
+# The activations one calibration pass may hold. onnxruntime's calibrators keep every activation of every image
+# of a pass: a model whose images' activations fit pass once; a larger one (EfficientNetB0 64x64 held 8.9 GB
+# for 500 images) passes in strides of chunks, each folded into the ranges or histograms, then dropped.
+CALIBRATION_MEMORY = 1 << 30
+# A 4-bit weight-only file, whose activation ranges are dropped, calibrates on this many images only (more
+# would only take longer).
 WEIGHT_ONLY_CALIBRATION = 8
 WEIGHTED_OPS = ("Gemm", "MatMul", "Conv", "ConvTranspose")
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
@@ -174,18 +178,32 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
         batch = batch[:WEIGHT_ONLY_CALIBRATION]
     input_name = source.graph.input[0].name
 
+    chunks = np.array_split(batch, max(1, len(batch) // CALIBRATION_BATCH))
+
     class Reader(CalibrationDataReader):
+        """The images in chunks of CALIBRATION_BATCH, read one stride (of chunks) at a time."""
+
         def __init__(self):
-            self._chunks = iter(np.array_split(batch, max(1, len(batch) // CALIBRATION_BATCH)))
+            self.set_range(0, len(chunks))
+
+        def __len__(self) -> int:
+            return len(chunks)
+
+        def set_range(self, start_index: int, end_index: int) -> None:
+            self._next = iter(chunks[start_index:end_index])
 
         def get_next(self):
-            chunk = next(self._chunks, None)
+            chunk = next(self._next, None)
             return None if chunk is None else {input_name: chunk}
 
     wide = plan.quantization is Quantization.INT16
+    # With CalibStridedMinMax, onnxruntime's calibrators (minmax and the histogram ones alike, despite the name)
+    # collect a stride of chunks, fold its ranges or histograms into what they hold, and drop its activations.
+    # Minmax ranges come out as in one pass; histograms are re-binned when a later stride widens them, so a
+    # model that fits passes once. (CalibMaxIntermediateOutputs would not do: onnxruntime 1.32 drops the
+    # outputs without computing them.)
     extra = {"UseQDQContribOps": True} if wide or four else {}
-    # Not CalibMaxIntermediateOutputs: onnxruntime 1.32 drops the collected outputs when it is reached, without
-    # computing their ranges first ("No data is collected."), so every chunk's activations are kept until the end.
+    extra["CalibStridedMinMax"] = calibration_stride(prepared, [len(c) for c in chunks])
     if plan.quantization is Quantization.INT8 and plan.logit_floor and plan.only_layers is None:
         import onnx
 
@@ -207,6 +225,29 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
     )
     if four:
         _float_activations(quantized)
+
+
+def calibration_stride(path: Path, chunks: list[int]) -> int:
+    """How many chunks (of these sizes) a calibration pass takes: all of them when their activations fit in
+    CALIBRATION_MEMORY, else the most that fit (at least one) and divide their number, as onnxruntime asks."""
+    per_image = activation_bytes(path)
+    fit = max(1, int(CALIBRATION_MEMORY // max(1, per_image * max(chunks))))
+    return max(d for d in range(1, min(fit, len(chunks)) + 1) if len(chunks) % d == 0)
+
+
+def activation_bytes(path: Path) -> int:
+    """The bytes of every node output for one image, from the graph's inferred shapes (an unknown dimension
+    counts as 1): what a calibrator holds per image."""
+    import onnx
+
+    graph = onnx.shape_inference.infer_shapes(onnx.load(str(path))).graph
+    sizes = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2, onnx.TensorProto.DOUBLE: 8}
+    total = 0
+    for info in [*graph.value_info, *graph.output]:
+        tensor = info.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1 for d in tensor.shape.dim[1:]]
+        total += sizes.get(tensor.elem_type, 4) * int(np.prod(dims))
+    return total
 
 
 def _float_activations(path: Path) -> None:

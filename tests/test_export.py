@@ -575,3 +575,51 @@ def test_layers_are_matched_across_formats_by_their_weights(cnn_export):
         a, b = tflite[name], onnx_layers[twin]
         assert a.shape[0] == b.shape[0] and a.size == b.size
         np.testing.assert_allclose(np.sort(a.ravel()), np.sort(b.ravel()), rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_calibration_passes_in_strides_when_the_activations_would_not_fit(tmp_path, monkeypatch):
+    """onnxruntime's calibrators hold every activation of every image of a pass. A model whose activations fit
+    CALIBRATION_MEMORY passes once; with less room, edgeport hands them strides of 50-image chunks, which they
+    fold into their ranges (minmax: the same scales) or histograms (percentile: within 1 %; entropy re-bins them
+    as strides widen them, so its scales move) and drop."""
+    import keras
+    import onnx
+    from onnx import numpy_helper
+    from onnxruntime.quantization import calibrate
+
+    from edgeport import export
+    from edgeport.export import onnx_quant
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    source = export.to_onnx(model, tmp_path / "model.onnx")
+    images = np.random.default_rng(0).integers(0, 256, (500, 8, 8)).astype(np.uint8)
+    # What one image's activations take, counted independently: Flatten 64, Dense 16 (+ ReLU 16), Dense 4
+    # (+ Softmax 4) floats; the calibrator sees at least the outputs of the two dense layers.
+    assert 4 * (16 + 4) <= onnx_quant.activation_bytes(source) <= 4 * (64 + 16 + 16 + 4 + 4) * 2
+    passes = []
+    for calibrator in (calibrate.MinMaxCalibrater, calibrate.HistogramCalibrater):
+        original = calibrator.collect_data
+        monkeypatch.setattr(calibrator, "collect_data",
+                            lambda self, reader, original=original: (passes.append(1), original(self, reader))[1])
+
+    def scales(method: str) -> dict:
+        passes.clear()
+        path = export.quantize_onnx(source, tmp_path / f"{method}-{onnx_quant.CALIBRATION_MEMORY}.onnx", images,
+                                    export.OnnxPlan(export.Quantization.INT8, method=method))
+        return {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer if "scale" in i.name}
+
+    whole = {}
+    for method in onnx_quant.CALIBRATION_METHODS:
+        whole[method] = scales(method)
+        assert len(passes) == 1  # 500 images' activations fit in a pass
+    monkeypatch.setattr(onnx_quant, "CALIBRATION_MEMORY", 50 * onnx_quant.activation_bytes(source))
+    for method, within in (("minmax", 0.0), ("percentile", 0.01)):
+        chunked = scales(method)
+        assert len(passes) == 10  # 500 images, 50 a pass
+        assert chunked.keys() == whole[method].keys() and len(chunked) >= 4
+        for name in chunked:
+            np.testing.assert_allclose(chunked[name], whole[method][name], rtol=within, atol=0, err_msg=name)
+    scales("entropy")
+    assert len(passes) == 10

@@ -133,6 +133,9 @@ def _export_flags(export) -> None:
                              "board's)")
     export.add_argument("--flash", default=None, metavar="SIZE",
                         help="with --micro: flash for the model array (replaces the board's)")
+    export.add_argument("--no-emulator", dest="emulate", action="store_false",
+                        help="with --micro: do not build the micro files for a Cortex-M4 and run them under QEMU "
+                             "(arm-none-eabi-gcc, qemu-system-arm); the kit then declares the 64-bit host's arena")
     export.add_argument("--npu", choices=tuple(NPUS), default=None,
                         help="with --micro: also compile the micro file for this Arm Ethos-U NPU with Vela "
                              "(needs edgeport[npu]); the compiled .vela.tflite runs only on the board")
@@ -200,6 +203,7 @@ def run_export(args) -> int:
     try:
         plan = ExportPlan.from_formats(
             args.formats, micro=args.micro, board=board_for(args.board, args.ram, args.flash), npu=args.npu,
+            emulate=args.emulate,
             budget_pt=args.budget, class_budget_pt=args.class_budget, integer_only=args.integer_only, strict=args.strict,
             objective=args.objective, search=args.search,
             mobile=args.mobile, opset=args.opset, calibration_samples=args.calibration_samples,
@@ -341,8 +345,10 @@ def _micro_line(files, name, board) -> str:
     vela = (f"; {npu.accelerator} (Vela's estimate): {100 * npu.npu_share:.0f} % of operators on the NPU, "
             f"{npu.inference_ms:.2f} ms at {npu.clock_hz / 1e6:.0f} MHz, {npu.sram_bytes / 1024:.1f} KiB SRAM, "
             f"{npu.file}" if npu else f"; Vela could not compile it: {m.npu_error}" if m.npu_error else "")
-    return (f"\nFor microcontrollers{board}: {name} ({m.flash_bytes / 1024:.1f} KiB flash, arena {m.arena_bytes:,} "
-            f"bytes, {ram / 1024:.1f} KiB RAM with the kit's margin and the picture; in TFLM accuracy {v.accuracy:.4f}, "
+    arena = (f"arena {m.m4.arena_bytes:,} bytes on a Cortex-M4 ({m.arena_bytes:,} on this machine)" if m.m4 else
+             f"arena {m.arena_bytes:,} bytes on this machine")
+    return (f"\nFor microcontrollers{board}: {name} ({m.flash_bytes / 1024:.1f} KiB flash, {arena}, "
+            f"{ram / 1024:.1f} KiB RAM with the kit's margin and the picture; in TFLM accuracy {v.accuracy:.4f}, "
             f"{figures_words(v)}){vela}")
 
 

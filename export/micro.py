@@ -252,8 +252,8 @@ class Proof:
 def prove(path: str | Path, validation, reference: np.ndarray, quantization, float32_bytes: int | None,
           plan) -> Proof:
     """Prove a micro file: measure its arena in TFLM, validate it in TFLM against the Keras reference,
-    cross-check TFLM's answers with LiteRT's reference and default kernels, time it, and (plan.npu) compile it
-    with Vela. The validation images' probabilities are computed once, in TFLM.
+    cross-check TFLM's answers with LiteRT's reference and default kernels, time it, build and run it on an
+    emulated Cortex-M4 (plan.emulate), and (plan.npu) compile it with Vela. The validation images' probabilities are computed once, in TFLM.
 
     Args:
         path: the micro file. validation: the validation split (images, labels). reference: the Keras model's
@@ -274,12 +274,24 @@ def prove(path: str | Path, validation, reference: np.ndarray, quantization, flo
     figures = validate_file(predictor, validation.images, validation.labels, reference, quantization, float32_bytes,
                             plan, probabilities=probabilities)
     latency = single_image_us(predictor, validation.images[0])  # TFLM's time here, relative only
-    record = replace(cross_check(record, path, probabilities, validation.images), host_us=latency,
-                     kit_arena_bytes=kit_arena(record.arena_bytes))
+    record = replace(cross_check(record, path, probabilities, validation.images), host_us=latency)
+    record = _on_cortex_m4(record, path) if plan.emulate else replace(record, m4_error="not built: --no-emulator")
+    record = replace(record, kit_arena_bytes=kit_arena(record.m4.arena_bytes if record.m4 else record.arena_bytes))
     record = replace(record, ram_bytes=needs(record, predictor.input_shape)[0])
     if plan.npu:
         record = _for_npu(record, path, plan.npu)
     return Proof(predictor, figures, record)
+
+
+def _on_cortex_m4(record: MicroRecord, path: Path) -> MicroRecord:
+    """The micro record with the file's figures on the emulated Cortex-M4 (firmware.measure_m4), or why not."""
+    from edgeport.export import firmware, tflm_tree
+
+    try:
+        typed = tflm_tree.known_kernels(typed_kernels(path))
+        return replace(record, m4=firmware.measure_m4(path, record.ops, typed, record.arena_bytes))
+    except (ExportError, ValueError) as e:  # the TFLM-validated file stands without them
+        return replace(record, m4_error=failure_text(e))
 
 
 def _for_npu(record: MicroRecord, path: Path, accelerator: str) -> MicroRecord:

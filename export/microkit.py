@@ -23,7 +23,8 @@ import numpy as np
 
 from edgeport import __version__
 from edgeport.export import tflm_tree
-from edgeport.export.micro import ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, tflm_predictor, typed_kernels
+from edgeport.export.micro import (ARENA_MARGIN, ARENA_MARGIN_MIN, declared_arena, kit_arena, tflm_predictor,
+                                   typed_kernels)
 from edgeport.export.verdict import interval_words
 from edgeport.runtime.manifest import KIT_MARKER, FileEntry, Manifest, sha256_file
 from edgeport.runtime.tflite_predictor import TFLitePredictor
@@ -77,15 +78,8 @@ def write_kit(folder: str | os.PathLike, manifest: Manifest, name: str, images: 
     try:
         for file_name, text in sources.items():
             (staging / file_name).write_text(text, encoding="utf-8")
-        (staging / "sources.mk").write_text(tflm_tree.sources_mk(selection), encoding="utf-8")
-        for file_name, content in tflm_tree.kit_platform().items():
-            (staging / file_name).parent.mkdir(exist_ok=True)
-            (staging / file_name).write_bytes(content)
+        tflm_tree.write_build_files(selection, staging)
         tflm_tree.copy_selection(selection, staging / "tflm")
-        for file_name, text in tflm_tree.unity_files(selection).items():  # their objects may be shared: one time
-            (staging / file_name).parent.mkdir(exist_ok=True)
-            (staging / file_name).write_text(text, encoding="utf-8")
-            os.utime(staging / file_name, (tflm_tree.FILE_TIME, tflm_tree.FILE_TIME))
         (staging / KIT_MARKER).write_text(json.dumps({"model": name, "sha256": entry.sha256}) + "\n",
                                           encoding="utf-8")
         _swap_in(staging, folder / KIT_NAME)
@@ -123,9 +117,9 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFL
     facts = {"file": path.name, "sha256": entry.sha256, "version": __version__}
     npu = entry.micro.npu
     sources = {
-        "model_data.h": _data_header(facts, npu is not None),
-        "model_data.cc": _data_source(facts, content),
-        "model_ops.h": _ops_header(facts, entry.micro.ops + (["AddEthosU"] if npu else []), typed or {}),
+        "model_data.h": data_header(facts, npu is not None),
+        "model_data.cc": data_source(facts, content),
+        "model_ops.h": ops_header(facts, entry.micro.ops + (["AddEthosU"] if npu else []), typed or {}),
         "model_settings.h": _settings_header(facts, entry, predictor, tensors),
         "model_test_vectors.h": _vectors_header(facts, pixels, outputs, tensors["output"]["dtype"], indices,
                                                 _checksum_part(pool[:checked], codes_checksum(codes[:checked]))),
@@ -133,7 +127,7 @@ def kit_sources(path: Path, entry: FileEntry, images: np.ndarray, predictor: TFL
         "README.md": _readme(facts, entry, predictor, count),
     }
     if npu is not None:
-        sources["model_vela_data.cc"] = _data_source(facts, (path.parent / npu.file).read_bytes(), "g_model_vela_data",
+        sources["model_vela_data.cc"] = data_source(facts, (path.parent / npu.file).read_bytes(), "g_model_vela_data",
                                                      f"{npu.file}, compiled by Vela for {npu.accelerator}")
     return sources
 
@@ -143,7 +137,7 @@ def _banner(facts: dict) -> str:
             f"// (sha256 {facts['sha256']}). Do not edit: export again instead.\n")
 
 
-def _data_header(facts: dict, npu: bool) -> str:
+def data_header(facts: dict, npu: bool) -> str:
     vela = ("// The same model compiled by Vela for the Ethos-U NPU (model_vela_data.cc; link one of the two).\n"
             "extern const unsigned char g_model_vela_data[];\nextern const unsigned int g_model_vela_data_len;\n\n"
             if npu else "")
@@ -153,7 +147,7 @@ def _data_header(facts: dict, npu: bool) -> str:
             + vela + "#endif  // EDGEPORT_MODEL_DATA_H_\n")
 
 
-def _data_source(facts: dict, content: bytes, symbol: str = "g_model_data", what: str = "") -> str:
+def data_source(facts: dict, content: bytes, symbol: str = "g_model_data", what: str = "") -> str:
     lines = [", ".join(f"0x{b:02x}" for b in content[i : i + BYTES_PER_LINE])
              for i in range(0, len(content), BYTES_PER_LINE)]
     return (_banner(facts) + (f"// This file: {what}.\n" if what else "") + '#include "model_data.h"\n\n'
@@ -165,7 +159,7 @@ def _data_source(facts: dict, content: bytes, symbol: str = "g_model_data", what
             "#endif\n")
 
 
-def _ops_header(facts: dict, ops: list[str], typed: dict[str, str]) -> str:
+def ops_header(facts: dict, ops: list[str], typed: dict[str, str]) -> str:
     def call(op: str) -> str:
         text = f"  resolver.{op}({'tflite::' + typed[op] + '()' if op in typed else ''});\n"
         return f"#ifdef EDGEPORT_ETHOS_U\n{text}#endif\n" if op in tflm_tree.BOARD_ONLY_OPS else text
@@ -223,10 +217,10 @@ def _settings_header(facts: dict, entry: FileEntry, predictor: TFLitePredictor, 
     pre = entry.info.preprocessing.to_json()
     return (_banner(facts) + "#ifndef EDGEPORT_MODEL_SETTINGS_H_\n#define EDGEPORT_MODEL_SETTINGS_H_\n\n"
             "#include <cstdint>\n\n"
-            f"// The smallest arena TFLM ran the model in on a 64-bit host was {arena} bytes; this adds a margin of\n"
-            f"// {ARENA_MARGIN:.0%} (at least {ARENA_MARGIN_MIN} bytes). A 32-bit target needs somewhat less: its pointers and\n"
-            f"// TFLM's structs are smaller. interpreter.arena_used_bytes() tells the figure on the board.\n"
-            f"constexpr int kTensorArenaSize = {declared_arena(entry.micro)};\n\n"
+            + _arena_comment(entry.micro) +
+            f"constexpr int kTensorArenaSize = {declared_arena(entry.micro)};\n"
+            f"// A 64-bit machine (make host) needs more: its pointers and TFLM's structs are larger. main.cc takes this "
+            f"there.\nconstexpr int kHostTensorArenaSize = {kit_arena(entry.micro.arena_bytes)};\n\n"
             f"constexpr int kImageHeight = {height};\nconstexpr int kImageWidth = {width};\n"
             f"constexpr int kImageChannels = {channels};\n"
             f"constexpr int kInputSize = kImageHeight * kImageWidth * kImageChannels;  // pixels, row by row, "
@@ -249,6 +243,17 @@ def _settings_header(facts: dict, entry: FileEntry, predictor: TFLitePredictor, 
             f"background,\n// as edgeport's runtime fits them (see README.md).\n\n"
             f"constexpr const char* kClassNames[kNumClasses] = {{\n    {names}\n}};\n\n"
             "#endif  // EDGEPORT_MODEL_SETTINGS_H_\n")
+
+
+def _arena_comment(m) -> str:
+    """Where kTensorArenaSize comes from: the Cortex-M4's bisection when the export ran it, else the host's."""
+    margin = f"this adds a margin of\n// {ARENA_MARGIN:.0%} (at least {ARENA_MARGIN_MIN} bytes)."
+    if m.m4 is not None:
+        return (f"// The smallest arena the model ran in on a Cortex-M4 (CMSIS-NN's kernels, under QEMU's mps2-an386) "
+                f"was\n// {m.m4.arena_bytes} bytes (on the 64-bit host: {m.arena_bytes}); {margin} Other kernels "
+                f"(the reference ones) or\n// another target can need more: check with your build.\n")
+    return (f"// The smallest arena TFLM ran the model in on a 64-bit host was {m.arena_bytes} bytes; {margin} It "
+            f"was not\n// measured on a 32-bit target ({m.m4_error or 'an older export'}): check with your build.\n")
 
 
 def golden_indices(codes: np.ndarray, count: int) -> list[int]:
@@ -344,6 +349,7 @@ manifest validated in TensorFlow Lite Micro. Every figure below was measured by 
 |---|---|
 | flash: the model array (`model_data.cc`) | {m.flash_bytes:,} bytes ({m.flash_bytes / 1024:.1f} KiB); TFLM's code is extra |
 | tensor arena, smallest TFLM ran in (64-bit host, by bisection) | {m.arena_bytes:,} bytes |
+{_m4_rows(m)}
 | tensor arena the kit declares (`kTensorArenaSize`, +{ARENA_MARGIN:.0%}, at least {ARENA_MARGIN_MIN} bytes) | {arena:,} bytes |
 | input | {height}x{width}x{channels} {predictor.describe()['input']['dtype']}, one picture per call |
 | operators (`model_ops.h`) | {', '.join(op[3:] for op in m.ops)} |
@@ -353,9 +359,10 @@ manifest validated in TensorFlow Lite Micro. Every figure below was measured by 
 | answers equal between TFLM and LiteRT's reference kernels / XNNPACK | {100 * (m.reference_agreement or 0):.2f} % / {100 * (m.xnnpack_agreement or 0):.2f} % |
 | time per picture in TFLM on the exporting machine (relative only) | {m.host_us:,.0f} µs |
 
-`main.cc` prints TFLM's `arena_used_bytes()`. It counts TFLM's own allocations but not all the
-alignment padding the planner leaves, so it can read below the smallest arena that works: size the arena
-with `kTensorArenaSize`, not with it. A 32-bit target usually needs somewhat less than the 64-bit host.
+`kTensorArenaSize` comes from the Cortex-M4 build's bisection when the export ran it (each size a
+run under QEMU), else from the 64-bit host's. `main.cc` prints TFLM's `arena_used_bytes()`: it counts
+TFLM's own allocations but not all the alignment padding the planner leaves, so it can read below the
+smallest arena that works: size the arena with `kTensorArenaSize`, not with it.
 
 ## Files
 
@@ -402,6 +409,19 @@ results, and `main.cc` expects every code to be within `kCodeTolerance` ({CODE_T
 `make cortex-m4` build checks it. A differing code means the build computes differently (another kernel,
 another TFLM): check it before trusting the board's answers.
 """ + _npu_readme(m.npu)
+
+
+def _m4_rows(m) -> str:
+    """The README's rows for the Cortex-M4 build the export ran, or why it did not."""
+    if m.m4 is None:
+        return f"| on a Cortex-M4 | not measured: {m.m4_error or 'an older export'} |"
+    m4 = m.m4
+    return (f"| tensor arena, smallest on a Cortex-M4 (CMSIS-NN, QEMU's mps2-an386, by bisection) | "
+            f"{m4.arena_bytes:,} bytes (TFLM's `arena_used_bytes()` says {m4.arena_used_bytes:,}) |\n"
+            f"| the Cortex-M4 program (TFLM, CMSIS-NN, the model, start-up; `arm-none-eabi-size`) | text "
+            f"{m4.text_bytes:,} B, data {m4.data_bytes:,} B, bss {m4.bss_bytes:,} B |\n"
+            f"| instructions per picture on the Cortex-M4 (QEMU's count: an emulator's figure, not a board's time) | "
+            f"{m4.instructions:,} |")
 
 
 def _npu_readme(npu) -> str:

@@ -178,6 +178,8 @@ class ExportPlan:
             "size" or "speed").
         board: the microcontroller the recommended micro file must fit (RAM and flash), or None.
         npu: compile each micro file with Vela for this Ethos-U NPU (NPUS), or None.
+        emulate: build each micro file for a Cortex-M4 and run it under QEMU (export.firmware) for the 32-bit
+            target's arena, program size and instructions; False: the kit declares the 64-bit host's arena.
     """
 
     targets: tuple[Target, ...] = TARGETS
@@ -200,6 +202,7 @@ class ExportPlan:
     objective: Objective = DEFAULT_OBJECTIVE
     board: Board | None = None
     npu: str | None = None
+    emulate: bool = True
 
     def __post_init__(self):
         if not self.targets or not all(isinstance(t, Target) for t in self.targets):

@@ -50,8 +50,10 @@ def micro_table(folder: Path, manifest: Manifest) -> list[str]:
     micro = {name: entry for name, entry in manifest.files.items() if entry.micro is not None}
     if not micro:
         return []
-    header = ["File", "Accuracy in TFLM", "Accuracy change (95 %)", "Agreement (95 %)", "Arena (bytes)",
-              "Flash (KB)", "Operators", "LiteRT reference / XNNPACK agree", "TFLM per picture (this machine)"]
+    header = ["File", "Accuracy in TFLM", "Accuracy change (95 %)", "Agreement (95 %)",
+              "Arena on a Cortex-M4 / this machine (bytes)", "Flash (KB)", "Cortex-M4 program (KB)",
+              "Instructions per picture (QEMU)", "Operators", "LiteRT reference / XNNPACK agree",
+              "TFLM per picture (this machine)"]
     rows = []
     for name, entry in micro.items():
         v, m = entry.validation, entry.micro
@@ -60,17 +62,23 @@ def micro_table(folder: Path, manifest: Manifest) -> list[str]:
                      f"{100 * v.accuracy:.2f} %{verdict}",
                      f"{100 * v.accuracy_change:+.2f} pt{interval_words(v.accuracy_change_interval, 'pt', 'bracket')}",
                      f"{100 * v.agreement:.2f} %{interval_words(v.agreement_interval, '%', 'bracket')}",
-                     f"{m.arena_bytes:,}",
-                     f"{m.flash_bytes / 1024:,.1f}", ", ".join(op[3:] for op in m.ops),
+                     f"{m.m4.arena_bytes:,} / {m.arena_bytes:,}" if m.m4 else f"(not built) / {m.arena_bytes:,}",
+                     f"{m.flash_bytes / 1024:,.1f}",
+                     f"{(m.m4.text_bytes + m.m4.data_bytes) / 1024:,.1f}" if m.m4 else "",
+                     f"{m.m4.instructions:,}" if m.m4 else "", ", ".join(op[3:] for op in m.ops),
                      f"{100 * m.reference_agreement:.2f} % / {100 * m.xnnpack_agreement:.2f} %",
                      f"{m.host_us:,.0f} µs"])
     kit = kit_note(folder, manifest) + _npu_table(micro)
     return ["## On microcontrollers", "",
             "Full-integer files for one picture per call, validated in TensorFlow Lite Micro's own interpreter (its "
             "reference kernels) against the Keras model: these figures are TFLM's, not the host engines'. Arena: the "
-            "smallest tensor arena TFLM ran the file in, found by bisection on this 64-bit machine (a 32-bit target "
-            "needs somewhat less). Flash: the model array, without TFLM's code. The last two columns compare LiteRT's "
-            "kernels with TFLM's answers, and TFLM's time here is for comparing files, not a board's.", "",
+            "smallest tensor arena the file ran in, found by bisection on a Cortex-M4 with CMSIS-NN's kernels "
+            "(built with arm-none-eabi-gcc, run under QEMU's mps2-an386; the kit declares it, plus a margin) and on "
+            "this 64-bit machine. Flash: the model array. Cortex-M4 program: text and data of the whole program "
+            "(TFLM, CMSIS-NN, the model). Instructions: QEMU's count for one picture, an emulator's figure, not a "
+            "board's time. The last two columns compare LiteRT's kernels with TFLM's answers, and TFLM's time here is "
+            "for comparing files, not a board's." + "".join(f" {name}: not built on the Cortex-M4 ({e.micro.m4_error})."
+                                                           for name, e in micro.items() if e.micro.m4_error), "",
             *markdown_table(header, rows), "", *kit]
 
 

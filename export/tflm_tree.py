@@ -131,6 +131,19 @@ def sources_mk(selection: Selection) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_build_files(selection: Selection, folder: Path) -> None:
+    """Write a kit's build files into folder: sources.mk, the unity files (at FILE_TIME: their objects may be
+    shared), the Makefile and the emulated board's platform."""
+    (folder / "sources.mk").write_text(sources_mk(selection), encoding="utf-8")
+    for name, content in kit_platform().items():
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_bytes(content)
+    for name, text in unity_files(selection).items():
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+        os.utime(folder / name, (FILE_TIME, FILE_TIME))
+
+
 def kit_platform() -> dict[str, bytes]:
     """The kit's own build files: the Makefile and the emulated board's start-up code and memory map."""
     return {name: (KIT_FILES / name).read_bytes()

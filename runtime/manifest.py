@@ -20,6 +20,7 @@ from edgeport.runtime.records import (  # noqa: F401 (the manifest's records, im
     MISS_KINDS,
     Bar,
     Changed,
+    M4Record,
     MicroRecord,
     Miss,
     NpuRecord,

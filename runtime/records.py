@@ -236,6 +236,29 @@ class NpuRecord(Record):
 
 
 @dataclass(frozen=True)
+class M4Record(Record):
+    """A micro file built for a Cortex-M4 with CMSIS-NN's kernels (arm-none-eabi-gcc, the kit's Makefile) and run
+    under QEMU's mps2-an386: the 32-bit target's own figures.
+
+    Attributes:
+        arena_bytes: the smallest tensor arena the program runs the file in, found by bisection (a run per size).
+        arena_used_bytes: TFLM's arena_used_bytes() at that arena (it leaves some padding out).
+        text_bytes, data_bytes, bss_bytes: arm-none-eabi-size of the whole program (TFLM, CMSIS-NN, the model
+            array, start-up code) with that arena: flash is text + data, RAM data + bss.
+        instructions: QEMU's count of instructions for one invoke (an emulator's figure, not a board's time).
+    """
+
+    arena_bytes: int
+    arena_used_bytes: int
+    text_bytes: int
+    data_bytes: int
+    bss_bytes: int
+    instructions: int
+    kernels: str = "CMSIS-NN"
+    board: str = "QEMU mps2-an386 (Cortex-M4)"
+
+
+@dataclass(frozen=True)
 class MicroRecord(Record):
     """How a file runs in TensorFlow Lite Micro, measured at export on this machine (a 64-bit host).
 
@@ -252,14 +275,16 @@ class MicroRecord(Record):
             (argmax) of LiteRT's reference kernels and of its default XNNPACK kernels equal to
             TFLM's; reference_identical, xnnpack_identical: the share of output vectors bit-equal.
         npu: Vela's compilation of the file for an Ethos-U NPU, when asked for.
-        kit_arena_bytes: the arena the firmware kit declares (arena_bytes plus its margin).
+        m4: the file built for a Cortex-M4 and run under QEMU (export --micro, unless --no-emulator); m4_error:
+            why it was not.
+        kit_arena_bytes: the arena the firmware kit declares (m4's arena, else arena_bytes, plus its margin).
         ram_bytes: the RAM the file needs on a board: the kit's arena plus the uint8 picture.
     """
 
-    NESTED: ClassVar[dict] = {"npu": NpuRecord}
+    NESTED: ClassVar[dict] = {"npu": NpuRecord, "m4": M4Record}
     OMIT_NONE: ClassVar[tuple] = ("reason", "arena_bytes", "arena", "ops", "host_us", "reference_agreement",
                                   "reference_identical", "xnnpack_agreement", "xnnpack_identical", "npu",
-                                  "npu_error", "kit_arena_bytes", "ram_bytes")
+                                  "npu_error", "m4", "m4_error", "kit_arena_bytes", "ram_bytes")
 
     runs: bool
     flash_bytes: int
@@ -274,5 +299,7 @@ class MicroRecord(Record):
     xnnpack_identical: float | None = None
     npu: NpuRecord | None = None  # the file compiled by Vela for an Ethos-U NPU (export --npu)
     npu_error: str | None = None  # why Vela could not compile it
+    m4: M4Record | None = None
+    m4_error: str | None = None
     kit_arena_bytes: int | None = None
     ram_bytes: int | None = None

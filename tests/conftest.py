@@ -23,6 +23,9 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# TFLM's objects for the Cortex-M4 builds (export's measurement, the kit tests): one folder per checkout, so a
+# run compiles them once and the next reuses them.
+os.environ.setdefault("EDGEPORT_FIRMWARE_OBJECTS", str(ROOT / "build" / "tflm-objects"))
 EDGEPORT = str(Path(sys.executable).with_name("edgeport"))  # the console script installed beside python
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
 

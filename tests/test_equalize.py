@@ -80,7 +80,7 @@ def test_equalisation_lifts_int8_agreement_on_a_conv_layer_with_channel_ranges_f
                                                                                          tmp_path):
     out = tmp_path / "out"
     edgeport("export", conv_outlier / "outlier.keras", "--data", quadrants["npz"], "--out", out, "--formats",
-             "fp32,int8,onnx-int8,micro-int8", "--micro")
+             "fp32,int8,onnx-int8,micro-int8", "--micro", "--no-emulator")
     files = runtime.read_manifest(out).files
     for name in ("model_int8.tflite", "model_int8.onnx", "model_micro_int8.tflite"):
         entry = files[name]

@@ -225,3 +225,47 @@ def test_a_fault_on_the_emulated_board_is_a_line_and_a_failing_status(kit, tmp_p
                              "null", "-semihosting-config", "enable=on,target=native", "-kernel",
                              str(tmp_path / "fault.elf")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 3 and "FAIL: HardFault" in result.stdout + result.stderr
+
+
+def test_the_cortex_m4s_arena_is_the_smallest_the_kits_program_runs_in(kit, exported):
+    """The export measured the micro file on the emulated Cortex-M4 with a probe of its own: the kit's program,
+    built with exactly that arena, passes under QEMU, and with 16 bytes less it fails; its instructions per
+    picture are the probe's, and its program is the probe's plus the test pictures."""
+    m4 = runtime.read_manifest(exported).files[MICRO].micro.m4
+    assert m4.kernels == "CMSIS-NN" and 0 < m4.arena_bytes and m4.arena_bytes % 16 == 0
+    assert m4.arena_used_bytes <= m4.arena_bytes  # TFLM's own count leaves padding out
+    outcomes = {}
+    for arena in (m4.arena_bytes, m4.arena_bytes - 16):
+        copy = kit.parent / f"arena-{arena}"
+        shutil.copytree(kit, copy, ignore=shutil.ignore_patterns("build"))
+        settings = copy / "model_settings.h"
+        settings.write_text(re.sub(r"kTensorArenaSize = \d+;", f"kTensorArenaSize = {arena};", settings.read_text()))
+        outcomes[arena] = make(copy, "run-qemu")
+    fits, short = outcomes[m4.arena_bytes], outcomes[m4.arena_bytes - 16]
+    assert fits.returncode == 0 and (fits.stdout + fits.stderr).rstrip().endswith("PASS")
+    assert short.returncode != 0 and "FAIL: AllocateTensors" in short.stdout + short.stderr
+    instructions = int(re.search(r"instructions per picture: (\d+)", fits.stdout + fits.stderr).group(1))
+    assert abs(instructions - m4.instructions) <= 0.02 * m4.instructions
+    built = make(kit, "cortex-m4")
+    text, data = map(int, re.search(r"^\s*(\d+)\s+(\d+)\s+\d+\s+\d+\s+[0-9a-f]+\s+\S*main\.elf", built.stdout,
+                                    re.M).groups())
+    pictures = int(re.search(r"#define EDGEPORT_CHECKSUM_PICTURES (\d+)", (kit / "model_test_vectors.h").read_text())
+                   .group(1)) + 4
+    assert 0 < text - m4.text_bytes - pictures * 28 * 28 < 16 * 1024 and data == m4.data_bytes
+
+
+def test_without_the_arm_tools_the_micro_record_says_what_is_missing(exported, tmp_path, monkeypatch):
+    """No arm-none-eabi-gcc or QEMU on the machine: the micro file stands, its record names the missing tools and
+    how to install them, and the kit falls back to the 64-bit host's arena."""
+    from dataclasses import replace
+
+    from edgeport.export import firmware
+    from edgeport.export.micro import _on_cortex_m4
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # a folder with no tools in it
+    assert firmware.missing_tools() == (
+        "make, arm-none-eabi-gcc, arm-none-eabi-g++, arm-none-eabi-size, qemu-system-arm not found (Debian: apt-get "
+        "install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev qemu-system-arm make)")
+    record = replace(runtime.read_manifest(exported).files[MICRO].micro, m4=None)
+    measured = _on_cortex_m4(record, exported / MICRO)
+    assert measured.m4 is None and measured.m4_error == firmware.missing_tools()

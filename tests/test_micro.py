@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
+from edgeport.export.micro import kit_arena
 from edgeport.runtime.manifest import sha256_file
 from tests.conftest import assert_within_bars, edgeport, fit_quadrants
 
@@ -164,7 +165,9 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
     indices = [int(i) for i in lines[1].split()]
     content = (exported / MICRO).read_bytes()
     assert length == len(content) and bytes(int(b) for b in lines[2].split()) == content
-    assert arena >= entry.micro.arena_bytes and count == 4 and len(set(indices)) == 4
+    # The kit declares the Cortex-M4's arena (the export built and ran it under QEMU) plus the margin.
+    assert arena == entry.micro.kit_arena_bytes == kit_arena(entry.micro.m4.arena_bytes)
+    assert count == 4 and len(set(indices)) == 4
     images, _ = test_set
     quantization = entry.tensors["input"]["quantization"]
     classes = set()
@@ -212,7 +215,8 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
     model.save(tmp_path / "conv.keras")
     out = tmp_path / "out"
     result = edgeport("export", tmp_path / "conv.keras", "--data", quadrants["npz"], "--out", out,
-                      "--formats", "micro-int8,micro-16x8", "--board", "cortex-m4", "--npu", "ethos-u55-128")
+                      "--formats", "micro-int8,micro-16x8", "--board", "cortex-m4", "--npu", "ethos-u55-128",
+                      "--no-emulator")
     manifest = runtime.read_manifest(out)
     assert sorted(manifest.files) == ["model_micro_16x8.tflite", "model_micro_int8.tflite"]
     for name, dtype in (("model_micro_int8.tflite", "int8"), ("model_micro_16x8.tflite", "int16")):
@@ -222,6 +226,9 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
         assert entry.validation.kernels == "TFLM reference kernels" and entry.micro.runs
         assert set(entry.micro.ops) == {"AddConv2D", "AddDepthwiseConv2D", "AddMaxPool2D", "AddReshape",
                                         "AddFullyConnected", "AddSoftmax"}, name
+        # --no-emulator: no Cortex-M4 build, said so; the kit's arena is then the host's, plus the margin.
+        assert entry.micro.m4 is None and entry.micro.m4_error == "not built: --no-emulator"
+        assert entry.micro.kit_arena_bytes == kit_arena(entry.micro.arena_bytes)
         # TFLM, run here, answers as the manifest says on the validation pictures.
         codes = tflm_outputs(out / name, quantized_pixels(quadrants["x_test"], entry.tensors["input"]["quantization"],
                                                           np.dtype(dtype)))
@@ -235,6 +242,7 @@ def test_a_conv_net_gets_int8_and_16x8_micro_files_that_tflm_runs(quadrants, tmp
     assert manifest.recommended.board.to_json() == {"name": "cortex-m4", "ram_bytes": 256 * 1024,
                                                     "flash_bytes": 1024 * 1024}
     assert "model_micro_int8.tflite" in (out / "micro" / "model_data.h").read_text()
+    assert "was not\n// measured on a 32-bit target (not built: --no-emulator)" in (out / "micro" / "model_settings.h").read_text()
     assert "For microcontrollers on cortex-m4: model_micro_int8.tflite" in result.stdout
     # Vela compiled each micro file for the Ethos-U55: one ETHOS_U custom operator holds the NPU's part, and the
     # kit's resolver registers it.
@@ -297,7 +305,7 @@ def test_a_board_takes_the_smallest_micro_file_that_fits_and_says_how_far_the_cl
 
     files = runtime.read_manifest(exported).files
     entry = files[MICRO]
-    arena, flash = entry.micro.arena_bytes, entry.micro.flash_bytes
+    arena, flash = entry.micro.m4.arena_bytes, entry.micro.flash_bytes  # the Cortex-M4's, as the board runs it
     declared = -(-(arena + max(1024, arena // 10)) // 16) * 16  # the kit's arena: +10 %, at least 1 KiB, 16-aligned
     ram = declared + 28 * 28  # and the uint8 picture the firmware fills it from
     fits = Board("exact", ram, flash)
@@ -430,7 +438,7 @@ def test_the_4_bit_micro_rung_came_in_as_one_table_entry_and_tflm_runs_its_packe
     model.save(tmp_path / "m.keras")
     out = tmp_path / "out"
     edgeport("export", tmp_path / "m.keras", "--data", quadrants["npz"], "--out", out, "--formats",
-             "micro-int8,micro-w4", check=False)  # exit 1 when the 4-bit file misses its bar: it is written anyway
+             "micro-int8,micro-w4", "--no-emulator", check=False)  # exit 1 when the 4-bit file misses its bar: it is written anyway
     manifest = runtime.read_manifest(out)
     w4, int8 = manifest.files["model_micro_w4.tflite"], manifest.files["model_micro_int8.tflite"]
     assert w4.quantization == "int4" and w4.micro.runs and w4.validation.kernels == "TFLM reference kernels"

@@ -237,7 +237,7 @@ def test_vela_dies_with_a_killed_export_and_its_scratch_folder_goes_with_the_nex
                                     keras.layers.Dense(4, activation="softmax")]), quadrants).save(tmp_path / "m.keras")
     out = tmp_path / "out"
     args = ("export", tmp_path / "m.keras", "--data", quadrants["npz"], "--out", out, "--formats", "micro-int8",
-            "--npu", "ethos-u55-128")
+            "--npu", "ethos-u55-128", "--no-emulator")
     export = _start(*args)
     vela = []
     try:

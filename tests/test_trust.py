@@ -69,7 +69,7 @@ def test_no_child_imports_code_from_the_working_folder(quadrants, tmp_path):
     key, public = signing_keys(tmp_path)
     out = tmp_path / "out"
     result = run_cli("export", model, "--data", quadrants["npz"], "--out", out, "--formats", "micro-int8",
-                     "--micro", "--npu", "ethos-u55-128", "--sign", key, cwd=work, check=False)
+                     "--micro", "--npu", "ethos-u55-128", "--sign", key, "--no-emulator", cwd=work, check=False)
     assert marks(work) == [], result.stderr
     from edgeport import runtime
 
@@ -238,7 +238,7 @@ def test_a_non_utf8_class_folder_is_refused_before_export_writes_anything(tmp_pa
     keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
                       keras.layers.Dense(2, activation="softmax")]).save(tmp_path / "m.keras")
     result = edgeport("export", tmp_path / "m.keras", "--data", tmp_path / "data", "--out", tmp_path / "out",
-                     "--formats", "micro-int8", "--micro", check=False)
+                     "--formats", "micro-int8", "--micro", "--no-emulator", check=False)
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
         f"edgeport export: error: {tmp_path / 'data'}: the class folder d\\xffg is not UTF-8 (its other bytes shown "
         f"as \\x escapes): rename it, as its name becomes a class name"]

@@ -5,6 +5,7 @@
  * - Reset_Handler enables the FPU, copies .data, clears .bss, runs C++ constructors, then main, then exit.
  * - stdout goes to the host through semihosting (SYS_WRITE0); exit(status) ends QEMU with that status
  *   (SYS_EXIT_EXTENDED). A fault prints what it was and exits with status 3, where a board would spin.
+ * - EdgeportArgument() reads the last number of QEMU's semihosting command line (-semihosting-config arg=N).
  * - EdgeportInstructions() counts the emulated instructions: SysTick runs at the board's 25 MHz system clock on
  *   QEMU's virtual clock, and `-icount shift=0` makes that clock advance 1 ns per instruction, so one tick is
  *   40 instructions. An emulator's figure: a board's time also depends on memory wait states and pipeline.
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 
 #define SYS_WRITE0 0x04
+#define SYS_GET_CMDLINE 0x15
 #define SYS_EXIT_EXTENDED 0x20
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
 #define INSTRUCTIONS_PER_TICK 40u /* 1 ns per instruction (-icount shift=0) / 25 MHz */
@@ -67,6 +69,23 @@ int _getpid(void) { return 1; }
 void _init(void) {}
 void _fini(void) {}
 void* __dso_handle = &__dso_handle; /* C++ static objects register their destructors against it */
+
+long EdgeportArgument(void) {
+  static char line[256];
+  struct {
+    char* buffer;
+    int length;
+  } block = {line, sizeof line};
+  if (semihost(SYS_GET_CMDLINE, &block) != 0) return -1;
+  long value = -1;
+  for (const char* c = line; *c; ++c) {
+    if (*c >= '0' && *c <= '9') {
+      value = (c == line || c[-1] < '0' || c[-1] > '9') ? 0 : value;
+      value = value * 10 + (*c - '0');
+    }
+  }
+  return value;
+}
 
 #define SYST_CSR (*(volatile uint32_t*)0xE000E010)
 #define SYST_RVR (*(volatile uint32_t*)0xE000E014)

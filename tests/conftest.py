@@ -86,15 +86,17 @@ def seed_dir(tmp_path_factory) -> Path:
 def exported(seed_dir, tmp_path_factory) -> Path:
     """seed_dir's model after `edgeport export --mobile --micro`, as `make run` does: the ladder, its phone copies
     (.ort), the microcontroller's file and its firmware kit (micro/), reference_probs.npy, manifest.json, beside
-    the training's files."""
+    the training's files. With --no-emulator: the other workers wait for this export, and the Cortex-M4 build
+    would put TFLM's compilation in their way; tests/test_firmware.py exports a model of the seed's operators
+    with the emulator instead."""
     if os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
         if not (seed_dir / "manifest.json").exists():
-            edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile", "--micro")
+            edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile", "--micro", "--no-emulator")
         return seed_dir
 
     def export(out: Path) -> None:
         shutil.copytree(seed_dir, out, dirs_exist_ok=True)
-        edgeport("export", out / "model.keras", "--out", out, "--mobile", "--micro")
+        edgeport("export", out / "model.keras", "--out", out, "--mobile", "--micro", "--no-emulator")
 
     return built_once(tmp_path_factory, "exported", export)
 

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
+from edgeport.export.micro import kit_arena
+from tests.conftest import edgeport
 
 ROOT = Path(__file__).resolve().parents[1]
 OBJECTS = ROOT / "build" / "tflm-objects"
@@ -30,6 +32,16 @@ def kit(exported, tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("kit") / "micro"
     shutil.copytree(exported / "micro", copy)
     return copy
+
+
+@pytest.fixture(scope="module")
+def emulated(tmp_path_factory) -> Path:
+    """The tutorial's model trained for one epoch (the seed's operators, so the seed kit's TFLM objects), exported
+    with --micro and the emulator: the export builds it for the Cortex-M4 and runs it under QEMU."""
+    folder = tmp_path_factory.mktemp("emulated")
+    edgeport("train", "--out", folder, "--epochs", "1", "--seed", "1")
+    edgeport("export", folder / "model.keras", "--out", folder, "--formats", "micro-int8", "--micro")
+    return folder
 
 
 def make(kit: Path, *targets: str) -> subprocess.CompletedProcess:
@@ -227,22 +239,29 @@ def test_a_fault_on_the_emulated_board_is_a_line_and_a_failing_status(kit, tmp_p
     assert result.returncode == 3 and "FAIL: HardFault" in result.stdout + result.stderr
 
 
-def test_the_cortex_m4s_arena_is_the_smallest_the_kits_program_runs_in(kit, exported):
-    """The export measured the micro file on the emulated Cortex-M4 with a probe of its own: the kit's program,
-    built with exactly that arena, passes under QEMU, and with 16 bytes less it fails; its instructions per
-    picture are the probe's, and its program is the probe's plus the test pictures."""
-    m4 = runtime.read_manifest(exported).files[MICRO].micro.m4
-    assert m4.kernels == "CMSIS-NN" and 0 < m4.arena_bytes and m4.arena_bytes % 16 == 0
+def test_the_cortex_m4s_arena_is_the_smallest_the_kits_program_runs_in(emulated, tmp_path):
+    """The export measured the micro file on the emulated Cortex-M4 with a probe of its own, and the kit declares
+    that arena plus the margin. The kit's program, built with exactly that arena, passes under QEMU, and with 16
+    bytes less it fails; its instructions per picture are the probe's, and its program is the probe's plus the
+    test pictures."""
+    micro = runtime.read_manifest(emulated).files[MICRO].micro
+    m4 = micro.m4
+    assert m4.kernels == "CMSIS-NN" and 0 < m4.arena_bytes and m4.arena_bytes % 16 == 0 and micro.m4_error is None
     assert m4.arena_used_bytes <= m4.arena_bytes  # TFLM's own count leaves padding out
+    assert micro.kit_arena_bytes == kit_arena(m4.arena_bytes)
+    kit = tmp_path / "micro"
+    shutil.copytree(emulated / "micro", kit)
+    assert f"kTensorArenaSize = {kit_arena(m4.arena_bytes)};" in (kit / "model_settings.h").read_text()
+    assert f"kHostTensorArenaSize = {kit_arena(micro.arena_bytes)};" in (kit / "model_settings.h").read_text()
     outcomes = {}
     for arena in (m4.arena_bytes, m4.arena_bytes - 16):
-        copy = kit.parent / f"arena-{arena}"
-        shutil.copytree(kit, copy, ignore=shutil.ignore_patterns("build"))
+        copy = tmp_path / f"arena-{arena}"
+        shutil.copytree(kit, copy)
         settings = copy / "model_settings.h"
         settings.write_text(re.sub(r"kTensorArenaSize = \d+;", f"kTensorArenaSize = {arena};", settings.read_text()))
         outcomes[arena] = make(copy, "run-qemu")
     fits, short = outcomes[m4.arena_bytes], outcomes[m4.arena_bytes - 16]
-    assert fits.returncode == 0 and (fits.stdout + fits.stderr).rstrip().endswith("PASS")
+    assert fits.returncode == 0 and (fits.stdout + fits.stderr).rstrip().endswith("PASS"), fits.stdout + fits.stderr
     assert short.returncode != 0 and "FAIL: AllocateTensors" in short.stdout + short.stderr
     instructions = int(re.search(r"instructions per picture: (\d+)", fits.stdout + fits.stderr).group(1))
     assert abs(instructions - m4.instructions) <= 0.02 * m4.instructions

@@ -15,8 +15,9 @@ Steps:
 2. Compile every source for both kernel sets with the kit's flags, and follow each object's undefined symbols to
    the objects that define them, as a linker does with an archive. files.json keeps, per kernel set, the sources
    the interpreter needs (base) and the sources each operator's registration and parser pull in, and every
-   source's headers (from the compiler's -MMD), so a kit copies only what its model links. It also compiles
-   every source outside TFLM's kernels folder as one translation unit, as a kit's Makefile does.
+   source's headers (from the compiler's -MMD), so a kit copies only what its model links; and the sources a kit
+   may compile as one translation unit (TFLM's framework and the kernels that compile with it, checked by
+   compiling them together).
 """
 
 from __future__ import annotations
@@ -166,10 +167,7 @@ def link_sets(kind: str, files: list[str], objects: Path) -> dict:
     (objects / "probe.cc").write_text(PROBE)
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
         headers = dict(pool.map(compile_one, [*sources, "probe.cc"]))
-    # A kit compiles TFLM's framework (every source outside its kernels folder) as one translation unit: it must.
-    unity = "".join(f'#include "{s}"\n' for s in sources if s.endswith(".cc") and not s.startswith(KERNELS))
-    subprocess.run([*command["cxx"], "-x", "c++", "-c", "-", "-o", objects / "unity.o"], input=unity, text=True,
-                   check=True)
+    together = unity_sources(sorted(s for s in sources if s.endswith(".cc")), command["cxx"], objects)
     symbols = {source: read_symbols(objects / (source.replace("/", "__") + ".o"), kind) for source in sources}
     main_needs = read_symbols(objects / "probe.cc.o", kind)[1]
     base = closure(main_needs, symbols, set())
@@ -191,7 +189,29 @@ def link_sets(kind: str, files: list[str], objects: Path) -> dict:
     headers = {source: sorted(set(found) - set(main_headers)) for source, found in headers.items()}
     return {"sources": sources, "main_headers": main_headers, "base": sorted(base),
             "roots": {k: sorted(v) for k, v in sorted(roots.items())},
-            "adds": adds, "headers": headers}
+            "adds": adds, "headers": headers, "unity": together}
+
+
+def unity_sources(sources: list[str], command: list[str], objects: Path) -> list[str]:
+    """The C++ sources a kit may compile as one translation unit: TFLM's framework (every source outside its
+    kernels folder: all of it must go) and the kernels that go with it. Kernels repeat names (kInputTensor, Eval,
+    headers without include guards): each round compiles the unit, and drops the kernels the errors come from (the
+    unit's line that included them), until it compiles; then it is built whole once."""
+    chosen = list(sources)
+    while True:
+        text = "".join(f'#include "{source}"\n' for source in chosen)
+        unit = objects / "unity.cc"
+        unit.write_text(text)
+        result = subprocess.run([*command, "-fsyntax-only", "-fmax-errors=0", unit], capture_output=True, text=True)
+        if result.returncode == 0:
+            break
+        lines = {int(n) for n in re.findall(rf"{re.escape(str(unit))}:(\d+)", result.stderr)}
+        culprits = {chosen[n - 1] for n in lines if chosen[n - 1].startswith(KERNELS)}
+        if not culprits:
+            raise RuntimeError(f"TFLM's framework does not compile as one unit:\n{result.stderr[-3000:]}")
+        chosen = [source for source in chosen if source not in culprits]
+    subprocess.run([*command, "-c", unit, "-o", objects / "unity.o"], check=True)
+    return chosen
 
 
 def included(source: str, kind: str) -> bool:

@@ -1,9 +1,7 @@
-"""Shared fixtures: the seed model is trained and exported once per run, through the real CLI: in the background
-from the start of the run, by whichever pytest-xdist worker takes the lock first (the others, and the fixtures,
-wait for it and read the same folder, which no test changes).
+"""Shared fixtures: the seed model is trained and exported once per run, through the real CLI, by whichever
+pytest-xdist worker asks first (the others wait for it and read the same folder, which no test changes).
 
-The background build runs the installed command; when it fails, the fixtures train or export again through
-`edgeport`'s own entry point (cli.run) in this process, which says what went wrong. Tests of
+Training and export run through `edgeport`'s own entry point (cli.run) in this process; tests of
 the process itself (signals, imports, a base install) start the installed command instead. Set EDGEPORT_TEST_ARTIFACTS to a folder that `make run` filled to reuse it instead
 (local iteration only; CI always trains).
 """
@@ -19,7 +17,6 @@ import subprocess
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -75,77 +72,33 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
     return folder
 
 
-def _train_seed(run):
-    return lambda out: run("train", "--out", out, "--epochs", "5", "--seed", "0")
-
-
-def _export_seed(seed: Path, run):
-    """The seed's export, as `make run` does it (with --no-emulator: the other workers wait for this export, and
-    the Cortex-M4 build would put TFLM's compilation in their way; tests/test_firmware.py exports the seed's model
-    with the emulator instead)."""
-    def export(out: Path) -> None:
-        if out != seed:
-            shutil.copytree(seed, out, dirs_exist_ok=True)
-        run("export", out / "model.keras", "--out", out, "--mobile", "--micro", "--no-emulator")
-    return export
-
-
-_BACKGROUND: list[subprocess.Popen] = []
-
-
-def _background_cli(*args) -> None:
-    """`edgeport ARGS...` in a child the session ends if it is still running (run from a thread)."""
-    process = subprocess.Popen([EDGEPORT, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, env=ENV, cwd=tempfile.gettempdir(), stdin=subprocess.DEVNULL)
-    _BACKGROUND.append(process)
-    _, errors = process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(errors[-2000:])
-
-
-def pytest_collection_finish(session) -> None:
-    """When a collected test needs the seed, train and export it in the background from the start, while the
-    tests that do not need it run: a worker that comes to a seed test then waits for less, or not at all. The
-    fixtures below wait for the same lock; if the background build failed, they build it again themselves and
-    say what went wrong."""
-    needs = {name for item in session.items for name in item.fixturenames} & {"seed_dir", "exported"}
-    if not needs or os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
-        return
-    factory = session.config._tmp_path_factory
-
-    def build() -> None:
-        with contextlib.suppress(Exception):
-            seed = built_once(factory, "seed", _train_seed(_background_cli))
-            if "exported" in needs:
-                built_once(factory, "exported", _export_seed(seed, _background_cli))
-
-    threading.Thread(target=build, daemon=True).start()
-
-
-def pytest_sessionfinish(session) -> None:
-    for process in _BACKGROUND:
-        stop(process)
-
-
 @pytest.fixture(scope="session")
 def seed_dir(tmp_path_factory) -> Path:
     """A folder holding the seed model trained by `edgeport train` (5 epochs, seed 0)."""
     reuse = os.environ.get("EDGEPORT_TEST_ARTIFACTS")
     if reuse:
         return Path(reuse)
-    return built_once(tmp_path_factory, "seed", _train_seed(edgeport))
+    return built_once(tmp_path_factory, "seed", lambda out: edgeport("train", "--out", out, "--epochs", "5",
+                                                                    "--seed", "0"))
 
 
 @pytest.fixture(scope="session")
 def exported(seed_dir, tmp_path_factory) -> Path:
-    """seed_dir's model after `edgeport export --mobile --micro --no-emulator` (_export_seed): the ladder, its
-    phone copies (.ort), the microcontroller's file and its firmware kit (micro/), reference_probs.npy,
-    manifest.json, beside the training's files."""
+    """seed_dir's model after `edgeport export --mobile --micro`, as `make run` does: the ladder, its phone copies
+    (.ort), the microcontroller's file and its firmware kit (micro/), reference_probs.npy, manifest.json, beside
+    the training's files. With --no-emulator: the other workers wait for this export, and the Cortex-M4 build
+    would put TFLM's compilation in their way; tests/test_firmware.py exports a model of the seed's operators
+    with the emulator instead."""
     if os.environ.get("EDGEPORT_TEST_ARTIFACTS"):
         if not (seed_dir / "manifest.json").exists():
-            _export_seed(seed_dir, edgeport)(seed_dir)
+            edgeport("export", seed_dir / "model.keras", "--out", seed_dir, "--mobile", "--micro", "--no-emulator")
         return seed_dir
-    return built_once(tmp_path_factory, "exported", _export_seed(seed_dir, edgeport))
+
+    def export(out: Path) -> None:
+        shutil.copytree(seed_dir, out, dirs_exist_ok=True)
+        edgeport("export", out / "model.keras", "--out", out, "--mobile", "--micro", "--no-emulator")
+
+    return built_once(tmp_path_factory, "exported", export)
 
 
 @pytest.fixture(scope="session")

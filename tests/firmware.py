@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgeport import runtime
-from tests.conftest import built_once, edgeport
+from tests.conftest import edgeport
 
 ROOT = Path(__file__).resolve().parents[1]
 OBJECTS = ROOT / "build" / "tflm-objects"
@@ -28,27 +28,13 @@ def kit(exported, tmp_path_factory) -> Path:
     return copy
 
 
-@pytest.fixture(scope="session")
-def emulated(tmp_path_factory, fashion) -> Path:
-    """An MLP of the seed's layers (so the seed kit's operators and TFLM objects) fitted for one epoch on 6,000
-    Fashion-MNIST pictures, exported with --micro and the emulator: the export builds it for the Cortex-M4 and
-    runs it under QEMU. It needs no seed model, so its builds run while a worker trains the seed, and the seed
-    kit's builds then reuse the objects. One per run (built_once)."""
-    def build(folder: Path) -> None:
-        import keras
-
-        train = fashion.splits["train"]
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-                                  keras.layers.Dense(10, activation="softmax")])  # the tutorial's, as the seed
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        model.fit(train.images[:6000, ..., 0] / 255.0, train.labels[:6000], epochs=1, batch_size=64, verbose=0)
-        model.save(folder / "model.keras")
-        # A one-epoch fit can cost a class more than the default per-class budget: the subject here is the firmware.
-        edgeport("export", folder / "model.keras", "--out", folder, "--formats", "micro-int8", "--micro",
-                 "--class-budget", "10")
-
-    return built_once(tmp_path_factory, "emulated", build)
+@pytest.fixture(scope="module")
+def emulated(seed_dir, tmp_path_factory) -> Path:
+    """The seed model's micro file exported again with the emulator (the session's export has --no-emulator):
+    the export builds it for the Cortex-M4 and runs it under QEMU, and the seed kit's builds reuse its objects."""
+    folder = tmp_path_factory.mktemp("emulated")
+    edgeport("export", seed_dir / "model.keras", "--out", folder, "--formats", "micro-int8", "--micro")
+    return folder
 
 
 def make(kit: Path, *targets: str) -> subprocess.CompletedProcess:

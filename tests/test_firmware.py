@@ -11,19 +11,8 @@ import re
 import shutil
 
 from edgeport import runtime
-from tests.firmware import (MICRO, ROOT, check_checksum, check_pictures, emulated, kit,  # noqa: F401 (fixtures)
-                            make, tamper)
+from tests.firmware import MICRO, ROOT, check_checksum, check_pictures, kit, make, tamper  # noqa: F401 (kit)
 
-
-
-def test_a_kit_of_the_seeds_operators_builds_and_passes_on_the_host(emulated, tmp_path):
-    """The emulated export's kit (an MLP of the seed's layers) passes on this machine too; it runs before the
-    seed exists, and the seed kit's host build reuses its objects."""
-    shutil.copytree(emulated / "micro", tmp_path / "micro")
-    result = make(tmp_path / "micro", "host")
-    output = result.stdout + result.stderr
-    assert result.returncode == 0 and output.rstrip().endswith("PASS"), output[-3000:]
-    check_pictures(output, tmp_path / "micro")
 
 
 def test_the_kit_copies_only_the_tflm_sources_its_operators_link(kit, exported):

@@ -8,8 +8,7 @@ import subprocess
 
 from edgeport import runtime
 from edgeport.export.micro import kit_arena
-from tests.firmware import (MICRO, check_checksum, check_pictures, emulated, kit,  # noqa: F401 (fixtures)
-                            make, tamper)
+from tests.firmware import MICRO, check_checksum, check_pictures, emulated, kit, make  # noqa: F401 (fixtures)
 
 
 
@@ -39,12 +38,6 @@ def test_the_seed_kit_runs_on_an_emulated_cortex_m4_with_cmsis_nn(kit, exported,
     macs = 28 * 28 * 128 + 128 * 10
     assert macs / 2 < instructions < 100 * macs
     assert output.rstrip().endswith("PASS")
-    # A failing check ends QEMU with a failing status, not a silent 0.
-    tampered = kit.parent / "tampered-m4"
-    shutil.copytree(kit, tampered, ignore=shutil.ignore_patterns("build"))
-    tamper(tampered)
-    result = make(tampered, "run-qemu")
-    assert result.returncode != 0 and "FAIL: 1 check(s) differ" in result.stdout + result.stderr
 
 
 def test_a_fault_on_the_emulated_board_is_a_line_and_a_failing_status(kit, tmp_path):
@@ -80,6 +73,7 @@ def test_the_cortex_m4s_arena_is_the_smallest_the_kits_program_runs_in(emulated,
         outcomes[arena] = make(kit, "cortex-m4", "run-qemu")
     fits, short = outcomes[m4.arena_bytes], outcomes[m4.arena_bytes - 16]
     assert fits.returncode == 0 and (fits.stdout + fits.stderr).rstrip().endswith("PASS"), fits.stdout + fits.stderr
+    # A failing main.cc ends QEMU with a failing status, not a silent 0 (semihosting's extended exit).
     assert short.returncode != 0 and "FAIL: AllocateTensors" in short.stdout + short.stderr
     instructions = int(re.search(r"instructions per picture: (\d+)", fits.stdout + fits.stderr).group(1))
     assert abs(instructions - m4.instructions) <= 0.02 * m4.instructions

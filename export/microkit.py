@@ -217,7 +217,7 @@ def _settings_header(facts: dict, entry: FileEntry, predictor: TFLitePredictor, 
     pre = entry.info.preprocessing.to_json()
     return (_banner(facts) + "#ifndef EDGEPORT_MODEL_SETTINGS_H_\n#define EDGEPORT_MODEL_SETTINGS_H_\n\n"
             "#include <cstdint>\n\n"
-            + _arena_comment(entry.micro) +
+            + _arena_comment(entry.micro) + _four_bit_comment(entry) +
             f"constexpr int kTensorArenaSize = {declared_arena(entry.micro)};\n"
             f"// A 64-bit machine (make host) needs more: its pointers and TFLM's structs are larger. main.cc takes this "
             f"there.\nconstexpr int kHostTensorArenaSize = {kit_arena(entry.micro.arena_bytes)};\n\n"
@@ -254,6 +254,14 @@ def _arena_comment(m) -> str:
                 f"(the reference ones) or\n// another target can need more: check with your build.\n")
     return (f"// The smallest arena TFLM ran the model in on a 64-bit host was {m.arena_bytes} bytes; {margin} It "
             f"was not\n// measured on a 32-bit target ({m.m4_error or 'an older export'}): check with your build.\n")
+
+
+def _four_bit_comment(entry: FileEntry) -> str:
+    """For packed 4-bit weights: why the two arenas differ, and that the declared one needs CMSIS-NN."""
+    if entry.quantization != "int4":
+        return ""
+    return ("// Its weights are packed 4-bit: TFLM's reference kernels unpack them into the arena (the host's figure),\n"
+            "// CMSIS-NN's native 4-bit kernels read them packed. kTensorArenaSize is CMSIS-NN's: build with it.\n")
 
 
 def golden_indices(codes: np.ndarray, count: int) -> list[int]:
@@ -334,6 +342,19 @@ def _main_source(facts: dict, npu: bool) -> str:
     return _banner(facts) + model + body
 
 
+def _four_bit_words(entry: FileEntry) -> str:
+    if entry.quantization != "int4":
+        return ""
+    m = entry.micro
+    return (f"""
+**The weights are packed 4-bit (one scale per tensor), so the kit requires CMSIS-NN's kernels.** TFLM's
+reference kernels unpack each 4-bit tensor into the arena before they run it: they need the host's
+{m.arena_bytes:,} bytes (`kHostTensorArenaSize`, what `make host` uses). CMSIS-NN's native 4-bit kernels
+read the weights packed{f", in {m.m4.arena_bytes:,} bytes on the Cortex-M4" if m.m4 else ""}: `kTensorArenaSize` is
+theirs. Build for Cortex-M with `OPTIMIZED_KERNEL_DIR=cmsis_nn` (what `make cortex-m4` does).
+""")
+
+
 def _readme(facts: dict, entry: FileEntry, predictor: TFLitePredictor, count: int) -> str:
     v, m = entry.validation, entry.micro
     height, width, channels = predictor.image_shape
@@ -363,7 +384,7 @@ manifest validated in TensorFlow Lite Micro. Every figure below was measured by 
 run under QEMU), else from the 64-bit host's. `main.cc` prints TFLM's `arena_used_bytes()`: it counts
 TFLM's own allocations but not all the alignment padding the planner leaves, so it can read below the
 smallest arena that works: size the arena with `kTensorArenaSize`, not with it.
-
+{_four_bit_words(entry)}
 ## Files
 
 - `model_data.h`, `model_data.cc`: the model as a 16-byte aligned array (`g_model_data`, `g_model_data_len`).

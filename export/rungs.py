@@ -19,8 +19,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Callable
 
-from edgeport.export import litert, onnx_quant
-from edgeport.export.common import Quantization
+from edgeport.export import clipping, litert, onnx_quant
+from edgeport.export.calibration import calibration_batch
+from edgeport.export.common import Quantization, frozen_function
 from edgeport.export.ladder import (
     HISTOGRAM_COST,
     ONNX_W4_BLOCKS,
@@ -117,7 +118,6 @@ class Rung:
         standard: always built when planned (the six standard files and the microcontroller's int8 file).
         micro: a microcontroller's file (batch 1, integer input and output, validated in TFLM).
         skip: (rung, entries built so far, plan, sources) -> why it is not built, or None; None: never skipped.
-        opt_in: built only when --formats names it (not by the whole ladder, nor by --micro).
         cost: its build and validation time relative to the other rungs', for the progress line's estimate of
             the time left (measured on the seed MLP and a one-epoch CNN: a float32 or float16 file 1, int8 2,
             4-bit ONNX 4, the 4-bit TFLite search 8, a file validated in TFLM 10).
@@ -133,7 +133,6 @@ class Rung:
     micro: bool = False
     skip: SkipRule | None = field(default=None, repr=False, compare=False)
     probed_by: str | None = None
-    opt_in: bool = False
     cost: float = 1.0
 
     def why_skipped(self, entries: dict, plan: "ExportPlan", sources: Sources) -> str | None:
@@ -210,9 +209,9 @@ def _tflite_writer(job: Job, mode: Q, batch: int | None):
     return write
 
 
-def equalising(job: Job, mode: Q, path: Path, write, written: bool = False) -> Built:
+def equalising(job: Job, mode: Q, path: Path, write, written: bool = False, always: bool = False) -> Built:
     """The rung's file of the model as trained (write(False, path), unless written already); when its tuning
-    figures miss the rung's bar, or the search is thorough, also of the model's cross-layer equalised copy
+    figures miss the rung's bar, or the search is thorough or always, also of the model's cross-layer equalised copy
     (write(True, target); export.equalize), kept when its tuning agreement (then SQNR) is higher. Both
     candidates' figures are recorded in search, and the pairs rescaled in equalized when that file is kept."""
     if not written:
@@ -220,7 +219,7 @@ def equalising(job: Job, mode: Q, path: Path, write, written: bool = False) -> B
     if job.tuning is None:
         return Built()
     plain = job.tuning.figures(path)
-    if job.tuning.within(plain, mode) and not job.sources.thorough:
+    if job.tuning.within(plain, mode) and not (job.sources.thorough or always):
         return Built()
     _, pairs = job.sources.equalization()
     if not pairs:
@@ -240,15 +239,27 @@ def equalising(job: Job, mode: Q, path: Path, write, written: bool = False) -> B
 
 def micro_w4(job: Job, rung: Rung, path: Path) -> Built:
     """A microcontroller's file with packed 4-bit weights, one scale per tensor, int8 activations and integer input
-    and output (what TFLM's 4-bit kernels run), by LiteRT Quantizer from the batch-1 float32 file."""
-    source = path.with_name(f".{path.stem}.float32.tflite")
-    try:
-        to_tflite(job.model, source, Q.NONE, None, job.info, frozen=job.sources.frozen(batch=1))
-        litert.quantize_tflite(source, path, litert.TFLitePlan(Q.INT4, integer_activations=True), job.info,
-                               job.calibration)
-    finally:
-        source.unlink(missing_ok=True)
-    return Built()
+    and output (what TFLM's 4-bit kernels run), by LiteRT Quantizer from the batch-1 float32 file of the model whose
+    kernels are clipped to their 4-bit grids with corrected biases (export.clipping); with cross-layer
+    equalisation when it scores higher (equalising, always tried: one scale per tensor is what a wide channel hurts
+    most)."""
+    def four_bit(equalized: bool):
+        images = calibration_batch(job.calibration, job.model.input_shape[1:], job.info.preprocessing)
+        model, _ = clipping.four_bit(job.sources.model(equalized), images)
+        return model, frozen_function(model, 1)
+
+    def write(equalized: bool, target: Path) -> Path:
+        model, frozen = job.sources.once(("four-bit", equalized), lambda: four_bit(equalized))
+        source = target.with_name(f".{target.stem}.float32.tflite")
+        try:
+            to_tflite(model, source, Q.NONE, None, job.info, frozen=frozen)
+            litert.quantize_tflite(source, target, litert.TFLitePlan(Q.INT4, integer_activations=True), job.info,
+                                   job.calibration)
+        finally:
+            source.unlink(missing_ok=True)
+        return target
+
+    return equalising(job, rung.quantization, path, write, always=True)
 
 
 def litert_16x8(job: Job, rung: Rung, path: Path) -> Built:
@@ -391,16 +402,17 @@ RUNGS = (
     Rung("onnx-int16", "model_int16.onnx", "onnx", Q.INT16, onnx_plain, ORT_QUANTIZATION, skip=_SKIP, cost=2),
     Rung("mixed", "model_mixed.tflite", "tflite", Q.MIXED, litert_narrow, LITERT_QUANTIZER, skip=_SKIP, cost=8),
     Rung("onnx-mixed", "model_mixed.onnx", "onnx", Q.MIXED, onnx_mixed, ORT_QUANTIZATION, skip=_SKIP, cost=6),
-    # --micro: a full-integer file for TensorFlow Lite Micro, and its 16x8 sibling when int8 misses the budget.
+    # --micro: a full-integer file for TensorFlow Lite Micro, its 16x8 sibling when int8 misses the budget, and
+    # packed 4-bit weights unless a file as narrow passed.
     Rung("micro-int8", "model_micro_int8.tflite", "tflite", Q.INT8, micro_converter, TFLITE_CONVERTER,
          standard=True, micro=True, cost=10),
     Rung("micro-16x8", "model_micro_16x8.tflite", "tflite", Q.INT16, micro_converter, TFLITE_CONVERTER,
          micro=True, skip=_SKIP, cost=10),
     Rung("micro-w4", "model_micro_w4.tflite", "tflite", Q.INT4, micro_w4, LITERT_QUANTIZER, micro=True, skip=_SKIP,
-         opt_in=True, cost=10),
+         cost=10),
 )
-HOST_RUNGS = tuple(r for r in RUNGS if not r.micro and not r.opt_in)  # the whole ladder
-MICRO_RUNGS = tuple(r for r in RUNGS if r.micro and not r.opt_in)  # what --micro adds
+HOST_RUNGS = tuple(r for r in RUNGS if not r.micro)  # the whole ladder
+MICRO_RUNGS = tuple(r for r in RUNGS if r.micro)  # what --micro adds
 
 
 def modes_of(tool: str) -> tuple[Quantization, ...]:

@@ -15,7 +15,8 @@ from tests.conftest import edgeport
 
 ROOT = Path(__file__).resolve().parents[1]
 OBJECTS = ROOT / "build" / "tflm-objects"
-MICRO = "model_micro_int8.tflite"
+MICRO, W4 = "model_micro_int8.tflite", "model_micro_w4.tflite"
+KIT = W4  # the seed's kit: its packed 4-bit file is within budget and the smaller
 PICTURE = re.compile(r"picture (\d+) \(validation image (\d+)\): (.+) \(class (\d+), (-?\d+)/1000\), (\d+) of (\d+) "
                      r"codes differ")
 
@@ -30,10 +31,11 @@ def kit(exported, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def emulated(seed_dir, tmp_path_factory) -> Path:
-    """The seed model's micro file exported again with the emulator (the session's export has --no-emulator):
-    the export builds it for the Cortex-M4 and runs it under QEMU, and the seed kit's builds reuse its objects."""
+    """The seed model's kit file (packed 4-bit) exported again with the emulator (the session's export has
+    --no-emulator): the export builds it for the Cortex-M4 and runs it under QEMU, and the seed kit's builds
+    reuse its objects."""
     folder = tmp_path_factory.mktemp("emulated")
-    edgeport("export", seed_dir / "model.keras", "--out", folder, "--formats", "micro-int8", "--micro")
+    edgeport("export", seed_dir / "model.keras", "--out", folder, "--formats", "micro-w4", "--micro")
     return folder
 
 
@@ -77,15 +79,15 @@ def fnv1a(codes) -> int:
     return digest
 
 
-def check_checksum(output: str, exported: Path, test_set) -> None:
+def check_checksum(output: str, exported: Path, test_set, name: str = MICRO) -> None:
     """The program's checksum line: over the first validation pictures (as many as the kit holds), equal to
     this test's own FNV-1a of TFLM's codes for them."""
     from tflite_micro.python.tflite_micro import runtime as tflm
 
     count, found, words, expected = CHECKSUM.search(output).groups()
-    entry = runtime.read_manifest(exported).files[MICRO]
+    entry = runtime.read_manifest(exported).files[name]
     quantization = entry.tensors["input"]["quantization"]
-    engine = tflm.Interpreter.from_bytes((exported / MICRO).read_bytes(), arena_size=1 << 20)
+    engine = tflm.Interpreter.from_bytes((exported / name).read_bytes(), arena_size=1 << 20)
     codes = []
     for image in test_set[0][: int(count)]:
         pixels = np.round(image / 255.0 / quantization["scale"]) + quantization["zero_point"]

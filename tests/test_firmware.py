@@ -11,12 +11,12 @@ import re
 import shutil
 
 from edgeport import runtime
-from tests.firmware import MICRO, ROOT, check_checksum, check_pictures, kit, make, tamper  # noqa: F401 (kit)
+from tests.firmware import KIT, MICRO, ROOT, check_checksum, check_pictures, kit, make, tamper  # noqa: F401 (kit)
 
 
 
 def test_the_kit_copies_only_the_tflm_sources_its_operators_link(kit, exported):
-    entry = runtime.read_manifest(exported).files[MICRO]
+    entry = runtime.read_manifest(exported).files[KIT]
     assert entry.micro.ops == ["AddReshape", "AddFullyConnected", "AddSoftmax"]
     sources = (kit / "sources.mk").read_text()
     host = re.search(r"HOST_SOURCES := \\\n(.*?)(\n\S|\Z)", sources, re.S).group(1).split()
@@ -34,11 +34,12 @@ def test_the_kit_copies_only_the_tflm_sources_its_operators_link(kit, exported):
         assert f"{kernels}{op}.cc" in host
     assert f"{kernels}cmsis_nn/fully_connected.cc" in cm4 and f"{kernels}cmsis_nn/softmax.cc" in cm4
     assert f"{kernels}fully_connected.cc" not in cm4 and f"{kernels}cmsis_nn/fully_connected.cc" not in host
-    assert "third_party/cmsis_nn/Source/FullyConnectedFunctions/arm_fully_connected_s8.c" in cm4
-    # Every use of FULLY_CONNECTED and SOFTMAX is int8: the resolver registers their int8 kernels (the program
-    # then holds none of CMSIS-NN's kernels for other types: see the Cortex-M4 test).
+    assert "third_party/cmsis_nn/Source/FullyConnectedFunctions/arm_fully_connected_s4.c" in cm4
+    # Every FULLY_CONNECTED has int8 activations and packed 4-bit weights, every SOFTMAX is int8: the resolver
+    # registers those kernels (the program then holds none of CMSIS-NN's kernels for other types: see the
+    # Cortex-M4 test).
     ops_header = (kit / "model_ops.h").read_text()
-    assert "resolver.AddFullyConnected(tflite::Register_FULLY_CONNECTED_INT8());" in ops_header
+    assert "resolver.AddFullyConnected(tflite::Register_FULLY_CONNECTED_INT4());" in ops_header
     assert "resolver.AddSoftmax(tflite::Register_SOFTMAX_INT8());" in ops_header
     assert "resolver.AddReshape();" in ops_header
     # No operator the model lacks, in the lists or in the folder.
@@ -54,7 +55,7 @@ def test_the_seed_kit_builds_on_the_host_and_its_codes_are_tflms(kit, exported, 
     result = make(kit, "host")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     check_pictures(result.stdout + result.stderr, kit)
-    check_checksum(result.stdout + result.stderr, exported, test_set)
+    check_checksum(result.stdout + result.stderr, exported, test_set, KIT)
     assert (result.stdout + result.stderr).rstrip().endswith("PASS")
     # The checks can fail: with one golden code off by one and the first checksum picture inverted, main.cc names
     # the picture, says the checksum differs, and exits 1.
@@ -84,8 +85,8 @@ def test_a_kit_is_the_same_bytes_and_times_on_every_export(exported, test_set, t
     for run in ("first", "second"):
         folder = tmp_path / run
         folder.mkdir()
-        shutil.copy(exported / MICRO, folder / MICRO)
-        kit = write_kit(folder, manifest, MICRO, images[:100])
+        shutil.copy(exported / KIT, folder / KIT)
+        kit = write_kit(folder, manifest, KIT, images[:100])
         trees.append({p.relative_to(kit).as_posix(): (p.read_bytes(), p.stat().st_mtime if "tflm" in p.parts else 0)
                       for p in kit.rglob("*") if p.is_file()})
     assert trees[0] == trees[1]

@@ -21,6 +21,7 @@ from edgeport.runtime.manifest import sha256_file
 from tests.conftest import assert_within_bars, edgeport, fit_quadrants
 
 MICRO = "model_micro_int8.tflite"
+KIT = "model_micro_w4.tflite"  # the seed's kit: its packed 4-bit file is within budget and the smaller
 TFLM = "from tflite_micro.python.tflite_micro import runtime as tflm\n"
 
 # Runs a file in TFLM with an arena of argv[2] bytes on a zero input, in its own process (too small an arena
@@ -91,7 +92,7 @@ def test_the_seed_micro_file_is_validated_in_tflm_within_the_int8_bars(exported,
     # Flash is the file; the MLP's operators; the micro file competes only with micro files.
     assert entry.micro.flash_bytes == (exported / MICRO).stat().st_size == entry.bytes
     assert entry.micro.ops == ["AddReshape", "AddFullyConnected", "AddSoftmax"]
-    assert manifest.recommended.micro == MICRO
+    assert manifest.recommended.micro == KIT and manifest.files[KIT].bytes < entry.bytes
     assert manifest.files[manifest.recommended.overall].micro is None
     assert manifest.skipped["model_micro_16x8.tflite"] == f"{MICRO} is within budget and no larger"
 
@@ -139,9 +140,9 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
                                                      "model_data.cc", "model_data.h", "model_ops.h",
                                                      "model_settings.h", "model_test_vectors.h", "platform",
                                                      "sources.mk", "tflm", "unity"]
-    entry = runtime.read_manifest(exported).files[MICRO]
+    entry = runtime.read_manifest(exported).files[KIT]
     # The marker says which file the kit holds (the report reads it, not the kit's banner).
-    assert json.loads((kit / ".edgeport-kit").read_text()) == {"model": MICRO, "sha256": entry.sha256}
+    assert json.loads((kit / ".edgeport-kit").read_text()) == {"model": KIT, "sha256": entry.sha256}
     # A program of this test's own, built with the system's C++ compiler from the kit's sources: it prints the
     # array, then each golden picture as PixelToInput encodes it, then the golden output codes.
     (tmp_path / "check.cc").write_text(
@@ -163,7 +164,7 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
     lines = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True).stdout.splitlines()
     length, count, arena = map(int, lines[0].split())
     indices = [int(i) for i in lines[1].split()]
-    content = (exported / MICRO).read_bytes()
+    content = (exported / KIT).read_bytes()
     assert length == len(content) and bytes(int(b) for b in lines[2].split()) == content
     # The session's export ran with --no-emulator: the kit declares the host's arena plus the margin (the
     # Cortex-M4's, when the export measures it: tests/test_firmware.py).
@@ -179,7 +180,7 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
         # The golden pictures are the validation images the header names; the C++ encoding is the input tensor's
         # quantization of x / 255.
         np.testing.assert_array_equal(encoded[0], quantized_pixels(images[index], quantization, np.int8))
-        np.testing.assert_array_equal(golden, tflm_outputs(exported / MICRO, encoded)[0])
+        np.testing.assert_array_equal(golden, tflm_outputs(exported / KIT, encoded)[0])
         assert int(klass) == golden.argmax() and name == runtime.CLASS_NAMES[int(klass)]
         # Not saturated (3 of the first 4 were at 127 and -128: a wrong kernel could give the same codes), and of
         # different classes.
@@ -188,7 +189,7 @@ def test_the_firmware_kit_compiles_to_the_validated_bytes_and_tflms_outputs(expo
     # Near a class boundary: each has the smallest gap between its two top codes (not a tie) among the unsaturated
     # pictures of its class in the first 64.
     pool = np.stack([quantized_pixels(images[i], quantization, np.int8) for i in range(64)])
-    codes = tflm_outputs(exported / MICRO, pool).astype(np.int64)
+    codes = tflm_outputs(exported / KIT, pool).astype(np.int64)
     ordered = np.sort(codes, axis=1)
     gaps = ordered[:, -1] - ordered[:, -2]
     for index in indices:
@@ -341,14 +342,14 @@ def test_sizes_read_as_board_vendors_write_them():
 
 
 def test_the_micro_rungs_named_are_the_ones_built():
-    """--formats micro-int8 --micro built model_micro_16x8.tflite too; --micro alone adds both standard micro rungs."""
+    """--formats micro-int8 --micro built model_micro_16x8.tflite too; --micro alone adds the three micro rungs."""
     from edgeport.export.plan import ExportPlan
 
     def keys(formats, micro=True):
         return [t.key for t in ExportPlan.from_formats(formats, micro=micro).targets]
 
     assert keys("micro-int8") == ["micro-int8"] and keys("micro-16x8,fp32") == ["fp32", "micro-16x8"]
-    assert keys("fp32") == ["fp32", "micro-int8", "micro-16x8"] and keys("micro-int8", micro=False) == ["micro-int8"]
+    assert keys("fp32") == ["fp32", "micro-int8", "micro-16x8", "micro-w4"] and keys("micro-int8", micro=False) == ["micro-int8"]
 
 
 def test_a_converter_refusal_repeated_per_operator_is_said_once():
@@ -370,8 +371,8 @@ def test_a_micro_file_runs_on_the_tflm_engine_with_no_litert_interpreter_built(e
     built = []
     original = litert.Interpreter.__init__
     monkeypatch.setattr(litert.Interpreter, "__init__", lambda self, *a, **k: (built.append(1), original(self, *a, **k))[1])
-    entry = runtime.read_manifest(exported).files[MICRO]
-    predictor = tflm_predictor(exported / MICRO, entry.micro.arena_bytes)
+    entry = runtime.read_manifest(exported).files[KIT]
+    predictor = tflm_predictor(exported / KIT, entry.micro.arena_bytes)
     images, labels = test_set
     probabilities = predictor.predict(images[:500])
     assert built == [] and type(predictor) is TFLitePredictor and isinstance(predictor.engine, Tflm)
@@ -426,7 +427,7 @@ def test_the_third_party_private_names_are_those_their_adapters_were_checked_aga
 
 def test_the_4_bit_micro_rung_came_in_as_one_table_entry_and_tflm_runs_its_packed_weights(quadrants, tmp_path):
     """micro-w4 (rungs.py's entry and builder; litert.py's int8-activation option): 4-bit weights, one scale per
-    tensor, int8 activations and integer input and output, built only when --formats names it, proven in TFLM."""
+    tensor, int8 activations and integer input and output, built by --micro, proven in TFLM."""
     import keras
 
     from edgeport.export.plan import ExportPlan
@@ -454,5 +455,6 @@ def test_the_4_bit_micro_rung_came_in_as_one_table_entry_and_tflm_runs_its_packe
                          quantized_pixels(quadrants["x_test"], w4.tensors["input"]["quantization"], np.dtype("int8")))
     reference = np.load(out / "reference_probs.npy")
     assert w4.validation.changed.indices == np.flatnonzero(codes.argmax(1) != reference.argmax(1)).tolist()
-    # Neither the whole ladder nor --micro builds it: only --formats does.
-    assert "micro-w4" not in [t.key for t in ExportPlan.from_formats(None, micro=True).targets]
+    # --micro builds it (the whole ladder does not).
+    assert "micro-w4" in [t.key for t in ExportPlan.from_formats(None, micro=True).targets]
+    assert "micro-w4" not in [t.key for t in ExportPlan.from_formats(None).targets]

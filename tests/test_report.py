@@ -43,7 +43,7 @@ def table_rows(markdown: str) -> dict[str, list[str]]:
         if line.startswith("| `"):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             name, call = re.fullmatch(r"`([^`]+)`(?: \((.+)\))?", cells[0]).groups()
-            rows[f"{name} {call}" if call else name] = cells
+            rows.setdefault(f"{name} {call}" if call else name, cells)  # the main table's (the micro table follows)
     return rows
 
 

@@ -35,8 +35,8 @@ DAMPING = 0.01
 
 
 def four_bit(model, images: np.ndarray) -> tuple[object, list[str]]:
-    """A copy of model with every Dense, Conv2D and DepthwiseConv2D kernel clipped and rounded to its 4-bit grid
-    (one scale per tensor; Dense and Conv2D with error feedback) and each bias corrected, measured on images
+    """A copy of model with every Dense and Conv2D kernel clipped and rounded to its 4-bit grid (one scale per
+    tensor) with error feedback and each bias corrected, measured on images
     (float32, as the model takes them); and the names of those layers. (model, []) when it has none or cannot
     be copied."""
     import keras
@@ -54,10 +54,7 @@ def four_bit(model, images: np.ndarray) -> tuple[object, list[str]]:
         weights = layer.get_weights()
         kernel, limit = weights[0], threshold(weights[0])
         x = keras.Model(copy.inputs, layer.input).predict(images, batch_size=CHUNK, verbose=0)
-        if _kind(layer) == "depthwise":
-            rounded = on_grid(kernel, limit)
-        else:
-            rounded = gptq(kernel.reshape(-1, kernel.shape[-1]), _moments(layer, x), limit).reshape(kernel.shape)
+        rounded = gptq(kernel.reshape(-1, kernel.shape[-1]), _moments(layer, x), limit).reshape(kernel.shape)
         if len(weights) > 1:  # no bias: the shift stays
             weights[1] = (weights[1] + _mean_output(layer, x, kernel - rounded)).astype(np.float32)
         layer.set_weights([rounded, *weights[1:]])
@@ -104,10 +101,12 @@ def on_grid(kernel: np.ndarray, limit: float) -> np.ndarray:
 
 
 def _kind(layer) -> str | None:
+    """"dense" or "conv" for the layers whose kernels the quantizer makes 4-bit; None for the others (LiteRT
+    Quantizer's 4-bit recipe leaves DEPTHWISE_CONV_2D in float32, so a depthwise kernel keeps its float weights)."""
     import keras
 
     if isinstance(layer, keras.layers.DepthwiseConv2D):
-        return "depthwise" if layer.data_format == "channels_last" else None
+        return None
     if isinstance(layer, keras.layers.Conv2D):
         return "conv" if layer.data_format == "channels_last" and getattr(layer, "groups", 1) == 1 else None
     return "dense" if isinstance(layer, keras.layers.Dense) else None
@@ -143,15 +142,8 @@ def _rows(layer, x: np.ndarray) -> np.ndarray:
 def _mean_output(layer, x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """The mean over images (and positions) of the layer's pre-activation output for input x and kernel, per
     output channel: what the bias loses to a kernel's rounding when kernel is that rounding's error."""
-    from keras import ops
-
-    kind = _kind(layer)
-    if kind == "dense":
-        y = x @ kernel
-    elif kind == "conv":
-        y = ops.conv(x, kernel, strides=layer.strides, padding=layer.padding, dilation_rate=layer.dilation_rate)
-    else:
-        y = ops.depthwise_conv(x, kernel, strides=layer.strides, padding=layer.padding,
-                               dilation_rate=layer.dilation_rate)
-    y = np.asarray(y)
-    return y.reshape(-1, y.shape[-1]).mean(axis=0)
+    total, count = 0.0, 0
+    for start in range(0, len(x), CHUNK):
+        rows = _rows(layer, x[start:start + CHUNK])
+        total, count = total + rows.sum(axis=0, dtype=np.float64), count + len(rows)
+    return (total / count) @ kernel.reshape(-1, kernel.shape[-1])

@@ -92,3 +92,67 @@ def test_equalisation_lifts_int8_agreement_on_a_conv_layer_with_channel_ranges_f
                      "--formats", "int8")
     entry = runtime.read_manifest(tmp_path / "plain").files["model_int8.tflite"]
     assert entry.equalized is None and entry.search is None and " pass " in plain.stdout
+
+
+def test_the_4_bit_copy_is_on_grids_the_quantizer_keeps_and_moves_each_layer_less_than_rounding(tmp_path):
+    """export.clipping on an untrained conv net with a stride, 'same' and 'valid' padding and a depthwise layer:
+    every Dense and Conv2D kernel of the copy has at most 15 levels, symmetric about 0, its largest the clipping
+    threshold, and the depthwise kernel (which the quantizer leaves in float) is the model's; the
+    error feedback leaves each Dense and Conv2D layer's outputs (on its inputs in the copy) nearer the float
+    layer's than rounding each weight does; and LiteRT Quantizer's packed 4-bit file holds the copy's weights to
+    the last level."""
+    import keras
+
+    from edgeport.export import clipping, litert
+    from edgeport.export.common import Quantization, frozen_function
+    from edgeport.export.modelfacts import model_info
+    from edgeport.export.tflite import to_tflite
+    from edgeport.runtime import tflite_file
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(8, 3, strides=2, padding="same",
+                                                                             activation="relu", name="conv"),
+                              keras.layers.DepthwiseConv2D(3, padding="valid", activation="relu", name="depthwise"),
+                              keras.layers.Flatten(), keras.layers.Dense(16, activation="relu", name="hidden"),
+                              keras.layers.Dense(4, activation="softmax", name="head")])
+    images = np.random.default_rng(0).random((64, 12, 12, 3), dtype=np.float32)
+    copy, names = clipping.four_bit(model, images)
+    assert names == ["conv", "hidden", "head"]
+    np.testing.assert_array_equal(copy.get_layer("depthwise").get_weights()[0],
+                                  model.get_layer("depthwise").get_weights()[0])
+    for name in names:
+        float_kernel, kernel = model.get_layer(name).get_weights()[0], copy.get_layer(name).get_weights()[0]
+        limit = clipping.threshold(float_kernel)
+        levels = np.unique(np.round(kernel / (limit / 7)))
+        assert set(levels) <= set(range(-7, 8)) and np.abs(kernel).max() == pytest.approx(limit, rel=1e-6)
+        np.testing.assert_allclose(kernel, np.round(kernel / (limit / 7)) * (limit / 7), atol=1e-6)
+        x = keras.Model(copy.inputs, copy.get_layer(name).input).predict(images, verbose=0)
+        rows = clipping._rows(copy.get_layer(name), x)
+        flat = lambda k: k.reshape(-1, k.shape[-1])  # noqa: E731
+        exact = rows @ flat(float_kernel)
+        fed_back = np.sum((rows @ flat(kernel) - exact) ** 2)
+        rounded = np.sum((rows @ flat(clipping.on_grid(float_kernel, limit)) - exact) ** 2)
+        assert fed_back < rounded
+    # The quantizer's min-max rule finds each grid again: its 4-bit tensors are the copy's kernels.
+    info = model_info(model)
+    source, packed = tmp_path / "f32.tflite", tmp_path / "w4.tflite"
+    to_tflite(copy, source, Quantization.NONE, None, info, frozen=frozen_function(copy, 1))
+    litert.quantize_tflite(source, packed, litert.TFLitePlan(Quantization.INT4, integer_activations=True), info,
+                           (images * 255).astype(np.uint8))
+    file_model, schema = tflite_file.objects(packed), tflite_file.schema()
+    graph = file_model.subgraphs[0]
+    weights = {}
+    for op in graph.operators:  # each weighted operator's weight tensor (input 1): its type and largest level
+        code = file_model.operatorCodes[op.opcodeIndex]
+        kind = tflite_file.builtin_names()[max(code.builtinCode, code.deprecatedBuiltinCode)]
+        if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            tensor = graph.tensors[op.inputs[1]]
+            scale = tensor.quantization.scale if tensor.quantization is not None else None
+            weights[kind, tensor.shape[0]] = (tensor.type, None if scale is None else float(np.max(scale)) * 7)
+    int4 = schema.TensorType.INT4
+    # LiteRT Quantizer's 4-bit recipe leaves DEPTHWISE_CONV_2D in float32.
+    assert weights[("DEPTHWISE_CONV_2D", 1)][0] == schema.TensorType.FLOAT32
+    for (kind, rows), name in ((("CONV_2D", 8), "conv"), (("FULLY_CONNECTED", 16), "hidden"),
+                               (("FULLY_CONNECTED", 4), "head")):
+        dtype, largest = weights[kind, rows]
+        assert dtype == int4 and largest == pytest.approx(np.abs(copy.get_layer(name).get_weights()[0]).max(), rel=1e-5)

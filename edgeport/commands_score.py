@@ -25,8 +25,8 @@ def register(commands) -> None:
         commands, "score", run_score, "predict a whole data set to Parquet, here or on a Ray cluster",
         "Predict every image of a folder of pictures (searched recursively; class sub-folders give true "
         "labels), an .npz / .npy array file, or a Parquet data set with encoded image bytes in a column "
-        "'image' (optional 'label', 'path'), and write one Parquet row per image: index, path, label, "
-        "class_name, confidence, the top classes, true_label and error. The data are streamed in chunks, "
+        "'image' (optional 'label', 'path'), and write one Parquet row per image: index, path, class_index, "
+        "class_name, confidence, the top classes, true_class_index and error. The data are streamed in chunks, "
         "so memory stays bounded; a picture that cannot be read is a row with an error. --ray runs the "
         "same job on Ray Data, on an actor pool where each actor loads the model once.",
         "edgeport score artifacts/model_int8.tflite test.npz --out scores.parquet",

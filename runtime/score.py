@@ -47,17 +47,21 @@ def check_options(batch_size, top, num_classes: int) -> None:
 
 
 def output_schema(has_paths: bool, has_labels: bool):
-    """The Parquet schema of scored rows: index, [path], label, class_name, confidence, top_labels,
-    top_confidences, [true_label], error. A row that could not be read has nulls and an error."""
+    """The Parquet schema of scored rows: index, [path], class_index, class_name, confidence, top_class_indices,
+    top_confidences, [true_class_index], error. A row that could not be read has nulls and an error.
+
+    class_index is the class's index in the model's outputs, not a folder's or a data set's label: for numbered
+    class folders ("0".."11", in Keras's string order) the two differ, and class_name is the folder's name."""
     import pyarrow as pa
 
     fields = [pa.field("index", pa.int64(), nullable=False)]
     if has_paths:
         fields.append(pa.field("path", pa.string()))
-    fields += [pa.field("label", pa.int32()), pa.field("class_name", pa.string()), pa.field("confidence", pa.float32()),
-               pa.field("top_labels", pa.list_(pa.int32())), pa.field("top_confidences", pa.list_(pa.float32()))]
+    fields += [pa.field("class_index", pa.int32()), pa.field("class_name", pa.string()),
+               pa.field("confidence", pa.float32()), pa.field("top_class_indices", pa.list_(pa.int32())),
+               pa.field("top_confidences", pa.list_(pa.float32()))]
     if has_labels:
-        fields.append(pa.field("true_label", pa.int32()))
+        fields.append(pa.field("true_class_index", pa.int32()))
     fields.append(pa.field("error", pa.string()))
     return pa.schema(fields)
 
@@ -90,15 +94,15 @@ def rows_table(chunk: Chunk, probabilities: np.ndarray, class_names, top: int, h
         columns["path"] = _strings(chunk.paths if chunk.paths is not None else [None] * n)
     names = [str(name) for name in class_names]
     columns.update(
-        label=_numbers(labels, pa.int32(), ok),
+        class_index=_numbers(labels, pa.int32(), ok),
         class_name=_strings([names[label] if good else None for label, good in zip(labels.tolist(), ok.tolist())]),
         confidence=_numbers(confidence, pa.float32(), ok),
-        top_labels=_lists(offsets, _numbers(order.reshape(-1), pa.int32()), ok),
+        top_class_indices=_lists(offsets, _numbers(order.reshape(-1), pa.int32()), ok),
         top_confidences=_lists(offsets, _numbers(top_conf.reshape(-1), pa.float32()), ok),
     )
     if has_labels:
         true = np.asarray(chunk.true_labels if chunk.true_labels is not None else np.full(n, -1), np.int64)
-        columns["true_label"] = _numbers(np.where(true < 0, 0, true).astype(np.int32), pa.int32(), true >= 0)
+        columns["true_class_index"] = _numbers(np.where(true < 0, 0, true).astype(np.int32), pa.int32(), true >= 0)
     columns["error"] = _strings(chunk.errors)
     return pa.table(columns, schema=output_schema(has_paths, has_labels))
 
@@ -151,8 +155,8 @@ class Tally:
 
         self.images += table.num_rows
         self.errors += table.num_rows - table.column("error").null_count
-        if "true_label" in table.column_names:
-            label, true = table.column("label"), table.column("true_label")
+        if "true_class_index" in table.column_names:
+            label, true = table.column("class_index"), table.column("true_class_index")
             self.labelled += pc.sum(pc.and_(pc.is_valid(label), pc.is_valid(true))).as_py() or 0
             self.correct += pc.sum(pc.equal(label, true)).as_py() or 0
         self.chunks += 1
@@ -190,7 +194,7 @@ def score(model, data, out: str | os.PathLike, batch_size: int = DEFAULT_CHUNK, 
             split when it has one, else all of it.
         out: the .parquet file to write.
         batch_size: images per chunk (read, decode, predict, write).
-        top: classes listed per row in top_labels / top_confidences (default: 3, or every class of a
+        top: classes listed per row in top_class_indices / top_confidences (default: 3, or every class of a
             model with fewer).
         threads: engine threads (with workers, each worker's; default 1 there).
         progress: called after each chunk with {"images", "errors", "chunk"} so far.

@@ -244,7 +244,7 @@ def test_one_sigmoid_unit_is_a_two_class_classifier_named_by_the_data(quadrants,
 
     edgeport("score", tmp_path / "model.onnx", tmp_path / "binary.npz", "--out", tmp_path / "rows.parquet")
     rows = pq.read_table(tmp_path / "rows.parquet").to_pylist()
-    assert len(rows) == len(y_test) and all(len(row["top_labels"]) == 2 for row in rows)
+    assert len(rows) == len(y_test) and all(len(row["top_class_indices"]) == 2 for row in rows)
     assert [row["class_name"] for row in rows[:20]] == [("top", "bottom")[int(q > 0.5)] for q in p[:20]]
 
 

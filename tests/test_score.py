@@ -53,11 +53,11 @@ def _rows(path):
 
 def _check_rows(rows, probabilities, top=3):
     """Rows against predict(): label, confidence and top-k of each image, in order."""
-    assert rows["label"] == probabilities.argmax(1).tolist()
+    assert rows["class_index"] == probabilities.argmax(1).tolist()
     np.testing.assert_array_equal(np.array(rows["confidence"], np.float32), probabilities.max(1))
     order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top]
-    assert rows["top_labels"] == order.tolist()
-    assert rows["class_name"] == [runtime.CLASS_NAMES[k] for k in rows["label"]]
+    assert rows["top_class_indices"] == order.tolist()
+    assert rows["class_name"] == [runtime.CLASS_NAMES[k] for k in rows["class_index"]]
 
 
 def test_npz_scores_one_row_per_image_with_the_runtimes_predictions(exported, predictor, npz, test_set, tmp_path):
@@ -67,7 +67,7 @@ def test_npz_scores_one_row_per_image_with_the_runtimes_predictions(exported, pr
     rows = _rows(tmp_path / "a.parquet")
     assert rows["index"] == list(range(3000))
     _check_rows(rows, predictor.predict(images[:3000]))
-    assert rows["true_label"] == labels[:3000].tolist() and set(rows["error"]) == {None}
+    assert rows["true_class_index"] == labels[:3000].tolist() and set(rows["error"]) == {None}
     assert "path" not in rows
     expected = np.mean(predictor.predict(images[:3000]).argmax(1) == labels[:3000])
     assert summary["images"] == 3000 and summary["errors"] == 0 and summary["chunks"] == 5
@@ -137,13 +137,13 @@ def test_a_corrupt_picture_is_a_row_with_an_error(exported, predictor, test_set,
     assert len(rows["index"]) == 31 and summary["errors"] == 1 and summary["labelled"] == 30
     bad = rows["path"].index(str(broken))
     assert "broken.png is not a readable picture" in rows["error"][bad]
-    assert rows["label"][bad] is None and rows["confidence"][bad] is None and rows["true_label"][bad] == 0
+    assert rows["class_index"][bad] is None and rows["confidence"][bad] is None and rows["true_class_index"][bad] == 0
     good = [i for i in range(31) if i != bad]
     by_path = {str(p): labels[int(p.parent.name)] for p in kept}
-    assert [rows["true_label"][i] for i in good] == [by_path[rows["path"][i]] for i in good]
+    assert [rows["true_class_index"][i] for i in good] == [by_path[rows["path"][i]] for i in good]
     expected = predictor.predict(np.stack([np.asarray(Image.open(rows["path"][i])) for i in good]))
-    assert [rows["label"][i] for i in good] == expected.argmax(1).tolist()
-    assert summary["accuracy"] == pytest.approx(np.mean(expected.argmax(1) == [rows["true_label"][i] for i in good]))
+    assert [rows["class_index"][i] for i in good] == expected.argmax(1).tolist()
+    assert summary["accuracy"] == pytest.approx(np.mean(expected.argmax(1) == [rows["true_class_index"][i] for i in good]))
 
 
 def test_a_parquet_store_of_image_bytes_scores(exported, predictor, test_set, tmp_path):
@@ -157,7 +157,7 @@ def test_a_parquet_store_of_image_bytes_scores(exported, predictor, test_set, tm
     pq.write_table(table, tmp_path / "store.parquet", row_group_size=100)
     run_cli("score", exported / MODEL, tmp_path / "store.parquet", "--out", tmp_path / "s.parquet")
     rows = _rows(tmp_path / "s.parquet")
-    assert rows["index"] == list(range(250)) and rows["true_label"] == labels[:250].tolist()
+    assert rows["index"] == list(range(250)) and rows["true_class_index"] == labels[:250].tolist()
     _check_rows(rows, predictor.predict(images[:250]))
 
 
@@ -284,7 +284,7 @@ def test_workers_give_the_rows_of_one_process_in_order(exported, predictor, test
     good = [i for i, error in enumerate(rows["error"]) if error is None]
     fitted = np.stack([runtime.read_picture(rows["path"][i], predictor.image_shape, predictor.background).pixels
                        for i in good])
-    assert [rows["label"][i] for i in good] == predictor.predict(fitted).argmax(1).tolist()
+    assert [rows["class_index"][i] for i in good] == predictor.predict(fitted).argmax(1).tolist()
     # By default, every CPU this process may use, and no more workers than pieces.
     default = runtime.score(predictor, root, tmp_path / "default.parquet", batch_size=25)
     assert default["workers"] == min(len(os.sched_getaffinity(0)), 5)
@@ -305,7 +305,7 @@ def test_workers_score_a_parquet_store_by_row_groups(exported, predictor, test_s
     assert pq.read_table(tmp_path / "two.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
     rows = _rows(tmp_path / "two.parquet")
     keep = [i for i in range(300) if i != 7]
-    assert [rows["label"][i] for i in keep] == predictor.predict(images[keep]).argmax(1).tolist()
+    assert [rows["class_index"][i] for i in keep] == predictor.predict(images[keep]).argmax(1).tolist()
 
 
 def test_workers_run_the_bytes_the_parent_checked_even_when_the_file_is_replaced(exported, test_set, tmp_path):
@@ -324,7 +324,7 @@ def test_workers_run_the_bytes_the_parent_checked_even_when_the_file_is_replaced
     runtime.score(checked, tmp_path / "pictures", tmp_path / "scores.parquet", batch_size=20, workers=2)
     scored = pq.read_table(tmp_path / "scores.parquet").to_pydict()
     order = [int(Path(path).stem.removeprefix("item")) for path in scored["path"]]
-    assert scored["label"] == list(checked.predict(images[:60][order]).argmax(1))
+    assert scored["class_index"] == list(checked.predict(images[:60][order]).argmax(1))
     assert edgeport("score", model, tmp_path / "pictures", "--out", tmp_path / "s.parquet", "--workers", "0",
                     check=False).returncode == 2
 
@@ -490,3 +490,35 @@ def test_a_looping_link_is_one_error_row_and_names_are_printed_escaped(exported,
     rows = pq.read_table(tmp_path / "s.parquet").to_pylist()
     errors = {Path(row["path"]).name: row["error"] for row in rows if row["error"]}
     assert list(errors) == ["loop.png"] and "Too many levels of symbolic links" in errors["loop.png"]
+
+
+def test_numbered_class_folders_score_with_a_class_index_beside_the_folders_name(test_set, tmp_path):
+    """Folders "0".."11" are the classes 0, 1, 10, 11, 2... in Keras's order: a picture of folder "10" is class
+    index 2. The rows name the model's output index class_index (it was label, which read as the folder's
+    number), beside class_name "10", and true_class_index for the folder."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    names = sorted(str(k) for k in range(12))  # Keras's order of the folder names, as strings
+    bias = np.zeros(12, np.float32)
+    bias[names.index("10")] = 20.0  # the model answers folder "10"'s class to everything
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["images"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+         helper.make_node("Add", ["logits", "b"], ["shifted"]), helper.make_node("Softmax", ["shifted"], ["probs"])],
+        "numbered", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [None, 28, 28, 1])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, 12])],
+        [numpy_helper.from_array(np.zeros((784, 12), np.float32), "w"), numpy_helper.from_array(bias, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    helper.set_model_props(model, {"class_names": json.dumps(names)})
+    onnx.save(model, tmp_path / "numbered.onnx")
+    images, _ = test_set
+    for k in range(12):
+        (tmp_path / "data" / str(k)).mkdir(parents=True)
+        Image.fromarray(images[k]).save(tmp_path / "data" / str(k) / "picture.png")
+    run_cli("score", tmp_path / "numbered.onnx", tmp_path / "data", "--out", tmp_path / "s.parquet", "--no-verify")
+    table = pq.read_table(tmp_path / "s.parquet")
+    assert "label" not in table.column_names and "true_label" not in table.column_names
+    rows = {Path(row["path"]).parent.name: row for row in table.to_pylist()}
+    assert {(row["class_index"], row["class_name"]) for row in rows.values()} == {(2, "10")}
+    assert {folder: row["true_class_index"] for folder, row in rows.items()} == {name: names.index(name) for name in names}
+    assert rows["10"]["true_class_index"] == 2 and rows["2"]["true_class_index"] == 4

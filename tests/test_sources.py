@@ -63,7 +63,7 @@ def test_evaluate_predict_and_score_fit_pictures_by_one_rule(exported, photos, t
     assert evaluated["n"] == 10 * PER_CLASS and evaluated["accuracy"] == pytest.approx(accuracy)
     scored = json.loads(run_cli("score", exported / MODEL, root, "--out", tmp_path / "s.parquet", "--json").stdout)
     rows = pq.read_table(tmp_path / "s.parquet").to_pydict()
-    assert dict(zip(rows["path"], rows["label"])) == expected
+    assert dict(zip(rows["path"], rows["class_index"])) == expected
     assert scored["accuracy"] == pytest.approx(accuracy)
     listed = json.loads(run_cli("predict", exported / MODEL, "--data", root, "--json", "--top", "1").stdout)
     assert [row["label"] for row in listed] == [expected[p] for p in sorted(expected)]
@@ -173,4 +173,4 @@ def test_a_folder_holding_only_test_is_the_validation_split(test_set, tmp_path):
     assert json.loads(result.stdout)["accuracy"] == pytest.approx(0.1)
     run_cli("score", model, tmp_path / "data", "--out", tmp_path / "s.parquet", "--no-verify")
     rows = pq.read_table(tmp_path / "s.parquet").to_pydict()
-    assert len(rows["label"]) == 20 and None not in rows["label"]
+    assert len(rows["class_index"]) == 20 and None not in rows["class_index"]

@@ -303,5 +303,5 @@ def test_many_small_row_groups_are_read_and_written_in_few_pieces(tmp_path, monk
     scores = pq.ParquetFile(tmp_path / "s.parquet")
     assert scores.metadata.num_rows == 5000 and scores.metadata.num_row_groups == 1
     table = scores.read().to_pydict()
-    assert table["index"] == list(range(5000)) and table["true_label"] == [i % 10 for i in range(5000)]
-    assert set(table["label"]) == {3} and table["error"] == [None] * 5000
+    assert table["index"] == list(range(5000)) and table["true_class_index"] == [i % 10 for i in range(5000)]
+    assert set(table["class_index"]) == {3} and table["error"] == [None] * 5000

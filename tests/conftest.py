@@ -177,20 +177,30 @@ def run_python(*args, check: bool = True, cwd=None, env=None) -> subprocess.Comp
 
 def dress_model(path):
     """An ONNX classifier for 28x28x1 pictures that answers 'Dress' (class 3) to everything: the attacker's."""
+    return constant_model(path, 10, 3)
+
+
+def constant_model(path, classes: int, answer: int, class_names=None):
+    """An ONNX classifier for 28x28x1 pictures with classes outputs that answers class answer to everything
+    (class_names, when given, in its metadata_props as an exported file holds them)."""
+    import json
+
     import numpy
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    bias = numpy.zeros(10, numpy.float32)
-    bias[3] = 20.0
+    bias = numpy.zeros(classes, numpy.float32)
+    bias[answer] = 20.0
     graph = helper.make_graph(
         [helper.make_node("Flatten", ["images"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["logits"]),
          helper.make_node("Add", ["logits", "b"], ["shifted"]), helper.make_node("Softmax", ["shifted"], ["probs"])],
-        "dress", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [None, 28, 28, 1])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, 10])],
-        [numpy_helper.from_array(numpy.zeros((784, 10), numpy.float32), "w"), numpy_helper.from_array(bias, "b")])
+        "constant", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [None, 28, 28, 1])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, classes])],
+        [numpy_helper.from_array(numpy.zeros((784, classes), numpy.float32), "w"), numpy_helper.from_array(bias, "b")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    path.write_bytes(model.SerializeToString())
+    if class_names is not None:
+        helper.set_model_props(model, {"class_names": json.dumps(list(class_names))})
+    onnx.save(model, path)
     return path
 
 

@@ -496,21 +496,10 @@ def test_numbered_class_folders_score_with_a_class_index_beside_the_folders_name
     """Folders "0".."11" are the classes 0, 1, 10, 11, 2... in Keras's order: a picture of folder "10" is class
     index 2. The rows name the model's output index class_index (it was label, which read as the folder's
     number), beside class_name "10", and true_class_index for the folder."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from tests.conftest import constant_model
 
     names = sorted(str(k) for k in range(12))  # Keras's order of the folder names, as strings
-    bias = np.zeros(12, np.float32)
-    bias[names.index("10")] = 20.0  # the model answers folder "10"'s class to everything
-    graph = helper.make_graph(
-        [helper.make_node("Flatten", ["images"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["logits"]),
-         helper.make_node("Add", ["logits", "b"], ["shifted"]), helper.make_node("Softmax", ["shifted"], ["probs"])],
-        "numbered", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [None, 28, 28, 1])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, 12])],
-        [numpy_helper.from_array(np.zeros((784, 12), np.float32), "w"), numpy_helper.from_array(bias, "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    helper.set_model_props(model, {"class_names": json.dumps(names)})
-    onnx.save(model, tmp_path / "numbered.onnx")
+    constant_model(tmp_path / "numbered.onnx", 12, names.index("10"), names)  # answers folder "10"'s class
     images, _ = test_set
     for k in range(12):
         (tmp_path / "data" / str(k)).mkdir(parents=True)

@@ -54,9 +54,11 @@ def four_bit(model, images: np.ndarray) -> tuple[object, list[str]]:
         weights = layer.get_weights()
         kernel, limit = weights[0], threshold(weights[0])
         x = keras.Model(copy.inputs, layer.input).predict(images, batch_size=CHUNK, verbose=0)
-        rounded = gptq(kernel.reshape(-1, kernel.shape[-1]), _moments(layer, x), limit).reshape(kernel.shape)
-        if len(weights) > 1:  # no bias: the shift stays
-            weights[1] = (weights[1] + _mean_output(layer, x, kernel - rounded)).astype(np.float32)
+        moments, mean = _statistics(layer, x)
+        rounded = gptq(kernel.reshape(-1, kernel.shape[-1]), moments, limit).reshape(kernel.shape)
+        if len(weights) > 1:  # the bias takes back the mean shift E[x] . (W - Q(W)); no bias: the shift stays
+            shift = mean @ (kernel - rounded).reshape(-1, kernel.shape[-1])
+            weights[1] = (weights[1] + shift).astype(np.float32)
         layer.set_weights([rounded, *weights[1:]])
     return copy, [layer.name for layer in weighted]
 
@@ -112,14 +114,14 @@ def _kind(layer) -> str | None:
     return "dense" if isinstance(layer, keras.layers.Dense) else None
 
 
-def _moments(layer, x: np.ndarray) -> np.ndarray:
-    """The second moments X^T X / n of what the layer's kernel rows multiply: x's last axis for Dense, the
-    (kh, kw, channels) patches of x for Conv2D, in the kernel's row order; a few images at a time."""
-    total, count = 0.0, 0
+def _statistics(layer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The second moments X^T X / n and the mean of what the layer's kernel rows multiply (x's last axis for
+    Dense, the (kh, kw, channels) patches of x for Conv2D, in the kernel's row order), a few images at a time."""
+    moments, sums, count = 0.0, 0.0, 0
     for start in range(0, len(x), CHUNK):
         rows = _rows(layer, x[start:start + CHUNK]).astype(np.float64)
-        total, count = total + rows.T @ rows, count + len(rows)
-    return total / count
+        moments, sums, count = moments + rows.T @ rows, sums + rows.sum(axis=0), count + len(rows)
+    return moments / count, sums / count
 
 
 def _rows(layer, x: np.ndarray) -> np.ndarray:
@@ -137,13 +139,3 @@ def _rows(layer, x: np.ndarray) -> np.ndarray:
     patches = [x[:, i * dh: i * dh + (out_h - 1) * sh + 1: sh, j * dw: j * dw + (out_w - 1) * sw + 1: sw]
                for i in range(kh) for j in range(kw)]
     return np.stack(patches, axis=3).reshape(-1, kh * kw * channels)
-
-
-def _mean_output(layer, x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The mean over images (and positions) of the layer's pre-activation output for input x and kernel, per
-    output channel: what the bias loses to a kernel's rounding when kernel is that rounding's error."""
-    total, count = 0.0, 0
-    for start in range(0, len(x), CHUNK):
-        rows = _rows(layer, x[start:start + CHUNK])
-        total, count = total + rows.sum(axis=0, dtype=np.float64), count + len(rows)
-    return (total / count) @ kernel.reshape(-1, kernel.shape[-1])

@@ -109,5 +109,6 @@ def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess:
 
 
 def _last_line(result: subprocess.CompletedProcess) -> str:
-    lines = [line.strip() for line in (result.stdout + "\n" + result.stderr).splitlines() if line.strip()]
-    return lines[-1] if lines else f"exit status {result.returncode}"
+    from edgeport.export.micro import last_lines
+
+    return last_lines(result.stdout + "\n" + result.stderr, 1) or f"exit status {result.returncode}"

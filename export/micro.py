@@ -101,7 +101,7 @@ def measure(path: str | Path) -> MicroRecord:
     except subprocess.TimeoutExpired:
         raise ExportError(f"{path.name}: TFLM did not finish within {MEASURE_TIMEOUT_S} s") from None
     except (ValueError, IndexError):
-        raise ExportError(f"{path.name}: could not run TFLM: {_last_lines(done.stderr) or done.returncode}") from None
+        raise ExportError(f"{path.name}: could not run TFLM: {last_lines(done.stderr) or done.returncode}") from None
     ops = file_ops(path)
     if not result["runs"]:
         return MicroRecord(False, path.stat().st_size, reason=_reason(result["code"], result["text"]), ops=ops)
@@ -110,12 +110,13 @@ def measure(path: str | Path) -> MicroRecord:
 
 def _reason(code: int, text: str) -> str:
     """Why TFLM did not run a file, in one line: its own messages, and the signal when it crashed."""
-    messages = _last_lines(text)
+    messages = last_lines(text)
     crashed = f"TFLM crashed (signal {-code})" if code < 0 else ""
     return "; ".join(m for m in (crashed, messages) if m) or f"TFLM failed (exit status {code})"
 
 
-def _last_lines(text: str, count: int = 3) -> str:
+def last_lines(text: str, count: int = 3) -> str:
+    """The last count distinct non-empty lines of a tool's output (no traceback header), joined by "; "."""
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("Traceback")]
     return "; ".join(dict.fromkeys(lines[-count:]))
 

@@ -118,6 +118,10 @@ def _export_flags(export) -> None:
     export.add_argument("--search", choices=SEARCHES, default="quick",
                         help="quick: each rung's first candidate, searching further only when it misses the budget; "
                              "thorough: every calibration method and a per-layer probe of every int8 file")
+    export.add_argument("--every-image", dest="sequential", action="store_false",
+                        help="validate every file on every validation image; by default each file stops at the "
+                             "first look (1,000 images, then twice as many) whose 99.9 %% intervals settle its bars, "
+                             "and the recommended files are then validated on every image")
     export.add_argument("--mobile", action="store_true",
                         help="also write each ONNX file as a fixed-shape batch-1 .ort file for phones "
                              "(model_int8.mobile.ort), with onnxruntime's NNAPI and CoreML verdicts")
@@ -203,7 +207,7 @@ def run_export(args) -> int:
     try:
         plan = ExportPlan.from_formats(
             args.formats, micro=args.micro, board=board_for(args.board, args.ram, args.flash), npu=args.npu,
-            emulate=args.emulate,
+            emulate=args.emulate, sequential=args.sequential,
             budget_pt=args.budget, class_budget_pt=args.class_budget, integer_only=args.integer_only, strict=args.strict,
             objective=args.objective, search=args.search,
             mobile=args.mobile, opset=args.opset, calibration_samples=args.calibration_samples,

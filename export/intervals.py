@@ -12,24 +12,30 @@ comes from the discordant images alone (the file right where Keras was wrong, an
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 
 Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
 
 
-def agreement_interval(agreeing: int, images: int) -> tuple[float, float]:
-    """Wilson's 95 % interval for the share of images on which the file's class is Keras's."""
+def z_for(confidence: float) -> float:
+    """The standard normal quantile of a two-sided interval at this confidence (1.96 for 0.95)."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def agreement_interval(agreeing: int, images: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson's 95 % interval (another level with z) for the share of images on which the file's class is Keras's."""
     if images <= 0:
         raise ValueError("an interval needs at least one image")
-    p, z2 = agreeing / images, Z95 ** 2
+    p, z2 = agreeing / images, z ** 2
     centre = (p + z2 / (2 * images)) / (1 + z2 / images)
-    half = Z95 * math.sqrt(p * (1 - p) / images + z2 / (4 * images ** 2)) / (1 + z2 / images)
+    half = z * math.sqrt(p * (1 - p) / images + z2 / (4 * images ** 2)) / (1 + z2 / images)
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def accuracy_change_interval(gained: int, lost: int, images: int) -> tuple[float, float]:
-    """Agresti-Min 95 % interval for the accuracy change (file minus Keras, as a fraction).
+def accuracy_change_interval(gained: int, lost: int, images: int, z: float = Z95) -> tuple[float, float]:
+    """Agresti-Min 95 % interval (another level with z) for the accuracy change (file minus Keras, as a fraction).
 
     Args:
         gained: images the file classifies right and Keras wrong.
@@ -40,7 +46,7 @@ def accuracy_change_interval(gained: int, lost: int, images: int) -> tuple[float
         raise ValueError("an interval needs at least one image")
     n, b, c = images + 2, gained + 0.5, lost + 0.5
     change = (b - c) / n
-    half = Z95 * math.sqrt(max((b + c) / n - change ** 2, 0.0) / n)
+    half = z * math.sqrt(max((b + c) / n - change ** 2, 0.0) / n)
     return max(-1.0, change - half), min(1.0, change + half)
 
 

@@ -243,18 +243,21 @@ def reference_predictor(path: str | Path) -> TFLitePredictor:
 @dataclass(frozen=True)
 class Proof:
     """A microcontroller's file proven: its predictor on TFLM, its validation there, and its micro record
-    (arena, flash, operators, the kernels' cross-check, its time here, Vela's compilation)."""
+    (arena, flash, operators, the kernels' cross-check, its time here, Vela's compilation); and TFLM's answers
+    so far (validate.Answers), for a validation on every image."""
 
     predictor: TFLitePredictor
     validation: Validation
     record: MicroRecord
+    answers: object = None
 
 
 def prove(path: str | Path, validation, reference: np.ndarray, quantization, float32_bytes: int | None,
           plan) -> Proof:
     """Prove a micro file: measure its arena in TFLM, validate it in TFLM against the Keras reference,
     cross-check TFLM's answers with LiteRT's reference and default kernels, time it, build and run it on an
-    emulated Cortex-M4 (plan.emulate), and (plan.npu) compile it with Vela. The validation images' probabilities are computed once, in TFLM.
+    emulated Cortex-M4 (plan.emulate), and (plan.npu) compile it with Vela. The validation images' probabilities
+    are computed once, in TFLM, look by look (export.sequential); the cross-check runs on the images they decided on.
 
     Args:
         path: the micro file. validation: the validation split (images, labels). reference: the Keras model's
@@ -264,24 +267,25 @@ def prove(path: str | Path, validation, reference: np.ndarray, quantization, flo
     Raises:
         ExportError: TFLM cannot run the file.
     """
-    from edgeport.export.validate import validate_file
+    from edgeport.export.validate import Answers, validate_file
 
     path = Path(path)
     record = measure(path)
     if not record.runs:
         raise ExportError(f"TFLM cannot run it: {record.reason}")
     predictor = tflm_predictor(path, record.arena_bytes)
-    probabilities = predictor.predict(validation.images)
+    answers = Answers(predictor, validation.images)
     figures = validate_file(predictor, validation.images, validation.labels, reference, quantization, float32_bytes,
-                            plan, probabilities=probabilities)
+                            plan, answers=answers)
     latency = single_image_us(predictor, validation.images[0])  # TFLM's time here, relative only
-    record = replace(cross_check(record, path, probabilities, validation.images), host_us=latency)
+    seen = answers.order[:figures.images]  # the images that decided it
+    record = replace(cross_check(record, path, answers.first(len(seen)), validation.images[seen]), host_us=latency)
     record = _on_cortex_m4(record, path) if plan.emulate else replace(record, m4_error="not built: --no-emulator")
     record = replace(record, kit_arena_bytes=kit_arena(record.m4.arena_bytes if record.m4 else record.arena_bytes))
     record = replace(record, ram_bytes=needs(record, predictor.input_shape)[0])
     if plan.npu:
         record = _for_npu(record, path, plan.npu)
-    return Proof(predictor, figures, record)
+    return Proof(predictor, figures, record, answers)
 
 
 def _on_cortex_m4(record: MicroRecord, path: Path) -> MicroRecord:

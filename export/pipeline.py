@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from edgeport import runtime
-from edgeport.export import micro
+from edgeport.export import micro, sequential
 from edgeport.export.calibration import calibration_sample, seeded_choice
 from edgeport.export.common import ExportError, failure_text
 from edgeport.export.folderlock import folder_lock
@@ -127,11 +127,14 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
             sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
-            entries, skipped, failed = _build(plan, staging, Job(model, sources, info, calibration_images, tuning),
-                                              validation, reference, say, kits)
+            job, answers = Job(model, sources, info, calibration_images, tuning), {}
+            entries, skipped, failed = _build(plan, staging, job, validation, reference, say, kits, answers)
+            source_sha256 = model_sha256(model_path)
+            kept_files, _ = _kept_entries(out, source_sha256, entries, {})
+            entries = _validate_recommended(entries, kept_files, plan, staging, job, validation, reference, answers,
+                                            say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
             phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
-            source_sha256 = model_sha256(model_path)
             kept_files, kept_phones = _kept_entries(out, source_sha256, entries, phones)
             files = kept_files | entries
             manifest = Manifest(
@@ -139,7 +142,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
                 source=replace(_model_source(model_path, source_sha256, model, reference, validation.labels),
                                preprocessing_found=found),
                 data=DataRecord(data.source, data.kind, data.validation[0], int(len(validation)), REFERENCE_NAME,
-                                info.fit, data.unreadable, data.fit_found),
+                                info.fit, data.unreadable, data.fit_found,
+                                *((sequential.looks(len(validation)), sequential.RULE) if plan.sequential else ())),
                 calibration=calibration_record, onnx_opset=plan.opset, bars=plan.bars_record(),
                 versions=package_versions(), files=files, mobile=_current_phones(kept_phones | phones, files),
                 skipped=skipped, failed=failed,
@@ -271,10 +275,10 @@ def _warn_about_class_order(given, data: Dataset) -> None:
                   f"was trained in", stacklevel=4)
 
 
-def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, reference, say,
-           kits: dict) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
+def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, reference, say, kits: dict,
+           answers: dict) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
     """Write, describe and validate every target of the plan in the staging folder (kits: each micro file's
-    TFLM predictor, by name, for its firmware kit).
+    TFLM predictor, by name, for its firmware kit; answers: its TFLM answers so far, validate.Answers).
 
     A rung that fails to build or to run is recorded with its reason and the export goes on: one
     converter's fault never throws away the files that did build.
@@ -292,7 +296,7 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
                 skipped[target.filename] = why
                 say(f"{target.filename:<22} skipped: {why}")
                 continue
-            entries[target.filename] = _build_one(target, staging, job, validation, reference, plan, kits)
+            entries[target.filename] = _build_one(target, staging, job, validation, reference, plan, kits, answers)
         except Exception as e:  # a converter, quantizer or engine failing on this rung: the others go on
             if isinstance(e, OSError) and e.filename is not None and str(staging) in str(e.filename):
                 raise  # the staging folder cannot be written (a full disk): no other rung can be either
@@ -304,8 +308,35 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
             say(f"{target.filename:<22} FAILED to build: {failed[target.filename]} "
                 f"({time.perf_counter() - started:.1f} s{left})")
         else:
-            say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started, left))
+            say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started, left,
+                               len(validation)))
     return entries, skipped, failed
+
+
+def _validate_recommended(entries: dict[str, FileEntry], kept: dict[str, FileEntry], plan: ExportPlan,
+                          staging: Path, job: Job, validation: Split, reference, answers: dict, say
+                          ) -> dict[str, FileEntry]:
+    """The entries with each recommended file built this time (overall, per format, the microcontroller's)
+    validated on every image, judged as the last look judges (export.sequential), so that its published figures
+    are the whole set's; until the recommendation, remade from those figures, names only such files."""
+    entries, count = dict(entries), len(validation)
+    targets = {target.filename: target for target in plan.targets}
+    while True:
+        chosen = recommend(kept | entries, plan.budget_pt, plan.integer_only, plan.objective, plan.board,
+                           plan.class_budget_pt)
+        names = sorted({name for name in (chosen.overall, chosen.tflite, chosen.onnx, chosen.micro)
+                        if name in entries and (entries[name].validation.images or count) < count})
+        if not names:
+            return entries
+        for name in names:
+            started, target = time.perf_counter(), targets[name]
+            float32 = job.sources.float32(target.format).stat().st_size if target.quantization.bits <= 16 else None
+            figures = validate_file(answers[name].predictor if name in answers else staging / name,
+                                    validation.images, validation.labels, reference, target.quantization, float32,
+                                    plan, answers=answers.get(name), full=True)
+            entries[name] = replace(entries[name], validation=figures)
+            say(_progress_line(entries[name], name, time.perf_counter() - started, "", count)
+                .replace("  accuracy", "  recommended: on every image, accuracy", 1))
 
 
 def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_cost: float) -> str:
@@ -321,7 +352,7 @@ def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_
 
 
 def _build_one(target: Rung, staging: Path, job: Job, validation: Split, reference, plan: ExportPlan,
-               kits: dict) -> FileEntry:
+               kits: dict, answers: dict) -> FileEntry:
     """Write one rung's file in the staging folder with its builder, validate it through the runtime (a
     microcontroller's file: proven in TFLM, micro.prove, its predictor kept in kits for the firmware kit), and
     describe it."""
@@ -334,6 +365,7 @@ def _build_one(target: Rung, staging: Path, job: Job, validation: Split, referen
         proof = micro.prove(path, validation, reference, target.quantization, size_bar, plan)
         predictor, figures, latency = proof.predictor, proof.validation, proof.record.host_us
         built, kits[target.filename] = built | {"micro": proof.record}, predictor
+        answers[target.filename] = proof.answers
     else:
         predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
         figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
@@ -470,9 +502,12 @@ def package_versions() -> dict:
     return versions
 
 
-def _progress_line(entry: FileEntry, name: str, seconds: float, left: str = "") -> str:
+def _progress_line(entry: FileEntry, name: str, seconds: float, left: str = "", images: int | None = None) -> str:
+    """A file's line: its size, figures and verdict, and the images that decided it when fewer than all."""
     v = entry.validation
     verdict = verdict_words(v)
+    early = f" on {v.images:,} images" if v.images and images and v.images < images else ""
     return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
-            f"max diff {v.max_abs_diff:.1e}  {verdict}{_BATCH_1 if v.batch == 1 else ''}  ({seconds:.1f} s{left})")
+            f"max diff {v.max_abs_diff:.1e}  {verdict}{early}{_BATCH_1 if v.batch == 1 else ''}  "
+            f"({seconds:.1f} s{left})")

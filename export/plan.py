@@ -180,6 +180,9 @@ class ExportPlan:
         npu: compile each micro file with Vela for this Ethos-U NPU (NPUS), or None.
         emulate: build each micro file for a Cortex-M4 and run it under QEMU (export.firmware) for the 32-bit
             target's arena, program size and instructions; False: the kit declares the 64-bit host's arena.
+        sequential: validate in growing looks, stopping each file when the evidence settles its bars
+            (export.sequential); the recommended files are then validated on every image. False: every file on
+            every image.
     """
 
     targets: tuple[Target, ...] = TARGETS
@@ -203,6 +206,7 @@ class ExportPlan:
     board: Board | None = None
     npu: str | None = None
     emulate: bool = True
+    sequential: bool = True
 
     def __post_init__(self):
         if not self.targets or not all(isinstance(t, Target) for t in self.targets):

@@ -13,7 +13,8 @@ from edgeport.runtime.manifest import Bar, Miss, Validation, Verdict
 ROUNDING = 1e-12
 
 
-def misses(figures, bar: Bar, name: str = "", size_ratio: float | None = None, allowance: int = 0) -> list[Miss]:
+def misses(figures, bar: Bar, name: str = "", size_ratio: float | None = None, allowance: int = 0,
+           confidence: float = 0.95) -> list[Miss]:
     """Every bar whose point estimate figures misses, each with its verdict.
 
     A miss is FAIL when its 95 % interval lies wholly beyond the bar (the evidence says so), CANNOT_TELL
@@ -26,27 +27,33 @@ def misses(figures, bar: Bar, name: str = "", size_ratio: float | None = None, a
         bar: the bar to meet (its max_accuracy_change is the budget, for a quantized file).
         name: the file's name, for the words.
         size_ratio, allowance: the size bar (share of float32, bytes), for the words.
+        confidence: the level of the figures' intervals (an interim look of the sequential validation judges
+            with 99.9 % ones), for the words.
     """
     found = []
+
+    def said(interval, unit: str) -> str:
+        return interval_words(interval, unit, confidence=confidence)
+
     agreement_interval = getattr(figures, "agreement_interval", None)
     if figures.agreement < bar.min_agreement:
         settled = agreement_interval is not None and agreement_interval[1] < bar.min_agreement
         found.append(Miss("agreement", bar.min_agreement, figures.agreement, agreement_interval, _settled(settled),
-                          f"{name}: agreement {100 * figures.agreement:.2f} %{interval_words(agreement_interval, '%')} "
+                          f"{name}: agreement {100 * figures.agreement:.2f} %{said(agreement_interval, '%')} "
                           f"< {100 * bar.min_agreement:.2f} %"))
     change, limit = figures.accuracy_change, bar.max_accuracy_change
     if abs(change) > limit + ROUNDING if bar.two_sided else change < -limit - ROUNDING:
         interval = getattr(figures, "accuracy_change_interval", None)
         settled = interval is not None and (interval[1] < -limit or (bar.two_sided and interval[0] > limit))
         found.append(Miss("accuracy", limit, change, interval, _settled(settled),
-                          f"{name}: accuracy change {100 * change:+.2f} pt{interval_words(interval, 'pt')} beyond "
+                          f"{name}: accuracy change {100 * change:+.2f} pt{said(interval, 'pt')} beyond "
                           f"{'±' if bar.two_sided else '-'}{100 * limit:.2f} pt"))
     drop, worst = bar.max_class_drop, getattr(figures, "worst_class_change", None)
     if drop is not None and worst is not None and worst < -drop - ROUNDING:
         interval = figures.worst_class_interval
         settled = interval is not None and interval[1] < -drop
         found.append(Miss("class", drop, worst, interval, _settled(settled),
-                          f"{name}: {figures.worst_class} recall {100 * worst:+.2f} pt{interval_words(interval, 'pt')} "
+                          f"{name}: {figures.worst_class} recall {100 * worst:+.2f} pt{said(interval, 'pt')} "
                           f"beyond the per-class -{100 * drop:.2f} pt"))
     if bar.max_abs_diff is not None and figures.max_abs_diff > bar.max_abs_diff:
         advisory = not found  # changed answers, what the bar is there to catch, are measured by the other two
@@ -95,11 +102,11 @@ def verdict_cell(validation: Validation) -> str:
     return {Verdict.FAIL: "**FAIL**", Verdict.CANNOT_TELL: "cannot tell"}.get(validation.verdict, "pass")
 
 
-def interval_words(interval, unit: str, style: str = "sentence") -> str:
+def interval_words(interval, unit: str, style: str = "sentence", confidence: float = 0.95) -> str:
     """An interval of fractions in words, '' when there is none.
 
-    style: "sentence" ' (95 % -0.20 to +0.05 pt)'; "bracket" ' [-0.20, +0.05]'; "plain" '-0.20 to +0.05'.
-    Points (unit 'pt') carry their sign; percentages do not.
+    style: "sentence" ' (95 % -0.20 to +0.05 pt)', with its confidence ('99.9 %' for another); "bracket"
+    ' [-0.20, +0.05]'; "plain" '-0.20 to +0.05'. Points (unit 'pt') carry their sign; percentages do not.
     """
     if interval is None:
         return ""
@@ -109,7 +116,7 @@ def interval_words(interval, unit: str, style: str = "sentence") -> str:
         return f" [{low}, {high}]"
     if style == "plain":
         return f"{low} to {high}"
-    return f" (95 % {low} to {high} {unit})"
+    return f" ({100 * confidence:g} % {low} to {high} {unit})"
 
 
 def figures_words(validation: Validation) -> str:

@@ -207,7 +207,7 @@ class ModelSource(Record):
 class DataRecord(Record):
     """The validation data: which source and split, how many images, how pictures were fitted."""
 
-    OMIT_NONE: ClassVar[tuple] = ("fit", "fit_found")
+    OMIT_NONE: ClassVar[tuple] = ("fit", "fit_found", "looks", "sequential")
 
     source: str
     kind: str
@@ -217,6 +217,8 @@ class DataRecord(Record):
     fit: str | None = None  # "frame" or "resize": the picture rule (runtime.images.Fitting)
     unreadable: int = 0  # pictures of the data (any split) left out because they could not be read
     fit_found: str | None = None  # why that rule, when export chose between the two on the model's answers
+    looks: list | None = None  # the images seen at each look of the sequential validation (export.sequential)
+    sequential: str | None = None  # its stopping rule, in words
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ class Validation(Record):
     OMIT_NONE: ClassVar[tuple] = ("agreement_interval", "accuracy_change_interval", "unresolved", "images_to_settle",
                                   "advisories", "kernels", "verdict", "misses", "balanced_accuracy",
                                   "reference_balanced_accuracy", "worst_class", "worst_class_change",
-                                  "worst_class_interval")
+                                  "worst_class_interval", "images", "confidence")
 
     accuracy: float
     reference_accuracy: float
@@ -193,6 +193,11 @@ class Validation(Record):
     worst_class: str | None = None
     worst_class_change: float | None = None
     worst_class_interval: list | None = None
+    # the validation images the figures and the verdict are on: the look that settled the file (export.sequential;
+    # since edgeport 0.5, before which every file saw them all), and the level of the intervals the verdict was
+    # decided with (0.999 at an interim look, 0.95 at the last; the published intervals are 95 % ones)
+    images: int | None = None
+    confidence: float | None = None
 
     def __post_init__(self):
         if self.verdict is None:

@@ -150,6 +150,12 @@ def assert_within_bars(name, probs, reference, labels):
     return agreement, change
 
 
+def seen(validation, count: int) -> np.ndarray:
+    """The validation images a file's figures are on: the first validation.images of the one seeded order in
+    which every file meets the count images (all of them for a file validated on every image)."""
+    return np.random.default_rng(0).permutation(count)[:validation.images or count]
+
+
 def edgeport(*args, check: bool = True) -> subprocess.CompletedProcess:
     """Run `edgeport ARGS...` inside this process (edgeport.cli.run): the command's whole code path,
     its output and exit status, without starting an interpreter and importing TensorFlow again.

@@ -140,3 +140,67 @@ def test_the_manifest_records_verdicts_and_misses_and_reads_older_ones_without_t
         # A manifest written before the verdict was recorded: read from passed and unresolved.
         old = {key: value for key, value in v.items() if key not in ("verdict", "misses")}
         assert Validation.from_json(old).verdict is Verdict(v["verdict"]), name
+
+
+# --- sequential validation ---------------------------------------------------------------
+
+
+AGREEMENT_ONLY = (0.985, 0.05, False, None)  # the 8-bit agreement bar; a loose accuracy bar that never binds
+
+
+def _simulated_verdicts(agreement: float, runs: int, interim: float, final: float = 0.95) -> list:
+    """The verdicts of the sequential rule on simulated files of known agreement with Keras: each run is a file
+    whose answers differ from Keras's on each image with probability 1 - agreement, over 10,000 images."""
+    from edgeport.export import sequential
+    from edgeport.runtime.manifest import Bar
+
+    bar, rng, verdicts = Bar(*AGREEMENT_ONLY), np.random.default_rng(7), []
+    expected = np.zeros(10_000, np.int64)
+    for _ in range(runs):
+        predicted = (rng.random(10_000) >= agreement).astype(np.int64)  # class 1 where the file disagrees
+        decided = None
+        for seen in sequential.looks(10_000):
+            confidence = final if seen == 10_000 else interim
+            decided = sequential.settled(predicted[:seen], expected[:seen], expected[:seen], bar, confidence)
+            if decided is not None:
+                break
+        verdicts.append(decided)
+    return verdicts
+
+
+def test_sequential_validation_keeps_wrong_verdicts_within_the_stated_5_percent():
+    """A file exactly on the 98.5 % bar meets it, so a fail is wrong; one at 98.2 % misses it, so a pass settled
+    early or at the last look is wrong. Over 2,000 seeded runs each, the rule's wrong verdicts stay within 5 %
+    (its bound: 2.65 % on 10,000 images), where judging every look with 95 % intervals would not."""
+    from edgeport.export import sequential
+    from edgeport.runtime.manifest import Verdict
+
+    assert sequential.looks(10_000) == [1_000, 2_000, 4_000, 10_000]
+    assert sequential.wrong_verdict_bound(10_000) == pytest.approx(0.0265)
+    on_bar = _simulated_verdicts(0.985, 2_000, sequential.INTERIM_CONFIDENCE)
+    below = _simulated_verdicts(0.982, 2_000, sequential.INTERIM_CONFIDENCE)
+    wrong = np.mean([v is Verdict.FAIL for v in on_bar]), np.mean([v is Verdict.PASS for v in below])
+    assert max(wrong) <= sequential.STATED_ERROR, wrong
+    # Peeking at every look with the last look's 95 % intervals fails files that meet their bar too often.
+    naive = np.mean([v is Verdict.FAIL for v in _simulated_verdicts(0.985, 2_000, 0.95)])
+    assert naive > max(wrong[0] + 0.01, sequential.wrong_verdict_bound(10_000)), (naive, wrong)
+
+
+def test_a_clearly_fine_or_clearly_broken_file_stops_after_the_first_look(exported, test_set):
+    """The real int8 file over the 10,000 test images: against its own answers it is clearly fine, against a
+    reference whose class differs on every fifth image clearly broken; both are settled by the first 1,000
+    images, and the recommended file's validation (full) runs on every image."""
+    images, labels = test_set
+    path = exported / "model_int8.tflite"
+    own = runtime.load(path, verify=False).predict(images)
+    fine = validate_file(path, images, labels, own, "int8")
+    assert fine.images == 1_000 and fine.verdict == "pass" and fine.confidence == 0.999
+    broken_reference = own.copy()
+    broken_reference[::5] = np.roll(own[::5], 1, axis=1)
+    broken = validate_file(path, images, labels, broken_reference, "int8")
+    assert broken.images == 1_000 and broken.verdict == "fail" and broken.agreement == pytest.approx(0.8, abs=0.03)
+    assert "agreement" in broken.failures[0] and "(99.9 % " in broken.failures[0]
+    whole = validate_file(path, images, labels, own, "int8", full=True)
+    assert whole.images == 10_000 and whole.confidence == 0.95 and whole.agreement == 1.0
+    # Without sequential validation every file sees every image.
+    assert validate_file(path, images, labels, own, "int8", plan=ExportPlan(sequential=False)).images == 10_000

@@ -162,9 +162,10 @@ def render(manifest: Manifest, latency: dict, plots: dict, budget_pt: float, fol
         lines += ["## Flip forensics", "", "Test images whose predicted class a compressed file changed, "
                   f"with the Keras class and the file's class (up to {FLIPS_SHOWN} per file).", ""]
         for name in compressed:
-            count = len(files[name].validation.changed.indices)
+            count, seen = len(files[name].validation.changed.indices), files[name].validation.images
+            of = f" of the {seen:,} its validation saw" if _fewer_images(files[name], manifest) else ""
             png = plots.get(f"flips:{name}")
-            lines += [f"### {name}: {count} image{'s' if count != 1 else ''} changed class", "",
+            lines += [f"### {name}: {count} image{'s' if count != 1 else ''}{of} changed class", "",
                       f"![{name} flips]({png})" if png else "No image changed class.", ""]
     tutorial = [(png, caption) for png, caption in TUTORIAL_PICTURES if (folder / png).is_file()]
     if tutorial:
@@ -273,6 +274,13 @@ def _other_objective(manifest: Manifest, budget_pt: float, class_budget_pt: floa
     return f" Within the budget, smallest: {figures(smallest)}, fastest: {figures(fastest)}, measured at export ({others})."
 
 
+def _fewer_images(entry: FileEntry, manifest: Manifest) -> bool:
+    """Whether a file's figures are on fewer than all the validation images: a look of the sequential validation
+    settled it (export.sequential), and its accuracy is that sample's (its change is paired, on the same images)."""
+    images = entry.validation.images
+    return images is not None and manifest.data is not None and images < manifest.data.images
+
+
 def _float32_bytes(files: dict[str, FileEntry], fmt: str) -> int | None:
     return next((e.bytes for e in files.values() if e.format == fmt and e.quantization == "none"), None)
 
@@ -284,7 +292,8 @@ def _table(manifest: Manifest, latency: dict, keras_bytes: int | None) -> list[s
               "p99 (ms)", "Images/s", "Bars"]
     rows = []
     keras_balanced = next((f"{e.validation.reference_balanced_accuracy:.4f}" for e in files.values()
-                           if e.validation.reference_balanced_accuracy is not None), "—")
+                           if e.validation.reference_balanced_accuracy is not None
+                           and not _fewer_images(e, manifest)), "—")
     for name in ("Keras model.predict", "Keras model(x)"):
         size = f"{keras_bytes / 1024:,.1f}" if keras_bytes else "—"
         rows.append([f"`{source.file}` ({name.split(' ', 1)[1]})", "Keras", "none", size, "—",
@@ -295,7 +304,8 @@ def _table(manifest: Manifest, latency: dict, keras_bytes: int | None) -> list[s
         float32 = _float32_bytes(files, entry.format)
         rows.append([
             f"`{name}`", entry.format, entry.quantization, f"{entry.bytes / 1024:,.1f}",
-            f"{entry.bytes / float32:.2f}" if float32 else "—", f"{v.accuracy:.4f}",
+            f"{entry.bytes / float32:.2f}" if float32 else "—",
+            f"{v.accuracy:.4f}" + (f" (on {v.images:,} images)" if _fewer_images(entry, manifest) else ""),
             f"{100 * v.accuracy_change:+.2f}{interval_words(v.accuracy_change_interval, 'pt', 'bracket')}",
             f"{100 * v.agreement:.2f} %{interval_words(v.agreement_interval, '%', 'bracket')}",
             "—" if v.balanced_accuracy is None else f"{v.balanced_accuracy:.4f}", _worst_class_cell(v),
@@ -375,7 +385,10 @@ def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, bud
     class_names = list(manifest.info.class_names) if files else [str(i) for i in range(len(source.per_class_accuracy))]
     figures = {}
     if files:
-        points = [{"name": n, "format": e.format, "kb": e.bytes / 1024, "accuracy": e.validation.accuracy,
+        # Each file at the Keras model's accuracy plus its paired change: the same figure as its own accuracy for a
+        # file validated on every image, and the comparable one for a file a look settled on fewer.
+        points = [{"name": n, "format": e.format, "kb": e.bytes / 1024,
+                   "accuracy": source.accuracy + e.validation.accuracy_change,
                    "passed": within_budget(e, budget_pt, class_budget_pt),
                    "unsettled": e.validation.verdict is Verdict.CANNOT_TELL} for n, e in files.items()]
         figures["size_vs_accuracy"] = rp.plot_size_vs_accuracy(points, source.accuracy, budget_pt,
@@ -387,7 +400,9 @@ def _draw_plots(folder: Path, manifest: Manifest, latency: dict, validation, bud
         rows = [{"name": name, "p50_ms": row["single"]["p50_ms"], "p99_ms": row["single"]["p99_ms"],
                  "format": files[row["file"]].format if row["file"] else "keras"} for name, row in latency.items()]
         figures["latency"] = rp.plot_latency(rows)
-    accuracies = {"Keras": source.per_class_accuracy} | {n: e.validation.per_class_accuracy for n, e in files.items()}
+    accuracies = {"Keras": source.per_class_accuracy} | {
+        n + (f" ({e.validation.images:,} images)" if _fewer_images(e, manifest) else ""): e.validation.per_class_accuracy
+        for n, e in files.items()}
     figures["per_class"] = rp.plot_per_class(accuracies, class_names)
     figures["confusion"] = rp.plot_confusion(source.confusion_matrix, class_names, "Keras model: validation data")
     figures["samples"] = rp.plot_samples(validation.images, validation.labels, class_names)

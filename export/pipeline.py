@@ -335,8 +335,8 @@ def _validate_recommended(entries: dict[str, FileEntry], kept: dict[str, FileEnt
                                     validation.images, validation.labels, reference, target.quantization, float32,
                                     plan, answers=answers.get(name), full=True)
             entries[name] = replace(entries[name], validation=figures)
-            say(_progress_line(entries[name], name, time.perf_counter() - started, "", count)
-                .replace("  accuracy", "  recommended: on every image, accuracy", 1))
+            say(_progress_line(entries[name], name, time.perf_counter() - started, "", count,
+                               "recommended, on every image: "))
 
 
 def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_cost: float) -> str:
@@ -502,12 +502,14 @@ def package_versions() -> dict:
     return versions
 
 
-def _progress_line(entry: FileEntry, name: str, seconds: float, left: str = "", images: int | None = None) -> str:
-    """A file's line: its size, figures and verdict, and the images that decided it when fewer than all."""
+def _progress_line(entry: FileEntry, name: str, seconds: float, left: str = "", images: int | None = None,
+                   what: str = "") -> str:
+    """A file's line: its size, what the figures are (what), the figures and verdict, and the images that
+    decided it when fewer than all."""
     v = entry.validation
     verdict = verdict_words(v)
     early = f" on {v.images:,} images" if v.images and images and v.images < images else ""
-    return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  accuracy {v.accuracy:.4f} "
+    return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  {what}accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
             f"max diff {v.max_abs_diff:.1e}  {verdict}{early}{_BATCH_1 if v.batch == 1 else ''}  "
             f"({seconds:.1f} s{left})")

@@ -54,10 +54,17 @@ class Tuning:
     labels: np.ndarray
     reference: np.ndarray
     plan: "ExportPlan"
+    tflm: bool = False  # score candidates in TensorFlow Lite Micro (a microcontroller's files), not the runtime
 
     def figures(self, path: Path) -> dict:
         """Agreement, accuracy change and output SQNR of a candidate file on the tuning images."""
-        probs = runtime.load(path, verify=False).predict(self.images)
+        if self.tflm:
+            from edgeport.export import micro  # micro imports the ladder's neighbours: here, only when used
+
+            predictor = micro.tflm_predictor(path, micro.measure(path).arena_bytes)
+        else:
+            predictor = runtime.load(path, verify=False)
+        probs = predictor.predict(self.images)
         predicted, expected = probs.argmax(1), self.reference.argmax(1)
         return {"agreement": float(np.mean(predicted == expected)),
                 "accuracy_change": float(np.mean(predicted == self.labels) - np.mean(expected == self.labels)),

@@ -45,6 +45,8 @@ class TFLitePlan:
         only_layers: quantize these layers alone and nothing else (a sensitivity probe).
         integer_activations: for INT4, int8 activations and integer input and output, with one scale per weight
             tensor: what TFLM's packed 4-bit kernels run (it refuses per-channel 4-bit weights).
+        int16_layers: for INT8, layers whose activations are int16 (16x8: int8 weights, int64 biases); the
+            quantizer puts a QUANTIZE between them and their int8 neighbours, and TFLM runs both.
     """
 
     quantization: Quantization
@@ -52,6 +54,7 @@ class TFLitePlan:
     wide_layers: tuple[str, ...] = ()
     only_layers: tuple[str, ...] | None = None
     integer_activations: bool = False
+    int16_layers: tuple[str, ...] = ()
 
 
 def _weighted(path: str | os.PathLike):
@@ -117,7 +120,10 @@ def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLite
     if (mode.calibrated or plan.integer_activations) and calibration_images is None:
         raise ValueError(f"{mode.value} quantization needs calibration images to measure activation ranges")
     names = layers(src)
-    unknown = [name for name in (*plan.float_layers, *plan.wide_layers, *(plan.only_layers or ())) if name not in names]
+    if plan.int16_layers and mode is not Quantization.INT8:
+        raise ValueError(f"int16 activations on some layers are an int8 file's option; got {mode.value}")
+    unknown = [name for name in (*plan.float_layers, *plan.wide_layers, *(plan.only_layers or ()), *plan.int16_layers)
+               if name not in names]
     if unknown:
         raise ValueError(f"{src.name} has no layer {', '.join(unknown)}; its layers are {', '.join(names)}")
     everything = qtyping.TFLOperationName.ALL_SUPPORTED
@@ -133,6 +139,8 @@ def quantize_tflite(src: str | os.PathLike, dst: str | os.PathLike, plan: TFLite
                     quantizer.add_weight_only_config(scope, everything, 4, algorithm_key=_MIN_MAX)
                 else:
                     quantizer.add_static_config(scope, everything, 16 if mode is Quantization.INT16 else 8, 8)
+            for name in plan.int16_layers:  # the layer's operators: its weighted one and its activation's
+                quantizer.add_static_config(f"^{re.escape(name)}/", everything, 16, 8)
             for name in plan.wide_layers:
                 quantizer.add_weight_only_config(_scope(names[name]), everything, 8, algorithm_key=_MIN_MAX)
             for name in plan.float_layers:

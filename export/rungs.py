@@ -33,6 +33,7 @@ from edgeport.export.ladder import (
     cannot_shrink,
     first_within,
     greedy,
+    integer_only,
     rank_layers,
     rounded,
     search_options,
@@ -75,6 +76,7 @@ class Built:
         block_size: the 4-bit ONNX block size chosen.
         equalized: the layer pairs rescaled by cross-layer equalisation ("first→second"), when the
             equalised model's file was kept.
+        int16_layers: the layers of an int8 file whose activations are int16 (int16_activations).
     """
 
     search: list | None = None
@@ -84,6 +86,7 @@ class Built:
     calibration_method: str | None = None
     block_size: int | None = None
     equalized: list | None = None
+    int16_layers: list | None = None
 
     def record(self) -> dict:
         """The fields the manifest records (those searched), by name."""
@@ -198,8 +201,53 @@ def tflite_converter(job: Job, rung: Rung, path: Path) -> Built:
 
 def micro_converter(job: Job, rung: Rung, path: Path) -> Built:
     """A microcontroller's file: one image per call, full-integer input and output, by TFLiteConverter (with
-    cross-layer equalisation when it helps, equalising)."""
-    return equalising(job, rung.quantization, path, _tflite_writer(job, rung.quantization, 1))
+    cross-layer equalisation when it helps, equalising); an int8 file that misses its bar in TFLM on the tuning
+    images is searched further (int16_activations)."""
+    built = equalising(job, rung.quantization, path, _tflite_writer(job, rung.quantization, 1))
+    return int16_activations(job, path, built) if rung.quantization is Q.INT8 else built
+
+
+def int16_activations(job: Job, path: Path, built: Built) -> Built:
+    """When the micro int8 file at path misses its bar in TFLM on the tuning images: LiteRT Quantizer's integer
+    copies with int16 activations on the most sensitive layers (ranked by the int8 probes; as few as meet the
+    bar, by bisection; the rest int8), each scored in TFLM, the best kept when it beats the file at path. TFLM
+    runs 16x8 kernels for the weighted operators and converts between the two widths with QUANTIZE; a candidate
+    in which an operator without an int16 kernel in LiteRT (LEAKY_RELU) fell back to float is not kept. The
+    candidates are recorded in search and the layers chosen in int16_layers."""
+    if job.tuning is None:
+        return built
+    tuning = replace(job.tuning, tflm=True)
+    plain = tuning.figures(path)
+    if tuning.within(plain, Q.INT8):
+        return built
+    equalized = bool(built.equalized)
+    source = path.with_name(f".{path.stem}.float32{path.suffix}")
+    trial = path.with_name(f".{path.stem}.int16{path.suffix}")
+    try:
+        to_tflite(job.sources.model(equalized), source, Q.NONE, None, job.info,
+                  frozen=job.sources.frozen(1, equalized))
+        names = litert.layers(source)
+
+        def rank():
+            return [s for s in tflite_probes(job, Q.INT8, path) if s["layer"] in names]
+
+        def build(kept):
+            return litert.quantize_tflite(source, trial, litert.TFLitePlan(Q.INT8, int16_layers=tuple(kept)),
+                                          job.info, job.calibration)
+
+        keep = greedy(rank, build, Q.INT8, tuning, start=1, bisect=True, say=job.sources.say,
+                      what=f"{path.name}: layers with int16 activations")
+        chosen = next((c for c in reversed(keep["search"]) if c["kept"] == list(keep["kept"])), None)
+        search = [*(built.search or []), {"candidate": "int8, in TFLM", **rounded(plain)},
+                  *({"candidate": "int16 activations, in TFLM", **c} for c in keep["search"])]
+        worse = chosen is None or (chosen["agreement"], chosen["sqnr_db"]) <= (plain["agreement"], plain["sqnr_db"])
+        if worse or not integer_only(trial):  # an operator LiteRT has no int16 kernel for stays float: not for TFLM
+            return replace(built, search=search, layers=keep["layers"] or built.layers)
+        os.replace(trial, path)
+        return replace(built, search=search, layers=keep["layers"], int16_layers=list(keep["kept"]))
+    finally:
+        source.unlink(missing_ok=True)
+        trial.unlink(missing_ok=True)
 
 
 def _tflite_writer(job: Job, mode: Q, batch: int | None):

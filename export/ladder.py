@@ -21,6 +21,7 @@ from edgeport import runtime
 from edgeport.export import litert, onnx_quant
 from edgeport.export.common import ExportError, Quantization, frozen_function
 from edgeport.export.equalize import equalized
+from edgeport.export.intervals import agreement_interval
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
 from edgeport.export.verdict import misses
@@ -55,6 +56,9 @@ class Tuning:
     reference: np.ndarray
     plan: "ExportPlan"
     tflm: bool = False  # score candidates in TensorFlow Lite Micro (a microcontroller's files), not the runtime
+    # within its bar only when the agreement's 95 % interval on these images lies above the bar: tuning images
+    # from the training side flatter a file (the model fitted them), and the validation images judge it
+    sure: bool = False
 
     def figures(self, path: Path) -> dict:
         """Agreement, accuracy change and output SQNR of a candidate file on the tuning images."""
@@ -77,6 +81,9 @@ class Tuning:
     def within(self, figures: dict, mode: Quantization) -> bool:
         """Whether a candidate's tuning figures meet its bar and the budget."""
         bar = replace(self.plan.bar_for(mode), max_abs_diff=None)
+        if self.sure and agreement_interval(round(figures["agreement"] * len(self.labels)),
+                                            len(self.labels))[0] < bar.min_agreement:
+            return False
         return not misses(SimpleNamespace(**figures), bar)
 
 

@@ -65,7 +65,7 @@ class Tuning:
         if self.tflm:
             from edgeport.export import micro  # micro imports the ladder's neighbours: here, only when used
 
-            predictor = micro.tflm_predictor(path, micro.measure(path).arena_bytes)
+            predictor = micro.tflm_predictor(path, micro.roomy_arena(path))
         else:
             predictor = runtime.load(path, verify=False)
         probs = predictor.predict(self.images)

@@ -86,6 +86,12 @@ def _kib(count: int) -> str:
     return f"{count / 1024:,.1f} KiB"
 
 
+def roomy_arena(path: str | Path) -> int:
+    """An arena that any file TFLM runs fits in: where measure's bisection starts, and what a search's
+    candidates are scored in (no measuring child for each)."""
+    return max(PROBE_ARENA_MIN, PROBE_ARENA_PER_BYTE * Path(path).stat().st_size)
+
+
 def measure(path: str | Path) -> MicroRecord:
     """Whether TFLM runs a .tflite file, and the smallest arena it runs in (by bisection, from the recorder's total).
 
@@ -93,7 +99,7 @@ def measure(path: str | Path) -> MicroRecord:
         ExportError: the measuring child itself failed (TFLM not installed, a timeout).
     """
     path = Path(path)
-    large = max(PROBE_ARENA_MIN, PROBE_ARENA_PER_BYTE * path.stat().st_size)
+    large = roomy_arena(path)
     try:
         done = children.run(children.python_command(MEASURER, path.resolve(), ARENA_STEP, large),
                             cwd=path.resolve().parent, timeout=MEASURE_TIMEOUT_S)  # export's own folder

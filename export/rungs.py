@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 from edgeport.export import clipping, litert, onnx_quant
 from edgeport.export.calibration import calibration_batch
-from edgeport.export.common import Quantization, frozen_function
+from edgeport.export.common import Quantization, failure_text, frozen_function
 from edgeport.export.ladder import (
     HISTOGRAM_COST,
     ONNX_W4_BLOCKS,
@@ -241,8 +241,12 @@ def int16_activations(job: Job, path: Path, built: Built) -> Built:
         # timed like that build, fit in QUICK_PROBE_SECONDS (MobileNetV3Small's 54 would take minutes).
         options = {"start": 1} if job.sources.thorough else {"start": 0, "probe_budget": (len(names),
                                                                                       QUICK_PROBE_SECONDS)}
-        keep = greedy(rank, build, Q.INT8, tuning, bisect=True, say=job.sources.say,
-                      what=f"{path.name}: layers with int16 activations", **options)
+        try:
+            keep = greedy(rank, build, Q.INT8, tuning, bisect=True, say=job.sources.say,
+                          what=f"{path.name}: layers with int16 activations", **options)
+        except Exception as e:  # LiteRT or TFLM failing on a candidate: the int8 file stands, and says why
+            return replace(built, search=[*(built.search or []), {"candidate": "int8, in TFLM", **rounded(plain)},
+                                          {"candidate": "int16 activations, in TFLM", "error": failure_text(e)}])
         chosen = next((c for c in reversed(keep["search"]) if c["kept"] == list(keep["kept"])), None)
         search = [*(built.search or []), {"candidate": "int8, in TFLM", **rounded(plain)},
                   *({"candidate": "int16 activations, in TFLM", **c} for c in keep["search"])]

@@ -37,7 +37,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from edgeport.command import Parser, positive_int, quiet_stderr  # noqa: E402
 
-LINE = re.compile(r"^(model\S+)\s+([\d.]+) KB .* agreement\s+([\d.]+) % .*\(([\d.]+) s\)$")
+# A rung's progress line (not the recommended file's later line for its validation on every image).
+LINE = re.compile(r"^(model\S+)\s+([\d.]+) KB  accuracy .* agreement\s+([\d.]+) % .*\(([\d.]+) s(?:; about [^)]*)?\)$")
 
 
 # keras.applications at a small input; alpha where the architecture has a width multiplier.

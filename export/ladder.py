@@ -24,7 +24,7 @@ from edgeport.export.equalize import equalized
 from edgeport.export.intervals import agreement_interval
 from edgeport.export.onnx import to_onnx
 from edgeport.export.tflite import to_tflite
-from edgeport.export.verdict import misses
+from edgeport.export.verdict import inside, misses
 from edgeport.runtime.modelinfo import ModelInfo
 
 if TYPE_CHECKING:
@@ -81,9 +81,11 @@ class Tuning:
     def within(self, figures: dict, mode: Quantization) -> bool:
         """Whether a candidate's tuning figures meet its bar and the budget."""
         bar = replace(self.plan.bar_for(mode), max_abs_diff=None)
-        if self.sure and agreement_interval(round(figures["agreement"] * len(self.labels)),
-                                            len(self.labels))[0] < bar.min_agreement:
-            return False
+        if self.sure:
+            agreeing, count = round(figures["agreement"] * len(self.labels)), len(self.labels)
+            figures = figures | {"agreement_interval": agreement_interval(agreeing, count)}
+            if not inside(SimpleNamespace(**figures), bar):
+                return False
         return not misses(SimpleNamespace(**figures), bar)
 
 

@@ -13,6 +13,7 @@ import re
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from edgeport.export.errors import ExportError
 from edgeport.runtime.errors import MissingExtraError
 from edgeport.runtime.manifest import Board, MicroRecord, Validation
 from edgeport.runtime.tflite_predictor import TFLitePredictor
+
+if TYPE_CHECKING:
+    from edgeport.export.validate import Answers  # imported inside prove at run time: a cycle at module level
 
 # Arenas are probed to this alignment (TFLM aligns its allocations to 16 bytes).
 ARENA_STEP = 16
@@ -255,7 +259,7 @@ class Proof:
     predictor: TFLitePredictor
     validation: Validation
     record: MicroRecord
-    answers: object = None
+    answers: Answers | None = None
 
 
 def prove(path: str | Path, validation, reference: np.ndarray, quantization, float32_bytes: int | None,

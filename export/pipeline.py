@@ -129,13 +129,12 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
             sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
             job, answers = Job(model, sources, info, calibration_images, tuning), {}
             entries, skipped, failed = _build(plan, staging, job, validation, reference, say, kits, answers)
+            phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
             source_sha256 = model_sha256(model_path)
-            kept_files, _ = _kept_entries(out, source_sha256, entries, {})
+            kept_files, kept_phones = _kept_entries(out, source_sha256, entries, phones)
             entries = _validate_recommended(entries, kept_files, plan, staging, job, validation, reference, answers,
                                             say)
             shutil.rmtree(staging / ".sources", ignore_errors=True)
-            phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
-            kept_files, kept_phones = _kept_entries(out, source_sha256, entries, phones)
             files = kept_files | entries
             manifest = Manifest(
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

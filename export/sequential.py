@@ -18,9 +18,11 @@ images (wrong_verdict_bound), within the 5 % that the intervals state. Simulated
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from edgeport.export import intervals
+from edgeport.export import intervals, verdict
 from edgeport.runtime.manifest import Bar, Verdict
 
 FIRST_LOOK = 1_000
@@ -49,7 +51,8 @@ def order(count: int) -> np.ndarray:
     return np.random.default_rng(ORDER_SEED).permutation(count)
 
 
-def stop(answers, expected, labels, bar: Bar, size_missed: bool = False) -> tuple[int, float]:
+def stop(answers, expected, labels, bar: Bar, size_missed: bool = False,
+         interim: float = INTERIM_CONFIDENCE) -> tuple[int, float]:
     """The images a file needs and the confidence its verdict is decided with: the first interim look that
     settles it, else all of them, judged with 95 % intervals.
 
@@ -57,11 +60,12 @@ def stop(answers, expected, labels, bar: Bar, size_missed: bool = False) -> tupl
         answers: the file's classes on the first n images of the order, for a look of n (computed as it goes).
         expected, labels: Keras's classes and the true ones, in the order.
         bar: the file's bar. size_missed: whether it misses the size bar (it then fails at the first look).
+        interim: the interim looks' confidence (another than Haybittle and Peto's 99.9 % only to compare rules).
     """
     count = len(labels)
     for seen in looks(count)[:-1]:
-        if settled(answers(seen), expected[:seen], labels[:seen], bar, size_missed=size_missed) is not None:
-            return seen, INTERIM_CONFIDENCE
+        if settled(answers(seen), expected[:seen], labels[:seen], bar, interim, size_missed) is not None:
+            return seen, interim
     return count, FINAL_CONFIDENCE
 
 
@@ -90,10 +94,11 @@ def worst(counts: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
 
 def settled(predicted, expected, labels, bar: Bar, confidence: float = INTERIM_CONFIDENCE,
             size_missed: bool = False) -> Verdict | None:
-    """An interim look's verdict: FAIL when the size bar is missed or the interval of the agreement, the accuracy
-    change or the worst class's recall change lies wholly beyond its bar; PASS when the agreement's and the
-    accuracy change's intervals lie wholly inside their bars and the worst class's recall change is within the
-    class budget; None when the images seen cannot tell yet.
+    """A look's settled verdict, from the bar arithmetic of export.verdict on the images seen with intervals at
+    this confidence: FAIL when the size bar is missed or a miss of the agreement, the accuracy change or the worst
+    class's recall change is settled (its interval lies wholly beyond its bar); PASS when no bar is missed and
+    the agreement's and the accuracy change's intervals lie wholly inside their bars (verdict.inside); None when
+    the images seen cannot tell yet.
 
     The per-class bar stops no file on its own: a class holds a share of the images, so its interval is wide
     (at a tenth of 4,000 images, about 2 pt either way for a file that changes 1 % of a class's answers), and
@@ -104,17 +109,15 @@ def settled(predicted, expected, labels, bar: Bar, confidence: float = INTERIM_C
     predicted, expected, labels = (np.asarray(a).reshape(-1) for a in (predicted, expected, labels))
     z, count = intervals.z_for(confidence), len(labels)
     agreeing, gained, lost = intervals.paired_counts(predicted, expected, labels)
-    agreement = intervals.agreement_interval(agreeing, count, z)
-    change = intervals.accuracy_change_interval(gained, lost, count, z)
-    limit, class_ok = bar.max_accuracy_change, True
-    beyond = (size_missed or agreement[1] < bar.min_agreement or change[1] < -limit
-              or (bar.two_sided and change[0] > limit))
+    figures = SimpleNamespace(
+        agreement=agreeing / count, agreement_interval=intervals.agreement_interval(agreeing, count, z),
+        accuracy_change=(gained - lost) / count,
+        accuracy_change_interval=intervals.accuracy_change_interval(gained, lost, count, z), max_abs_diff=0.0)
     if bar.max_class_drop is not None:
         _, class_gained, class_lost, class_count = worst(class_counts(predicted, expected, labels))
-        class_interval = intervals.accuracy_change_interval(class_gained, class_lost, class_count, z)
-        beyond = beyond or class_interval[1] < -bar.max_class_drop
-        class_ok = (class_gained - class_lost) / class_count >= -bar.max_class_drop
-    if beyond:
+        figures.worst_class, figures.worst_class_change = "", (class_gained - class_lost) / class_count
+        figures.worst_class_interval = intervals.accuracy_change_interval(class_gained, class_lost, class_count, z)
+    found = verdict.misses(figures, bar)
+    if size_missed or any(miss.verdict is Verdict.FAIL for miss in found):
         return Verdict.FAIL
-    inside = agreement[0] >= bar.min_agreement and change[0] >= -limit and (not bar.two_sided or change[1] <= limit)
-    return Verdict.PASS if inside and class_ok else None
+    return Verdict.PASS if not found and verdict.inside(figures, bar) else None

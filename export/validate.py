@@ -84,8 +84,8 @@ def validate_file(path, images, labels, reference, quantization, float32_bytes: 
 
 
 def _figures(predictor, probabilities, chosen, labels, reference, size, float32_bytes, limit, bar):
-    """The figures on the chosen images, with 95 % intervals, and the counts they come from: (gained, lost,
-    images) overall and the worst class's."""
+    """The figures on the chosen images, with 95 % intervals, and the counts they come from: (agreeing, gained,
+    lost, images) overall and the worst class's (gained, lost, images)."""
     labels, reference = labels[chosen], reference[chosen]
     result = runtime.evaluate(predictor, None, labels, reference=reference, probabilities=probabilities)
     changed = np.asarray(result["changed_indices"], dtype=np.int64)
@@ -105,15 +105,14 @@ def _figures(predictor, probabilities, chosen, labels, reference, size, float32_
         accuracy_change_interval=_rounded(intervals.accuracy_change_interval(gained, lost, count)),
         balanced_accuracy=result["balanced_accuracy"], reference_balanced_accuracy=result["reference_balanced_accuracy"],
         **worst)
-    return figures, ((gained, lost, count), worst_counts)
+    return figures, ((agreeing, gained, lost, count), worst_counts)
 
 
 def _at(figures: Validation, counts, z: float) -> Validation:
     """The figures with their intervals at another level (z), to judge the bars with."""
     if z == intervals.Z95:
         return figures
-    (gained, lost, count), worst_counts = counts
-    agreeing = round(figures.agreement * count)
+    (agreeing, gained, lost, count), worst_counts = counts
     return replace(figures, agreement_interval=_rounded(intervals.agreement_interval(agreeing, count, z)),
                    accuracy_change_interval=_rounded(intervals.accuracy_change_interval(gained, lost, count, z)),
                    worst_class_interval=_rounded(intervals.accuracy_change_interval(*worst_counts, z)))
@@ -138,7 +137,7 @@ def _images_to_settle(figures: Validation, overall, worst_counts) -> int | None:
     """Validation images that would settle each bar whose interval straddles it, at the figures seen (the
     largest); None when every interval is clear of its bar. The worst class's bar needs its images in that
     class, so the class's share of the validation images scales them up."""
-    (gained, lost, count), bar, needed = overall, figures.bar, []
+    (_, gained, lost, count), bar, needed = overall, figures.bar, []
     low, high = figures.agreement_interval
     if low < bar.min_agreement <= high:
         needed.append(intervals.images_to_settle(intervals.agreement_variance(figures.agreement, count),

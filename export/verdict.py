@@ -69,6 +69,17 @@ def misses(figures, bar: Bar, name: str = "", size_ratio: float | None = None, a
     return found
 
 
+def inside(figures, bar: Bar) -> bool:
+    """Whether the intervals of the agreement and the accuracy change (those figures has) lie wholly inside their
+    bars: the bars are met whatever more images would show, at the intervals' level (a sequential validation's
+    pass at an interim look; a search's candidate surely within on its tuning images)."""
+    agreement = getattr(figures, "agreement_interval", None)
+    change = getattr(figures, "accuracy_change_interval", None)
+    limit = bar.max_accuracy_change
+    return ((agreement is None or agreement[0] >= bar.min_agreement)
+            and (change is None or (change[0] >= -limit and (not bar.two_sided or change[1] <= limit))))
+
+
 def _settled(settled: bool) -> Verdict:
     return Verdict.FAIL if settled else Verdict.CANNOT_TELL
 

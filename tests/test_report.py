@@ -23,7 +23,7 @@ from edgeport.runtime.manifest import (
     Validation,
 )
 from edgeport.runtime.modelinfo import ModelInfo
-from tests.conftest import FILES, edgeport
+from tests.conftest import FILES, edgeport, seen
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +62,12 @@ def test_table_numbers_are_the_manifests_and_the_benchmarks(reported, test_set):
     for name, entry in manifest.files.items():
         cells, v = rows[name], entry.validation
         assert float(cells[3].replace(",", "")) == pytest.approx(entry.bytes / 1024, abs=0.05)
-        accuracy, *seen = cells[5].split(" (on ")
+        accuracy, *fewer = cells[5].split(" (on ")
         assert float(accuracy) == pytest.approx(v.accuracy, abs=5e-5)
         # A file that a look of the sequential validation settled says on how many images; its figures are on the
         # first ones of one seeded order, and its classes' changes are against Keras's on those images.
-        chosen = np.random.default_rng(0).permutation(len(labels))[:v.images]
-        assert seen == ([] if v.images == len(labels) else [f"{v.images:,} images)"])
+        chosen = seen(v, len(labels))
+        assert fewer == ([] if v.images == len(labels) else [f"{v.images:,} images)"])
         keras_recall = [np.mean(keras_classes[chosen][labels[chosen] == c] == c) for c in range(10)]
         change, change_interval = cells[6].split(" ", 1)
         assert float(change) == pytest.approx(100 * v.accuracy_change, abs=5e-3)

@@ -148,7 +148,7 @@ def test_the_manifest_records_verdicts_and_misses_and_reads_older_ones_without_t
 AGREEMENT_ONLY = (0.985, 0.05, False, None)  # the 8-bit agreement bar; a loose accuracy bar that never binds
 
 
-def _simulated_verdicts(agreement: float, runs: int, interim: float, final: float = 0.95) -> list:
+def _simulated_verdicts(agreement: float, runs: int, interim: float) -> list:
     """The verdicts of the sequential rule on simulated files of known agreement with Keras: each run is a file
     whose answers differ from Keras's on each image with probability 1 - agreement, over 10,000 images."""
     from edgeport.export import sequential
@@ -158,13 +158,8 @@ def _simulated_verdicts(agreement: float, runs: int, interim: float, final: floa
     expected = np.zeros(10_000, np.int64)
     for _ in range(runs):
         predicted = (rng.random(10_000) >= agreement).astype(np.int64)  # class 1 where the file disagrees
-        decided = None
-        for seen in sequential.looks(10_000):
-            confidence = final if seen == 10_000 else interim
-            decided = sequential.settled(predicted[:seen], expected[:seen], expected[:seen], bar, confidence)
-            if decided is not None:
-                break
-        verdicts.append(decided)
+        seen, confidence = sequential.stop(lambda n: predicted[:n], expected, expected, bar, interim=interim)
+        verdicts.append(sequential.settled(predicted[:seen], expected[:seen], expected[:seen], bar, confidence))
     return verdicts
 
 

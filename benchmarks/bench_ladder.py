@@ -8,7 +8,8 @@ default export (`edgeport export`: the ladder, validation, the manifest) is time
 with the bare converters a user would run by hand: TFLiteConverter.from_keras_model to float32
 and to full int8 (500 calibration images), tf2onnx, and onnxruntime's quantize_static (500
 images, per-channel QDQ). Each round runs both, in turn; the medians and their ratio are printed,
-with each side's peak memory (a child process per side, so the peaks do not mix).
+with each side's peak memory (a child process per side, so the peaks do not mix; each side's peak is that of
+its process and its children together, sampled).
 
 --architectures builds keras.applications networks (weights=None, 32x32x3, width reduced where
 the architecture allows; efficientnetb0, densenet121, resnet50v2 and convnexttiny at 64x64), fits
@@ -150,6 +151,7 @@ def child(side: str, model: str, data_spec: str) -> int:
         from edgeport.export import ValidationError, export_all, load_keras_model
         from edgeport.export.modelfacts import image_shape
 
+        sample_tree()
         started = time.perf_counter()
         estimates = []  # (seconds since the start, the time left a rung's line estimated)
         if side == "export":
@@ -185,9 +187,52 @@ def eta_error(estimates: list[tuple[float, float]], seconds: float) -> float | N
 
 
 def peak_mb() -> float:
-    """The process's own high-water mark (VmHWM starts afresh at exec; a fork's ru_maxrss carries the parent's)."""
+    """The peak of this process and its children together: the larger of its own high-water mark (VmHWM starts
+    afresh at exec; a fork's ru_maxrss carries the parent's) and the largest sum of resident memory the tree
+    sampler saw (the export validates in a worker process while it converts; shared pages count once per process,
+    so the sum is an upper bound)."""
     with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+        own = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    return max(own, _TREE_PEAK[0])
+
+
+_TREE_PEAK = [0.0]
+
+
+def sample_tree(every_s: float = 0.05) -> None:
+    """Sample the resident memory of this process and all its descendants, summed, every every_s seconds, in a
+    daemon thread: the tree's peak (a child's own high-water mark says nothing of when it was reached)."""
+    import threading
+
+    def resident_mb() -> dict[int, tuple[int, float]]:
+        found = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/statm") as statm:
+                    pages = int(statm.read().split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            found[int(entry)] = (parent, pages * os.sysconf("SC_PAGE_SIZE") / 2**20)
+        return found
+
+    def run() -> None:
+        me = os.getpid()
+        while True:
+            processes, tree = resident_mb(), {me}
+            grew = True
+            while grew:
+                grown = {pid for pid, (parent, _) in processes.items() if parent in tree} - tree
+                tree |= grown
+                grew = bool(grown)
+            total = sum(processes[pid][1] for pid in tree if pid in processes)
+            _TREE_PEAK[0] = max(_TREE_PEAK[0], total)
+            time.sleep(every_s)
+
+    threading.Thread(target=run, name="tree-peak", daemon=True).start()
 
 
 def bare(model_path: str, data_spec: str, out: str) -> list[str]:

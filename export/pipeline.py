@@ -40,8 +40,8 @@ from edgeport.export.publish import finish_publish, publish
 from edgeport.export.recommend import best_miss, recommend, within_budget
 from edgeport.export.rungs import Job, Rung, expected_to_skip
 from edgeport.export.validate import ValidationError, validate_file
+from edgeport.export.validator import Validator
 from edgeport.export.verdict import verdict_words
-from edgeport.runtime.bench import single_image_timing
 from edgeport.runtime.datasets import Dataset, Split
 from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.evaluate import confusion_matrix, per_class_accuracy
@@ -124,16 +124,20 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
         _remove_stale_staging(out)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         kits: dict = {}
+        validator = None
         try:
             write_bytes_atomic(staging / REFERENCE_NAME, npy_bytes(reference))  # a failed write names its file
+            validator = Validator(staging / ".validation", validation.images, validation.labels, reference, plan)
             sources = Sources(model, staging / ".sources", plan.opset, info, plan.search, say)
             job, answers = Job(model, sources, info, calibration_images, tuning), {}
-            entries, skipped, failed = _build(plan, staging, job, validation, reference, say, kits, answers)
+            entries, skipped, failed = _build(plan, staging, job, validation, reference, say, kits, answers,
+                                              validator)
             phones = _build_mobile(entries, staging, validation, say) if plan.mobile else {}
             source_sha256 = model_sha256(model_path)
             kept_files, kept_phones = _kept_entries(out, source_sha256, entries, phones)
             entries = _validate_recommended(entries, kept_files, plan, staging, job, validation, reference, answers,
-                                            say)
+                                            say, validator)
+            validator.close()
             shutil.rmtree(staging / ".sources", ignore_errors=True)
             files = kept_files | entries
             manifest = Manifest(
@@ -157,6 +161,8 @@ def export_all(model_path: str | os.PathLike, out_dir: str | os.PathLike, data: 
             # A write in the staging folder failed (a full disk): name the folder the user asked for.
             raise type(e)(e.errno, f"{e.strerror} (while writing {Path(e.filename).name})", str(out)) from e
         finally:
+            if validator is not None:
+                validator.close()
             if pending_publish(out) is None:  # a move left part-way keeps its files for the next export
                 shutil.rmtree(staging, ignore_errors=True)
         _warn_about_strangers(out, manifest)
@@ -275,9 +281,13 @@ def _warn_about_class_order(given, data: Dataset) -> None:
 
 
 def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, reference, say, kits: dict,
-           answers: dict) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
+           answers: dict, validator: Validator) -> tuple[dict[str, FileEntry], dict[str, str], dict[str, str]]:
     """Write, describe and validate every target of the plan in the staging folder (kits: each micro file's
     TFLM predictor, by name, for its firmware kit; answers: its TFLM answers so far, validate.Answers).
+
+    Each host file is validated in the validator's worker while the next rung converts; a rung whose skip rule
+    reads the files of its format and kind waits for theirs first. A microcontroller's file is proven here, in
+    TFLM. The files within budget are timed at the end, when nothing else runs.
 
     A rung that fails to build or to run is recorded with its reason and the export goes on: one
     converter's fault never throws away the files that did build.
@@ -286,8 +296,25 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
         (manifest entries by file name, {skipped file name: why}, {failed file name: why}).
     """
     entries, skipped, failed = {}, {}, {}
-    paces = []  # seconds per unit of Rung.cost of each rung built so far
+    progress = _Progress(plan, job.sources, entries, len(validation), say)
+    pending: dict[str, tuple] = {}  # file name -> (index, target, built, started, build seconds)
+
+    def collect(waiting=()) -> None:
+        for name in validator.finished(waiting):
+            index, target, built, started, building = pending.pop(name)
+            try:
+                figures, tensors, checking = validator.result(name)
+                entries[name] = describe_file(staging / name, tensors, target, job.info, figures, built)
+            except Exception as e:  # an engine that cannot run the file
+                failed[name] = failure_text(e)
+                checking = time.perf_counter() - started - building
+            progress.done(index, target, max(building, checking), building + checking, failed.get(name))
+
     for index, target in enumerate(plan.targets):
+        collect()
+        if target.skip is not None:  # its skip rule reads the files of its format and kind: theirs first
+            collect([name for name, (_, other, *_) in pending.items()
+                     if other.format == target.format and other.micro == target.micro])
         started = time.perf_counter()
         try:
             why = target.why_skipped(entries, plan, job.sources)
@@ -295,29 +322,83 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
                 skipped[target.filename] = why
                 say(f"{target.filename:<22} skipped: {why}")
                 continue
-            entries[target.filename] = _build_one(target, staging, job, validation, reference, plan, kits, answers)
+            float32 = job.sources.float32(target.format).stat().st_size  # a format whose float32 file fails fails fast
+            path = staging / target.filename
+            built = target.build(job, target, path).record()
+            size_bar = float32 if target.quantization.bits <= 16 else None
+            if target.micro:
+                entries[target.filename] = _prove_micro(target, path, job, validation, reference, plan, kits,
+                                                        answers, built, size_bar)
+            else:
+                validator.send(target.filename, ("validate", str(path), target.quantization, size_bar,
+                                                 validator.plan, False))
+                pending[target.filename] = (index, target, built, started, time.perf_counter() - started)
+                continue
         except Exception as e:  # a converter, quantizer or engine failing on this rung: the others go on
             if isinstance(e, OSError) and e.filename is not None and str(staging) in str(e.filename):
                 raise  # the staging folder cannot be written (a full disk): no other rung can be either
             failed[target.filename] = failure_text(e)
-        paces.append((time.perf_counter() - started) / target.cost)
-        left = _time_left(plan.targets[index + 1:], entries, plan, job.sources, float(np.median(paces)))
-        if target.filename in failed:
-            (staging / target.filename).unlink(missing_ok=True)
-            say(f"{target.filename:<22} FAILED to build: {failed[target.filename]} "
-                f"({time.perf_counter() - started:.1f} s{left})")
-        else:
-            say(_progress_line(entries[target.filename], target.filename, time.perf_counter() - started, left,
-                               len(validation)))
+        seconds = time.perf_counter() - started
+        progress.done(index, target, seconds, seconds, failed.get(target.filename))
+    collect(list(pending))
+    for name in failed:
+        (staging / name).unlink(missing_ok=True)
+    _time_files(entries, staging, plan, validator)
     return entries, skipped, failed
 
 
+class _Progress:
+    """Each rung's line as its file is decided, with an estimate of the time the rest of the ladder takes: the
+    rungs still to come (Rung.cost) at the median seconds per unit of cost of the rungs done (a rung's seconds
+    being the longer of its build and its validation, which overlap with the next rung's)."""
+
+    def __init__(self, plan: ExportPlan, sources, entries: dict, images: int, say):
+        self._plan, self._sources, self._entries, self._images, self._say = plan, sources, entries, images, say
+        self._paces = []
+
+    def done(self, index: int, target: Rung, pace_seconds: float, seconds: float, failure: str | None) -> None:
+        self._paces.append(pace_seconds / target.cost)
+        left = _time_left(self._plan.targets[index + 1:], self._entries, self._plan, self._sources,
+                          float(np.median(self._paces)))
+        if failure is not None:
+            self._say(f"{target.filename:<22} FAILED to build: {failure} ({seconds:.1f} s{left})")
+        else:
+            self._say(_progress_line(self._entries[target.filename], target.filename, seconds, left, self._images))
+
+
+def _prove_micro(target: Rung, path: Path, job: Job, validation: Split, reference, plan: ExportPlan, kits: dict,
+                 answers: dict, built: dict, size_bar: int | None) -> FileEntry:
+    """A microcontroller's file proven in TFLM (micro.prove), its predictor kept in kits for the firmware kit and
+    its answers in answers; timed in TFLM."""
+    proof = micro.prove(path, validation, reference, target.quantization, size_bar, plan)
+    kits[target.filename], answers[target.filename] = proof.predictor, proof.answers
+    entry = describe_file(path, proof.predictor.describe(), target, job.info, proof.validation,
+                          built | {"micro": proof.record})
+    if within_budget(entry, plan.budget_pt, plan.class_budget_pt):  # only such a file can be recommended
+        entry = replace(entry, latency_us=proof.record.host_us, latency_interval_us=None)
+    return entry
+
+
+def _time_files(entries: dict[str, FileEntry], staging: Path, plan: ExportPlan, validator: Validator) -> None:
+    """Time each host file within budget (only such a file can be recommended) one image at a time, in the
+    worker, once every file is built and nothing else runs."""
+    names = [name for name, entry in entries.items()
+             if entry.micro is None and within_budget(entry, plan.budget_pt, plan.class_budget_pt)]
+    for name in names:
+        validator.send(name, ("time", str(staging / name)))
+    validator.finished(names)
+    for name in names:
+        median, interval = validator.result(name)
+        entries[name] = replace(entries[name], latency_us=median, latency_interval_us=interval)
+
+
 def _validate_recommended(entries: dict[str, FileEntry], kept: dict[str, FileEntry], plan: ExportPlan,
-                          staging: Path, job: Job, validation: Split, reference, answers: dict, say
-                          ) -> dict[str, FileEntry]:
+                          staging: Path, job: Job, validation: Split, reference, answers: dict, say,
+                          validator: Validator) -> dict[str, FileEntry]:
     """The entries with each recommended file built this time (overall, per format, the microcontroller's)
     validated on every image, judged as the last look judges (export.sequential), so that its published figures
-    are the whole set's; until the recommendation, remade from those figures, names only such files."""
+    are the whole set's; until the recommendation, remade from those figures, names only such files. Host files
+    are validated in the worker while a microcontroller's is validated here, in TFLM."""
     entries, count = dict(entries), len(validation)
     targets = {target.filename: target for target in plan.targets}
     while True:
@@ -327,12 +408,24 @@ def _validate_recommended(entries: dict[str, FileEntry], kept: dict[str, FileEnt
                         if name in entries and (entries[name].validation.images or count) < count})
         if not names:
             return entries
+        started = time.perf_counter()
+
+        def size_bar(name):
+            target = targets[name]
+            return job.sources.float32(target.format).stat().st_size if target.quantization.bits <= 16 else None
+
         for name in names:
-            started, target = time.perf_counter(), targets[name]
-            float32 = job.sources.float32(target.format).stat().st_size if target.quantization.bits <= 16 else None
-            figures = validate_file(answers[name].predictor if name in answers else staging / name,
-                                    validation.images, validation.labels, reference, target.quantization, float32,
-                                    plan, answers=answers.get(name), full=True)
+            if name not in answers:
+                validator.send(name, ("validate", str(staging / name), targets[name].quantization, size_bar(name),
+                                      validator.plan, True))
+        for name in names:
+            if name in answers:
+                figures = validate_file(answers[name].predictor, validation.images, validation.labels, reference,
+                                        targets[name].quantization, size_bar(name), plan, answers=answers[name],
+                                        full=True)
+            else:
+                validator.finished([name])
+                figures = validator.result(name)[0]
             entries[name] = replace(entries[name], validation=figures)
             say(_progress_line(entries[name], name, time.perf_counter() - started, "", count,
                                "recommended, on every image: "))
@@ -348,32 +441,6 @@ def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_
                if not expected_to_skip(target, entries, remaining[:index], plan, sources))
     seconds = seconds_per_cost * cost
     return f"; about {seconds:.{0 if seconds >= 10 else 1}f} s left" if cost else ""
-
-
-def _build_one(target: Rung, staging: Path, job: Job, validation: Split, reference, plan: ExportPlan,
-               kits: dict, answers: dict) -> FileEntry:
-    """Write one rung's file in the staging folder with its builder, validate it through the runtime (a
-    microcontroller's file: proven in TFLM, micro.prove, its predictor kept in kits for the firmware kit), and
-    describe it."""
-    path = staging / target.filename
-    float32 = job.sources.float32(target.format).stat().st_size  # first: a format whose float32 file fails fails fast
-    built = target.build(job, target, path).record()
-    size_bar = float32 if target.quantization.bits <= 16 else None
-    latency = None
-    if target.micro:
-        proof = micro.prove(path, validation, reference, target.quantization, size_bar, plan)
-        predictor, figures, latency = proof.predictor, proof.validation, proof.record.host_us
-        built, kits[target.filename] = built | {"micro": proof.record}, predictor
-        answers[target.filename] = proof.answers
-    else:
-        predictor = runtime.load(path, verify=False)  # the path users run; no manifest in staging yet
-        figures = validate_file(predictor, validation.images, validation.labels, reference, target.quantization,
-                                size_bar, plan)
-    entry = describe_file(predictor, target, job.info, figures, built)
-    if within_budget(entry, plan.budget_pt, plan.class_budget_pt):  # only such a file can be recommended
-        median, interval = (latency, None) if latency else single_image_timing(predictor, validation.images[0])
-        entry = replace(entry, latency_us=median, latency_interval_us=interval)
-    return entry
 
 
 def _build_mobile(entries: dict, staging: Path, validation, say) -> dict:
@@ -439,10 +506,9 @@ def _kept_entries(out: Path, source_sha256: str, fresh: dict, fresh_phones: dict
     return unchanged(previous.files, fresh), unchanged(previous.mobile, fresh_phones)
 
 
-def describe_file(predictor: runtime.Predictor, target: Rung, info: ModelInfo, validation, built: dict) -> FileEntry:
-    """The manifest's record of one file: what it is, its validation, and how the ladder built it."""
-    path = predictor.path
-    tensors = predictor.describe()
+def describe_file(path: Path, tensors: dict, target: Rung, info: ModelInfo, validation, built: dict) -> FileEntry:
+    """The manifest's record of one file: what it is (tensors: its engine's Predictor.describe()), its validation,
+    and how the ladder built it."""
     if target.format == "onnx" and target.quantization.calibrated:
         tensors["input"]["quantization"] = input_quantization(path)
     return FileEntry(target.format, target.quantization.value, path.stat().st_size, sha256_file(path), info,

@@ -73,3 +73,22 @@ def run(command: list[str], *, cwd: str | os.PathLike, timeout: float, memory_by
     return subprocess.run(command, cwd=str(cwd), timeout=timeout, capture_output=True, text=True, errors="replace",
                           stdin=subprocess.DEVNULL, env=env, preexec_fn=_preexec(memory_bytes))
 
+
+
+def start(command: list[str], *, cwd: str | os.PathLike, stderr) -> subprocess.Popen:
+    """Start a long-lived child that talks over pipes: its standard input and output are the parent's to write
+    and read (binary), its errors go to stderr (a file). It dies with its parent, as run's children do."""
+    return subprocess.Popen(command, cwd=str(cwd), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                            preexec_fn=_preexec(None))
+
+
+def portable(error: Exception, wrap) -> Exception:
+    """An error as it crosses from a child to its parent: itself when it survives pickling (edgeport's errors
+    do), else wrap("TypeName: its message on one line")."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return wrap(f"{type(error).__name__}: {' '.join(str(error).split())}")
+    return error

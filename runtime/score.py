@@ -408,13 +408,9 @@ def _next_task(tasks, parent: int):
 def _portable(error: Exception) -> tuple:
     """An error as it crosses back to the parent: itself when it survives pickling (edgeport's errors
     do), else a WorkerError naming it."""
-    import pickle
+    from edgeport.runtime.children import portable
 
-    try:
-        pickle.loads(pickle.dumps(error))
-    except Exception:
-        error = WorkerError(f"a scoring worker failed: {type(error).__name__}: {' '.join(str(error).split())}")
-    return "error", error
+    return "error", portable(error, lambda text: WorkerError(f"a scoring worker failed: {text}"))
 
 
 def _scored(result: tuple) -> list:

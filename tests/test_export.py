@@ -218,6 +218,48 @@ def test_a_uint8_io_file_runs_like_the_bare_engine(keras_model, fashion, test_se
     np.testing.assert_allclose(predictor.predict(images[:500]), bare, atol=1e-6)
 
 
+def test_the_validation_worker_gives_the_figures_of_validating_here_and_its_death_fails_only_its_file(
+        exported, reference, test_set, tmp_path):
+    """Files are validated in a worker process while the next rung converts: its figures are those of validating in
+    the export's own process, and a worker that dies (killed here, frozen first so that it dies with the file in
+    hand) fails the file it held with the reason, while the next file starts a new worker."""
+    import os
+    import signal
+
+    from edgeport.export import ExportPlan, Quantization
+    from edgeport.export.validate import validate_file
+    from edgeport.export.validator import Validator, WorkerDied
+
+    images, labels = test_set
+    plan = ExportPlan()
+    float32 = (exported / "model_fp32.tflite").stat().st_size
+    validator = Validator(tmp_path / "work", images, labels, reference, plan)
+    try:
+        def validate(key, name, mode):
+            validator.send(key, ("validate", str(exported / name), mode, float32, validator.plan, False))
+
+        validate("int8", "model_int8.tflite", Quantization.INT8)
+        validator.finished(["int8"])
+        figures, tensors, _ = validator.result("int8")
+        here = validate_file(exported / "model_int8.tflite", images, labels, reference, Quantization.INT8, float32,
+                             plan)
+        assert figures == here and figures.images == 1_000  # settled at the first look, as in the export
+        assert tensors == runtime.load(exported / "model_int8.tflite", verify=False).describe()
+
+        first = validator.pid
+        os.kill(first, signal.SIGSTOP)
+        validate("frozen", "model_int8.onnx", Quantization.INT8)
+        os.kill(first, signal.SIGKILL)
+        validator.finished(["frozen"])
+        with pytest.raises(WorkerDied, match=r"^the validation worker died \(signal 9\) on frozen"):
+            validator.result("frozen")
+        validate("next", "model_dynamic.tflite", Quantization.DYNAMIC)
+        validator.finished(["next"])
+        assert validator.result("next")[0].passed and validator.pid not in (None, first)
+    finally:
+        validator.close()
+
+
 def test_onnx_file_is_named_checked_and_carries_its_labels(exported):
     import onnx
 

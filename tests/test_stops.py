@@ -57,10 +57,15 @@ def test_what_a_killed_export_leaves_is_removed_by_the_next_one(exported, tmp_pa
     export = _start("export", exported / "model.keras", "--out", out, "--formats", "fp32,onnx")
     try:
         _wait_for(lambda: export.stdout.readline().startswith("model_fp32.tflite"), export)
+        worker = _children_running(export.pid, "validator.py")  # validates each file while the next converts
         export.kill()
         export.communicate(timeout=60)
     finally:
         stop(export)
+    deadline = time.monotonic() + 10
+    while worker and not _gone(worker[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(worker) == 1 and _gone(worker[0]), "the validation worker outlived the export that started it"
     assert [p.name for p in out.glob(".export-*")] and (out / ".edgeport-export").exists()  # debris, as reported
     edgeport("export", exported / "model.keras", "--out", out, "--formats", "fp32")
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model_fp32.tflite", "reference_probs.npy"]

@@ -8,6 +8,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import replace
@@ -55,6 +56,7 @@ from edgeport.runtime.manifest import (
     Manifest,
     ModelSource,
     PhoneEntry,
+    Validation,
     npu_files,
     pending_publish,
     sha256_file,
@@ -296,20 +298,30 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
         (manifest entries by file name, {skipped file name: why}, {failed file name: why}).
     """
     entries, skipped, failed = {}, {}, {}
-    progress = _Progress(plan, job.sources, entries, len(validation), say)
     pending: dict[str, tuple] = {}  # file name -> (index, target, built, started, build seconds)
+    lock = threading.Lock()  # entries, pending and the progress are shared with the validator's thread
+    progress = _Progress(plan, job.sources, entries, len(validation), say)
+
+    def told(name: str, status: str, value) -> None:  # the validator's thread, as each verdict comes: its line
+        with lock:
+            if name not in pending:
+                return
+            index, target, _, started, building = pending[name]
+            checking = value[2] if status == "ok" else time.perf_counter() - started - building
+            progress.done(index, target, max(building, checking), building + checking,
+                          (value[0], (staging / name).stat().st_size) if status == "ok" else failure_text(value))
 
     def collect(waiting=()) -> None:
-        for name in validator.finished(waiting):
-            index, target, built, started, building = pending.pop(name)
-            try:
-                figures, tensors, checking = validator.result(name)
-                entries[name] = describe_file(staging / name, tensors, target, job.info, figures, built)
-            except Exception as e:  # an engine that cannot run the file
-                failed[name] = failure_text(e)
-                checking = time.perf_counter() - started - building
-            progress.done(index, target, max(building, checking), building + checking, failed.get(name))
+        for name in validator.finished(waiting):  # never under the lock: the validator's thread takes it
+            with lock:
+                _, target, built, _, _ = pending.pop(name)
+                try:
+                    figures, tensors, _ = validator.result(name)
+                    entries[name] = describe_file(staging / name, tensors, target, job.info, figures, built)
+                except Exception as e:  # an engine that cannot run the file
+                    failed[name] = failure_text(e)
 
+    validator.tell(told)
     for index, target in enumerate(plan.targets):
         collect()
         if target.skip is not None:  # its skip rule reads the files of its format and kind: theirs first
@@ -322,25 +334,33 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
                 skipped[target.filename] = why
                 say(f"{target.filename:<22} skipped: {why}")
                 continue
+            progress.started(index, started)
             float32 = job.sources.float32(target.format).stat().st_size  # a format whose float32 file fails fails fast
             path = staging / target.filename
             built = target.build(job, target, path).record()
             size_bar = float32 if target.quantization.bits <= 16 else None
             if target.micro:
-                entries[target.filename] = _prove_micro(target, path, job, validation, reference, plan, kits,
-                                                        answers, built, size_bar)
+                entry = _prove_micro(target, path, job, validation, reference, plan, kits, answers, built, size_bar)
+                with lock:
+                    entries[target.filename] = entry
             else:
+                with lock:
+                    pending[target.filename] = (index, target, built, started, time.perf_counter() - started)
                 validator.send(target.filename, ("validate", str(path), target.quantization, size_bar,
                                                  validator.plan, False))
-                pending[target.filename] = (index, target, built, started, time.perf_counter() - started)
                 continue
         except Exception as e:  # a converter, quantizer or engine failing on this rung: the others go on
             if isinstance(e, OSError) and e.filename is not None and str(staging) in str(e.filename):
                 raise  # the staging folder cannot be written (a full disk): no other rung can be either
-            failed[target.filename] = failure_text(e)
+            with lock:
+                failed[target.filename] = failure_text(e)
         seconds = time.perf_counter() - started
-        progress.done(index, target, seconds, seconds, failed.get(target.filename))
+        with lock:
+            progress.done(index, target, seconds, seconds, (entries[target.filename].validation,
+                                                            entries[target.filename].bytes)
+                          if target.filename in entries else failed[target.filename])
     collect(list(pending))
+    validator.tell(None)
     for name in failed:
         (staging / name).unlink(missing_ok=True)
     _time_files(entries, staging, plan, validator)
@@ -349,21 +369,35 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
 
 class _Progress:
     """Each rung's line as its file is decided, with an estimate of the time the rest of the ladder takes: the
-    rungs still to come (Rung.cost) at the median seconds per unit of cost of the rungs done (a rung's seconds
-    being the longer of its build and its validation, which overlap with the next rung's)."""
+    rungs not started yet (Rung.cost) and what is left of the one building, at the median seconds per unit of
+    cost of the rungs done (a rung's seconds being the longer of its build and its validation, which overlap
+    with the next rung's build)."""
 
     def __init__(self, plan: ExportPlan, sources, entries: dict, images: int, say):
         self._plan, self._sources, self._entries, self._images, self._say = plan, sources, entries, images, say
-        self._paces = []
+        self._paces, self._building = [], (0, time.perf_counter())
 
-    def done(self, index: int, target: Rung, pace_seconds: float, seconds: float, failure: str | None) -> None:
+    def started(self, index: int, when: float) -> None:
+        """The rung at index began building at when."""
+        self._building = (index, when)
+
+    def done(self, index: int, target: Rung, pace_seconds: float, seconds: float, outcome) -> None:
+        """Say a rung's line. outcome: (its Validation, its bytes), or why it failed."""
         self._paces.append(pace_seconds / target.cost)
-        left = _time_left(self._plan.targets[index + 1:], self._entries, self._plan, self._sources,
-                          float(np.median(self._paces)))
-        if failure is not None:
-            self._say(f"{target.filename:<22} FAILED to build: {failure} ({seconds:.1f} s{left})")
+        pace = float(np.median(self._paces))
+        building, since = self._building
+        passed = not isinstance(outcome, str) and outcome[0].passed
+        # This rung (when it passed) and those built since it are not in the entries yet: they count as to come
+        # for which rungs will be skipped, not for the time.
+        first = index if passed else index + 1
+        settled = max(building + 1, index + 1) - first
+        now = max(0.0, pace * self._plan.targets[building].cost - (time.perf_counter() - since)) \
+            if building > index else None  # what is left of the rung building now
+        left = _time_left(self._plan.targets[first:], self._entries, self._plan, self._sources, pace, settled, now)
+        if isinstance(outcome, str):
+            self._say(f"{target.filename:<22} FAILED to build: {outcome} ({seconds:.1f} s{left})")
         else:
-            self._say(_progress_line(self._entries[target.filename], target.filename, seconds, left, self._images))
+            self._say(_progress_line(*outcome, target.filename, seconds, left, self._images))
 
 
 def _prove_micro(target: Rung, path: Path, job: Job, validation: Split, reference, plan: ExportPlan, kits: dict,
@@ -427,20 +461,21 @@ def _validate_recommended(entries: dict[str, FileEntry], kept: dict[str, FileEnt
                 validator.finished([name])
                 figures = validator.result(name)[0]
             entries[name] = replace(entries[name], validation=figures)
-            say(_progress_line(entries[name], name, time.perf_counter() - started, "", count,
+            say(_progress_line(figures, entries[name].bytes, name, time.perf_counter() - started, "", count,
                                "recommended, on every image: "))
 
 
-def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_cost: float) -> str:
+def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_cost: float, settled: int = 0,
+               building: float | None = None) -> str:
     """'; about 40 s left' for the rungs still to come: their costs (Rung.cost) at the median seconds per unit
     of cost of the rungs built so far on this model (the first also converts the float32 file: the median
-    leaves that out), leaving out those likely to be skipped (rungs.expected_to_skip). '' for the last rung."""
-    if not remaining:
-        return ""
+    leaves that out), leaving out those likely to be skipped (rungs.expected_to_skip), plus building: the
+    seconds left of a rung building now. The first settled of remaining are built or building: they count for
+    what is skipped, not for the time. '' when nothing is left."""
     cost = sum(target.cost for index, target in enumerate(remaining)
-               if not expected_to_skip(target, entries, remaining[:index], plan, sources))
-    seconds = seconds_per_cost * cost
-    return f"; about {seconds:.{0 if seconds >= 10 else 1}f} s left" if cost else ""
+               if index >= settled and not expected_to_skip(target, entries, remaining[:index], plan, sources))
+    seconds = seconds_per_cost * cost + (building or 0.0)
+    return f"; about {seconds:.{0 if seconds >= 10 else 1}f} s left" if cost or building is not None else ""
 
 
 def _build_mobile(entries: dict, staging: Path, validation, say) -> dict:
@@ -567,14 +602,13 @@ def package_versions() -> dict:
     return versions
 
 
-def _progress_line(entry: FileEntry, name: str, seconds: float, left: str = "", images: int | None = None,
+def _progress_line(v: Validation, size: int, name: str, seconds: float, left: str = "", images: int | None = None,
                    what: str = "") -> str:
-    """A file's line: its size, what the figures are (what), the figures and verdict, and the images that
-    decided it when fewer than all."""
-    v = entry.validation
+    """A file's line: its size (bytes), what the figures are (what), the figures and verdict (v), and the images
+    that decided it when fewer than all."""
     verdict = verdict_words(v)
     early = f" on {v.images:,} images" if v.images and images and v.images < images else ""
-    return (f"{name:<22} {entry.bytes / 1024:8.1f} KB  {what}accuracy {v.accuracy:.4f} "
+    return (f"{name:<22} {size / 1024:8.1f} KB  {what}accuracy {v.accuracy:.4f} "
             f"({100 * v.accuracy_change:+.2f} pt)  agreement {100 * v.agreement:6.2f} %  "
             f"max diff {v.max_abs_diff:.1e}  {verdict}{early}{_BATCH_1 if v.batch == 1 else ''}  "
             f"({seconds:.1f} s{left})")

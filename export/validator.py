@@ -50,7 +50,7 @@ class Validator:
         self.plan = replace(plan, bars=dict(plan.bars),
                             targets=tuple(replace(t, build=None, skip=None) for t in plan.targets))
         self._changed = threading.Condition()
-        self._process, self._sent, self._results = None, [], {}
+        self._process, self._sent, self._results, self._told = None, [], {}, None
         self._start()
 
     def _start(self) -> None:
@@ -60,6 +60,11 @@ class Validator:
             self._process = children.start(children.python_command(Path(__file__).resolve(), self._folder),
                                            cwd=self._folder, stderr=log)
         threading.Thread(target=self._read, args=(self._process,), name="edgeport-validator", daemon=True).start()
+
+    def tell(self, told) -> None:
+        """Have told(key, "ok" or "error", the result or the error) called as each result comes, in the worker's
+        reading thread, before finished() names it (None: no longer). told must not wait on this Validator."""
+        self._told = told
 
     @property
     def pid(self) -> int | None:
@@ -99,6 +104,7 @@ class Validator:
         try:
             while True:
                 key, outcome = pickle.load(process.stdout)
+                outcome = self._heard(key, outcome)
                 with self._changed:
                     self._sent.remove(key)
                     self._results[key] = outcome
@@ -108,13 +114,26 @@ class Validator:
         process.stdout.close()
         code = process.wait()
         with self._changed:
+            lost = self._sent if self._process is process else []  # not a worker that close() ended
             if self._process is process:
-                how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                for key in self._sent:
-                    self._results[key] = ("error", WorkerDied(f"the validation worker died ({how}) on {key}"
-                                                              f"{self._last_words()}"))
                 self._sent, self._process = [], None
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        for key in lost:
+            died = WorkerDied(f"the validation worker died ({how}) on {key}{self._last_words()}")
+            outcome = self._heard(key, ("error", died))
+            with self._changed:
+                self._results[key] = outcome
                 self._changed.notify_all()
+
+    def _heard(self, key: str, outcome: tuple) -> tuple:
+        """The outcome after telling it (tell); a fault in the telling fails the key with it, never this thread."""
+        told = self._told
+        if told is not None:
+            try:
+                told(key, *outcome)
+            except Exception as e:
+                return "error", e
+        return outcome
 
     def _last_words(self) -> str:
         try:

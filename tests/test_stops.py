@@ -43,8 +43,8 @@ def test_sigterm_during_an_export_cleans_up_and_keeps_the_previous_export(export
     before = _listing(out)
     export = _start("export", exported / "model.keras", "--out", out, "--formats", "fp32,onnx")
     try:
-        _wait_for(lambda: export.stdout.readline().startswith("model_fp32.tflite"), export)
-        export.send_signal(signal.SIGTERM)  # while the ONNX file is being converted
+        _wait_for(lambda: _children_running(export.pid, "validator.py"), export)  # up before the first file
+        export.send_signal(signal.SIGTERM)  # while the files are being converted
         _, stderr = export.communicate(timeout=120)
     finally:
         stop(export)
@@ -56,8 +56,9 @@ def test_what_a_killed_export_leaves_is_removed_by_the_next_one(exported, tmp_pa
     out = tmp_path / "out"
     export = _start("export", exported / "model.keras", "--out", out, "--formats", "fp32,onnx")
     try:
-        _wait_for(lambda: export.stdout.readline().startswith("model_fp32.tflite"), export)
-        worker = _children_running(export.pid, "validator.py")  # validates each file while the next converts
+        # The validation worker is up before the first file is built, and validates each while the next converts.
+        worker = []
+        _wait_for(lambda: worker.extend(_children_running(export.pid, "validator.py")) or worker, export)
         export.kill()
         export.communicate(timeout=60)
     finally:

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -93,6 +94,36 @@ def check_suffix(path: str | os.PathLike, suffix: str) -> Path:
     return path
 
 
+# Held while a capture swaps the process's output, and by a thread printing while another may be capturing
+# (export.pipeline's progress lines from the validation worker's thread): a line goes wholly before or after.
+OUTPUT_LOCK = threading.RLock()
+
+
+def _elsewhere(stream, fd: int, copy: int):
+    """Where another thread's writes to stream go while fd is captured: stream itself, unless it writes to fd
+    (the real stdout or stderr), then a stream on copy, fd as it was."""
+    try:
+        if stream.fileno() != fd:
+            return stream
+    except (AttributeError, OSError, ValueError):  # io.StringIO and the like: not a file
+        return stream
+    return open(copy, "w", encoding=getattr(stream, "encoding", None), errors="replace", closefd=False)
+
+
+class _ByThread(io.TextIOBase):
+    """sys.stdout or sys.stderr during a capture: the capturing thread's writes are captured, other threads'
+    go elsewhere (_elsewhere)."""
+
+    def __init__(self, captured, elsewhere):
+        self._captured, self._elsewhere, self._owner = captured, elsewhere, threading.get_ident()
+
+    def write(self, text: str) -> int:
+        return (self._captured if threading.get_ident() == self._owner else self._elsewhere).write(text)
+
+    def flush(self) -> None:
+        (self._captured if threading.get_ident() == self._owner else self._elsewhere).flush()
+
+
 class CapturedOutput:
     """What a converter printed while it ran, kept to explain a failure instead of printed."""
 
@@ -105,23 +136,32 @@ class CapturedOutput:
 
         TFLiteConverter prints 'fully_quantize: 0, inference_type: 6 ...' from C++ and Keras
         prints 'Saved artifact at ...': a library call must print nothing. The converters'
-        Python warnings are dropped for the same reason.
+        Python warnings are dropped for the same reason. What another thread prints meanwhile (an
+        export's progress line, as a file's verdict comes from the validation worker) is not the
+        converter's: it goes where it went before, under OUTPUT_LOCK.
         """
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        saved, python_output = [os.dup(1), os.dup(2)], io.StringIO()
+        python_output = io.StringIO()
+        with OUTPUT_LOCK:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            saved = [os.dup(1), os.dup(2)]
+            others = [_elsewhere(stream, fd, copy) for stream, fd, copy in zip((sys.stdout, sys.stderr), (1, 2), saved)]
         with tempfile.TemporaryFile() as log:
             try:
-                os.dup2(log.fileno(), 1)
-                os.dup2(log.fileno(), 2)
-                with contextlib.redirect_stdout(python_output), contextlib.redirect_stderr(python_output), \
-                        warnings.catch_warnings():
+                with OUTPUT_LOCK:
+                    os.dup2(log.fileno(), 1)
+                    os.dup2(log.fileno(), 2)
+                with contextlib.redirect_stdout(_ByThread(python_output, others[0])), \
+                        contextlib.redirect_stderr(_ByThread(python_output, others[1])), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     yield self
             finally:
-                for fd, copy in zip((1, 2), saved):
-                    os.dup2(copy, fd)
-                    os.close(copy)
+                with OUTPUT_LOCK:
+                    for stream in others:
+                        stream.flush()
+                    for fd, copy in zip((1, 2), saved):
+                        os.dup2(copy, fd)
+                        os.close(copy)
                 log.seek(0)
                 self.text = python_output.getvalue() + log.read().decode("utf-8", "replace")
 

@@ -20,7 +20,7 @@ import numpy as np
 from edgeport import runtime
 from edgeport.export import micro, sequential
 from edgeport.export.calibration import calibration_sample, seeded_choice
-from edgeport.export.common import ExportError, failure_text
+from edgeport.export.common import OUTPUT_LOCK, ExportError, failure_text
 from edgeport.export.folderlock import folder_lock
 from edgeport.export.ladder import Sources, Tuning, integer_only
 from edgeport.export.loading import is_savedmodel, load_keras_model, model_sha256, output_name
@@ -394,10 +394,10 @@ class _Progress:
         now = max(0.0, pace * self._plan.targets[building].cost - (time.perf_counter() - since)) \
             if building > index else None  # what is left of the rung building now
         left = _time_left(self._plan.targets[first:], self._entries, self._plan, self._sources, pace, settled, now)
-        if isinstance(outcome, str):
-            self._say(f"{target.filename:<22} FAILED to build: {outcome} ({seconds:.1f} s{left})")
-        else:
-            self._say(_progress_line(*outcome, target.filename, seconds, left, self._images))
+        line = f"{target.filename:<22} FAILED to build: {outcome} ({seconds:.1f} s{left})" \
+            if isinstance(outcome, str) else _progress_line(*outcome, target.filename, seconds, left, self._images)
+        with OUTPUT_LOCK:  # said from the validator's thread too, while a converter may be capturing the output
+            self._say(line)
 
 
 def _prove_micro(target: Rung, path: Path, job: Job, validation: Split, reference, plan: ExportPlan, kits: dict,

@@ -215,6 +215,32 @@ def test_library_calls_print_nothing_on_stdout(tmp_path):
     assert sorted(manifest.files) == ["model.onnx", "model_int8.tflite"]  # both converters ran, quietly
 
 
+def test_a_line_another_thread_says_while_a_converter_is_captured_reaches_stdout():
+    """Files are validated in a worker whose reading thread says each file's line while the next converter runs
+    with its output captured (Python's and fd 1): the line must reach stdout, the converter's output must not."""
+    script = (
+        "import os, threading\n"
+        "from edgeport.export.common import OUTPUT_LOCK, CapturedOutput\n"
+        "captured, started, said = CapturedOutput(), threading.Event(), threading.Event()\n"
+        "def other():\n"
+        "    started.wait()\n"
+        "    with OUTPUT_LOCK:\n"
+        "        print('said meanwhile', flush=True)\n"
+        "    said.set()\n"
+        "thread = threading.Thread(target=other)\n"
+        "thread.start()\n"
+        "with captured.capture():\n"
+        "    print('from Python', flush=True)\n"
+        "    os.write(1, b'from C++\\n')\n"
+        "    started.set()\n"
+        "    said.wait()\n"
+        "thread.join()\n"
+        "print(repr(captured.text))\n"
+    )
+    result = run_python("-c", script)
+    assert result.stdout.splitlines() == ["said meanwhile", repr("from Python\nfrom C++\n")], result.stdout
+
+
 @pytest.fixture(scope="module")
 def device_env(tmp_path_factory) -> dict:
     """The environment of a base (device) install: the [export] and [train] packages cannot be imported."""

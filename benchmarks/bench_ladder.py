@@ -17,6 +17,10 @@ each for four epochs (--fit-epochs) on 12,000 (--fit-images) Fashion-MNIST image
 resized) to its input and made RGB, then times it as above. The export side also prints the
 peak memory reached by the end of each step, so a peak can be traced to its step.
 
+--same-files adds a third side: the export restricted to the bare converters' four files (--formats
+BARE_FORMATS), so that its ratio to the bare side is what proving them costs, apart from the ladder's further
+files and their searches.
+
 --every-rung exports every rung (no skipping) of each model N times and prints the median
 seconds per rung (conversion, searches and validation), with each rung's size and agreement.
 """
@@ -54,6 +58,7 @@ ARCHITECTURES = {
 }
 TRAIN_IMAGES, VALIDATION_IMAGES, EPOCHS = 12000, 1000, 4
 CALIBRATION_IMAGES = 500
+BARE_FORMATS = "fp32,int8,onnx,onnx-int8"  # the files the bare side builds, as export's --formats names them
 
 
 def main() -> int:
@@ -64,13 +69,15 @@ def main() -> int:
     parser.add_argument("--architectures", default=None, metavar="a,b,...",
                         help=f"also these keras.applications networks: {','.join(ARCHITECTURES)}")
     parser.add_argument("--every-rung", action="store_true", help="time every rung of the models instead")
+    parser.add_argument("--same-files", action="store_true",
+                        help=f"also time the export of the bare side's files alone (--formats {BARE_FORMATS})")
     parser.add_argument("--fit-images", type=positive_int, default=TRAIN_IMAGES,
                         help="training images for the --architectures networks")
     parser.add_argument("--fit-epochs", type=positive_int, default=EPOCHS,
                         help="epochs for the --architectures networks")
     parser.add_argument("--keep", default=None, metavar="DIR",
                         help="keep the fitted networks and their data in DIR, and reuse them from there")
-    parser.add_argument("--child", nargs=3, default=None, metavar=("bare|export", "MODEL", "DATA"),
+    parser.add_argument("--child", nargs=3, default=None, metavar=("bare|export|same", "MODEL", "DATA"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -81,14 +88,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         models = [(model, model, "fashion-mnist") for model in args.models]
         models += [fit_architecture(name, args.keep or scratch, args.fit_images, args.fit_epochs) for name in names]
-        rows = [compare(*model, args.repeats, scratch) for model in models]
+        sides = ("bare", "export", "same") if args.same_files else ("bare", "export")
+        rows = [compare(*model, args.repeats, sides) for model in models]
     print(f"\n{'model':<28} {'bare (s)':>9} {'export (s)':>11} {'ratio':>6} {'export peak':>12} {'bare peak':>10} "
-          f"{'ETA error half-way':>19}")
+          f"{'ETA error half-way':>19}" + (f" {'same files (s)':>15} {'ratio':>6}" if args.same_files else ""))
     for row in rows:
         eta = row["eta_error_half_way"]
+        same = f" {row['same_s']:15.1f} {row['same_s'] / row['bare_s']:5.2f}x" if "same_s" in row else ""
         print(f"{row['name']:<28} {row['bare_s']:9.1f} {row['export_s']:11.1f} {row['ratio']:5.2f}x "
               f"{row['export_peak_mb']:9.0f} MB {row['bare_peak_mb']:7.0f} MB "
-              f"{'—' if eta is None else f'{100 * eta:+.0f} %':>19}")
+              f"{'—' if eta is None else f'{100 * eta:+.0f} %':>19}{same}")
     return 0
 
 
@@ -103,23 +112,25 @@ def architecture_names(parser, args) -> list[str]:
     return names
 
 
-def compare(name: str, model: str, data: str, repeats: int, scratch: str) -> dict:
-    """Bare converters and the default export of one model, in turn, repeats times: medians and their ratio."""
-    times = {"bare": [], "export": []}
-    peaks = {"bare": [], "export": []}
+def compare(name: str, model: str, data: str, repeats: int, sides: tuple[str, ...] = ("bare", "export")) -> dict:
+    """Bare converters and the default export of one model (and with "same" the export of the bare side's files
+    alone), in turn, repeats times: medians and their ratio."""
+    times = {side: [] for side in sides}
+    peaks = {side: [] for side in sides}
     errors = []
     for round_ in range(repeats):
-        for side in ("bare", "export"):
+        for side in sides:
             seconds, peak, error = run_child(side, model, data)
             times[side].append(seconds)
             peaks[side].append(peak)
-            if error is not None:
+            if error is not None and side == "export":
                 errors.append(error)
             print(f"{name}: round {round_ + 1} {side} {seconds:.1f} s, peak {peak:.0f} MB", flush=True)
     bare, export = statistics.median(times["bare"]), statistics.median(times["export"])
     return {"name": name, "bare_s": bare, "export_s": export, "ratio": export / bare,
             "bare_peak_mb": max(peaks["bare"]), "export_peak_mb": max(peaks["export"]),
-            "eta_error_half_way": statistics.median(errors) if errors else None}
+            "eta_error_half_way": statistics.median(errors) if errors else None,
+            **({"same_s": statistics.median(times["same"])} if "same" in sides else {})}
 
 
 def run_child(side: str, model: str, data: str) -> tuple[float, float, float | None]:
@@ -140,7 +151,8 @@ def run_child(side: str, model: str, data: str) -> tuple[float, float, float | N
 
 
 def child(side: str, model: str, data_spec: str) -> int:
-    """One side, timed after the imports: the export as `edgeport export` runs it, or the bare converters."""
+    """One side, timed after the imports: the export as `edgeport export` runs it (with "same", of the bare side's
+    files alone), or the bare converters."""
     with quiet_stderr(), tempfile.TemporaryDirectory() as out:
         import keras  # noqa: F401 (imported before the clock starts, on both sides)
         import onnxruntime.quantization  # noqa: F401
@@ -148,13 +160,13 @@ def child(side: str, model: str, data_spec: str) -> int:
         import tf2onnx  # noqa: F401
 
         from edgeport import runtime
-        from edgeport.export import ValidationError, export_all, load_keras_model
+        from edgeport.export import ExportPlan, ValidationError, export_all, load_keras_model
         from edgeport.export.modelfacts import image_shape
 
         sample_tree()
         started = time.perf_counter()
         estimates = []  # (seconds since the start, the time left a rung's line estimated)
-        if side == "export":
+        if side in ("export", "same"):
             loaded = load_keras_model(model)
             data = runtime.load_dataset(data_spec, image_shape(loaded))
 
@@ -165,7 +177,8 @@ def child(side: str, model: str, data_spec: str) -> int:
                     estimates.append((time.perf_counter() - started, float(left.group(1))))
 
             try:
-                export_all(model, out, data, keras_model=loaded, progress=step)
+                plan = ExportPlan.from_formats(BARE_FORMATS) if side == "same" else None
+                export_all(model, out, data, plan, keras_model=loaded, progress=step)
             except ValidationError:
                 pass  # no file within budget is a result here
         else:

@@ -211,6 +211,48 @@ def test_sensitivity_probes_find_the_outlier(outlier):
     assert (w4.wide_layers == []) == (first["agreement"] >= 0.97 and first["accuracy_change"] >= -0.005)
 
 
+def test_a_quick_search_that_cannot_afford_its_probes_scores_its_first_file_on_500_tuning_images(outlier, fashion,
+                                                                                                    tmp_path):
+    """When a quick search's probes would not fit in its budget, it keeps its first file (every layer narrow)
+    whatever that file's figures say: it scores it on the first 500 tuning images, not all 2,000 (ResNet50V2's
+    4-bit TFLite file took 35 s for them). When the probes fit, it scores the file on all of them, then ranks."""
+    import shutil
+
+    from edgeport.export.common import Quantization
+    from edgeport.export.ladder import Tuning, greedy
+    from edgeport.export.plan import ExportPlan
+
+    folder = outlier[0]
+    train = fashion.splits["train"]
+    images, labels = train.images[:2000], train.labels[:2000]
+    source = folder / "model_fp32.tflite"
+    # The float file's own answers, moved one class over on every fifth image: it agrees on exactly 80 %.
+    reference = runtime.load(source, verify=False).predict(images)
+    reference[::5] = np.roll(reference[::5], 1, axis=1)
+    tuning = Tuning(images, labels, reference, ExportPlan())
+    ranked, lines = [], []
+
+    def build(kept):
+        shutil.copyfile(source, tmp_path / "candidate.tflite")
+        return tmp_path / "candidate.tflite"
+
+    def rank():
+        ranked.append(True)
+        return []
+
+    def search(budget):
+        return greedy(rank, build, Quantization.INT8, tuning, start=0, bisect=True, say=lines.append,
+                      what="candidate.tflite: layers kept in float", probe_budget=budget)
+
+    declined = search((1000, 0.0))
+    assert declined["kept"] == () and not ranked
+    assert [(c["images"], c["agreement"]) for c in declined["search"]] == [(500, 0.8)]
+    assert len(lines) == 1 and "missed the budget on 500 tuning images" in lines[0]
+    afforded = search((1, 1e9))
+    assert [(c["images"], c["agreement"]) for c in afforded["search"]] == [(2000, 0.8)]
+    assert ranked == [True]  # it missed on all of them, so the layers are ranked
+
+
 @pytest.fixture(scope="module")
 def deep_outlier(fashion, tmp_path_factory):
     """A three-layer MLP, briefly trained, whose second hidden layer holds the outlier channel."""

@@ -88,7 +88,7 @@ class Tuning:
         """Whether a candidate's tuning figures meet its bar and the budget."""
         bar = replace(self.plan.bar_for(mode), max_abs_diff=None)
         if self.sure:
-            count = figures.get("images", len(self.labels))
+            count = figures["images"]
             agreeing = round(figures["agreement"] * count)
             figures = figures | {"agreement_interval": agreement_interval(agreeing, count)}
             if not inside(SimpleNamespace(**figures), bar):
@@ -261,7 +261,8 @@ def greedy(rank, build, mode: Quantization, tuning: Tuning | None, start: int, b
         build: (kept layers) -> the path of the file built with them.
         start: the fewest layers to keep (0: try the file with every layer narrow first).
         probe_budget: (layers, seconds): with start=0, rank only when that many probes, each timed
-            like the first build, fit in the seconds; else the first file is the rung's.
+            like the first build and its scoring, fit in the seconds; else the first file is the rung's,
+            scored on the first PROBE_IMAGES tuning images only (_scored_within_budget).
 
     Returns:
         {"kept": layers kept, "search": [{"kept", tuning figures}], "layers": the ranking, [] when
@@ -269,32 +270,29 @@ def greedy(rank, build, mode: Quantization, tuning: Tuning | None, start: int, b
     """
     search, built = [], [None]
 
-    def attempt(kept: tuple) -> tuple[bool, float]:
+    def attempt(kept: tuple, budget: tuple[int, float] | None = None) -> tuple[bool, float, float | None]:
+        """Build and score a candidate, with budget as _scored_within_budget scores it: (within, agreement, the
+        probes' estimated seconds when they would not fit in budget)."""
+        started = time.perf_counter()
         path, built[0] = build(kept), kept
-        figures = tuning.figures(path)
+        figures, over = _scored_within_budget(path, started, tuning, budget) if budget else (tuning.figures(path),
+                                                                                             None)
         search.append({"kept": list(kept), **rounded(figures)})
-        return tuning.within(figures, mode), figures["agreement"]
+        return tuning.within(figures, mode), figures["agreement"], over
 
     best = None
     if start == 0:
         if tuning is None:
             build(())
             return {"kept": (), "search": [], "layers": []}
-        if probe_budget is not None:
-            started = time.perf_counter()
-            figures, estimate = _scored_within_budget(build(()), started, tuning, probe_budget)
-            built[0] = ()
-            search.append({"kept": [], **rounded(figures)})
-            if estimate is not None:  # the probes would not fit: the file with every layer narrow is the rung's
-                if not tuning.within(figures, mode):
-                    (say or (lambda line: None))(
-                        f"  {what.split(':')[0]}: missed the budget on {figures['images']:,} tuning images with no "
-                        f"layer kept; {probe_budget[0]} layer probes would take about {estimate:.0f} s: not run "
-                        f"(--search thorough runs them)")
-                return {"kept": (), "search": search, "layers": []}
-            within, agreement = tuning.within(figures, mode), figures["agreement"]
-        else:
-            within, agreement = attempt(())
+        within, agreement, over = attempt((), probe_budget)
+        if over is not None:  # the probes would not fit: the file with every layer narrow is the rung's
+            if not within:
+                (say or (lambda line: None))(
+                    f"  {what.split(':')[0]}: missed the budget on {search[-1]['images']:,} tuning images with no "
+                    f"layer kept; {probe_budget[0]} layer probes would take about {over:.0f} s: not run "
+                    f"(--search thorough runs them)")
+            return {"kept": (), "search": search, "layers": []}
         if within:
             return {"kept": (), "search": search, "layers": []}
         best = ((), agreement)
@@ -310,7 +308,7 @@ def greedy(rank, build, mode: Quantization, tuning: Tuning | None, start: int, b
     chosen, index, done = None, next(order, None), 0
     while index is not None:
         kept = tuple(useful[:counts[index]])
-        within, agreement = attempt(kept)
+        within, agreement, _ = attempt(kept)
         if within and (chosen is None or len(kept) < len(chosen)):
             chosen = kept
         if best is None or agreement > best[1]:

@@ -41,7 +41,9 @@ def objects_dir() -> Path:
     chosen = os.environ.get("EDGEPORT_FIRMWARE_OBJECTS")
     if chosen:
         return Path(chosen)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeport" / "tflm-objects"
+    from edgeport.runtime.files import user_cache
+
+    return user_cache("tflm-objects")
 
 
 def measure_m4(path: Path, ops: list[str], typed: dict[str, str], host_arena: int) -> M4Record:

@@ -60,6 +60,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def user_cache(name: str) -> Path:
+    """The folder edgeport keeps name's reusable work in: $XDG_CACHE_HOME/edgeport/name, else ~/.cache/edgeport/name."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeport" / name
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

@@ -457,3 +457,32 @@ def test_the_seed_page_is_at_most_3_mb_on_the_wire_and_runs(exported, test_set, 
     assert encodings["ort-wasm-simd-threaded.wasm"] == "br" and encodings["edgeport.js"] == "br"
     total = sum(size for _, size, _ in sent)
     assert total <= 3_000_000 and stored > 14_000_000, (total, sent)
+
+
+def test_the_engines_compressed_copy_is_made_once_and_a_spoilt_one_is_never_served(exported, tmp_path, monkeypatch):
+    """Every page carries the same 14 MB engine: its brotli copy is made for the first page and kept in the user's
+    cache under the engine's sha256. A later page takes the kept copy as it is; a kept copy that does not decompress
+    to the engine is made again."""
+    import brotli
+
+    from edgeport.runtime.manifest import sha256_bytes
+    from edgeport.web import BROTLI_QUALITY, write_page
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    name = "ort/ort-wasm-simd-threaded.wasm"
+    write_page(exported / "model.onnx", tmp_path / "first")
+    engine = (tmp_path / "first" / name).read_bytes()
+    kept = tmp_path / "cache" / "edgeport" / "ort-web" / f"{sha256_bytes(engine)}.q{BROTLI_QUALITY}.br"
+    assert brotli.decompress(kept.read_bytes()) == engine
+    assert (tmp_path / "first" / f"{name}.br").read_bytes() == kept.read_bytes()
+    # Another valid copy, one that quality 9 would not make: the next page carries exactly it.
+    other = brotli.compress(engine, quality=1)
+    kept.write_bytes(other)
+    write_page(exported / "model.onnx", tmp_path / "second")
+    assert (tmp_path / "second" / f"{name}.br").read_bytes() == other
+    for spoilt in (other[:-100], brotli.compress(engine[:-1], quality=1)):  # cut short; another file's copy
+        kept.write_bytes(spoilt)
+        write_page(exported / "model.onnx", tmp_path / "third")
+        served = (tmp_path / "third" / f"{name}.br").read_bytes()
+        assert brotli.decompress(served) == engine and served == kept.read_bytes()
+        shutil.rmtree(tmp_path / "third")

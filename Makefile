@@ -129,7 +129,7 @@ bench: setup browser
 # The set-up's three downloads (Python packages, Debian packages, onnxruntime-web) run side by side.
 test:
 	$(MAKE) --no-print-directory -j3 $(STAMP) $(ORT_WEB_STAMP) packages
-	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	EDGEPORT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache $(ORT_WEB_DIR)

@@ -273,10 +273,31 @@ def fit_quadrants(model, data, epochs=30, scale=1 / 255):
     return model
 
 
+# Seconds each file took on a clean clone's `make test` (two workers; TFLM compiled by the firmware files). The
+# files run longest first (`make test` keeps this order: --no-loadscope-reorder), so the run ends on short files
+# instead of one worker compiling TFLM while the other has nothing left; pytest-xdist's own order, by number of
+# tests, put the two firmware files last. A file not listed counts as FILE_SECONDS_UNKNOWN.
+FILE_SECONDS = {
+    "test_export.py": 58, "test_runtime.py": 47, "test_firmware_m4.py": 40, "test_firmware.py": 35,
+    "test_as_built.py": 39, "test_score.py": 37, "test_web.py": 34, "test_models.py": 31, "test_stops.py": 29,
+    "test_probe.py": 27, "test_trust.py": 22, "test_cli.py": 19, "test_ladder.py": 18, "test_micro.py": 17,
+    "test_your_data.py": 13, "test_equalize.py": 10, "test_report.py": 8, "test_signing.py": 7, "test_bounds.py": 6,
+    "test_savedmodel.py": 6, "test_train.py": 6, "test_pictures.py": 5, "test_sources.py": 5, "test_mobile.py": 4,
+    "test_statistics.py": 4, "test_recommend.py": 4, "test_manifest.py": 3, "test_data.py": 1,
+}
+FILE_SECONDS_UNKNOWN = 10
+
+
 def pytest_collection_modifyitems(items) -> None:
-    """Within each file, the tests that need the shared seed model run after the others: a worker that comes to
-    it while another worker trains and exports it has the file's other tests to run instead of waiting."""
+    """The files longest first (FILE_SECONDS); within each file, the tests that need the shared seed model run
+    after the others: a worker that comes to it while another worker trains and exports it has the file's other
+    tests to run instead of waiting."""
     files: dict[str, int] = {}
     for item in items:
         files.setdefault(item.nodeid.split("::")[0], len(files))
-    items.sort(key=lambda item: (files[item.nodeid.split("::")[0]], "seed_dir" in item.fixturenames))
+
+    def key(item):
+        file = item.nodeid.split("::")[0]
+        return -FILE_SECONDS.get(Path(file).name, FILE_SECONDS_UNKNOWN), files[file], "seed_dir" in item.fixturenames
+
+    items.sort(key=key)

@@ -138,6 +138,13 @@ class Sources:
         """The model's cross-layer equalised copy and the pairs it rescaled, computed once."""
         return self.once("equalized", lambda: equalized(self._model))
 
+    def weighted_layers(self) -> int:
+        """How many of the model's layers have a kernel (convolutions, dense layers): the probes a search runs."""
+        from edgeport.export.modelfacts import all_layers
+
+        return self.once("weighted", lambda: sum(hasattr(layer, "kernel") or hasattr(layer, "depthwise_kernel")
+                                                 for layer in all_layers(self._model)))
+
     def converted(self, fmt: str) -> bool:
         """Whether the float32 file of a format is already converted (asking for it would not convert it)."""
         return isinstance(self._paths.get((fmt, False)), Path)

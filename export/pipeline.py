@@ -39,7 +39,7 @@ from edgeport.export.plan import ExportPlan
 from edgeport.export.preprocessing import USUAL_NAMES, find_preprocessing, try_usual
 from edgeport.export.publish import finish_publish, publish
 from edgeport.export.recommend import best_miss, recommend, within_budget
-from edgeport.export.rungs import Job, Rung, expected_to_skip
+from edgeport.export.rungs import Job, Rung, expected_cost, expected_to_skip
 from edgeport.export.validate import ValidationError, validate_file
 from edgeport.export.validator import Validator
 from edgeport.export.verdict import verdict_words
@@ -369,7 +369,7 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
 
 class _Progress:
     """Each rung's line as its file is decided, with an estimate of the time the rest of the ladder takes: the
-    rungs not started yet (Rung.cost) and what is left of the one building, at the median seconds per unit of
+    rungs not started yet (rungs.expected_cost) and what is left of the one building, at the median seconds per unit of
     cost of the rungs done (a rung's seconds being the longer of its build and its validation, which overlap
     with the next rung's build)."""
 
@@ -383,7 +383,8 @@ class _Progress:
 
     def done(self, index: int, target: Rung, pace_seconds: float, seconds: float, outcome) -> None:
         """Say a rung's line. outcome: (its Validation, its bytes), or why it failed."""
-        self._paces.append(pace_seconds / target.cost)
+        previous = float(np.median(self._paces)) if self._paces else 0.0
+        self._paces.append(pace_seconds / expected_cost(target, self._sources, previous))
         pace = float(np.median(self._paces))
         building, since = self._building
         passed = not isinstance(outcome, str) and outcome[0].passed
@@ -391,7 +392,8 @@ class _Progress:
         # for which rungs will be skipped, not for the time.
         first = index if passed else index + 1
         settled = max(building + 1, index + 1) - first
-        now = max(0.0, pace * self._plan.targets[building].cost - (time.perf_counter() - since)) \
+        now = max(0.0, pace * expected_cost(self._plan.targets[building], self._sources, pace)
+                  - (time.perf_counter() - since)) \
             if building > index else None  # what is left of the rung building now
         left = _time_left(self._plan.targets[first:], self._entries, self._plan, self._sources, pace, settled, now)
         line = f"{target.filename:<22} FAILED to build: {outcome} ({seconds:.1f} s{left})" \
@@ -467,12 +469,12 @@ def _validate_recommended(entries: dict[str, FileEntry], kept: dict[str, FileEnt
 
 def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_cost: float, settled: int = 0,
                building: float | None = None) -> str:
-    """'; about 40 s left' for the rungs still to come: their costs (Rung.cost) at the median seconds per unit
+    """'; about 40 s left' for the rungs still to come: their costs (rungs.expected_cost) at the median seconds per unit
     of cost of the rungs built so far on this model (the first also converts the float32 file: the median
     leaves that out), leaving out those likely to be skipped (rungs.expected_to_skip), plus building: the
     seconds left of a rung building now. The first settled of remaining are built or building: they count for
     what is skipped, not for the time. '' when nothing is left."""
-    cost = sum(target.cost for index, target in enumerate(remaining)
+    cost = sum(expected_cost(target, sources, seconds_per_cost) for index, target in enumerate(remaining)
                if index >= settled and not expected_to_skip(target, entries, remaining[:index], plan, sources))
     seconds = seconds_per_cost * cost + (building or 0.0)
     return f"; about {seconds:.{0 if seconds >= 10 else 1}f} s left" if cost or building is not None else ""

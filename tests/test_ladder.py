@@ -253,6 +253,37 @@ def test_a_quick_search_that_cannot_afford_its_probes_scores_its_first_file_on_5
     assert ranked == [True]  # it missed on all of them, so the layers are ranked
 
 
+def test_the_time_left_counts_a_quick_searchs_probes_only_when_it_will_afford_them(tmp_path):
+    """The estimate of the time left prices a searched rung as its search will run: with its layer probes when
+    one probe per weighted layer, each timed like the rung's first file, fits in the quick search's budget;
+    without them when not (the 4-bit rungs of ResNet50V2 and EfficientNetB0 declined theirs, and the estimate
+    half-way counted them). A thorough search always probes; a rung without probes costs the same at any pace."""
+    import keras
+
+    from edgeport.export.ladder import QUICK_PROBE_SECONDS, Sources
+    from edgeport.export.modelfacts import model_info
+    from edgeport.export.rungs import RUNGS, expected_cost
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.DepthwiseConv2D(3),
+                              keras.layers.ReLU(), keras.layers.Flatten(), keras.layers.Dense(8),
+                              keras.layers.Dense(3, activation="softmax")])
+    info = model_info(model)
+    quick = Sources(model, tmp_path / "quick", 17, info)
+    thorough = Sources(model, tmp_path / "thorough", 17, info, search="thorough")
+    assert quick.weighted_layers() == 4  # the two convolutions and the two dense layers
+    rungs = {rung.key: rung for rung in RUNGS}
+    for key in ("w4", "onnx-w4", "mixed", "onnx-mixed"):
+        rung = rungs[key]
+        first = rung.cost - rung.probes_cost
+        assert 0 < first < rung.cost
+        affordable = QUICK_PROBE_SECONDS / (4 * first)  # seconds per unit of cost at which 4 probes take the budget
+        assert expected_cost(rung, quick, 0.9 * affordable) == rung.cost
+        assert expected_cost(rung, quick, 1.1 * affordable) == first
+        assert expected_cost(rung, thorough, 1.1 * affordable) == rung.cost
+    for key in ("fp32", "int8", "onnx-int8", "onnx-dynamic"):
+        assert expected_cost(rungs[key], quick, 100.0) == rungs[key].cost == expected_cost(rungs[key], quick, 0.01)
+
+
 @pytest.fixture(scope="module")
 def deep_outlier(fashion, tmp_path_factory):
     """A three-layer MLP, briefly trained, whose second hidden layer holds the outlier channel."""

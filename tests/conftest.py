@@ -26,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # TFLM's objects for the Cortex-M4 builds (export's measurement, the kit tests): one folder per checkout, so a
 # run compiles them once and the next reuses them.
 os.environ.setdefault("EDGEPORT_FIRMWARE_OBJECTS", str(ROOT / "build" / "tflm-objects"))
-# The run's two workers share two cores: TensorFlow in each (and in the commands they start) takes one thread for
-# its operations, instead of both cores each and the threads waiting on one another. Measured on the whole suite,
-# the seed's training and export took 21 s with this against 34 s without.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 EDGEPORT = str(Path(sys.executable).with_name("edgeport"))  # the console script installed beside python
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
 

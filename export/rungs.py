@@ -183,13 +183,25 @@ def expected_to_skip(rung: Rung, entries: dict, pending: list, plan: "ExportPlan
     """Whether rung is likely not to be built, for an estimate of the time left: its skip rule skips it on
     the files built so far (asked only once its format's float32 file exists: an estimate converts nothing),
     or (on the ladder) a standard rung still to come, of its format and kind and no wider, will probably pass
-    and make it skip."""
+    and make it skip. A standard rung is not expected to pass when a file of its quantization in the other
+    format missed its budget (EfficientNetB0's int8 TFLite file failed, and so did its int8 ONNX file: the
+    further ONNX rungs it was expected to skip took a quarter of the export)."""
     if rung.skip is None:
         return False
     if sources.converted(rung.format) and rung.why_skipped(entries, plan, sources):
         return True
     return plan.ladder and any(other.standard and other.format == rung.format and other.micro == rung.micro
-                               and other.quantization.bits <= rung.quantization.bits for other in pending)
+                               and other.quantization.bits <= rung.quantization.bits
+                               and not _missed_elsewhere(other, entries, plan) for other in pending)
+
+
+def _missed_elsewhere(rung: Rung, entries: dict, plan: "ExportPlan") -> bool:
+    """Whether a file of rung's quantization, in another format, missed its budget."""
+    from edgeport.export.recommend import within_budget
+
+    return any(entry.format != rung.format and (entry.micro is not None) == rung.micro
+               and Quantization(entry.quantization) is rung.quantization
+               and not within_budget(entry, plan.budget_pt, plan.class_budget_pt) for entry in entries.values())
 
 
 # --- builders ---------------------------------------------------------------------------------------------

@@ -284,6 +284,30 @@ def test_the_time_left_counts_a_quick_searchs_probes_only_when_it_will_afford_th
         assert expected_cost(rungs[key], quick, 100.0) == rungs[key].cost == expected_cost(rungs[key], quick, 0.01)
 
 
+def test_the_time_left_expects_a_standard_rung_to_fail_where_its_kind_failed_in_the_other_format(exported, tmp_path):
+    """The estimate leaves out the further ONNX rungs that int8 ONNX, still to come, will skip when it passes; once
+    the int8 TFLite file missed its budget, int8 ONNX is not expected to pass either (on EfficientNetB0 both
+    failed, and the rungs left out took a quarter of the export)."""
+    import keras
+
+    from edgeport.export.ladder import Sources
+    from edgeport.export.modelfacts import model_info
+    from edgeport.export.plan import ExportPlan
+    from edgeport.export.rungs import RUNGS, expected_to_skip
+
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    sources, plan = Sources(model, tmp_path, 17, model_info(model)), ExportPlan()
+    rungs = {rung.key: rung for rung in RUNGS}
+    passed = runtime.read_manifest(exported).files["model_int8.tflite"]
+    failed = replace(passed, validation=replace(passed.validation, accuracy_change=-0.05))
+    pending = [rungs["onnx-int8"]]
+    for key in ("onnx-dynamic", "onnx-int16"):
+        assert expected_to_skip(rungs[key], {"model_int8.tflite": passed}, pending, plan, sources)
+        assert not expected_to_skip(rungs[key], {"model_int8.tflite": failed}, pending, plan, sources)
+        assert not expected_to_skip(rungs[key], {"model_int8.tflite": passed}, [], plan, sources)
+    assert not expected_to_skip(rungs["onnx-w4"], {"model_int8.tflite": passed}, pending, plan, sources)  # narrower
+
+
 @pytest.fixture(scope="module")
 def deep_outlier(fashion, tmp_path_factory):
     """A three-layer MLP, briefly trained, whose second hidden layer holds the outlier channel."""

@@ -570,8 +570,8 @@ def test_a_model_at_chance_for_its_batchnorm_statistics_is_told_so(quadrants, tm
 
 
 def test_each_rung_line_says_how_long_the_rest_of_the_ladder_should_take(quadrants, tmp_path):
-    """Every rung's line but the last built says the time left, from the rungs done so far (Rung.cost at the
-    median pace they took), leaving out rungs the files built so far will skip."""
+    """Every rung's line but the last built says the time left, from the rungs done so far (their costs at the
+    ladder's wall-clock pace), leaving out rungs the files built so far will skip."""
     import re
 
     import keras

@@ -308,6 +308,31 @@ def test_the_time_left_expects_a_standard_rung_to_fail_where_its_kind_failed_in_
     assert not expected_to_skip(rungs["onnx-w4"], {"model_int8.tflite": passed}, pending, plan, sources)  # narrower
 
 
+def test_the_time_left_goes_at_the_ladders_wall_clock_pace(tmp_path):
+    """A rung's own seconds leave out what the wall clock counts (its validation competing with the next build for
+    the cores, waits for verdicts): the estimate goes at the ladder's wall-clock seconds per unit of cost of the
+    rungs built. Here the first rung took 20 s of the ladder and says 3 s of its own; the second has been building
+    for 10 s; the third is to come: 20 s per unit, 10 s left of the second, 20 s for the third."""
+    import time
+
+    import keras
+
+    from edgeport.export.ladder import Sources
+    from edgeport.export.modelfacts import model_info
+    from edgeport.export.pipeline import _Progress
+    from edgeport.export.plan import ExportPlan
+
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    plan = ExportPlan.from_formats("fp32,fp16,dynamic")
+    assert [target.cost for target in plan.targets] == [1, 1, 1]
+    lines, start = [], time.perf_counter() - 30
+    progress = _Progress(plan, Sources(model, tmp_path, 17, model_info(model)), {}, 1000, lines.append, start)
+    progress.started(0, start)
+    progress.started(1, start + 20)
+    progress.done(0, plan.targets[0], 3.0, "a converter's reason")
+    assert lines == [f"{plan.targets[0].filename:<22} FAILED to build: a converter's reason (3.0 s; about 30 s left)"]
+
+
 @pytest.fixture(scope="module")
 def deep_outlier(fashion, tmp_path_factory):
     """A three-layer MLP, briefly trained, whose second hidden layer holds the outlier channel."""

@@ -145,6 +145,13 @@ class Sources:
         return self.once("weighted", lambda: sum(hasattr(layer, "kernel") or hasattr(layer, "depthwise_kernel")
                                                  for layer in all_layers(self._model)))
 
+    def equalizable(self) -> bool:
+        """Whether the model has a pair of layers cross-layer equalisation may rescale (export.equalize); cheaper
+        than its equalised copy. ConvNeXtTiny, DenseNet121, EfficientNetB0 and ResNet50V2 have none."""
+        from edgeport.export.equalize import weighted_pairs
+
+        return self.once("equalizable", lambda: bool(weighted_pairs(self._model)))
+
     def converted(self, fmt: str) -> bool:
         """Whether the float32 file of a format is already converted (asking for it would not convert it)."""
         return isinstance(self._paths.get((fmt, False)), Path)

@@ -369,44 +369,37 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
 
 class _Progress:
     """Each rung's line as its file is decided, with an estimate of the time the rest of the ladder takes: the
-    rungs not started yet and what is left of the one building, by their costs (rungs.expected_cost), at the
-    pace of the ladder so far: its wall-clock seconds per unit of cost of the rungs built. The wall clock
-    counts what the rungs' own seconds leave out: a validation that competes with the next build for the
-    cores, a wait for verdicts. (A median of each rung's longer of build and validation had DenseNet121's
-    estimate half-way 67 % short.)"""
+    rungs built or building whose lines have not come, and those not started, by their costs
+    (rungs.expected_cost), at the ladder's pace so far: its wall-clock seconds per unit of cost of the rungs
+    decided. The wall clock counts what a rung's own seconds leave out: a validation that competes with the next
+    build for the cores, a wait for verdicts. (A median of each rung's longer of build and validation had
+    DenseNet121's estimate half-way 67 % short.) Lines come in the rungs' order."""
 
     def __init__(self, plan: ExportPlan, sources, entries: dict, images: int, say, start: float | None = None):
         """start: when the ladder began (time.perf_counter; default now)."""
         self._plan, self._sources, self._entries, self._images, self._say = plan, sources, entries, images, say
         self._start = time.perf_counter() if start is None else start
-        # The rung building now: its index and start, and the seconds since the ladder's start and the costs of
-        # the rungs built before it. One tuple, replaced whole: the validator's thread reads it.
-        self._building = (-1, self._start, 0.0, 0.0)
-        self._pace = 0.0
+        self._started: list[int] = []  # the rungs built or building, in order (appended from the main thread)
+        self._decided, self._pace = 0.0, 0.0  # the costs of the rungs whose lines came; seconds per unit
 
     def started(self, index: int, when: float) -> None:
-        """The rung at index began building at when (the one building before it is built)."""
-        before, _, _, cost = self._building
-        if before >= 0:
-            cost += expected_cost(self._plan.targets[before], self._sources, self._pace)
-        self._building = (index, when, when - self._start, cost)
+        """The rung at index began building at when."""
+        self._started.append(index)
 
     def done(self, index: int, target: Rung, seconds: float, outcome) -> None:
         """Say a rung's line. outcome: (its Validation, its bytes), or why it failed."""
-        building, since, elapsed, cost = self._building
-        clock = time.perf_counter()
-        if building <= index:  # nothing builds after this one yet: the pace up to now
-            elapsed = clock - self._start
-            cost += expected_cost(self._plan.targets[max(building, index)], self._sources, self._pace)
-        self._pace = pace = elapsed / cost if cost else 0.0
+        self._decided += expected_cost(target, self._sources, self._pace)
+        self._pace = pace = (time.perf_counter() - self._start) / self._decided
+        started = list(self._started)
+        building = max(started[-1] if started else index, index)
+        in_flight = sum(expected_cost(self._plan.targets[i], self._sources, pace) for i in started if i > index)
         passed = not isinstance(outcome, str) and outcome[0].passed
         # This rung (when it passed) and those built since it are not in the entries yet: they count as to come
         # for which rungs will be skipped, not for the time.
         first = index if passed else index + 1
-        settled = max(building + 1, index + 1) - first
-        now = max(0.0, pace * expected_cost(self._plan.targets[building], self._sources, pace) - (clock - since)) \
-            if building > index else None  # what is left of the rung building now
-        left = _time_left(self._plan.targets[first:], self._entries, self._plan, self._sources, pace, settled, now)
+        settled = building + 1 - first
+        left = _time_left(self._plan.targets[first:], self._entries, self._plan, self._sources, pace, settled,
+                          pace * in_flight if building > index else None)
         line = f"{target.filename:<22} FAILED to build: {outcome} ({seconds:.1f} s{left})" \
             if isinstance(outcome, str) else _progress_line(*outcome, target.filename, seconds, left, self._images)
         with OUTPUT_LOCK:  # said from the validator's thread too, while a converter may be capturing the output
@@ -482,7 +475,7 @@ def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_
                building: float | None = None) -> str:
     """'; about 40 s left' for the rungs still to come: their costs (rungs.expected_cost) at seconds_per_cost (the
     ladder's pace so far), leaving out those likely to be skipped (rungs.expected_to_skip), plus building: the
-    seconds left of a rung building now. The first settled of remaining are built or building: they count for
+    seconds left of the rungs built or building whose lines have not come. The first settled of remaining are built or building: they count for
     what is skipped, not for the time. '' when nothing is left."""
     cost = sum(expected_cost(target, sources, seconds_per_cost) for index, target in enumerate(remaining)
                if index >= settled and not expected_to_skip(target, entries, remaining[:index], plan, sources))

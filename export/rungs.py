@@ -301,7 +301,7 @@ def equalising(job: Job, mode: Q, path: Path, write, written: bool = False, alwa
     candidates' figures are recorded in search, and the pairs rescaled in equalized when that file is kept."""
     if not written:
         write(False, path)
-    if job.tuning is None:
+    if job.tuning is None or not job.sources.equalizable():  # no second candidate: nothing to score the first for
         return Built()
     plain = job.tuning.figures(path)
     if job.tuning.within(plain, mode) and not (job.sources.thorough or always):

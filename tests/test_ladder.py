@@ -311,8 +311,8 @@ def test_the_time_left_expects_a_standard_rung_to_fail_where_its_kind_failed_in_
 def test_the_time_left_goes_at_the_ladders_wall_clock_pace(tmp_path):
     """A rung's own seconds leave out what the wall clock counts (its validation competing with the next build for
     the cores, waits for verdicts): the estimate goes at the ladder's wall-clock seconds per unit of cost of the
-    rungs built. Here the first rung took 20 s of the ladder and says 3 s of its own; the second has been building
-    for 10 s; the third is to come: 20 s per unit, 10 s left of the second, 20 s for the third."""
+    rungs decided. Here the first rung's line comes 30 s into the ladder and says 3 s of its own, while the second
+    builds and the third is to come: 30 s per unit, for two units."""
     import time
 
     import keras
@@ -330,7 +330,7 @@ def test_the_time_left_goes_at_the_ladders_wall_clock_pace(tmp_path):
     progress.started(0, start)
     progress.started(1, start + 20)
     progress.done(0, plan.targets[0], 3.0, "a converter's reason")
-    assert lines == [f"{plan.targets[0].filename:<22} FAILED to build: a converter's reason (3.0 s; about 30 s left)"]
+    assert lines == [f"{plan.targets[0].filename:<22} FAILED to build: a converter's reason (3.0 s; about 60 s left)"]
 
 
 @pytest.fixture(scope="module")

@@ -182,15 +182,17 @@ def expected_cost(rung: Rung, sources: Sources, seconds_per_cost: float) -> floa
 def expected_to_skip(rung: Rung, entries: dict, pending: list, plan: "ExportPlan", sources: Sources) -> bool:
     """Whether rung is likely not to be built, for an estimate of the time left: its skip rule skips it on
     the files built so far (asked only once its format's float32 file exists: an estimate converts nothing),
-    or (on the ladder) a standard rung still to come, of its format and kind and no wider, will probably pass
-    and make it skip. A standard rung is not expected to pass when a file of its quantization in the other
-    format missed its budget (EfficientNetB0's int8 TFLite file failed, and so did its int8 ONNX file: the
-    further ONNX rungs it was expected to skip took a quarter of the export)."""
+    or (on the ladder) a rung still to come, of its format and kind and no wider, will probably pass and make
+    it skip. A rung is not expected to pass when a file of its quantization in the other format missed its
+    budget (EfficientNetB0's int8 TFLite file failed, and so did its int8 ONNX file: the further ONNX rungs
+    it was expected to skip took a quarter of the export); an additional rung is, as a standard one (the
+    dynamic-range ONNX file of ResNet50V2 and DenseNet121 passed, and their 16-bit and mixed ONNX rungs were
+    skipped)."""
     if rung.skip is None:
         return False
     if sources.converted(rung.format) and rung.why_skipped(entries, plan, sources):
         return True
-    return plan.ladder and any(other.standard and other.format == rung.format and other.micro == rung.micro
+    return plan.ladder and any(other.format == rung.format and other.micro == rung.micro
                                and other.quantization.bits <= rung.quantization.bits
                                and not _missed_elsewhere(other, entries, plan) for other in pending)
 

@@ -287,7 +287,7 @@ def test_the_time_left_counts_a_quick_searchs_probes_only_when_it_will_afford_th
 def test_the_time_left_expects_a_standard_rung_to_fail_where_its_kind_failed_in_the_other_format(exported, tmp_path):
     """The estimate leaves out the further ONNX rungs that int8 ONNX, still to come, will skip when it passes; once
     the int8 TFLite file missed its budget, int8 ONNX is not expected to pass either (on EfficientNetB0 both
-    failed, and the rungs left out took a quarter of the export)."""
+    failed, and the rungs left out took a quarter of the export). The same for an additional rung to come."""
     import keras
 
     from edgeport.export.ladder import Sources
@@ -306,6 +306,13 @@ def test_the_time_left_expects_a_standard_rung_to_fail_where_its_kind_failed_in_
         assert not expected_to_skip(rungs[key], {"model_int8.tflite": failed}, pending, plan, sources)
         assert not expected_to_skip(rungs[key], {"model_int8.tflite": passed}, [], plan, sources)
     assert not expected_to_skip(rungs["onnx-w4"], {"model_int8.tflite": passed}, pending, plan, sources)  # narrower
+    # An additional rung to come counts as a standard one: a dynamic-range ONNX file that passes skips int16 ONNX.
+    dynamic = runtime.read_manifest(exported).files["model_dynamic.tflite"]
+    missed = replace(dynamic, validation=replace(dynamic.validation, accuracy_change=-0.05))
+    assert expected_to_skip(rungs["onnx-int16"], {"model_dynamic.tflite": dynamic}, [rungs["onnx-dynamic"]], plan,
+                            sources)
+    assert not expected_to_skip(rungs["onnx-int16"], {"model_dynamic.tflite": missed}, [rungs["onnx-dynamic"]], plan,
+                                sources)
 
 
 def test_the_time_left_goes_at_the_ladders_wall_clock_pace(tmp_path):

@@ -172,7 +172,7 @@ def child(side: str, model: str, data_spec: str) -> int:
 
             def step(line: str) -> None:  # the peak so far at the end of each step: where a peak comes from
                 shown = line if len(line) <= 150 else f"{line[:95]} … {line[-50:]}"  # its seconds and time left
-                print(f"  {peak_mb():7.0f} MB  {shown}", flush=True)
+                print(f"  {time.perf_counter() - started:6.1f} s {peak_mb():7.0f} MB  {shown}", flush=True)
                 left = re.search(r"; about (\d+(?:\.\d)?) s left\)$", line)
                 if left:
                     estimates.append((time.perf_counter() - started, float(left.group(1))))

@@ -287,7 +287,8 @@ def test_the_time_left_counts_a_quick_searchs_probes_only_when_it_will_afford_th
 def test_the_time_left_expects_a_standard_rung_to_fail_where_its_kind_failed_in_the_other_format(exported, tmp_path):
     """The estimate leaves out the further ONNX rungs that int8 ONNX, still to come, will skip when it passes; once
     the int8 TFLite file missed its budget, int8 ONNX is not expected to pass either (on EfficientNetB0 both
-    failed, and the rungs left out took a quarter of the export). The same for an additional rung to come."""
+    failed, and the rungs left out took a quarter of the export). The same for an additional rung of 8 bits or more
+    to come; a 4-bit one is not expected to pass."""
     import keras
 
     from edgeport.export.ladder import Sources
@@ -313,6 +314,7 @@ def test_the_time_left_expects_a_standard_rung_to_fail_where_its_kind_failed_in_
                             sources)
     assert not expected_to_skip(rungs["onnx-int16"], {"model_dynamic.tflite": missed}, [rungs["onnx-dynamic"]], plan,
                                 sources)
+    assert not expected_to_skip(rungs["onnx-dynamic"], {}, [rungs["onnx-w4"]], plan, sources)  # 4 bits: not expected
 
 
 def test_the_time_left_goes_at_the_ladders_wall_clock_pace(tmp_path):

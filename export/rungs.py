@@ -123,7 +123,8 @@ class Rung:
         skip: (rung, entries built so far, plan, sources) -> why it is not built, or None; None: never skipped.
         cost: its build and validation time relative to the other rungs', for the progress line's estimate of
             the time left (measured on the seed MLP and a one-epoch CNN: a float32 or float16 file 1, int8 2,
-            4-bit ONNX 4, the 4-bit TFLite search 8, a file validated in TFLM 10).
+            4-bit ONNX 4, the 4-bit TFLite search 8, a file validated in TFLM 10; dynamic-range ONNX 2, measured
+            at 1.0 to 4.3 on five keras.applications networks: onnxruntime's integer convolutions are slow).
         probes_cost: the part of cost a quick search spends on its layer probes, which it runs only when they fit
             in QUICK_PROBE_SECONDS (expected_cost).
     """
@@ -488,7 +489,7 @@ RUNGS = (
          probes_cost=5.5),
     Rung("onnx-w4", "model_w4.onnx", "onnx", Q.INT4, onnx_w4, ORT_QUANTIZATION, skip=_SKIP, cost=4,
          probes_cost=2.5),
-    Rung("onnx-dynamic", "model_dynamic.onnx", "onnx", Q.DYNAMIC, onnx_plain, ORT_QUANTIZATION, skip=_SKIP),
+    Rung("onnx-dynamic", "model_dynamic.onnx", "onnx", Q.DYNAMIC, onnx_plain, ORT_QUANTIZATION, skip=_SKIP, cost=2),
     Rung("16x8", "model_16x8.tflite", "tflite", Q.INT16, litert_16x8, LITERT_QUANTIZER, skip=_SKIP, cost=2),
     Rung("onnx-int16", "model_int16.onnx", "onnx", Q.INT16, onnx_plain, ORT_QUANTIZATION, skip=_SKIP, cost=2),
     Rung("mixed", "model_mixed.tflite", "tflite", Q.MIXED, litert_narrow, LITERT_QUANTIZER, skip=_SKIP, cost=8,

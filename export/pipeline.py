@@ -334,7 +334,7 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
                 skipped[target.filename] = why
                 say(f"{target.filename:<22} skipped: {why}")
                 continue
-            progress.started(index, started)
+            progress.started(index)
             float32 = job.sources.float32(target.format).stat().st_size  # a format whose float32 file fails fails fast
             path = staging / target.filename
             built = target.build(job, target, path).record()
@@ -357,7 +357,7 @@ def _build(plan: ExportPlan, staging: Path, job: Job, validation: Split, referen
         seconds = time.perf_counter() - started
         with lock:
             progress.done(index, target, seconds, (entries[target.filename].validation,
-                                                            entries[target.filename].bytes)
+                                                   entries[target.filename].bytes)
                           if target.filename in entries else failed[target.filename])
     collect(list(pending))
     validator.tell(None)
@@ -382,8 +382,8 @@ class _Progress:
         self._started: list[int] = []  # the rungs built or building, in order (appended from the main thread)
         self._decided, self._pace = 0.0, 0.0  # the costs of the rungs whose lines came; seconds per unit
 
-    def started(self, index: int, when: float) -> None:
-        """The rung at index began building at when."""
+    def started(self, index: int) -> None:
+        """The rung at index began building."""
         self._started.append(index)
 
     def done(self, index: int, target: Rung, seconds: float, outcome) -> None:
@@ -475,8 +475,8 @@ def _time_left(remaining, entries: dict, plan: ExportPlan, sources, seconds_per_
                building: float | None = None) -> str:
     """'; about 40 s left' for the rungs still to come: their costs (rungs.expected_cost) at seconds_per_cost (the
     ladder's pace so far), leaving out those likely to be skipped (rungs.expected_to_skip), plus building: the
-    seconds left of the rungs built or building whose lines have not come. The first settled of remaining are built or building: they count for
-    what is skipped, not for the time. '' when nothing is left."""
+    seconds left of the rungs built or building whose lines have not come. The first settled of remaining are
+    built or building: they count for what is skipped, not for the time. '' when nothing is left."""
     cost = sum(expected_cost(target, sources, seconds_per_cost) for index, target in enumerate(remaining)
                if index >= settled and not expected_to_skip(target, entries, remaining[:index], plan, sources))
     seconds = seconds_per_cost * cost + (building or 0.0)

@@ -338,8 +338,8 @@ def test_the_time_left_goes_at_the_ladders_wall_clock_pace(tmp_path):
     sources, lines = Sources(model, tmp_path, 17, model_info(model)), []
     start = time.perf_counter() - 30
     progress = _Progress(plan, sources, {}, 1000, lines.append, start)
-    progress.started(0, start)
-    progress.started(1, start + 20)
+    progress.started(0)
+    progress.started(1)
     progress.done(0, plan.targets[0], 3.0, "a converter's reason")
     # Each second the machine takes between start and the line adds two to the estimate (pace times two units).
     said = re.fullmatch(rf"{re.escape(plan.targets[0].filename)} +FAILED to build: a converter's reason "

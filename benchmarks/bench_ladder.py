@@ -50,6 +50,8 @@ LINE = re.compile(r"^(model\S+)\s+([\d.]+) KB  accuracy .* agreement\s+([\d.]+) 
 ARCHITECTURES = {
     "mobilenetv3small": ("MobileNetV3Small", {"alpha": 0.75}, 32),
     "mobilenetv2": ("MobileNetV2", {"alpha": 0.35}, 32),
+    "mobilenetv2-96": ("MobileNetV2", {"alpha": 0.35}, 96),
+    "efficientnetv2b0": ("EfficientNetV2B0", {}, 64),
     "efficientnetb0": ("EfficientNetB0", {}, 64),
     "resnet50": ("ResNet50", {}, 32),
     "densenet121": ("DenseNet121", {}, 64),

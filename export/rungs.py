@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Callable
 
-from edgeport.export import clipping, litert, onnx_quant
+from edgeport.export import clipping, litert, logits, onnx_quant, ranges
 from edgeport.export.calibration import calibration_batch
 from edgeport.export.common import Quantization, failure_text, frozen_function
 from edgeport.export.ladder import (
@@ -38,7 +38,9 @@ from edgeport.export.ladder import (
     rounded,
     search_options,
 )
-from edgeport.export.tflite import to_tflite
+from edgeport.export.tflite import pack, to_tflite
+from edgeport.runtime import tflite_file
+from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.manifest import Bar
 from edgeport.runtime.modelinfo import ModelInfo
 
@@ -76,7 +78,9 @@ class Built:
         block_size: the 4-bit ONNX block size chosen.
         equalized: the layer pairs rescaled by cross-layer equalisation ("first→second"), when the
             equalised model's file was kept.
-        int16_layers: the layers of an int8 file whose activations are int16 (int16_activations).
+        int16_layers: the layers of an int8 file whose activations are int16 (int16_activations, widened).
+        activation_ranges: the rule that chose a full-integer TFLite file's activation ranges, when not the
+            converter's minmax (ranged).
     """
 
     search: list | None = None
@@ -87,6 +91,7 @@ class Built:
     block_size: int | None = None
     equalized: list | None = None
     int16_layers: list | None = None
+    activation_ranges: str | None = None
 
     def record(self) -> dict:
         """The fields the manifest records (those searched), by name."""
@@ -226,7 +231,7 @@ def tflite_converter(job: Job, rung: Rung, path: Path) -> Built:
         to_tflite(job.model, path, mode, job.calibration if mode.calibrated else None, job.info,
                   frozen=job.sources.frozen())
         return Built()
-    built = equalising(job, mode, path, _tflite_writer(job, mode, None))
+    built = full_integer(job, path, None)
     return replace(built, layers=tflite_probes(job, Q.INT8, path)) if job.sources.thorough else built
 
 
@@ -234,8 +239,86 @@ def micro_converter(job: Job, rung: Rung, path: Path) -> Built:
     """A microcontroller's file: one image per call, full-integer input and output, by TFLiteConverter (with
     cross-layer equalisation when it helps, equalising); an int8 file that misses its bar in TFLM on the tuning
     images is searched further (int16_activations)."""
-    built = equalising(job, rung.quantization, path, _tflite_writer(job, rung.quantization, 1))
-    return int16_activations(job, path, built) if rung.quantization is Q.INT8 else built
+    if rung.quantization is not Q.INT8:
+        return equalising(job, rung.quantization, path, _tflite_writer(job, rung.quantization, 1))
+    return int16_activations(job, path, full_integer(job, path, 1))
+
+
+def full_integer(job: Job, path: Path, batch: int | None) -> Built:
+    """TFLiteConverter's int8 file, searched further on the tuning images while it is not surely within its bar:
+    of the model as trained or equalised (equalising), with the activation ranges the converter observed or
+    another rule's (ranged), with the classifier head in 8 or 16 bits (widened); each step keeps its candidate
+    only when it agrees better."""
+    built = equalising(job, Q.INT8, path, _tflite_writer(job, Q.INT8, batch))
+    return widened(job, path, ranged(job, path, built, batch))
+
+
+def _unsure(job: Job, path: Path) -> dict | None:
+    """The file's tuning figures, when a search step should try to better it: the search is thorough, or the file is
+    not surely within its bar (the tuning images come from the training side and flatter a file); else None."""
+    if job.tuning is None:
+        return None
+    tuning = replace(job.tuning, sure=True)
+    figures = tuning.figures(path)
+    return None if tuning.within(figures, Q.INT8) and not job.sources.thorough else figures
+
+
+def _better(figures: dict, than: dict) -> bool:
+    return (figures["agreement"], figures["sqnr_db"]) > (than["agreement"], than["sqnr_db"])
+
+
+def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
+    """Unless the int8 file at path is surely within its bar: the same conversion's files whose activation ranges
+    each rule of export.ranges chose from the calibration images' histograms, the best kept when it agrees better
+    on the tuning images. Recorded in search, and the rule kept in activation_ranges."""
+    plain = _unsure(job, path)
+    if plain is None:
+        return built
+    trials = {method: path.with_name(f".{path.stem}.{method.replace(' ', '-')}{path.suffix}")
+              for method in ranges.METHODS}
+    scratch = path.with_name(f".{path.stem}.minmax{path.suffix}")
+    try:
+        equalized = bool(built.equalized)
+        to_tflite(job.sources.model(equalized), scratch, Q.INT8, job.calibration, job.info,
+                  frozen=job.sources.frozen(batch, equalized), ranged=trials)
+        scored = {method: job.tuning.figures(trial) for method, trial in trials.items()}
+        search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
+                  *({"candidate": f"activation ranges: {method}", **rounded(figures)}
+                    for method, figures in scored.items())]
+        best = max(scored, key=lambda method: (scored[method]["agreement"], scored[method]["sqnr_db"]))
+        if not _better(scored[best], plain):
+            return replace(built, search=search)
+        os.replace(trials[best], path)
+        return replace(built, search=search, activation_ranges=best)
+    finally:
+        for trial in (scratch, *trials.values()):
+            trial.unlink(missing_ok=True)
+
+
+def widened(job: Job, path: Path, built: Built) -> Built:
+    """Unless the int8 file at path is surely within its bar: a copy whose classifier head computes in 16 bits
+    (logits.widen_head; equal int8 logits are most of a briefly fitted network's disagreements), kept when it
+    agrees better on the tuning images. Recorded in search, and the head's layers in int16_layers."""
+    plain = _unsure(job, path)
+    if plain is None:
+        return built
+    content = path.read_bytes()
+    model = tflite_file.objects(content)
+    layers = logits.widen_head(model)
+    if layers is None:
+        return built
+    trial = path.with_name(f".{path.stem}.head16{path.suffix}")
+    try:
+        write_bytes_atomic(trial, pack(model, len(content)))
+        figures = job.tuning.figures(trial)
+        search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
+                  {"candidate": "16-bit classifier head", "layers": layers, **rounded(figures)}]
+        if not _better(figures, plain):
+            return replace(built, search=search)
+        os.replace(trial, path)
+        return replace(built, search=search, int16_layers=layers)
+    finally:
+        trial.unlink(missing_ok=True)
 
 
 def int16_activations(job: Job, path: Path, built: Built) -> Built:

@@ -29,7 +29,8 @@ _INTEGER = {Quantization.INT8: ("TFLITE_BUILTINS_INT8", "int8"),
 
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
-              info: ModelInfo | None = None, logit_floor: bool = True, frozen=None) -> Path:
+              info: ModelInfo | None = None, logit_floor: bool = True, frozen=None,
+              ranged: dict[str, Path] | None = None) -> Path:
     """Convert a Keras model to a .tflite file with tf.lite.TFLiteConverter.
 
     Args:
@@ -48,6 +49,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             what can change the output (export/logits.py); False keeps the calibrated range.
         frozen: the model's export.common.frozen_function, when the caller already has it
             (an export converts it up to five times).
+        ranged: for "int8", more files from the same conversion whose activation ranges another
+            method chose (export/ranges.py): {method: path}, each written as the file at path is.
 
     Returns:
         The path written.
@@ -67,6 +70,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             f"{mode.value} quantization needs representative_images: a few hundred training images "
             "(e.g. export.calibration_sample(data)[0]) to calibrate activation ranges"
         )
+    if ranged and mode is not Quantization.INT8:
+        raise ValueError(f"activation ranges are chosen for int8 files only; got {mode.value}")
     info = info or model_info(model)
     import tensorflow as tf
 
@@ -81,17 +86,59 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
         converter.representative_dataset = lambda: ([sample[None]] for sample in samples)
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, ops)]
         converter.inference_input_type = converter.inference_output_type = getattr(tf, dtype)
+    copies: dict[str, bytes] = {}
+    if ranged:
+        _also_ranged(converter, samples, tuple(ranged), copies)
     output = CapturedOutput()
     try:
         with output.capture():
             flatbuffer = converter.convert()
+        files = {path: flatbuffer, **{ranged[method]: copy for method, copy in copies.items()}}
         if mode is Quantization.INT8 and logit_floor:
-            flatbuffer = _narrow_logits(flatbuffer, samples)
+            files = {target: _narrow_logits(content, samples) for target, content in files.items()}
     except Exception as e:  # the converter raises many unrelated types
         raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {converter_error(e)}"
                           f"{output.tail()}") from e
-    write_bytes_atomic(path, with_metadata(flatbuffer, file_facts(info, mode)))
+    for target, content in files.items():
+        write_bytes_atomic(target, with_metadata(content, file_facts(info, mode)))
     return path
+
+
+def _also_ranged(converter, samples, methods: tuple[str, ...], copies: dict) -> None:
+    """Have the converter's quantization step (a private method of TFLiteConverter, pinned with TensorFlow) also
+    quantize its calibrated model with each method's activation ranges, into copies[method].
+
+    The step calibrates and quantizes; here it calibrates only, and its calibrated model is quantized as the
+    step would have quantized it (the file at the converter's own ranges is byte for byte what convert()
+    makes without this), then once more per method with the ranges export.ranges chose.
+    """
+    from tensorflow.lite.python import convert
+
+    from edgeport.export import ranges
+
+    calibrate_and_quantize = converter._quantize
+
+    def each(result, input_type, output_type, activations_type, bias_type, allow_float, variables, debug):
+        converter._experimental_calibrate_only = True
+        try:
+            calibrated = bytes(calibrate_and_quantize(result, input_type, output_type, activations_type, bias_type,
+                                                      allow_float, variables, debug))
+        finally:
+            converter._experimental_calibrate_only = False
+
+        def quantized(content: bytes) -> bytes:
+            return convert.mlir_quantize(
+                content, converter._experimental_disable_per_channel, input_data_type=input_type,
+                output_data_type=output_type, enable_variable_quantization=variables,
+                disable_per_channel_for_dense_layers=(
+                    converter._experimental_disable_per_channel_quantization_for_dense_layers),
+                debug_options_str=debug.SerializeToString())
+
+        for method, chosen in ranges.chosen(calibrated, samples, methods).items():
+            copies[method] = convert.deduplicate_readonly_buffers(quantized(ranges.with_ranges(calibrated, chosen)))
+        return quantized(calibrated)
+
+    converter._quantize = each
 
 
 def file_facts(info: ModelInfo, quantization: Quantization) -> bytes:
@@ -124,7 +171,7 @@ def with_metadata(flatbuffer: bytes, data: bytes, name: str = METADATA_NAME) -> 
     if not model.signatureDefs:  # converted from a function: LiteRT Quantizer and signature runners need one
         model.signatureDefs = [_serving_signature(schema, model.subgraphs[0])]
     _shapes_read_integers(model, schema)
-    return _pack(model, len(flatbuffer) + len(data))
+    return pack(model, len(flatbuffer) + len(data))
 
 
 def _shapes_read_integers(model, schema) -> None:
@@ -196,10 +243,11 @@ def _narrow_logits(flatbuffer: bytes, samples) -> bytes:
     model = tflite_file.objects(flatbuffer)
     if logits.tighten_tflite(model, flatbuffer, samples) is None:
         return flatbuffer
-    return _pack(model, len(flatbuffer))
+    return pack(model, len(flatbuffer))
 
 
-def _pack(model, size_hint: int) -> bytes:
+def pack(model, size_hint: int) -> bytes:
+    """The flatbuffer of a schema.ModelT (tflite_file.objects' form)."""
     import flatbuffers
 
     builder = flatbuffers.Builder(size_hint + 1024)

@@ -92,7 +92,8 @@ class FileEntry(Record):
     NESTED: ClassVar[dict] = {"validation": Validation, "micro": MicroRecord}
     OMIT_NONE: ClassVar[tuple] = ("validation", "integer_only", "tensors", "layers", "search", "float_layers",
                                   "wide_layers", "calibration_method", "block_size", "latency_us", "micro",
-                                  "latency_interval_us", "equalized", "int16_layers")
+                                  "latency_interval_us", "equalized", "int16_layers",
+                                  "activation_ranges")
 
     format: str
     quantization: str
@@ -112,7 +113,8 @@ class FileEntry(Record):
     micro: MicroRecord | None = None  # a microcontroller's file (batch 1, integer): how it runs in TFLM
     latency_interval_us: list | None = None  # the median's 95 % interval [low, high] (since edgeport 0.3)
     equalized: list | None = None  # the layer pairs cross-layer equalisation rescaled, "first→second" (0.3)
-    int16_layers: list | None = None  # an int8 file's layers with int16 activations (a micro int8 file's search)
+    int16_layers: list | None = None  # an int8 file's layers with int16 activations (its search's choice)
+    activation_ranges: str | None = None  # how an int8 TFLite file's activation ranges were chosen, when not minmax
 
     def to_json(self) -> dict:
         record = super().to_json()

@@ -245,7 +245,7 @@ def micro_converter(job: Job, rung: Rung, path: Path) -> Built:
 
 
 def full_integer(job: Job, path: Path, batch: int | None) -> Built:
-    """TFLiteConverter's int8 file, searched further on the tuning images while it is not surely within its bar:
+    """TFLiteConverter's int8 file, searched further while it misses its bar on the tuning images:
     of the model as trained or equalised (equalising), with the activation ranges the converter observed or
     another rule's (ranged), with the classifier head in 8 or 16 bits (widened); each step keeps its candidate
     only when it agrees better."""
@@ -253,14 +253,13 @@ def full_integer(job: Job, path: Path, batch: int | None) -> Built:
     return widened(job, path, ranged(job, path, built, batch))
 
 
-def _unsure(job: Job, path: Path) -> dict | None:
-    """The file's tuning figures, when a search step should try to better it: the search is thorough, or the file is
-    not surely within its bar (the tuning images come from the training side and flatter a file); else None."""
+def _missing(job: Job, path: Path) -> dict | None:
+    """The file's tuning figures, when a search step should try to better it (the file misses its bar on the tuning
+    images, or the search is thorough, as for equalising); else None."""
     if job.tuning is None:
         return None
-    tuning = replace(job.tuning, sure=True)
-    figures = tuning.figures(path)
-    return None if tuning.within(figures, Q.INT8) and not job.sources.thorough else figures
+    figures = job.tuning.figures(path)
+    return None if job.tuning.within(figures, Q.INT8) and not job.sources.thorough else figures
 
 
 def _better(figures: dict, than: dict) -> bool:
@@ -268,10 +267,10 @@ def _better(figures: dict, than: dict) -> bool:
 
 
 def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
-    """Unless the int8 file at path is surely within its bar: the same conversion's files whose activation ranges
+    """When the int8 file at path misses its bar on the tuning images: the same conversion's files whose activation ranges
     each rule of export.ranges chose from the calibration images' histograms, the best kept when it agrees better
     on the tuning images. Recorded in search, and the rule kept in activation_ranges."""
-    plain = _unsure(job, path)
+    plain = _missing(job, path)
     if plain is None:
         return built
     trials = {method: path.with_name(f".{path.stem}.{method.replace(' ', '-')}{path.suffix}")
@@ -296,10 +295,10 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
 
 
 def widened(job: Job, path: Path, built: Built) -> Built:
-    """Unless the int8 file at path is surely within its bar: a copy whose classifier head computes in 16 bits
+    """When the int8 file at path misses its bar on the tuning images: a copy whose classifier head computes in 16 bits
     (logits.widen_head; equal int8 logits are most of a briefly fitted network's disagreements), kept when it
     agrees better on the tuning images. Recorded in search, and the head's layers in int16_layers."""
-    plain = _unsure(job, path)
+    plain = _missing(job, path)
     if plain is None:
         return built
     content = path.read_bytes()

@@ -38,7 +38,7 @@ from edgeport.export.ladder import (
     rounded,
     search_options,
 )
-from edgeport.export.tflite import pack, to_tflite
+from edgeport.export.tflite import Calibrated, pack, requantized, to_tflite
 from edgeport.runtime import tflite_file
 from edgeport.runtime.files import write_bytes_atomic
 from edgeport.runtime.manifest import Bar
@@ -249,8 +249,13 @@ def full_integer(job: Job, path: Path, batch: int | None) -> Built:
     of the model as trained or equalised (equalising), with the activation ranges the converter observed or
     another rule's (ranged), with the classifier head in 8 or 16 bits (widened); each step keeps its candidate
     only when it agrees better."""
-    built = equalising(job, Q.INT8, path, _tflite_writer(job, Q.INT8, batch))
-    return widened(job, path, ranged(job, path, built, batch))
+    try:
+        built = equalising(job, Q.INT8, path, _tflite_writer(job, Q.INT8, batch))
+        return widened(job, path, ranged(job, path, built, batch))
+    finally:  # the calibrated models are the float model's size: not kept for the rest of the export
+        for equalized in (False, True):
+            calibrated = _calibrated(job, batch, equalized)
+            calibrated.model = calibrated.quantize = calibrated.samples = None
 
 
 def _missing(job: Job, path: Path) -> dict | None:
@@ -273,13 +278,16 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
     plain = _missing(job, path)
     if plain is None:
         return built
-    trials = {method: path.with_name(f".{path.stem}.{method.replace(' ', '-')}{path.suffix}")
-              for method in ranges.METHODS}
+    methods = ranges.THOROUGH_METHODS if job.sources.thorough else ranges.METHODS
+    trials = {method: path.with_name(f".{path.stem}.{method.replace(' ', '-')}{path.suffix}") for method in methods}
     scratch = path.with_name(f".{path.stem}.minmax{path.suffix}")
+    equalized = bool(built.equalized)
+    calibrated = _calibrated(job, batch, equalized)
     try:
-        equalized = bool(built.equalized)
-        to_tflite(job.sources.model(equalized), scratch, Q.INT8, job.calibration, job.info,
-                  frozen=job.sources.frozen(batch, equalized), ranged=trials)
+        if calibrated.model is None:  # the file came from elsewhere: convert again, keeping the calibrated model
+            to_tflite(job.sources.model(equalized), scratch, Q.INT8, job.calibration, job.info,
+                      frozen=job.sources.frozen(batch, equalized), calibrated=calibrated)
+        requantized(calibrated, trials, job.info)
         scored = {method: job.tuning.figures(trial) for method, trial in trials.items()}
         search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
                   *({"candidate": f"activation ranges: {method}", **rounded(figures)}
@@ -377,8 +385,15 @@ def int16_activations(job: Job, path: Path, built: Built) -> Built:
 def _tflite_writer(job: Job, mode: Q, batch: int | None):
     def write(equalized: bool, target: Path) -> Path:
         return to_tflite(job.sources.model(equalized), target, mode, job.calibration, job.info,
-                         frozen=job.sources.frozen(batch, equalized))
+                         frozen=job.sources.frozen(batch, equalized),
+                         calibrated=_calibrated(job, batch, equalized) if mode is Q.INT8 else None)
     return write
+
+
+def _calibrated(job: Job, batch: int | None, equalized: bool) -> Calibrated:
+    """Where the int8 conversion of the model (equalised or not, at this batch) keeps its calibrated model, which
+    ranged quantizes again without converting."""
+    return job.sources.once(("calibrated", batch, equalized), Calibrated)
 
 
 def equalising(job: Job, mode: Q, path: Path, write, written: bool = False, always: bool = False) -> Built:

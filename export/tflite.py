@@ -30,7 +30,7 @@ _INTEGER = {Quantization.INT8: ("TFLITE_BUILTINS_INT8", "int8"),
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
               info: ModelInfo | None = None, logit_floor: bool = True, frozen=None,
-              ranged: dict[str, Path] | None = None) -> Path:
+              ranged: dict[str, Path] | None = None, calibrated: "Calibrated | None" = None) -> Path:
     """Convert a Keras model to a .tflite file with tf.lite.TFLiteConverter.
 
     Args:
@@ -51,6 +51,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             (an export converts it up to five times).
         ranged: for "int8", more files from the same conversion whose activation ranges another
             method chose (export/ranges.py): {method: path}, each written as the file at path is.
+        calibrated: for "int8", where to keep the conversion's calibrated model, for requantized to
+            make such files later without converting again.
 
     Returns:
         The path written.
@@ -86,47 +88,81 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
         converter.representative_dataset = lambda: ([sample[None]] for sample in samples)
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, ops)]
         converter.inference_input_type = converter.inference_output_type = getattr(tf, dtype)
-    copies: dict[str, bytes] = {}
-    if ranged:
-        _also_ranged(converter, samples, tuple(ranged), copies)
+    if mode is Quantization.INT8 and (ranged or calibrated is not None):
+        calibrated = calibrated if calibrated is not None else Calibrated()
+        _calibrated_apart(converter, calibrated, samples, logit_floor)
     output = CapturedOutput()
     try:
         with output.capture():
             flatbuffer = converter.convert()
-        files = {path: flatbuffer, **{ranged[method]: copy for method, copy in copies.items()}}
         if mode is Quantization.INT8 and logit_floor:
-            files = {target: _narrow_logits(content, samples) for target, content in files.items()}
+            flatbuffer = _narrow_logits(flatbuffer, samples)
     except Exception as e:  # the converter raises many unrelated types
         raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {converter_error(e)}"
                           f"{output.tail()}") from e
-    for target, content in files.items():
-        write_bytes_atomic(target, with_metadata(content, file_facts(info, mode)))
+    write_bytes_atomic(path, with_metadata(flatbuffer, file_facts(info, mode)))
+    if ranged:
+        requantized(calibrated, ranged, info)
     return path
 
 
-def _also_ranged(converter, samples, methods: tuple[str, ...], copies: dict) -> None:
-    """Have the converter's quantization step (a private method of TFLiteConverter, pinned with TensorFlow) also
-    quantize its calibrated model with each method's activation ranges, into copies[method].
+class Calibrated:
+    """An int8 conversion's calibrated model (the float graph with each tensor's observed range), the converter's
+    quantizer for it, and the calibration images: what requantized needs to quantize it again."""
 
-    The step calibrates and quantizes; here it calibrates only, and its calibrated model is quantized as the
-    step would have quantized it (the file at the converter's own ranges is byte for byte what convert()
-    makes without this), then once more per method with the ranges export.ranges chose.
+    def __init__(self):
+        self.model: bytes | None = None
+        self.quantize = None
+        self.samples = None
+        self.logit_floor = True
+
+
+def requantized(calibrated: Calibrated, ranged: dict[str, Path], info: ModelInfo) -> None:
+    """For each method of export.ranges, write the calibrated model quantized with the activation ranges it chose,
+    as to_tflite writes an int8 file ({method: path}).
+
+    Raises:
+        ExportError: the quantizer failed.
     """
     from tensorflow.lite.python import convert
 
     from edgeport.export import ranges
 
+    output = CapturedOutput()
+    try:
+        with output.capture():
+            chosen = ranges.chosen(calibrated.model, calibrated.samples, tuple(ranged))
+            for method, target in ranged.items():
+                content = convert.deduplicate_readonly_buffers(
+                    calibrated.quantize(ranges.with_ranges(calibrated.model, chosen[method])))
+                if calibrated.logit_floor:
+                    content = _narrow_logits(content, calibrated.samples)
+                write_bytes_atomic(target, with_metadata(content, file_facts(info, Quantization.INT8)))
+    except Exception as e:  # the quantizer raises many unrelated types
+        raise ExportError(f"TFLite int8 quantization with other activation ranges failed: {converter_error(e)}"
+                          f"{output.tail()}") from e
+
+
+def _calibrated_apart(converter, calibrated: Calibrated, samples, logit_floor: bool) -> None:
+    """Have the converter's quantization step (a private method of TFLiteConverter, pinned with TensorFlow) keep its
+    calibrated model and quantizer in calibrated.
+
+    The step calibrates and quantizes; here it calibrates only, and its calibrated model is quantized as the
+    step would have quantized it: the file is byte for byte what convert() makes without this.
+    """
+    from tensorflow.lite.python import convert
+
     calibrate_and_quantize = converter._quantize
 
-    def each(result, input_type, output_type, activations_type, bias_type, allow_float, variables, debug):
+    def apart(result, input_type, output_type, activations_type, bias_type, allow_float, variables, debug):
         converter._experimental_calibrate_only = True
         try:
-            calibrated = bytes(calibrate_and_quantize(result, input_type, output_type, activations_type, bias_type,
-                                                      allow_float, variables, debug))
+            model = bytes(calibrate_and_quantize(result, input_type, output_type, activations_type, bias_type,
+                                                 allow_float, variables, debug))
         finally:
             converter._experimental_calibrate_only = False
 
-        def quantized(content: bytes) -> bytes:
+        def quantize(content: bytes) -> bytes:
             return convert.mlir_quantize(
                 content, converter._experimental_disable_per_channel, input_data_type=input_type,
                 output_data_type=output_type, enable_variable_quantization=variables,
@@ -134,11 +170,11 @@ def _also_ranged(converter, samples, methods: tuple[str, ...], copies: dict) -> 
                     converter._experimental_disable_per_channel_quantization_for_dense_layers),
                 debug_options_str=debug.SerializeToString())
 
-        for method, chosen in ranges.chosen(calibrated, samples, methods).items():
-            copies[method] = convert.deduplicate_readonly_buffers(quantized(ranges.with_ranges(calibrated, chosen)))
-        return quantized(calibrated)
+        calibrated.model, calibrated.quantize, calibrated.samples, calibrated.logit_floor = (
+            model, quantize, samples, logit_floor)
+        return quantize(model)
 
-    converter._quantize = each
+    converter._quantize = apart
 
 
 def file_facts(info: ModelInfo, quantization: Quantization) -> bytes:

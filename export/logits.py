@@ -260,7 +260,21 @@ def _rescaled_chain(model, graph, index: int) -> list[int] | None:
         chain.append(int(producer.inputs[0]))
 
 
-def onnx_overrides(prepared, batch: np.ndarray) -> dict:
+def onnx_head(path) -> list[str] | None:
+    """The layers an ONNX file's 16-bit head would compute (onnx_overrides(wide=True)): the one producing the
+    final Softmax's logits, and the softmax; None when the model does not end in one Softmax."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    outputs = {o.name for o in graph.output}
+    softmax = [n for n in graph.node if n.op_type == "Softmax"]
+    if len(softmax) != 1 or softmax[0].output[0] not in outputs:
+        return None
+    producer = next((n for n in graph.node if softmax[0].input[0] in n.output), None)
+    return [layer_name(producer.name if producer is not None else softmax[0].input[0]), "softmax"]
+
+
+def onnx_overrides(prepared, batch: np.ndarray, wide: bool = False) -> dict:
     """onnxruntime TensorQuantOverrides that narrow the range of the final Softmax's input.
 
     Args:
@@ -268,7 +282,8 @@ def onnx_overrides(prepared, batch: np.ndarray) -> dict:
         batch: calibration images, preprocessed float32, as the model takes them.
 
     Returns:
-        {logits tensor: [{"rmin", "rmax"}]}, or {} when the model does not end in one Softmax.
+        {logits tensor: [{"rmin", "rmax"}]}, or {} when the model does not end in one Softmax. wide: the
+        logits and the probabilities in 16 bits as well (com.microsoft's Q/DQ; the head onnx_head names).
     """
     import onnx
     import onnxruntime as ort
@@ -286,4 +301,10 @@ def onnx_overrides(prepared, batch: np.ndarray) -> dict:
     logits = np.concatenate([session.run([name], {feed: batch[start:start + CHUNK]})[0]
                              for start in range(0, len(batch), CHUNK)])
     low, high = max(floor(logits), float(logits.min())), float(logits.max())
-    return {name: [{"rmin": np.array(low, dtype=np.float32), "rmax": np.array(high, dtype=np.float32)}]}
+    narrowed = {"rmin": np.array(low, dtype=np.float32), "rmax": np.array(high, dtype=np.float32)}
+    if not wide:
+        return {name: [narrowed]}
+    from onnxruntime.quantization import QuantType
+
+    return {name: [narrowed | {"quant_type": QuantType.QInt16}],
+            softmax[0].output[0]: [{"quant_type": QuantType.QUInt16}]}

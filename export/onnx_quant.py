@@ -45,6 +45,8 @@ class OnnxPlan:
         only_layers: quantize these layers alone and nothing else (a sensitivity probe).
         logit_floor: for INT8, narrow the range of the logits feeding the final Softmax to what
             can change the output (export/logits.py); False keeps the calibrated range.
+        wide_head: for INT8 with logit_floor, those logits and the Softmax's output in 16 bits
+            (logits.onnx_overrides).
     """
 
     quantization: Quantization
@@ -55,6 +57,7 @@ class OnnxPlan:
     float_layers: tuple[str, ...] = ()
     only_layers: tuple[str, ...] | None = None
     logit_floor: bool = True
+    wide_head: bool = False
 
     def __post_init__(self):
         from edgeport.export.rungs import ORT_QUANTIZATION, check_mode  # the rung table imports this module
@@ -207,7 +210,8 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
     if plan.quantization is Quantization.INT8 and plan.logit_floor and plan.only_layers is None:
         import onnx
 
-        extra["TensorQuantOverrides"] = logits.onnx_overrides(onnx.load(str(prepared)), batch)
+        extra["TensorQuantOverrides"] = logits.onnx_overrides(onnx.load(str(prepared)), batch, plan.wide_head)
+        extra["UseQDQContribOps"] = extra.get("UseQDQContribOps") or plan.wide_head
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[plan.method]
     quantize_static(

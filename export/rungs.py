@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Callable
@@ -302,30 +303,38 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
             trial.unlink(missing_ok=True)
 
 
-def widened(job: Job, path: Path, built: Built) -> Built:
+def widened(job: Job, path: Path, built: Built, widen=None) -> Built:
     """When the int8 file at path misses its bar on the tuning images: a copy whose classifier head computes in 16 bits
-    (logits.widen_head; equal int8 logits are most of a briefly fitted network's disagreements), kept when it
-    agrees better on the tuning images. Recorded in search, and the head's layers in int16_layers."""
+    (equal int8 logits are most of a briefly fitted network's disagreements), kept when it agrees with Keras on more
+    tuning images (not for a better SQNR alone). widen(target) writes that copy and returns the head's layers, or None when the model has no
+    such head; by default it edits the .tflite file at path (logits.widen_head). Recorded in search, and the
+    head's layers in int16_layers."""
     plain = _missing(job, path)
     if plain is None:
         return built
-    content = path.read_bytes()
-    model = tflite_file.objects(content)
-    layers = logits.widen_head(model)
-    if layers is None:
-        return built
     trial = path.with_name(f".{path.stem}.head16{path.suffix}")
     try:
-        write_bytes_atomic(trial, pack(model, len(content)))
+        layers = (widen or partial(_widened_tflite, path))(trial)
+        if layers is None:
+            return built
         figures = job.tuning.figures(trial)
         search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
                   {"candidate": "16-bit classifier head", "layers": layers, **rounded(figures)}]
-        if not _better(figures, plain):
+        if figures["agreement"] <= plain["agreement"]:  # what it is for is ties: without more agreeing, not kept
             return replace(built, search=search)
         os.replace(trial, path)
         return replace(built, search=search, int16_layers=layers)
     finally:
         trial.unlink(missing_ok=True)
+
+
+def _widened_tflite(path: Path, target: Path) -> list[str] | None:
+    content = path.read_bytes()
+    model = tflite_file.objects(content)
+    layers = logits.widen_head(model)
+    if layers is not None:
+        write_bytes_atomic(target, pack(model, len(content)))
+    return layers
 
 
 def int16_activations(job: Job, path: Path, built: Built) -> Built:
@@ -557,8 +566,17 @@ def onnx_int8(job: Job, rung: Rung, path: Path) -> Built:
 
     # The mixed rung may have run the search first: its file then went to the mixed path.
     equalizing = equalising(job, Q.INT8, path, write, written=path.exists())
-    return Built(search=search + (equalizing.search or []), calibration_method=chosen.method,
-                 equalized=equalizing.equalized, layers=ranked() if job.sources.thorough else None)
+
+    def widen(target: Path) -> list[str] | None:  # the logits and softmax in com.microsoft's 16-bit Q/DQ
+        source = job.sources.float32("onnx", bool(equalizing.equalized))
+        head = logits.onnx_head(source)
+        if head is not None:
+            onnx_quant.quantize_onnx(source, target, job.calibration, replace(chosen, wide_head=True))
+        return head
+
+    built = widened(job, path, Built(search=search + (equalizing.search or []), calibration_method=chosen.method,
+                                     equalized=equalizing.equalized), widen)
+    return replace(built, layers=ranked()) if job.sources.thorough else built
 
 
 def onnx_mixed(job: Job, rung: Rung, path: Path) -> Built:

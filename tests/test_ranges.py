@@ -135,3 +135,28 @@ def test_a_16_bit_head_ends_ties_of_equal_int8_logits_and_stays_integer_in_liter
     # one code apart.
     assert np.abs(tflm - litert).max() <= 1 / 256 + 1e-6
     assert np.mean(tflm.argmax(1) == litert.argmax(1)) >= 0.99
+
+
+def test_the_int8_rungs_keep_a_16_bit_head_when_it_agrees_better_and_say_so(tmp_path):
+    from edgeport.export.ladder import integer_only
+    from tests.conftest import edgeport
+
+    model = _close_classes_model()
+    model.save(tmp_path / "model.keras")
+    rng = np.random.default_rng(2)
+    x_train, x_test = (rng.integers(0, 256, (count, PIXELS, PIXELS, 1), dtype=np.uint8) for count in (600, 1500))
+    y_train, y_test = (model.predict(x / 255, verbose=0).argmax(1) for x in (x_train, x_test))
+    np.savez(tmp_path / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    edgeport("export", tmp_path / "model.keras", "--data", tmp_path / "data.npz", "--out", tmp_path / "out",
+             "--formats", "int8,onnx-int8", check=False)
+    files = runtime.read_manifest(tmp_path / "out").files
+    for name in ("model_int8.tflite", "model_int8.onnx"):
+        entry = files[name]
+        # What was tried before (the file as converted, its calibration methods) against the 16-bit head.
+        *before, head = entry.search
+        assert head["candidate"] == "16-bit classifier head", (name, entry.search)
+        assert head["agreement"] > max(step["agreement"] for step in before) + 0.02, (name, entry.search)
+        assert entry.int16_layers[-1] == "softmax" and "logits" in entry.int16_layers[0], (name, entry.int16_layers)
+        assert integer_only(tmp_path / "out" / name), name
+        # The validation pictures, scored by the test itself: the kept file agrees with Keras as recorded.
+        assert _agreement(tmp_path / "out" / name, model, x_test) == entry.validation.agreement > 0.96, name

@@ -273,9 +273,9 @@ def _better(figures: dict, than: dict) -> bool:
 
 
 def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
-    """When the int8 file at path misses its bar on the tuning images: the same conversion's files whose activation ranges
-    each rule of export.ranges chose from the calibration images' histograms, the best kept when it agrees better
-    on the tuning images. Recorded in search, and the rule kept in activation_ranges."""
+    """When the int8 file at path misses its bar on the tuning images: the same conversion's files whose activation
+    ranges each rule of export.ranges chose from the calibration images' histograms, the best kept when it agrees
+    better on the tuning images. Recorded in search, and the rule kept in activation_ranges."""
     plain = _missing(job, path)
     if plain is None:
         return built
@@ -304,11 +304,11 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
 
 
 def widened(job: Job, path: Path, built: Built, widen=None) -> Built:
-    """When the int8 file at path misses its bar on the tuning images: a copy whose classifier head computes in 16 bits
-    (equal int8 logits are most of a briefly fitted network's disagreements), kept when it agrees with Keras on more
-    tuning images (not for a better SQNR alone). widen(target) writes that copy and returns the head's layers, or None when the model has no
-    such head; by default it edits the .tflite file at path (logits.widen_head). Recorded in search, and the
-    head's layers in int16_layers."""
+    """When the int8 file at path misses its bar on the tuning images: a copy whose classifier head computes in 16
+    bits (equal int8 logits are most of a briefly fitted network's disagreements), kept when it agrees with Keras on
+    more tuning images (not for a better SQNR alone). widen(target) writes that copy and returns the head's layers,
+    or None when the model has no such head; by default it edits the .tflite file at path (logits.widen_head).
+    Recorded in search, and the head's layers in int16_layers."""
     plain = _missing(job, path)
     if plain is None:
         return built

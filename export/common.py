@@ -205,3 +205,33 @@ def layer_name(graph_name: str) -> str:
         if part[:1].isupper() or part in _LOWERCASE_OPS:
             return "/".join(parts[:i])
     return "/".join(parts[:-1]) or parts[0]
+
+
+def runs_keeping_every_tensor(content: bytes, inputs, chunk: int, encode=None):
+    """Run a .tflite file on inputs a chunk at a time, every intermediate tensor kept (LiteRT's
+    experimental_preserve_all_tensors), yielding the interpreter after each chunk for its tensors to be read.
+
+    A file with a fixed batch (a microcontroller's takes one image) runs that many at a time, and leftover
+    inputs that do not fill a batch are dropped. encode(chunk) turns inputs into what the file's input takes
+    (default: as they are).
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    with warnings.catch_warnings():  # "intended for debugging purposes only": each chunk's tensors are read once
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+    source = interpreter.get_input_details()[0]
+    fixed = int(source["shape_signature"][0])
+    step = chunk if fixed < 1 else fixed
+    if fixed >= 1:
+        interpreter.allocate_tensors()
+        inputs = inputs[:len(inputs) // fixed * fixed]
+    for start in range(0, len(inputs), step):
+        part = inputs[start:start + step]
+        part = encode(part) if encode is not None else part
+        if fixed < 1:
+            interpreter.resize_tensor_input(source["index"], part.shape)
+            interpreter.allocate_tensors()
+        interpreter.set_tensor(source["index"], part)
+        interpreter.invoke()
+        yield interpreter

@@ -16,11 +16,10 @@ saturate at the bottom, which changes no argmax and no visible probability, and 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
-from edgeport.export.common import builtin_code, builtin_names, layer_name
+from edgeport.export.common import builtin_code, builtin_names, layer_name, runs_keeping_every_tensor
 from edgeport.runtime import tflite_file
 
 MARGIN = math.log(256)  # below this distance from the top logit, a class is under one 8-bit output step
@@ -52,40 +51,25 @@ def tighten_tflite(model, flatbuffer: bytes, samples: np.ndarray) -> tuple[float
         or non-int8 logits, logits that do not come from a rescaling operator, or a range
         already tighter).
     """
-    schema = tflite_file.schema()
-    from ai_edge_litert.interpreter import Interpreter
-
     graph = model.subgraphs[0]
-    softmax = [op for op in graph.operators if builtin_code(model, op) == schema.BuiltinOperator.SOFTMAX]
-    if len(softmax) != 1 or softmax[0].outputs[0] not in graph.outputs:
+    softmax = _final_softmax(model, graph)
+    if softmax is None:
         return None
-    index = int(softmax[0].inputs[0])
+    index = int(softmax.inputs[0])
     chain = _rescaled_chain(model, graph, index)
     if chain is None:
         return None
     params = graph.tensors[index].quantization
     scale, zero_point = float(params.scale[0]), int(params.zeroPoint[0])
 
-    with warnings.catch_warnings():  # "intended for debugging purposes only": we read one tensor, once
-        warnings.simplefilter("ignore", UserWarning)
-        interpreter = Interpreter(model_content=flatbuffer, experimental_preserve_all_tensors=True)
-    source = interpreter.get_input_details()[0]
-    in_scale, in_zero = source["quantization"]
-    quantized = np.clip(np.round(samples / in_scale + in_zero), -128, 127).astype(np.int8)
-    parts = []
-    fixed = int(source["shape_signature"][0])  # a microcontroller's file takes one image a call
-    step = CHUNK if fixed < 1 else fixed
-    if fixed >= 1:
-        interpreter.allocate_tensors()
-        quantized = quantized[:len(quantized) // fixed * fixed]
-    for start in range(0, len(quantized), step):  # every tensor is kept: a chunk's worth at a time
-        chunk = quantized[start:start + step]
-        if fixed < 1:
-            interpreter.resize_tensor_input(source["index"], chunk.shape)
-            interpreter.allocate_tensors()
-        interpreter.set_tensor(source["index"], chunk)
-        interpreter.invoke()
-        parts.append(interpreter.get_tensor(index).astype(np.float32))
+    source = graph.tensors[int(graph.inputs[0])].quantization
+    in_scale, in_zero = float(source.scale[0]), int(source.zeroPoint[0])
+
+    def encode(chunk):
+        return np.clip(np.round(chunk / in_scale + in_zero), -128, 127).astype(np.int8)
+
+    parts = [interpreter.get_tensor(index).astype(np.float32)
+             for interpreter in runs_keeping_every_tensor(flatbuffer, samples, CHUNK, encode)]
     logits = (np.concatenate(parts) - zero_point) * scale
 
     rmin, rmax = (-128 - zero_point) * scale, (127 - zero_point) * scale
@@ -128,10 +112,9 @@ def widen_head(model) -> list[str] | None:
     schema = tflite_file.schema()
     ops, types = schema.BuiltinOperator, schema.TensorType
     graph = model.subgraphs[0]
-    softmax = [op for op in graph.operators if builtin_code(model, op) == ops.SOFTMAX]
-    if len(softmax) != 1 or softmax[0].outputs[0] not in graph.outputs:
-        return None
-    softmax = softmax[0]
+    softmax = _final_softmax(model, graph)
+    if softmax is None or _readers(graph, int(softmax.inputs[0])) != [softmax] or softmax.inputs[0] in graph.outputs:
+        return None  # the logits read by something else too: that reader takes int8
     chain = _rescaled_chain(model, graph, int(softmax.inputs[0]))  # the logits, back through a Flatten's RESHAPE
     dense = next((op for op in graph.operators if chain and chain[-1] in [int(t) for t in op.outputs]), None)
     if dense is None or builtin_code(model, dense) not in (ops.FULLY_CONNECTED, ops.CONV_2D):
@@ -190,6 +173,10 @@ def widen_head(model) -> list[str] | None:
     return [layer_name(_name(graph, logits)), "softmax"]
 
 
+def _readers(graph, index: int) -> list:
+    return [op for op in graph.operators if index in [int(t) for t in op.inputs]]
+
+
 def _per_tensor_int8(tensor, types) -> bool:
     params = tensor.quantization
     return tensor.type == types.INT8 and params is not None and params.scale is not None and len(params.scale) == 1
@@ -215,6 +202,12 @@ def _quantize(model, schema, source: int, target: int):
     operator.opcodeIndex = index
     operator.inputs, operator.outputs = np.array([source], dtype=np.int32), np.array([target], dtype=np.int32)
     return operator
+
+def _final_softmax(model, graph):
+    """The graph's one SOFTMAX, when its output is a graph output; else None."""
+    softmax = [op for op in graph.operators if builtin_code(model, op) == tflite_file.schema().BuiltinOperator.SOFTMAX]
+    return softmax[0] if len(softmax) == 1 and softmax[0].outputs[0] in graph.outputs else None
+
 
 # Operators whose int8 output parameters are their own: the kernel requantizes into whatever scale the
 # output tensor has. Others (RESHAPE, pooling, CONCATENATION...) must keep their input's parameters.
@@ -266,12 +259,18 @@ def onnx_head(path) -> list[str] | None:
     import onnx
 
     graph = onnx.load(str(path), load_external_data=False).graph
+    softmax = _final_onnx_softmax(graph)
+    if softmax is None:
+        return None
+    producer = next((n for n in graph.node if softmax.input[0] in n.output), None)
+    return [layer_name(producer.name if producer is not None else softmax.input[0]), "softmax"]
+
+
+def _final_onnx_softmax(graph):
+    """The graph's one Softmax node, when its output is a graph output; else None."""
     outputs = {o.name for o in graph.output}
     softmax = [n for n in graph.node if n.op_type == "Softmax"]
-    if len(softmax) != 1 or softmax[0].output[0] not in outputs:
-        return None
-    producer = next((n for n in graph.node if softmax[0].input[0] in n.output), None)
-    return [layer_name(producer.name if producer is not None else softmax[0].input[0]), "softmax"]
+    return softmax[0] if len(softmax) == 1 and softmax[0].output[0] in outputs else None
 
 
 def onnx_overrides(prepared, batch: np.ndarray, wide: bool = False) -> dict:
@@ -288,11 +287,10 @@ def onnx_overrides(prepared, batch: np.ndarray, wide: bool = False) -> dict:
     import onnx
     import onnxruntime as ort
 
-    outputs = {o.name for o in prepared.graph.output}
-    softmax = [n for n in prepared.graph.node if n.op_type == "Softmax"]
-    if len(softmax) != 1 or softmax[0].output[0] not in outputs:
+    softmax = _final_onnx_softmax(prepared.graph)
+    if softmax is None:
         return {}
-    name = softmax[0].input[0]
+    name = softmax.input[0]
     probe = onnx.ModelProto()
     probe.CopyFrom(prepared)
     probe.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
@@ -307,4 +305,4 @@ def onnx_overrides(prepared, batch: np.ndarray, wide: bool = False) -> dict:
     from onnxruntime.quantization import QuantType
 
     return {name: [narrowed | {"quant_type": QuantType.QInt16}],
-            softmax[0].output[0]: [{"quant_type": QuantType.QUInt16}]}
+            softmax.output[0]: [{"quant_type": QuantType.QUInt16}]}

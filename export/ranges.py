@@ -15,11 +15,9 @@ The calibrated model is TFLiteConverter's own, the float graph with each tensor'
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from edgeport.export.common import builtin_code
+from edgeport.export.common import builtin_code, runs_keeping_every_tensor
 from edgeport.runtime import tflite_file
 
 MINMAX = "minmax"  # the converter's own ranges
@@ -81,25 +79,8 @@ def _clippable(calibrated: bytes) -> dict[int, tuple[float, float]]:
 
 def _histograms(calibrated: bytes, samples: np.ndarray, ranged: dict) -> dict[int, np.ndarray]:
     """Each tensor's histogram over its calibrated range, the calibration images run a chunk at a time."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    with warnings.catch_warnings():  # "intended for debugging purposes only": every tensor is read, per chunk
-        warnings.simplefilter("ignore", UserWarning)
-        interpreter = Interpreter(model_content=calibrated, experimental_preserve_all_tensors=True)
-    source = interpreter.get_input_details()[0]
-    fixed = int(source["shape_signature"][0])  # a microcontroller's file takes one image a call
-    step = CHUNK if fixed < 1 else fixed
-    if fixed >= 1:
-        interpreter.allocate_tensors()
-        samples = samples[:len(samples) // fixed * fixed]
     counts = {index: np.zeros(BINS, dtype=np.int64) for index in ranged}
-    for start in range(0, len(samples), step):
-        chunk = samples[start:start + step].astype(np.float32)
-        if fixed < 1:
-            interpreter.resize_tensor_input(source["index"], chunk.shape)
-            interpreter.allocate_tensors()
-        interpreter.set_tensor(source["index"], chunk)
-        interpreter.invoke()
+    for interpreter in runs_keeping_every_tensor(calibrated, samples.astype(np.float32), CHUNK):
         for index, (low, high) in ranged.items():
             values = interpreter.get_tensor(index).ravel()
             bins = np.clip(((values - low) * (BINS / (high - low))).astype(np.int64), 0, BINS - 1)
@@ -110,14 +91,14 @@ def _histograms(calibrated: bytes, samples: np.ndarray, ranged: dict) -> dict[in
 def _range(method: str, low: float, high: float, counts: np.ndarray) -> tuple[float, float]:
     """The range a method gives a tensor from its histogram: never wider than the calibrated one, and holding 0
     when that did (an int8 zero point is one of the 256 codes)."""
-    edges = np.linspace(low, high, BINS + 1)
     if method == "mse":
         return _least_error(low, high, counts)
+    edges = np.linspace(low, high, BINS + 1)
     share = float(method.split()[1]) / 100
     cumulative = np.cumsum(counts) / counts.sum()
-    top = float(edges[min(BINS, int(np.searchsorted(cumulative, share)) + 1)])
-    bottom = float(edges[int(np.searchsorted(cumulative, 1 - share))]) if low < 0 else low
-    return min(bottom, 0.0) if low <= 0 else bottom, max(top, 0.0) if high >= 0 else top
+    top = max(float(edges[min(BINS, int(np.searchsorted(cumulative, share)) + 1)]), 0.0) if high > 0 else high
+    bottom = min(float(edges[int(np.searchsorted(cumulative, 1 - share))]), 0.0) if low < 0 else low
+    return bottom, top
 
 
 def _least_error(low: float, high: float, counts: np.ndarray) -> tuple[float, float]:

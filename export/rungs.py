@@ -42,7 +42,7 @@ from edgeport.export.ladder import (
 from edgeport.export.tflite import Calibrated, pack, requantized, to_tflite
 from edgeport.runtime import tflite_file
 from edgeport.runtime.files import write_bytes_atomic
-from edgeport.runtime.manifest import Bar
+from edgeport.runtime.manifest import Bar, sha256_file
 from edgeport.runtime.modelinfo import ModelInfo
 
 if TYPE_CHECKING:
@@ -252,11 +252,17 @@ def full_integer(job: Job, path: Path, batch: int | None) -> Built:
     only when it agrees better."""
     try:
         built = equalising(job, Q.INT8, path, _tflite_writer(job, Q.INT8, batch))
-        return widened(job, path, ranged(job, path, built, batch))
+        return widened(job, path, ranged(job, path, built, batch), partial(_widened_tflite, path))
     finally:  # the calibrated models are the float model's size: not kept for the rest of the export
         for equalized in (False, True):
             calibrated = _calibrated(job, batch, equalized)
             calibrated.model = calibrated.quantize = calibrated.samples = None
+
+
+def _figures(job: Job, path: Path) -> dict:
+    """The file's figures on the tuning images, scored once per content: the search steps of a rung (equalising,
+    ranged, widened) each start from the file the previous one kept, which it has scored already."""
+    return job.sources.once(("tuning figures", sha256_file(path)), lambda: job.tuning.figures(path))
 
 
 def _missing(job: Job, path: Path) -> dict | None:
@@ -264,7 +270,7 @@ def _missing(job: Job, path: Path) -> dict | None:
     images, or the search is thorough, as for equalising); else None."""
     if job.tuning is None:
         return None
-    figures = job.tuning.figures(path)
+    figures = _figures(job, path)
     return None if job.tuning.within(figures, Q.INT8) and not job.sources.thorough else figures
 
 
@@ -281,15 +287,9 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
         return built
     methods = ranges.THOROUGH_METHODS if job.sources.thorough else ranges.METHODS
     trials = {method: path.with_name(f".{path.stem}.{method.replace(' ', '-')}{path.suffix}") for method in methods}
-    scratch = path.with_name(f".{path.stem}.minmax{path.suffix}")
-    equalized = bool(built.equalized)
-    calibrated = _calibrated(job, batch, equalized)
-    try:
-        if calibrated.model is None:  # the file came from elsewhere: convert again, keeping the calibrated model
-            to_tflite(job.sources.model(equalized), scratch, Q.INT8, job.calibration, job.info,
-                      frozen=job.sources.frozen(batch, equalized), calibrated=calibrated)
-        requantized(calibrated, trials, job.info)
-        scored = {method: job.tuning.figures(trial) for method, trial in trials.items()}
+    try:  # the conversion of the file at path (equalised or not) kept its calibrated model (_tflite_writer)
+        requantized(_calibrated(job, batch, bool(built.equalized)), trials, job.info)
+        scored = {method: _figures(job, trial) for method, trial in trials.items()}
         search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
                   *({"candidate": f"activation ranges: {method}", **rounded(figures)}
                     for method, figures in scored.items())]
@@ -299,25 +299,25 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
         os.replace(trials[best], path)
         return replace(built, search=search, activation_ranges=best)
     finally:
-        for trial in (scratch, *trials.values()):
+        for trial in trials.values():
             trial.unlink(missing_ok=True)
 
 
-def widened(job: Job, path: Path, built: Built, widen=None) -> Built:
+def widened(job: Job, path: Path, built: Built, widen: Callable[[Path], "list[str] | None"]) -> Built:
     """When the int8 file at path misses its bar on the tuning images: a copy whose classifier head computes in 16
     bits (equal int8 logits are most of a briefly fitted network's disagreements), kept when it agrees with Keras on
     more tuning images (not for a better SQNR alone). widen(target) writes that copy and returns the head's layers,
-    or None when the model has no such head; by default it edits the .tflite file at path (logits.widen_head).
-    Recorded in search, and the head's layers in int16_layers."""
+    or None when the model has no such head (_widened_tflite edits a .tflite file). Recorded in search, and the
+    head's layers in int16_layers."""
     plain = _missing(job, path)
     if plain is None:
         return built
     trial = path.with_name(f".{path.stem}.head16{path.suffix}")
     try:
-        layers = (widen or partial(_widened_tflite, path))(trial)
+        layers = widen(trial)
         if layers is None:
             return built
-        figures = job.tuning.figures(trial)
+        figures = _figures(job, trial)
         search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
                   {"candidate": "16-bit classifier head", "layers": layers, **rounded(figures)}]
         if figures["agreement"] <= plain["agreement"]:  # what it is for is ties: without more agreeing, not kept
@@ -329,6 +329,7 @@ def widened(job: Job, path: Path, built: Built, widen=None) -> Built:
 
 
 def _widened_tflite(path: Path, target: Path) -> list[str] | None:
+    """The .tflite file at path with its classifier head in 16 bits (logits.widen_head), written at target."""
     content = path.read_bytes()
     model = tflite_file.objects(content)
     layers = logits.widen_head(model)
@@ -414,7 +415,7 @@ def equalising(job: Job, mode: Q, path: Path, write, written: bool = False, alwa
         write(False, path)
     if job.tuning is None or not job.sources.equalizable():  # no second candidate: nothing to score the first for
         return Built()
-    plain = job.tuning.figures(path)
+    plain = _figures(job, path)
     if job.tuning.within(plain, mode) and not (job.sources.thorough or always):
         return Built()
     _, pairs = job.sources.equalization()
@@ -422,10 +423,10 @@ def equalising(job: Job, mode: Q, path: Path, write, written: bool = False, alwa
         return Built()
     trial = path.with_name(f".{path.stem}.equalized{path.suffix}")
     try:
-        figures = job.tuning.figures(write(True, trial))
+        figures = _figures(job, write(True, trial))
         search = [{"candidate": "as trained", **rounded(plain)},
                   {"candidate": "cross-layer equalisation", "pairs": pairs, **rounded(figures)}]
-        if (figures["agreement"], figures["sqnr_db"]) <= (plain["agreement"], plain["sqnr_db"]):
+        if not _better(figures, plain):
             return Built(search=search)
         os.replace(trial, path)
         return Built(search=search, equalized=pairs)

@@ -30,7 +30,7 @@ _INTEGER = {Quantization.INT8: ("TFLITE_BUILTINS_INT8", "int8"),
 
 def to_tflite(model, path: str | os.PathLike, quantization=None, representative_images=None,
               info: ModelInfo | None = None, logit_floor: bool = True, frozen=None,
-              ranged: dict[str, Path] | None = None, calibrated: "Calibrated | None" = None) -> Path:
+              calibrated: "Calibrated | None" = None) -> Path:
     """Convert a Keras model to a .tflite file with tf.lite.TFLiteConverter.
 
     Args:
@@ -49,10 +49,8 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             what can change the output (export/logits.py); False keeps the calibrated range.
         frozen: the model's export.common.frozen_function, when the caller already has it
             (an export converts it up to five times).
-        ranged: for "int8", more files from the same conversion whose activation ranges another
-            method chose (export/ranges.py): {method: path}, each written as the file at path is.
         calibrated: for "int8", where to keep the conversion's calibrated model, for requantized to
-            make such files later without converting again.
+            make files with other activation ranges (export/ranges.py) without converting again.
 
     Returns:
         The path written.
@@ -72,8 +70,6 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
             f"{mode.value} quantization needs representative_images: a few hundred training images "
             "(e.g. export.calibration_sample(data)[0]) to calibrate activation ranges"
         )
-    if ranged and mode is not Quantization.INT8:
-        raise ValueError(f"activation ranges are chosen for int8 files only; got {mode.value}")
     info = info or model_info(model)
     import tensorflow as tf
 
@@ -88,8 +84,7 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
         converter.representative_dataset = lambda: ([sample[None]] for sample in samples)
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, ops)]
         converter.inference_input_type = converter.inference_output_type = getattr(tf, dtype)
-    if mode is Quantization.INT8 and (ranged or calibrated is not None):
-        calibrated = calibrated if calibrated is not None else Calibrated()
+    if mode is Quantization.INT8 and calibrated is not None:
         _calibrated_apart(converter, calibrated, samples, logit_floor)
     output = CapturedOutput()
     try:
@@ -101,8 +96,6 @@ def to_tflite(model, path: str | os.PathLike, quantization=None, representative_
         raise ExportError(f"TFLite conversion ({mode.value}) of model {model.name!r} failed: {converter_error(e)}"
                           f"{output.tail()}") from e
     write_bytes_atomic(path, with_metadata(flatbuffer, file_facts(info, mode)))
-    if ranged:
-        requantized(calibrated, ranged, info)
     return path
 
 

@@ -39,7 +39,8 @@ def _outlier_model():
 
 
 def test_percentile_ranges_saturate_a_rare_outlier_that_minmax_lets_set_the_step(tmp_path):
-    from edgeport.export.tflite import to_tflite
+    from edgeport.export.modelfacts import model_info
+    from edgeport.export.tflite import Calibrated, requantized, to_tflite
 
     model = _outlier_model()
     rng = np.random.default_rng(0)
@@ -50,7 +51,9 @@ def test_percentile_ranges_saturate_a_rare_outlier_that_minmax_lets_set_the_step
     pictures[:, 0, 0, 0] = 0.0
     methods = {"percentile 99.99": tmp_path / "p9999.tflite", "percentile 99.999": tmp_path / "p99999.tflite",
                "mse": tmp_path / "mse.tflite"}
-    to_tflite(model, tmp_path / "minmax.tflite", "int8", calibration, ranged=methods)
+    calibrated = Calibrated()
+    to_tflite(model, tmp_path / "minmax.tflite", "int8", calibration, calibrated=calibrated)
+    requantized(calibrated, methods, model_info(model))
     to_tflite(model, tmp_path / "alone.tflite", "int8", calibration)
     # The converter's own file is what it makes without the other rules.
     assert (tmp_path / "minmax.tflite").read_bytes() == (tmp_path / "alone.tflite").read_bytes()

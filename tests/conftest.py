@@ -261,11 +261,23 @@ def quadrants(tmp_path_factory):
             "y_test": y_test}
 
 
+def fit(model, x, y, epochs: int, batch_size: int = 32):
+    """model.fit on arrays, fed as a seeded, shuffled tf.data pipeline: Keras's own array adapter rebuilds its
+    pipeline every epoch, which doubled the fit of a small model on a few hundred pictures (2.0 s against 1.0 s
+    for 30 epochs)."""
+    import tensorflow as tf
+
+    x = np.asarray(x, np.float32)
+    y = tf.nest.map_structure(np.asarray, y)
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(batch_size)
+    model.fit(batches, epochs=epochs, shuffle=False, verbose=0)  # the pipeline reshuffles every epoch itself
+    return model
+
+
 def fit_quadrants(model, data, epochs=30, scale=1 / 255):
     """A few seconds of training on the quadrant pictures (inputs x * scale)."""
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(data["x_train"] * scale, data["y_train"], epochs=epochs, batch_size=32, verbose=0)
-    return model
+    return fit(model, data["x_train"] * scale, data["y_train"], epochs)
 
 
 # Seconds each file took on a clean clone's `make test` (two workers; TFLM compiled by the firmware files). The

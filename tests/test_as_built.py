@@ -14,7 +14,7 @@ from edgeport import export, runtime
 from edgeport.runtime.errors import ModelFileError
 from edgeport.runtime.images import DARK, FRAME, RESIZE, Fitting, fit_images
 from edgeport.runtime.modelinfo import Preprocessing
-from tests.conftest import edgeport, fit_quadrants as _fit, quadrant_pictures as _quadrants
+from tests.conftest import edgeport, fit, fit_quadrants as _fit, quadrant_pictures as _quadrants
 
 PIXELS = np.random.default_rng(0).integers(0, 256, (200, 8, 8, 1), dtype=np.uint8)
 
@@ -166,7 +166,7 @@ def test_the_tutorial_model_with_augmentation_inside_exports_with_no_flags(quadr
                               keras.layers.Dense(4)])
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    model.fit(quadrants["x_train"], quadrants["y_train"], epochs=15, verbose=0)
+    fit(model, quadrants["x_train"], quadrants["y_train"], epochs=15)
     model.save(tmp_path / "tutorial.keras")
     edgeport("export", tmp_path / "tutorial.keras", "--data", quadrants["npz"], "--formats", "fp32,onnx")
     manifest = runtime.read_manifest(tmp_path)
@@ -229,7 +229,7 @@ def test_one_sigmoid_unit_is_a_two_class_classifier_named_by_the_data(quadrants,
     hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(image))
     model = keras.Model(image, keras.layers.Dense(1, activation="sigmoid", name="is_bottom")(hidden))
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    model.fit(binary["x_train"] / 255, binary["y_train"], epochs=20, verbose=0)
+    fit(model, binary["x_train"] / 255, binary["y_train"], epochs=20)
     model.save(tmp_path / "binary.keras")
 
     edgeport("export", tmp_path / "binary.keras", "--data", tmp_path / "binary.npz", "--formats", "fp32,int8,onnx")

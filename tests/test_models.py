@@ -15,7 +15,7 @@ from PIL import Image
 from edgeport import export, runtime
 from edgeport.runtime.errors import DataError, ModelFileError
 from edgeport.runtime.modelinfo import Preprocessing
-from tests.conftest import edgeport
+from tests.conftest import edgeport, fit
 from tests.test_your_data import CLASSES, _pictures
 
 # A module a user would keep beside their model: a layer class registered with Keras.
@@ -64,8 +64,8 @@ def two_heads(data):
     model = keras.Model(image, [corners, keras.layers.Dense(len(CLASSES), activation="softmax", name="classes")(x)],
                         name="two_heads")
     model.compile("adam", loss={"box": "mse", "classes": "sparse_categorical_crossentropy"})
-    model.fit(data["x_train"], {"box": np.zeros((len(data["y_train"]), 2, 2)), "classes": data["y_train"]},
-              epochs=8, verbose=0)
+    fit(model, data["x_train"], {"box": np.zeros((len(data["y_train"]), 2, 2), np.float32),
+                                 "classes": data["y_train"]}, epochs=8)
     folder = root / "two"
     folder.mkdir()
     model.save(folder / "two.keras")

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from edgeport import export, runtime
-from tests.conftest import edgeport, run_cli
+from tests.conftest import edgeport, fit, run_cli
 
 CLASSES = ("dbars", "disc", "hbars", "vbars")
 TRAIN_PER_CLASS, TEST_PER_CLASS = 100, 150
@@ -70,7 +70,7 @@ def user(tmp_path_factory):
     ])
     model.compile(optimizer=keras.optimizers.Adam(3e-3), metrics=["accuracy"],
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x_train, y_train, epochs=25, batch_size=32, verbose=0)
+    fit(model, x_train, y_train, epochs=25)
     model.save(root / "model.keras")
     logits = model.predict(x_test, verbose=0)  # raw pixels: the model rescales them itself
     return {"root": root, "model": root / "model.keras", "photos": root / "photos", "npz": root / "data.npz",

@@ -145,7 +145,7 @@ def widen_head(model) -> list[str] | None:
     # The int8 features, exactly, on an int16 grid; the bias (int32 at the features' scale times the weights')
     # at the new scale, in the 64 bits TFLite's 16x8 kernels take.
     scale, zero = scale_of(features)
-    wide_scale = max(128 + zero, 127 - zero) * scale / INT16_LEVELS
+    wide_scale = _int16_scale(scale, zero)
     wide_features = tensor(graph.tensors[features], types.INT16, [wide_scale], f"{_name(graph, features)}/int16")
     inputs = [wide_features, weights]
     if bias and bias[0] >= 0:
@@ -161,7 +161,7 @@ def widen_head(model) -> list[str] | None:
     for index in chain:
         wide = graph.tensors[index]
         wide.type = types.INT16
-        wide.quantization.scale = np.array([max(128 + zero, 127 - zero) * scale / INT16_LEVELS], dtype=np.float32)
+        wide.quantization.scale = np.array([_int16_scale(scale, zero)], dtype=np.float32)
         wide.quantization.zeroPoint = np.array([0], dtype=np.int64)
     output = int(softmax.outputs[0])
     probabilities = tensor(graph.tensors[output], types.INT16, [SOFTMAX_INT16_SCALE], f"{_name(graph, output)}/int16")
@@ -171,6 +171,11 @@ def widen_head(model) -> list[str] | None:
     operators.insert(operators.index(softmax) + 1, _quantize(model, schema, probabilities, output))
     graph.operators = operators
     return [layer_name(_name(graph, logits)), "softmax"]
+
+
+def _int16_scale(scale: float, zero_point: int) -> float:
+    """The symmetric int16 scale (zero point 0) whose range holds an int8 tensor's whole range."""
+    return max(128 + zero_point, 127 - zero_point) * scale / INT16_LEVELS
 
 
 def _readers(graph, index: int) -> list:
@@ -202,6 +207,7 @@ def _quantize(model, schema, source: int, target: int):
     operator.opcodeIndex = index
     operator.inputs, operator.outputs = np.array([source], dtype=np.int32), np.array([target], dtype=np.int32)
     return operator
+
 
 def _final_softmax(model, graph):
     """The graph's one SOFTMAX, when its output is a graph output; else None."""

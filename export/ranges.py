@@ -20,7 +20,6 @@ import numpy as np
 from edgeport.export.common import builtin_code, runs_keeping_every_tensor
 from edgeport.runtime import tflite_file
 
-MINMAX = "minmax"  # the converter's own ranges
 METHODS = ("percentile 99.99", "percentile 99.999")  # a quick search's
 THOROUGH_METHODS = (*METHODS, "mse")  # never the best of the three networks measured (docs/export.md)
 BINS = 2048  # per tensor, over its calibrated range

@@ -255,8 +255,7 @@ def full_integer(job: Job, path: Path, batch: int | None) -> Built:
         return widened(job, path, ranged(job, path, built, batch), partial(_widened_tflite, path))
     finally:  # the calibrated models are the float model's size: not kept for the rest of the export
         for equalized in (False, True):
-            calibrated = _calibrated(job, batch, equalized)
-            calibrated.model = calibrated.quantize = calibrated.samples = None
+            _calibrated(job, batch, equalized).release()
 
 
 def _figures(job: Job, path: Path) -> dict:
@@ -274,8 +273,18 @@ def _missing(job: Job, path: Path) -> dict | None:
     return None if job.tuning.within(figures, Q.INT8) and not job.sources.thorough else figures
 
 
+def _rank(figures: dict) -> tuple[float, float]:
+    """How search steps order candidates: agreement on the tuning images, then SQNR."""
+    return figures["agreement"], figures["sqnr_db"]
+
+
 def _better(figures: dict, than: dict) -> bool:
-    return (figures["agreement"], figures["sqnr_db"]) > (than["agreement"], than["sqnr_db"])
+    return _rank(figures) > _rank(than)
+
+
+def _searched(built: Built, plain: dict, *candidates: dict) -> list:
+    """built's search so far (or the file as converted, scored plain) followed by a step's candidates."""
+    return [*(built.search or [{"candidate": "as converted", **rounded(plain)}]), *candidates]
 
 
 def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
@@ -290,10 +299,9 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
     try:  # the conversion of the file at path (equalised or not) kept its calibrated model (_tflite_writer)
         requantized(_calibrated(job, batch, bool(built.equalized)), trials, job.info)
         scored = {method: _figures(job, trial) for method, trial in trials.items()}
-        search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
-                  *({"candidate": f"activation ranges: {method}", **rounded(figures)}
-                    for method, figures in scored.items())]
-        best = max(scored, key=lambda method: (scored[method]["agreement"], scored[method]["sqnr_db"]))
+        search = _searched(built, plain, *({"candidate": f"activation ranges: {method}", **rounded(figures)}
+                                           for method, figures in scored.items()))
+        best = max(scored, key=lambda method: _rank(scored[method]))
         if not _better(scored[best], plain):
             return replace(built, search=search)
         os.replace(trials[best], path)
@@ -318,8 +326,7 @@ def widened(job: Job, path: Path, built: Built, widen: Callable[[Path], "list[st
         if layers is None:
             return built
         figures = _figures(job, trial)
-        search = [*(built.search or [{"candidate": "as converted", **rounded(plain)}]),
-                  {"candidate": "16-bit classifier head", "layers": layers, **rounded(figures)}]
+        search = _searched(built, plain, {"candidate": "16-bit classifier head", "layers": layers, **rounded(figures)})
         if figures["agreement"] <= plain["agreement"]:  # what it is for is ties: without more agreeing, not kept
             return replace(built, search=search)
         os.replace(trial, path)
@@ -381,8 +388,7 @@ def int16_activations(job: Job, path: Path, built: Built) -> Built:
         chosen = next((c for c in reversed(keep["search"]) if c["kept"] == list(keep["kept"])), None)
         search = [*(built.search or []), {"candidate": "int8, in TFLM", **rounded(plain)},
                   *({"candidate": "int16 activations, in TFLM", **c} for c in keep["search"])]
-        worse = (not keep["kept"] or chosen is None
-                 or (chosen["agreement"], chosen["sqnr_db"]) <= (plain["agreement"], plain["sqnr_db"]))
+        worse = not keep["kept"] or chosen is None or not _better(chosen, plain)
         if worse or not integer_only(trial):  # an operator LiteRT has no int16 kernel for stays float: not for TFLM
             return replace(built, search=search, layers=keep["layers"] or built.layers)
         os.replace(trial, path)

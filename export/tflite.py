@@ -109,6 +109,10 @@ class Calibrated:
         self.samples = None
         self.logit_floor = True
 
+    def release(self) -> None:
+        """Drop the calibrated model and the images (the float model's size), once no step will requantize."""
+        self.model = self.quantize = self.samples = None
+
 
 def requantized(calibrated: Calibrated, ranged: dict[str, Path], info: ModelInfo) -> None:
     """For each method of export.ranges, write the calibrated model quantized with the activation ranges it chose,

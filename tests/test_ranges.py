@@ -112,6 +112,7 @@ def test_a_16_bit_head_ends_ties_of_equal_int8_logits_and_stays_integer_in_liter
     layers = widen_head(objects)
     assert "logits" in layers[0] and layers[1] == "softmax", layers
     wide.write_bytes(pack(objects, len(content)))
+
     def ties(path):
         ordered = np.sort(runtime.load(path, verify=False).predict(pictures), axis=1)
         return float(np.mean(ordered[:, -1] == ordered[:, -2]))

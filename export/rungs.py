@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field, fields, replace
-from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Callable
@@ -246,13 +245,12 @@ def micro_converter(job: Job, rung: Rung, path: Path) -> Built:
 
 
 def full_integer(job: Job, path: Path, batch: int | None) -> Built:
-    """TFLiteConverter's int8 file, searched further while it misses its bar on the tuning images:
-    of the model as trained or equalised (equalising), with the activation ranges the converter observed or
-    another rule's (ranged), with the classifier head in 8 or 16 bits (widened); each step keeps its candidate
-    only when it agrees better."""
+    """TFLiteConverter's int8 file, searched further while it misses its bar on the tuning images: of the model as
+    trained or equalised (equalising), then with the activation ranges the converter observed or another rule's,
+    each with its classifier head in 8 or 16 bits (ranged); each step keeps its candidate only when it agrees
+    better."""
     try:
-        built = equalising(job, Q.INT8, path, _tflite_writer(job, Q.INT8, batch))
-        return widened(job, path, ranged(job, path, built, batch), partial(_widened_tflite, path))
+        return ranged(job, path, equalising(job, Q.INT8, path, _tflite_writer(job, Q.INT8, batch)), batch)
     finally:  # the calibrated models are the float model's size: not kept for the rest of the export
         for equalized in (False, True):
             _calibrated(job, batch, equalized).release()
@@ -289,25 +287,41 @@ def _searched(built: Built, plain: dict, *candidates: dict) -> list:
 
 def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
     """When the int8 file at path misses its bar on the tuning images: the same conversion's files whose activation
-    ranges each rule of export.ranges chose from the calibration images' histograms, the best kept when it agrees
-    better on the tuning images. Recorded in search, and the rule kept in activation_ranges."""
+    ranges each rule of export.ranges chose from the calibration images, and a copy of each (the file at path
+    included) whose classifier head computes in 16 bits (_widened_tflite); the best kept when it agrees better on
+    the tuning images. Ranges and head are searched together because they interact: on MobileNetV3Small the
+    rule that agreed best alone (mean image extremes) agreed worst with the head. A head is a candidate only when
+    it agrees with Keras on more tuning images than its file without it (widened's rule: what it is for is ties).
+    Recorded in search, the rule kept in activation_ranges and the head's layers in int16_layers."""
     plain = _missing(job, path)
     if plain is None:
         return built
     methods = ranges.THOROUGH_METHODS if job.sources.thorough else ranges.METHODS
     trials = {method: path.with_name(f".{path.stem}.{method.replace(' ', '-')}{path.suffix}") for method in methods}
+    heads = {method: path.with_name(f".{path.stem}.{(method or 'as-converted').replace(' ', '-')}.head16{path.suffix}")
+             for method in (None, *methods)}
     try:  # the conversion of the file at path (equalised or not) kept its calibrated model (_tflite_writer)
         requantized(_calibrated(job, batch, bool(built.equalized)), trials, job.info)
-        scored = {method: _figures(job, trial) for method, trial in trials.items()}
-        search = _searched(built, plain, *({"candidate": f"activation ranges: {method}", **rounded(figures)}
-                                           for method, figures in scored.items()))
-        best = max(scored, key=lambda method: _rank(scored[method]))
-        if not _better(scored[best], plain):
+        scored = {None: plain, **{method: _figures(job, trial) for method, trial in trials.items()}}
+        candidates = {(method, None): (trials[method], scored[method]) for method in methods}
+        searched = [{"candidate": f"activation ranges: {method}", **rounded(scored[method])} for method in methods]
+        for method, head in heads.items():
+            layers = _widened_tflite(trials.get(method, path), head)
+            if layers is None:  # no head to widen in this model
+                break
+            figures = _figures(job, head)
+            searched.append({"candidate": "16-bit classifier head" + (f", activation ranges: {method}" if method
+                                                                       else ""), "layers": layers, **rounded(figures)})
+            if figures["agreement"] > scored[method]["agreement"]:
+                candidates[(method, tuple(layers))] = (head, figures)
+        search = _searched(built, plain, *searched)
+        (method, layers), (best, figures) = max(candidates.items(), key=lambda item: _rank(item[1][1]))
+        if not _better(figures, plain):
             return replace(built, search=search)
-        os.replace(trials[best], path)
-        return replace(built, search=search, activation_ranges=best)
+        os.replace(best, path)
+        return replace(built, search=search, activation_ranges=method, int16_layers=list(layers) if layers else None)
     finally:
-        for trial in trials.values():
+        for trial in (*trials.values(), *heads.values()):
             trial.unlink(missing_ok=True)
 
 
@@ -315,8 +329,8 @@ def widened(job: Job, path: Path, built: Built, widen: Callable[[Path], "list[st
     """When the int8 file at path misses its bar on the tuning images: a copy whose classifier head computes in 16
     bits (equal int8 logits are most of a briefly fitted network's disagreements), kept when it agrees with Keras on
     more tuning images (not for a better SQNR alone). widen(target) writes that copy and returns the head's layers,
-    or None when the model has no such head (_widened_tflite edits a .tflite file). Recorded in search, and the
-    head's layers in int16_layers."""
+    or None when the model has no such head. Recorded in search, and the head's layers in int16_layers. (A .tflite
+    file's head is searched with its activation ranges, in ranged.)"""
     plain = _missing(job, path)
     if plain is None:
         return built

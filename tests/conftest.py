@@ -288,7 +288,7 @@ FILE_SECONDS = {
     "test_export.py": 58, "test_runtime.py": 47, "test_firmware_m4.py": 40, "test_firmware.py": 35,
     "test_as_built.py": 39, "test_score.py": 37, "test_web.py": 34, "test_models.py": 31, "test_stops.py": 29,
     "test_probe.py": 27, "test_trust.py": 22, "test_cli.py": 19, "test_ladder.py": 18, "test_micro.py": 17,
-    "test_your_data.py": 13, "test_ranges.py": 12, "test_equalize.py": 10, "test_report.py": 8,
+    "test_your_data.py": 13, "test_ranges.py": 17, "test_equalize.py": 10, "test_report.py": 8,
     "test_signing.py": 7, "test_bounds.py": 6, "test_savedmodel.py": 6, "test_train.py": 6, "test_pictures.py": 5,
     "test_sources.py": 5, "test_mobile.py": 4, "test_statistics.py": 4, "test_recommend.py": 4,
     "test_manifest.py": 3, "test_data.py": 1,

@@ -504,6 +504,8 @@ def test_int16_activations_on_the_layers_around_an_outlier_put_a_micro_int8_file
     # As few as meet the bar, among the three around the unit, the writer first (TensorFlow scopes: "writer_1").
     kept = {name.split("/")[-1].rsplit("_", 1)[0] for name in entry.int16_layers}
     assert "writer" in kept and kept <= {"writer", "left", "right"} and entry.equalized is None
+    # LiteRT's file, of its own ranges: no rule of ranged's is recorded for it, whatever ranged had kept before.
+    assert entry.activation_ranges is None, entry.search
     plain, *candidates = [c for c in entry.search if c["candidate"].endswith("in TFLM")]
     chosen = next(c for c in candidates if c["kept"] == entry.int16_layers)
     assert plain["agreement"] < 0.9 and chosen["agreement"] >= 0.985

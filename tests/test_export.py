@@ -432,13 +432,16 @@ def test_cnn_exports_in_every_form_within_the_bars(cnn_export, test_set, name):
     assert predictor.input_shape == (None, 28, 28, 1)
     probs = predictor.predict(images)  # (N, 28, 28) uint8: the channel axis is added
     assert_within_bars(name, probs, reference, labels)
-    # The per-class bar (the default plan's 1 pt of any class's recall), on the test's own counts over every
-    # image: a file that costs no class the budget passes; one that does is judged by its interval. On an
-    # AVX2-only AMD EPYC this one-epoch model's Shirt (recall 23 %) lost 2.6 to 3.1 pt in its 7-bit int8 ONNX
-    # file in three exports (this plan, the default one, a thorough search), and the export rightly said FAIL.
-    predicted, expected = probs.argmax(1), reference.argmax(1)
-    worst = min(np.mean(predicted[labels == c] == c) - np.mean(expected[labels == c] == c) for c in range(10))
+    # The per-class bar (the default plan's 1 pt of any class's recall), on the test's own counts over the images
+    # that decided the file (a file a look of the sequential validation settled has seen the first ones of the
+    # seeded order only): a file that costs no
+    # class the budget passes; one that does is judged by its interval. On an AVX2-only AMD EPYC this one-epoch
+    # model's Shirt (recall 23 %) lost 2.6 to 3.1 pt in its 7-bit int8 ONNX file in three exports (this plan,
+    # the default one, a thorough search), and the export rightly said FAIL.
     verdict = manifest.files[name].validation
+    chosen = seen(verdict, len(labels))
+    predicted, expected, labels = probs[chosen].argmax(1), reference[chosen].argmax(1), labels[chosen]
+    worst = min(np.mean(predicted[labels == c] == c) - np.mean(expected[labels == c] == c) for c in range(10))
     assert verdict.worst_class_change == pytest.approx(worst, abs=1e-6)
     assert verdict.passed if worst >= -0.01 else verdict.passed == (verdict.worst_class_interval[1] >= -0.01)
 

@@ -425,8 +425,9 @@ def best_of(plans: list, build, tuning: Tuning | None):
 
 
 def _plan_record(plan) -> dict:
-    record = {"method": plan.method} if plan.quantization is not Q.INT4 else {"block_size": plan.block_size}
-    return record
+    if plan.quantization is Q.INT4:
+        return {"block_size": plan.block_size}
+    return {"method": plan.method, "weights": plan.weights}
 
 
 def rounded(figures: dict) -> dict:

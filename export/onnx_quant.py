@@ -27,6 +27,13 @@ CALIBRATION_MEMORY = 1 << 30
 WEIGHT_ONLY_CALIBRATION = 8
 WEIGHTED_OPS = ("Gemm", "MatMul", "Conv", "ConvTranspose")
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+# How an int8 or mixed file stores its weights, beside uint8 activations, each exact on every CPU (int8 weights in
+# all 8 bits are not: x86 CPUs without VNNI multiply uint8 by int8 with VPMADDUBSW, whose int16 sums saturate; the
+# CNN's file fell to 98.3 % agreement there). 7-bit int8 (onnxruntime's reduce_range) runs at the int8 kernels'
+# speed; uint8, symmetric about 128, keeps all 8 bits but is widened to 16 bits first: on an AVX-512 VNNI Xeon the
+# one-epoch CNN's file ran at 161 against 79 us per image in a batch, and on an AVX2 EPYC 4 to 27 % slower, where it
+# agreed 0.03 to 0.57 pt better on three models. The calibration search tries them in this order.
+WEIGHT_TYPES = ("7-bit int8", "uint8")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class OnnxPlan:
             can change the output (export/logits.py); False keeps the calibrated range.
         wide_head: for INT8 with logit_floor, those logits and the Softmax's output in 16 bits
             (logits.onnx_overrides).
+        weights: for INT8 and MIXED, how the weights are stored (WEIGHT_TYPES).
     """
 
     quantization: Quantization
@@ -58,6 +66,7 @@ class OnnxPlan:
     only_layers: tuple[str, ...] | None = None
     logit_floor: bool = True
     wide_head: bool = False
+    weights: str = WEIGHT_TYPES[0]
 
     def __post_init__(self):
         from edgeport.export.rungs import ORT_QUANTIZATION, check_mode  # the rung table imports this module
@@ -65,6 +74,8 @@ class OnnxPlan:
         check_mode(ORT_QUANTIZATION, self.quantization, "onnxruntime builds {modes_in_words} files; got {got}")
         if self.method not in CALIBRATION_METHODS:
             raise ValueError(f"calibration method must be one of {', '.join(CALIBRATION_METHODS)}; got {self.method!r}")
+        if self.weights not in WEIGHT_TYPES:
+            raise ValueError(f"weights must be one of {', '.join(WEIGHT_TYPES)}; got {self.weights!r}")
 
 
 def layers(path: str | os.PathLike) -> dict[str, list[str]]:
@@ -214,16 +225,13 @@ def _quantize_static(prepared: Path, quantized: Path, source, images, plan: Onnx
         extra["UseQDQContribOps"] = extra.get("UseQDQContribOps") or plan.wide_head
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[plan.method]
-    # uint8 weights beside uint8 activations. On x86 CPUs without VNNI (AVX2 only) onnxruntime multiplies uint8
-    # activations by int8 weights with VPMADDUBSW, whose int16 sums saturate: there the CNN's int8 file fell to
-    # 98.3 % agreement and the seed's changed answers Keras was sure of. uint8 by uint8 is widened to 16 bits
-    # first, exact on every CPU, and keeps all 8 bits of the weights: onnxruntime's other remedy, 7-bit int8
-    # weights (reduce_range), agreed 0.03 to 0.57 pt less on three models and cost a class 0.9 to 1.8 pt more.
-    eight = plan.quantization in (Quantization.INT8, Quantization.MIXED)
+    eight = plan.quantization in (Quantization.INT8, Quantization.MIXED)  # WEIGHT_TYPES: each exact on every CPU
+    unsigned = eight and plan.weights == "uint8"
     quantize_static(
         str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
         activation_type=QuantType.QInt16 if wide else QuantType.QUInt8,
-        weight_type=QuantType.QInt4 if four else QuantType.QUInt8 if eight else QuantType.QInt8,
+        weight_type=QuantType.QInt4 if four else QuantType.QUInt8 if unsigned else QuantType.QInt8,
+        reduce_range=eight and not unsigned,
         op_types_to_quantize=list(WEIGHTED_OPS) if four else None,
         calibrate_method=method, nodes_to_exclude=excluded, nodes_to_quantize=only,
         # opsets below 21 have no 16-bit or 4-bit QuantizeLinear: onnxruntime's own com.microsoft ops carry them

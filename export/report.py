@@ -186,6 +186,7 @@ def _ladder_notes(manifest: Manifest) -> list[str]:
                 f"kept at 8-bit weights: {', '.join(f'`{n}`' for n in entry.wide_layers)}"
                 if entry.wide_layers else "",
                 f"calibration method: {entry.calibration_method}" if entry.calibration_method else "",
+                f"weights: {entry.weight_type}" if entry.weight_type else "",
                 f"4-bit block size: {entry.block_size}" if entry.block_size else ""]
         kept = [k for k in kept if k]
         if kept:

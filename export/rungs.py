@@ -75,6 +75,7 @@ class Built:
         layers: per-layer SQNR of the probes, most sensitive first.
         float_layers, wide_layers: the layers kept in float, or at 8-bit weights.
         calibration_method: the ONNX calibration method chosen.
+        weight_type: how the int8 or mixed ONNX file stores its weights (onnx_quant.WEIGHT_TYPES), chosen with it.
         block_size: the 4-bit ONNX block size chosen.
         equalized: the layer pairs rescaled by cross-layer equalisation ("first→second"), when the
             equalised model's file was kept.
@@ -89,6 +90,7 @@ class Built:
     float_layers: list | None = None
     wide_layers: list | None = None
     calibration_method: str | None = None
+    weight_type: str | None = None
     block_size: int | None = None
     equalized: list | None = None
     int16_layers: list | None = None
@@ -575,10 +577,15 @@ def onnx_w4(job: Job, rung: Rung, path: Path) -> Built:
 
 
 def _onnx_calibration(job: Job, path: Path):
-    """The int8 and mixed rungs' shared calibration method (a quick search takes the first within budget on
-    the tuning images, minmax, the cheapest, first) and their per-layer probes."""
+    """The int8 and mixed rungs' shared calibration method and weight type (a quick search takes the first within
+    budget on the tuning images: minmax, the cheapest, with 7-bit int8 weights, the fastest, then with uint8 ones,
+    then the histogram methods with 7-bit weights; a thorough one the best of every pair) and their per-layer
+    probes."""
     src, build = _onnx_build(job, path)
-    methods = [onnx_quant.OnnxPlan(Q.INT8, method=m) for m in onnx_quant.CALIBRATION_METHODS]
+    first, *histograms = onnx_quant.CALIBRATION_METHODS
+    pairs = [(m, w) for m in onnx_quant.CALIBRATION_METHODS for w in onnx_quant.WEIGHT_TYPES] if job.sources.thorough \
+        else [*((first, w) for w in onnx_quant.WEIGHT_TYPES), *((m, onnx_quant.WEIGHT_TYPES[0]) for m in histograms)]
+    methods = [onnx_quant.OnnxPlan(Q.INT8, method=m, weights=w) for m, w in pairs]
     if job.sources.thorough:
         pick = best_of
     else:  # histogram calibration (entropy, percentile) costs several minmax builds: only when that fits
@@ -615,7 +622,7 @@ def onnx_int8(job: Job, rung: Rung, path: Path) -> Built:
         return head
 
     built = widened(job, path, Built(search=search + (equalizing.search or []), calibration_method=chosen.method,
-                                     equalized=equalizing.equalized), widen)
+                                     weight_type=chosen.weights, equalized=equalizing.equalized), widen)
     return replace(built, layers=ranked()) if job.sources.thorough else built
 
 
@@ -625,7 +632,7 @@ def onnx_mixed(job: Job, rung: Rung, path: Path) -> Built:
     keep = greedy(ranked, lambda kept: build(replace(chosen, quantization=Q.MIXED, float_layers=kept)), Q.MIXED,
                   job.tuning, **search_options(job.sources, len(names), Q.MIXED, path))
     return Built(search=keep["search"], layers=keep["layers"], float_layers=list(keep["kept"]),
-                 calibration_method=chosen.method)
+                 calibration_method=chosen.method, weight_type=chosen.weights)
 
 
 # --- the table --------------------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ class FileEntry(Record):
         format, quantization, bytes, sha256, tensors (input and output: name, shape, dtype,
         quantization), integer_only, info (class names, preprocessing, output kind, background:
         flat keys in the JSON), validation, and how the file was built where a rung searched:
-        layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, block_size;
+        layers (per-layer SQNR), search, float_layers, wide_layers, calibration_method, weight_type, block_size;
         latency_us, one image's median latency at export (files within budget), and
         latency_interval_us, that median's 95 % interval; micro, for a
         microcontroller's file, how it runs in TensorFlow Lite Micro.
@@ -91,7 +91,7 @@ class FileEntry(Record):
 
     NESTED: ClassVar[dict] = {"validation": Validation, "micro": MicroRecord}
     OMIT_NONE: ClassVar[tuple] = ("validation", "integer_only", "tensors", "layers", "search", "float_layers",
-                                  "wide_layers", "calibration_method", "block_size", "latency_us", "micro",
+                                  "wide_layers", "calibration_method", "weight_type", "block_size", "latency_us", "micro",
                                   "latency_interval_us", "equalized", "int16_layers",
                                   "activation_ranges")
 
@@ -115,6 +115,7 @@ class FileEntry(Record):
     equalized: list | None = None  # the layer pairs cross-layer equalisation rescaled, "first→second" (0.3)
     int16_layers: list | None = None  # an int8 file's layers with int16 activations (its search's choice)
     activation_ranges: str | None = None  # how an int8 TFLite file's activation ranges were chosen, when not minmax
+    weight_type: str | None = None  # an int8 or mixed ONNX file's weights, "7-bit int8" or "uint8"
 
     def to_json(self) -> dict:
         record = super().to_json()

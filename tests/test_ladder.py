@@ -194,6 +194,40 @@ def test_an_outlier_channel_breaks_int8_as_trained_and_the_ladder_recovers(outli
     assert result.returncode == 0 and f"Recommended within 0.5 pt: {chosen.overall}" in result.stdout
 
 
+def test_the_onnx_calibration_search_tries_uint8_weights_when_7_bit_ones_miss(outlier, tmp_path):
+    """A quick search's int8 ONNX candidates come cheapest and fastest first: minmax calibration with 7-bit int8
+    weights, then with uint8 ones, then entropy and percentile with 7-bit weights, until one is within budget on
+    the tuning images, else the best agreement is kept. The outlier collapses minmax on the model as trained. A
+    thorough search (the fixture's) tries every pair."""
+    import itertools
+    import shutil
+
+    from edgeport.export.onnx_quant import CALIBRATION_METHODS, WEIGHT_TYPES
+
+    folder, manifest, _, _ = outlier
+
+    def tried(entry):
+        return [c for c in entry.search if "plan" in c]
+
+    def pairs(entry):
+        return [(c["plan"]["method"], c["plan"]["weights"]) for c in tried(entry)]
+
+    assert sorted(pairs(manifest.files["model_int8.onnx"])) == sorted(itertools.product(CALIBRATION_METHODS,
+                                                                                         WEIGHT_TYPES))
+    shutil.copy(folder / "model.keras", tmp_path / "model.keras")
+    edgeport("export", tmp_path / "model.keras", "--formats", "onnx,onnx-int8", "--out", tmp_path)
+    entry = runtime.read_manifest(tmp_path).files["model_int8.onnx"]
+    quick = [("minmax", "7-bit int8"), ("minmax", "uint8"), ("entropy", "7-bit int8"), ("percentile", "7-bit int8")]
+    candidates = tried(entry)
+    assert 2 <= len(candidates) and pairs(entry) == quick[:len(candidates)]
+    assert candidates[0]["agreement"] < 0.5 and candidates[1]["agreement"] < 0.5  # minmax, either weights
+    last = candidates[-1]
+    within = last["agreement"] >= 0.985 and last["accuracy_change"] >= -0.005
+    chosen = last if within else max(candidates, key=lambda c: c["agreement"])
+    assert (entry.calibration_method, entry.weight_type) == (chosen["plan"]["method"], chosen["plan"]["weights"])
+    assert len(candidates) == 4 or within
+
+
 def test_sensitivity_probes_find_the_outlier(outlier):
     _, manifest, _, _ = outlier
     # A thorough search probes every int8 file, within budget or not.

@@ -137,18 +137,25 @@ def test_int8_onnx_holds_quantize_dequantize_nodes(exported):
     model = onnx.load(str(exported / "model_int8.onnx"))
     ops = [node.op_type for node in model.graph.node]
     assert ops.count("QuantizeLinear") >= 1 and ops.count("DequantizeLinear") >= 3
-    weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
-    kernel = max(weights, key=lambda t: np.prod(t.dims))
+    # The calibration search's first weights: int8 in 7 bits, symmetric about 0 (onnxruntime's reduce_range), which
+    # x86 kernels without VNNI multiply without saturating: each output unit's largest weight lies 63 or 64 steps
+    # from zero, neither more (8 bits) nor much less. The seed's file has met its bar with them on every machine so
+    # far (99.46 % on the test images); uint8 weights come only after the 7-bit file missed on the tuning images.
+    entry = runtime.read_manifest(exported).files["model_int8.onnx"]
+    tried = [c["plan"] for c in entry.search if "plan" in c]
+    unsigned = entry.weight_type == "uint8"
+    assert tried[:1 + unsigned] == [{"method": "minmax", "weights": w} for w in ("7-bit int8", "uint8")[:1 + unsigned]]
+    kind = onnx.TensorProto.UINT8 if unsigned else onnx.TensorProto.INT8
+    kernel = max((t for t in model.graph.initializer if t.data_type == kind), key=lambda t: np.prod(t.dims))
     assert np.prod(kernel.dims) == 784 * 128
-    # The seed's file meets its bar with the calibration search's first weights: int8 in 7 bits, symmetric about 0
-    # (onnxruntime's reduce_range), which x86 kernels without VNNI multiply without saturating. Each output unit's
-    # largest weight lies 63 or 64 steps from zero, neither more (8 bits) nor much less.
-    assert runtime.read_manifest(exported).files["model_int8.onnx"].weight_type == "7-bit int8"
     dequantize = next(n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] == kernel.name)
     axis = next((a.i for a in dequantize.attribute if a.name == "axis"), 1)
     zero = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}[dequantize.input[2]]
     values = np.moveaxis(onnx.numpy_helper.to_array(kernel).astype(int), axis, 0).reshape(128, -1)
-    assert np.all(zero == 0) and np.all(np.isin(np.abs(values).max(axis=1), (63, 64)))
+    if unsigned:
+        assert np.all(zero == 128) and np.all(np.abs(values - 128).max(axis=1) >= 127)
+    else:
+        assert np.all(zero == 0) and np.all(np.isin(np.abs(values).max(axis=1), (63, 64)))
     # Per-channel: the big kernel's scale has one value per output unit.
     scales = [np.prod(t.dims) for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT]
     assert 128 in scales

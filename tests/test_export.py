@@ -145,13 +145,7 @@ def test_int8_onnx_holds_quantize_dequantize_nodes(exported):
     tried = [c["plan"] for c in entry.search if "plan" in c]
     unsigned = entry.weight_type == "uint8"
     assert tried[:1 + unsigned] == [{"method": "minmax", "weights": w} for w in ("7-bit int8", "uint8")[:1 + unsigned]]
-    kind = onnx.TensorProto.UINT8 if unsigned else onnx.TensorProto.INT8
-    kernel = max((t for t in model.graph.initializer if t.data_type == kind), key=lambda t: np.prod(t.dims))
-    assert np.prod(kernel.dims) == 784 * 128
-    dequantize = next(n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] == kernel.name)
-    axis = next((a.i for a in dequantize.attribute if a.name == "axis"), 1)
-    zero = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}[dequantize.input[2]]
-    values = np.moveaxis(onnx.numpy_helper.to_array(kernel).astype(int), axis, 0).reshape(128, -1)
+    values, zero = _largest_kernel(model, onnx.TensorProto.UINT8 if unsigned else onnx.TensorProto.INT8)
     if unsigned:
         assert np.all(zero == 128) and np.all(np.abs(values - 128).max(axis=1) >= 127)
     else:
@@ -170,15 +164,21 @@ def test_uint8_onnx_weights_use_all_8_bits(exported, fashion, tmp_path):
 
     path = export.quantize_onnx(exported / "model.onnx", tmp_path / "uint8.onnx", export.calibration_sample(fashion)[0],
                                 export.OnnxPlan(export.Quantization.INT8, weights="uint8"))
-    model = onnx.load(str(path))
-    kernel = max((t for t in model.graph.initializer if t.data_type == onnx.TensorProto.UINT8),
-                 key=lambda t: np.prod(t.dims))
+    values, zero = _largest_kernel(onnx.load(str(path)), onnx.TensorProto.UINT8)
+    assert np.all(zero == 128) and np.all(np.abs(values - 128).max(axis=1) >= 127)
+
+
+def _largest_kernel(model, data_type) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's 784x128 kernel in an int8 ONNX file, stored as data_type: its values, one row per output unit,
+    and its per-unit zero points (from the DequantizeLinear that reads it)."""
+    from onnx import numpy_helper
+
+    kernel = max((t for t in model.graph.initializer if t.data_type == data_type), key=lambda t: np.prod(t.dims))
     assert np.prod(kernel.dims) == 784 * 128
     dequantize = next(n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] == kernel.name)
     axis = next((a.i for a in dequantize.attribute if a.name == "axis"), 1)
-    zero = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}[dequantize.input[2]]
-    values = np.moveaxis(onnx.numpy_helper.to_array(kernel).astype(int), axis, 0).reshape(128, -1)
-    assert np.all(zero == 128) and np.all(np.abs(values - 128).max(axis=1) >= 127)
+    zero = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}[dequantize.input[2]]
+    return np.moveaxis(numpy_helper.to_array(kernel).astype(int), axis, 0).reshape(128, -1), zero
 
 
 def top_two_ties(probs):

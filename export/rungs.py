@@ -592,7 +592,7 @@ def _onnx_calibration(job: Job, path: Path):
         def pick(plans, build_one, tune):
             return first_within(plans, build_one, Q.INT8, tune, (QUICK_PROBE_SECONDS / HISTOGRAM_COST,
                                                                  job.sources.say,
-                                                                 f"{path.name}: other calibration methods"))
+                                                                 f"{path.name}: other weights and calibration methods"))
     chosen, search = job.sources.once("onnx calibration", lambda: pick(methods, build, job.tuning))
     names = list(onnx_quant.layers(src))
 

@@ -12,6 +12,7 @@ and chose for it, as the manifest records it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from dataclasses import dataclass, field, fields, replace
@@ -582,13 +583,16 @@ def _onnx_calibration(job: Job, path: Path):
     then the histogram methods with 7-bit weights; a thorough one the best of every pair) and their per-layer
     probes."""
     src, build = _onnx_build(job, path)
-    first, *histograms = onnx_quant.CALIBRATION_METHODS
-    pairs = [(m, w) for m in onnx_quant.CALIBRATION_METHODS for w in onnx_quant.WEIGHT_TYPES] if job.sources.thorough \
-        else [*((first, w) for w in onnx_quant.WEIGHT_TYPES), *((m, onnx_quant.WEIGHT_TYPES[0]) for m in histograms)]
+    minmax, *histograms = onnx_quant.CALIBRATION_METHODS
+    seven_bit = onnx_quant.WEIGHT_TYPES[0]
+    if job.sources.thorough:
+        pairs = list(itertools.product(onnx_quant.CALIBRATION_METHODS, onnx_quant.WEIGHT_TYPES))
+    else:
+        pairs = [(minmax, w) for w in onnx_quant.WEIGHT_TYPES] + [(m, seven_bit) for m in histograms]
     methods = [onnx_quant.OnnxPlan(Q.INT8, method=m, weights=w) for m, w in pairs]
     if job.sources.thorough:
         pick = best_of
-    else:  # histogram calibration (entropy, percentile) costs several minmax builds: only when that fits
+    else:  # past the first only when it was quick: histogram calibration costs several minmax builds
         def pick(plans, build_one, tune):
             return first_within(plans, build_one, Q.INT8, tune, (QUICK_PROBE_SECONDS / HISTOGRAM_COST,
                                                                  job.sources.say,

@@ -463,10 +463,9 @@ def test_cnn_exports_in_every_form_within_the_bars(cnn_export, test_set, name):
     assert_within_bars(name, probs, reference, labels)
     # The per-class bar (the default plan's 1 pt of any class's recall), on the test's own counts over the images
     # that decided the file (a file a look of the sequential validation settled has seen the first ones of the
-    # seeded order only): a file that costs no
-    # class the budget passes; one that does is judged by its interval. On an AVX2-only AMD EPYC this one-epoch
-    # model's Shirt (recall 23 %) lost 2.6 to 3.1 pt in its 7-bit int8 ONNX file in three exports (this plan,
-    # the default one, a thorough search), and the export rightly said FAIL.
+    # seeded order only): a file that costs no class the budget passes; one that does is judged by its interval.
+    # On an AVX2-only AMD EPYC this one-epoch model's Shirt (recall 23 %) lost 2.6 to 3.1 pt in its 7-bit int8
+    # ONNX file in three exports (this plan, the default one, a thorough search), and the export rightly said FAIL.
     # The interval is Agresti and Min's adjusted Wald interval for paired proportions (half an image added to each
     # cell of the class's 2x2 table), written here from the paper, not from export/intervals.py.
     verdict = manifest.files[name].validation

@@ -214,3 +214,42 @@ def test_the_int8_rungs_keep_a_16_bit_head_when_it_agrees_better_and_say_so(tmp_
         assert integer_only(tmp_path / "out" / name), name
         # The validation pictures, scored by the test itself: the kept file agrees with Keras as recorded.
         assert _agreement(tmp_path / "out" / name, model, x_test) == entry.validation.agreement > 0.96, name
+
+
+def test_a_quick_search_leaves_out_ranges_and_head_whose_scorings_would_not_fit_and_a_thorough_one_tries_them(
+        tmp_path, monkeypatch):
+    """The model whose int8 file a 16-bit head brings closer to Keras (above), exported in this process with the
+    quick search's time budget at a millionth of a second: every scoring takes longer, so the file stays as
+    converted and a line says why; a thorough search, which has no budget, still tries every rule and head."""
+    from edgeport.export import ExportPlan, ValidationError, export_all, rungs
+
+    model = _close_classes_model()
+    model.save(tmp_path / "model.keras")
+    rng = np.random.default_rng(2)
+    x_train, x_test = (rng.integers(0, 256, (count, PIXELS, PIXELS, 1), dtype=np.uint8) for count in (600, 1000))
+    y_train, y_test = (model.predict(x / 255, verbose=0).argmax(1) for x in (x_train, x_test))
+    np.savez(tmp_path / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    data = runtime.load_dataset(str(tmp_path / "data.npz"), (PIXELS, PIXELS, 1))
+    monkeypatch.setattr(rungs, "QUICK_PROBE_SECONDS", 1e-6)
+    searches = {}
+    for search in ("quick", "thorough"):
+        lines = []
+        try:
+            export_all(tmp_path / "model.keras", tmp_path / search, data,
+                       ExportPlan.from_formats("int8", search=search), progress=lines.append)
+        except ValidationError as e:  # the file may miss the budget: its search record is what is checked
+            assert "no file is within the budget" in str(e), e
+        entry = runtime.read_manifest(tmp_path / search).files["model_int8.tflite"]
+        searches[search] = (entry, lines)
+    quick, lines = searches["quick"]
+    assert [step["candidate"] for step in quick.search] == ["as converted"], quick.search
+    assert quick.activation_ranges is None and quick.int16_layers is None
+    said = [line for line in lines if "other activation ranges and the 16-bit head: not tried" in line]
+    assert len(said) == 1 and "their 7 scorings would take about" in said[0], lines
+    thorough, lines = searches["thorough"]
+    candidates = [step["candidate"] for step in thorough.search]
+    assert sum(c.startswith("activation ranges: ") for c in candidates) == 4, candidates  # mse as well
+    assert sum(c.startswith("16-bit classifier head") for c in candidates) == 5, candidates
+    assert not any("not tried" in line for line in lines), lines
+    # What the quick search kept is the thorough search's file as converted, scored alike on the tuning images.
+    assert quick.search[0] == next(step for step in thorough.search if step["candidate"] == "as converted")

@@ -303,9 +303,8 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
         return built
     methods = ranges.THOROUGH_METHODS if job.sources.thorough else ranges.METHODS
     # A quick search tries them only when their scorings (each rule, and each file again with the head), each timed
-    # like the file's own, fit in QUICK_PROBE_SECONDS. ConvNeXtTiny 64x64's int8 file took 14 s a scoring, the rung
-    # 325 s with the step and 123 s without, and its file failed either way (96.0 and 94.6 % agreement); ResNet50V2's
-    # took 2.4 s, and the step lifted its tuning agreement from 98.25 to 98.95 %.
+    # like the file's own, fit in QUICK_PROBE_SECONDS: ConvNeXtTiny's int8 file took 14 s a scoring, ResNet50V2's
+    # 2.4 s (docs/export.md).
     scorings = 2 * len(methods) + 1
     if not job.sources.thorough and scorings * plain["seconds"] > QUICK_PROBE_SECONDS:
         job.sources.say(f"  {path.name}: other activation ranges and the 16-bit head: not tried, their {scorings} "

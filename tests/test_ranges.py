@@ -188,16 +188,23 @@ def test_a_16_bit_head_ends_ties_of_equal_int8_logits_and_stays_integer_in_liter
     assert np.mean(tflm.argmax(1) == litert.argmax(1)) >= 0.99
 
 
+def _close_classes_export(folder: Path, test_count: int):
+    """_close_classes_model saved as folder/model.keras, and folder/data.npz: random pictures labelled with its own
+    classes, 600 to train (the calibration side) and test_count to test. Returns the model and the test pictures."""
+    model = _close_classes_model()
+    model.save(folder / "model.keras")
+    rng = np.random.default_rng(2)
+    x_train, x_test = (rng.integers(0, 256, (count, PIXELS, PIXELS, 1), dtype=np.uint8) for count in (600, test_count))
+    y_train, y_test = (model.predict(x / 255, verbose=0).argmax(1) for x in (x_train, x_test))
+    np.savez(folder / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return model, x_test
+
+
 def test_the_int8_rungs_keep_a_16_bit_head_when_it_agrees_better_and_say_so(tmp_path):
     from edgeport.export.ladder import integer_only
     from tests.conftest import edgeport
 
-    model = _close_classes_model()
-    model.save(tmp_path / "model.keras")
-    rng = np.random.default_rng(2)
-    x_train, x_test = (rng.integers(0, 256, (count, PIXELS, PIXELS, 1), dtype=np.uint8) for count in (600, 1500))
-    y_train, y_test = (model.predict(x / 255, verbose=0).argmax(1) for x in (x_train, x_test))
-    np.savez(tmp_path / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    model, x_test = _close_classes_export(tmp_path, 1500)
     edgeport("export", tmp_path / "model.keras", "--data", tmp_path / "data.npz", "--out", tmp_path / "out",
              "--formats", "int8,onnx-int8", check=False)
     files = runtime.read_manifest(tmp_path / "out").files
@@ -223,12 +230,7 @@ def test_a_quick_search_leaves_out_ranges_and_head_whose_scorings_would_not_fit_
     converted and a line says why; a thorough search, which has no budget, still tries every rule and head."""
     from edgeport.export import ExportPlan, ValidationError, export_all, rungs
 
-    model = _close_classes_model()
-    model.save(tmp_path / "model.keras")
-    rng = np.random.default_rng(2)
-    x_train, x_test = (rng.integers(0, 256, (count, PIXELS, PIXELS, 1), dtype=np.uint8) for count in (600, 1000))
-    y_train, y_test = (model.predict(x / 255, verbose=0).argmax(1) for x in (x_train, x_test))
-    np.savez(tmp_path / "data.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    _close_classes_export(tmp_path, 1000)
     data = runtime.load_dataset(str(tmp_path / "data.npz"), (PIXELS, PIXELS, 1))
     monkeypatch.setattr(rungs, "QUICK_PROBE_SECONDS", 1e-6)
     searches = {}

@@ -306,9 +306,10 @@ def ranged(job: Job, path: Path, built: Built, batch: int | None) -> Built:
     # like the file's own, fit in QUICK_PROBE_SECONDS: ConvNeXtTiny's int8 file took 14 s a scoring, ResNet50V2's
     # 2.4 s (docs/export.md).
     scorings = 2 * len(methods) + 1
-    if not job.sources.thorough and scorings * plain["seconds"] > QUICK_PROBE_SECONDS:
+    estimate = scorings * plain["seconds"]
+    if not job.sources.thorough and estimate > QUICK_PROBE_SECONDS:
         job.sources.say(f"  {path.name}: other activation ranges and the 16-bit head: not tried, their {scorings} "
-                        f"scorings would take about {scorings * plain['seconds']:.0f} s (--search thorough tries them)")
+                        f"scorings would take about {estimate:.0f} s (--search thorough tries them)")
         return replace(built, search=_searched(built, plain))
     trials = {method: path.with_name(f".{path.stem}.{method.replace(' ', '-')}{path.suffix}") for method in methods}
     heads = {method: path.with_name(f".{path.stem}.{(method or 'as-converted').replace(' ', '-')}.head16{path.suffix}")
@@ -595,17 +596,15 @@ def _onnx_calibration(job: Job, path: Path):
     minmax, *histograms = onnx_quant.CALIBRATION_METHODS
     seven_bit = onnx_quant.WEIGHT_TYPES[0]
     if job.sources.thorough:
-        pairs = list(itertools.product(onnx_quant.CALIBRATION_METHODS, onnx_quant.WEIGHT_TYPES))
-    else:
-        pairs = [(minmax, w) for w in onnx_quant.WEIGHT_TYPES] + [(m, seven_bit) for m in histograms]
-    methods = [onnx_quant.OnnxPlan(Q.INT8, method=m, weights=w) for m, w in pairs]
-    if job.sources.thorough:
-        pick = best_of
+        pairs, pick = list(itertools.product(onnx_quant.CALIBRATION_METHODS, onnx_quant.WEIGHT_TYPES)), best_of
     else:  # past the first only when it was quick: histogram calibration costs several minmax builds
+        pairs = [(minmax, w) for w in onnx_quant.WEIGHT_TYPES] + [(m, seven_bit) for m in histograms]
+
         def pick(plans, build_one, tune):
             return first_within(plans, build_one, Q.INT8, tune, (QUICK_PROBE_SECONDS / HISTOGRAM_COST,
                                                                  job.sources.say,
                                                                  f"{path.name}: other weights and calibration methods"))
+    methods = [onnx_quant.OnnxPlan(Q.INT8, method=m, weights=w) for m, w in pairs]
     chosen, search = job.sources.once("onnx calibration", lambda: pick(methods, build, job.tuning))
     names = list(onnx_quant.layers(src))
 
